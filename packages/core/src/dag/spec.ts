@@ -1,0 +1,47 @@
+import { z } from "zod";
+
+/** Ids of runs, nodes, agents and tenants: safe inside Redis keys and URLs. */
+export const Id = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_.-]+$/, "may contain only letters, digits, '_', '.' and '-'");
+
+export const RetryPolicySchema = z.object({
+  maxAttempts: z.number().int().min(1).max(100),
+  backoffMs: z.number().int().min(0).max(86_400_000),
+  maxBackoffMs: z.number().int().min(0).max(86_400_000).optional(),
+});
+
+export const NodeSpecSchema = z.object({
+  id: Id,
+  agent: Id,
+  input: z.unknown().optional(),
+  deps: z.array(Id).optional(),
+  retry: RetryPolicySchema.optional(),
+  /** Longest one attempt may run, heartbeats included; its lease never outlives it. */
+  timeoutMs: z.number().int().min(1).max(86_400_000).optional(),
+});
+
+export const OnFailureSchema = z.enum(["fail-fast", "continue"]);
+
+export const RunSpecSchema = z.object({
+  id: Id.optional(),
+  idempotencyKey: z.string().min(1).max(256).optional(),
+  nodes: z.array(NodeSpecSchema),
+  onFailure: OnFailureSchema.optional(),
+});
+
+export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
+export type NodeSpec = z.infer<typeof NodeSpecSchema>;
+export type RunSpec = z.infer<typeof RunSpecSchema>;
+export type OnFailure = z.infer<typeof OnFailureSchema>;
+
+export interface DagLimits {
+  /** Largest serialized `input` of one node, in bytes. Default 256 KB. */
+  maxInputBytes: number;
+  /** Most nodes in one run. Default 10,000. */
+  maxNodes: number;
+}
+
+export const DEFAULT_LIMITS: DagLimits = { maxInputBytes: 256 * 1024, maxNodes: 10_000 };

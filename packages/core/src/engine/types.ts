@@ -1,0 +1,189 @@
+import type { OnFailure } from "../dag/spec.js";
+
+export type NodeStatus =
+  | "pending"
+  | "ready"
+  | "running"
+  | "succeeded"
+  | "failed"
+  | "retrying"
+  | "skipped"
+  | "cancelled";
+
+export type RunStatus = "running" | "succeeded" | "failed" | "cancelled";
+
+export const TERMINAL_NODE_STATUSES: readonly NodeStatus[] = ["succeeded", "failed", "skipped", "cancelled"];
+
+/** A node handed to a worker: the lease is the worker's right to report on this attempt. */
+export interface Task {
+  dagId: string;
+  nodeId: string;
+  agent: string;
+  input: unknown;
+  attempt: number;
+  /** Fencing token: `<attempt>.<random>`; any report with another token is rejected. */
+  leaseToken: string;
+  /** Epoch ms. */
+  leaseExpiresAt: number;
+}
+
+export interface SubmitResult {
+  dagId: string;
+  status: RunStatus;
+  /** Node ids that became ready on submit (roots); on an idempotent replay, the current ready ones. */
+  ready: string[];
+  /** False when the idempotency key (or id) matched an existing run. */
+  created: boolean;
+}
+
+export interface ClaimOptions {
+  max?: number;
+  leaseMs?: number;
+  workerId?: string;
+}
+
+export interface CompleteResult {
+  /** True when this exact completion had already been applied: nothing changed. */
+  duplicate: boolean;
+  /** Children that became ready because of this completion. */
+  ready: string[];
+  runStatus: RunStatus;
+  /** Tasks claimed in the same round trip when `claimNext` was asked. */
+  next?: Task[];
+}
+
+export interface FailResult {
+  status: "retrying" | "failed";
+  /** Epoch ms at which the retry becomes ready. */
+  retryAt?: number;
+  runStatus: RunStatus;
+  duplicate: boolean;
+}
+
+export interface NodeError {
+  message: string;
+  [k: string]: unknown;
+}
+
+export interface NodeView {
+  id: string;
+  agent: string;
+  deps: string[];
+  status: NodeStatus;
+  attempt: number;
+  input?: unknown;
+  output?: unknown;
+  error?: NodeError;
+  leaseExpiresAt?: number;
+  workerId?: string;
+}
+
+export interface RunView {
+  dagId: string;
+  tenant: string;
+  status: RunStatus;
+  onFailure: OnFailure;
+  createdAt: number;
+  finishedAt?: number;
+  counts: Record<NodeStatus, number>;
+  nodes: NodeView[];
+}
+
+export type EventType =
+  | "run.submitted"
+  | "node.ready"
+  | "node.started"
+  | "node.heartbeat"
+  | "node.succeeded"
+  | "node.retrying"
+  | "node.failed"
+  | "node.skipped"
+  | "node.cancelled"
+  | "run.succeeded"
+  | "run.failed"
+  | "run.cancelled";
+
+/** One entry of a run's event log (a Redis Stream; `seq` is its position, from 1). */
+export interface RunEvent {
+  seq: number;
+  type: EventType;
+  node?: string;
+  attempt?: number;
+  /** Who caused it: a worker id, `reconcile`, `api`, `engine`. */
+  actor: string;
+  /** Epoch ms. */
+  at: number;
+  /** Status the node moved from, where a node moved. */
+  from?: NodeStatus;
+  data?: Record<string, unknown>;
+}
+
+export interface EventPage {
+  events: RunEvent[];
+  /** Pass as `after` to read on; equals the last event's seq (or the `after` given). */
+  cursor: number;
+}
+
+export interface ReconcileResult {
+  expiredLeases: number;
+  retriesDue: number;
+  shards: number;
+}
+
+/** Events relayed to EventBridge (detail-type), carried by the outbox. */
+export type OutboxEventType =
+  | "NodeReady"
+  | "NodeSucceeded"
+  | "NodeFailed"
+  | "DagSucceeded"
+  | "DagFailed"
+  | "DagCancelled";
+
+/** One outbox entry: references only, never payloads (EventBridge's 256 KB limit). */
+export interface OutboxEvent {
+  /** Outbox stream id; ack with it. */
+  id: string;
+  shard: number;
+  type: OutboxEventType;
+  tenant: string;
+  dagId: string;
+  nodeId?: string;
+  agent?: string;
+  attempt?: number;
+  /** Epoch ms of the transition. */
+  at: number;
+}
+
+export interface Engine {
+  submit(tenant: string, spec: unknown): Promise<SubmitResult>;
+  claim(tenant: string, agent: string, opts?: ClaimOptions): Promise<Task[]>;
+  claimNode(tenant: string, dagId: string, nodeId: string, opts?: ClaimOptions): Promise<Task>;
+  heartbeat(tenant: string, dagId: string, nodeId: string, leaseToken: string, leaseMs?: number): Promise<{ leaseExpiresAt: number }>;
+  complete(
+    tenant: string,
+    dagId: string,
+    nodeId: string,
+    leaseToken: string,
+    output: unknown,
+    opts?: { claimNext?: { agent: string } & ClaimOptions; workerId?: string },
+  ): Promise<CompleteResult>;
+  fail(
+    tenant: string,
+    dagId: string,
+    nodeId: string,
+    leaseToken: string,
+    error: NodeError,
+    retryable?: boolean,
+    opts?: { workerId?: string },
+  ): Promise<FailResult>;
+  cancel(tenant: string, dagId: string, opts?: { reason?: string; actor?: string }): Promise<{ status: RunStatus; changed: boolean }>;
+  getRun(tenant: string, dagId: string, opts?: { include?: { input?: boolean; output?: boolean } }): Promise<RunView>;
+  events(tenant: string, dagId: string, opts?: { after?: number; limit?: number }): Promise<EventPage>;
+  /** Expired leases and due retries across every shard; O(expired + due). */
+  reconcile(opts?: { limit?: number }): Promise<ReconcileResult>;
+  /** Oldest outbox entries of one shard (all shards when omitted), not removed until acked. */
+  readOutbox(opts?: { shard?: number; limit?: number }): Promise<OutboxEvent[]>;
+  ackOutbox(events: Pick<OutboxEvent, "id" | "shard">[]): Promise<number>;
+  readonly shardCount: number;
+  close(): Promise<void>;
+}

@@ -1,0 +1,57 @@
+/**
+ * Typed errors of the engine. The HTTP layer maps each `code` to a status once
+ * (functions/http/errors.ts); nothing else in core knows about HTTP.
+ */
+export type ErrorCode =
+  | "validation"
+  | "not_found"
+  | "conflict"
+  | "payload_too_large"
+  | "unauthorized"
+  | "rate_limited"
+  | "unavailable";
+
+export class WeftError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Dotted path of the offending input field, e.g. `nodes[3].deps[0]`. */
+    readonly field?: string,
+    /** Extra context for the caller, e.g. the current state on a conflict. */
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends WeftError {
+  constructor(message: string, field?: string, details?: Record<string, unknown>) {
+    super("validation", message, field, details);
+  }
+}
+
+export class PayloadTooLargeError extends WeftError {
+  constructor(message: string, field?: string) {
+    super("payload_too_large", message, field);
+  }
+}
+
+export class NotFoundError extends WeftError {
+  constructor(message: string) {
+    super("not_found", message);
+  }
+}
+
+/** A transition that the current state does not allow; `details.current` says what the state is. */
+export class ConflictError extends WeftError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super("conflict", message, undefined, details);
+  }
+}
+
+export class UnavailableError extends WeftError {
+  constructor(message: string) {
+    super("unavailable", message);
+  }
+}

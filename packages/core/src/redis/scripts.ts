@@ -1,0 +1,37 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { LuaScript } from "./port.js";
+
+/**
+ * Loads the Lua scripts: one file per atomic command under `lua/`, shared pieces under
+ * `lua/includes/`, pulled in with a line `--@include <name>` (each include once).
+ * Bundled deployments copy the `lua` folder next to the bundle (infra copies it).
+ */
+function luaDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [join(here, "lua"), join(here, "redis", "lua"), join(process.cwd(), "lua")]) {
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error(`Weft Lua scripts not found next to ${here}`);
+}
+
+const cache = new Map<string, LuaScript>();
+
+export function loadScript(name: string, dir = luaDir()): LuaScript {
+  const key = `${dir}\0${name}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const seen = new Set<string>();
+  const expand = (file: string): string =>
+    readFileSync(file, "utf8").replace(/^--@include (\S+)\s*$/gm, (_, inc: string) => {
+      if (seen.has(inc)) return "";
+      seen.add(inc);
+      return expand(join(dir, "includes", `${inc}.lua`));
+    });
+  const source = expand(join(dir, `${name}.lua`));
+  const script = { name, source, sha: createHash("sha1").update(source).digest("hex") };
+  cache.set(key, script);
+  return script;
+}
