@@ -7,11 +7,16 @@ export const Id = z
   .max(128)
   .regex(/^[A-Za-z0-9_.-]+$/, "may contain only letters, digits, '_', '.' and '-'");
 
-export const RetryPolicySchema = z.object({
-  maxAttempts: z.number().int().min(1).max(100),
-  backoffMs: z.number().int().min(0).max(86_400_000),
-  maxBackoffMs: z.number().int().min(0).max(86_400_000).optional(),
-});
+export const RetryPolicySchema = z
+  .object({
+    maxAttempts: z.number().int().min(1).max(100),
+    backoffMs: z.number().int().min(0).max(86_400_000),
+    maxBackoffMs: z.number().int().min(0).max(86_400_000).optional(),
+  })
+  .refine((r) => r.maxBackoffMs === undefined || r.maxBackoffMs >= r.backoffMs, {
+    path: ["maxBackoffMs"],
+    message: "must not be less than backoffMs",
+  });
 
 export const NodeSpecSchema = z.object({
   id: Id,
@@ -28,7 +33,7 @@ export const OnFailureSchema = z.enum(["fail-fast", "continue"]);
 export const RunSpecSchema = z.object({
   id: Id.optional(),
   idempotencyKey: z.string().min(1).max(256).optional(),
-  nodes: z.array(NodeSpecSchema),
+  nodes: z.array(NodeSpecSchema).min(1, "must contain at least one node"),
   onFailure: OnFailureSchema.optional(),
 });
 

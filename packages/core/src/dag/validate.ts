@@ -1,0 +1,176 @@
+/**
+ * A run spec from outside (HTTP body, SDK call) becomes a ValidRun here or is refused with
+ * a typed error naming the field. Everything the engine's submit script relies on is
+ * checked before anything touches Redis (invariant 9: no partial writes from bad input).
+ */
+import { PayloadTooLargeError, ValidationError } from "../errors.js";
+import { fromZodError } from "../validation.js";
+import { childrenOf, topologicalOrder } from "./graph.js";
+import { DEFAULT_LIMITS, RunSpecSchema, type DagLimits, type NodeSpec, type OnFailure, type RetryPolicy } from "./spec.js";
+
+export interface ValidNode {
+  id: string;
+  agent: string;
+  /** In the order the spec listed them. */
+  deps: string[];
+  /** Nodes that depend on this one, in spec order. */
+  children: string[];
+  retry?: RetryPolicy;
+  timeoutMs?: number;
+  /** `JSON.stringify(input)`, computed once here so the engine never serializes twice. */
+  inputJson?: string;
+}
+
+export interface ValidRun {
+  id?: string;
+  idempotencyKey?: string;
+  onFailure: OnFailure;
+  /** Topological order: every node comes after all of its deps. */
+  nodes: ValidNode[];
+  /** Nodes without deps, in spec order: the ones ready on submit. */
+  roots: string[];
+}
+
+/**
+ * Validates a run spec. Throws ValidationError (field set) for anything malformed,
+ * PayloadTooLargeError for a run over `maxNodes` (field `nodes`) or a node input over
+ * `maxInputBytes` of UTF-8 JSON (field `nodes[i].input`).
+ */
+export function validateRun(input: unknown, limits: Partial<DagLimits> = {}): ValidRun {
+  const { maxNodes, maxInputBytes } = { ...DEFAULT_LIMITS, ...limits };
+  refuseTooManyNodes(input, maxNodes);
+  const parsed = RunSpecSchema.safeParse(input, { reportInput: true });
+  if (!parsed.success) throw fromZodError(parsed.error, "run");
+  const spec = parsed.data;
+
+  const indexOf = indexIds(spec.nodes);
+  const deps = spec.nodes.map((node, i) => depIndices(node, i, indexOf));
+  const inputJson = spec.nodes.map((node, i) => serializeInput(node, `nodes[${i}].input`, maxInputBytes));
+
+  const children = childrenOf(deps);
+  const sorted = topologicalOrder(deps, children);
+  if (sorted.cycle) throw cycleError(sorted.cycle, spec.nodes, deps);
+
+  const ids = spec.nodes.map((n) => n.id);
+  const nodes = sorted.order.map((i): ValidNode => {
+    const node = spec.nodes[i]!;
+    const valid: ValidNode = {
+      id: node.id,
+      agent: node.agent,
+      deps: node.deps ?? [],
+      children: children[i]!.map((c) => ids[c]!),
+    };
+    if (node.retry !== undefined) valid.retry = node.retry;
+    if (node.timeoutMs !== undefined) valid.timeoutMs = node.timeoutMs;
+    const json = inputJson[i];
+    if (json !== undefined) valid.inputJson = json;
+    return valid;
+  });
+
+  const run: ValidRun = {
+    onFailure: spec.onFailure ?? "fail-fast",
+    nodes,
+    roots: spec.nodes.filter((n) => n.deps === undefined || n.deps.length === 0).map((n) => n.id),
+  };
+  if (spec.id !== undefined) run.id = spec.id;
+  if (spec.idempotencyKey !== undefined) run.idempotencyKey = spec.idempotencyKey;
+  return run;
+}
+
+/** Counted before parsing, so an oversized run is refused without paying to parse it. */
+function refuseTooManyNodes(input: unknown, maxNodes: number): void {
+  const nodes = typeof input === "object" && input !== null ? (input as { nodes?: unknown }).nodes : undefined;
+  if (Array.isArray(nodes) && nodes.length > maxNodes) {
+    throw new PayloadTooLargeError(`nodes has ${nodes.length} entries; a run may have at most ${maxNodes}`, "nodes");
+  }
+}
+
+function indexIds(nodes: readonly NodeSpec[]): Map<string, number> {
+  const indexOf = new Map<string, number>();
+  nodes.forEach((node, i) => {
+    const earlier = indexOf.get(node.id);
+    if (earlier !== undefined) {
+      throw new ValidationError(`nodes[${i}].id "${node.id}" is already the id of nodes[${earlier}]`, `nodes[${i}].id`, {
+        firstIndex: earlier,
+      });
+    }
+    indexOf.set(node.id, i);
+  });
+  return indexOf;
+}
+
+// Above this many deps a Set beats scanning the earlier ones for repeats (fan-in nodes).
+const LINEAR_DUPLICATE_SCAN = 16;
+
+function depIndices(node: NodeSpec, i: number, indexOf: ReadonlyMap<string, number>): number[] {
+  const deps = node.deps ?? [];
+  const seen = deps.length > LINEAR_DUPLICATE_SCAN ? new Map<string, number>() : undefined;
+  return deps.map((dep, j) => {
+    const field = `nodes[${i}].deps[${j}]`;
+    const k = indexOf.get(dep);
+    if (k === undefined) throw new ValidationError(`${field} "${dep}" is not a node of this run`, field);
+    if (k === i) throw new ValidationError(`${field}: node "${dep}" cannot depend on itself`, field);
+    const first = seen ? seen.get(dep) : deps.indexOf(dep);
+    if (first !== undefined && first !== j) {
+      throw new ValidationError(`${field} "${dep}" repeats nodes[${i}].deps[${first}]`, field);
+    }
+    seen?.set(dep, j);
+    return k;
+  });
+}
+
+/** Thrown from inside JSON.stringify's replacer to stop at the first unrepresentable value. */
+class NotJson extends Error {}
+
+function serializeInput(node: NodeSpec, field: string, maxBytes: number): string | undefined {
+  if (!("input" in node)) return undefined;
+  if (node.input === undefined) {
+    throw new ValidationError(`${field} is undefined, which JSON cannot represent; omit it or give a JSON value`, field);
+  }
+  let json: string;
+  try {
+    json = JSON.stringify(node.input, refuseNonJson);
+  } catch (err) {
+    const why =
+      err instanceof NotJson
+        ? err.message
+        : err instanceof TypeError && /circular/i.test(err.message)
+          ? "a circular reference"
+          : `a value that failed to serialize (${err instanceof Error ? err.message : String(err)})`;
+    throw new ValidationError(`${field} contains ${why}, which JSON cannot represent`, field);
+  }
+  // UTF-8 takes 1 to 3 bytes per UTF-16 unit: only the ambiguous band needs counting.
+  if (json.length > maxBytes || (json.length * 3 > maxBytes && Buffer.byteLength(json, "utf8") > maxBytes)) {
+    const bytes = Buffer.byteLength(json, "utf8");
+    throw new PayloadTooLargeError(`${field} is ${bytes} bytes as JSON; the limit is ${maxBytes}`, field);
+  }
+  return json;
+}
+
+/*
+ * JSON.stringify silently drops functions and symbols and turns NaN into null: the
+ * worker would receive something other than what was submitted. Refuse instead.
+ */
+function refuseNonJson(this: unknown, _key: string, value: unknown): unknown {
+  switch (typeof value) {
+    case "function":
+      throw new NotJson("a function");
+    case "symbol":
+      throw new NotJson("a symbol");
+    case "bigint":
+      throw new NotJson("a BigInt");
+    case "number":
+      if (!Number.isFinite(value)) throw new NotJson(`the number ${value}`);
+      return value;
+    default:
+      return value;
+  }
+}
+
+function cycleError(cycle: readonly number[], nodes: readonly NodeSpec[], deps: readonly (readonly number[])[]): ValidationError {
+  const path = [...cycle, cycle[0]!].map((i) => nodes[i]!.id);
+  const first = cycle[0]!;
+  // The first node closes the cycle through its dep on the last one: name that dep.
+  const j = deps[first]!.indexOf(cycle[cycle.length - 1]!);
+  return new ValidationError(`nodes form a cycle: ${path.join(" -> ")}`, `nodes[${first}].deps[${j}]`, { cycle: path });
+}
