@@ -1,0 +1,73 @@
+import { ConflictError, NotFoundError, WeftError } from "../errors.js";
+import type { NodeStatus, OutboxEvent, OutboxEventType, RunEvent, EventType } from "./types.js";
+
+/**
+ * Decoding what the Lua scripts return. cjson encodes an empty Lua table as `{}`, so every
+ * list goes through `list()`; hash dumps arrive as flat [field, value, ...] arrays.
+ */
+export function list<T>(x: unknown): T[] {
+  return Array.isArray(x) ? (x as T[]) : [];
+}
+
+export function hash(x: unknown): Map<string, string> {
+  const flat = list<string>(x);
+  const m = new Map<string, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) m.set(flat[i]!, flat[i + 1]!);
+  return m;
+}
+
+interface ScriptError {
+  err: string;
+  message: string;
+  current?: Record<string, unknown>;
+}
+
+/** Parses a script reply, turning `{ err }` replies into typed errors. */
+export function reply<T>(raw: string): T {
+  const value = JSON.parse(raw) as T | ScriptError;
+  if (value && typeof value === "object" && "err" in value && typeof value.err === "string") {
+    const e = value as ScriptError;
+    const current = e.current && !Array.isArray(e.current) ? e.current : undefined;
+    if (e.err === "not_found") throw new NotFoundError(e.message);
+    if (e.err === "conflict") throw new ConflictError(e.message, current ? { current } : undefined);
+    throw new WeftError("validation", e.message);
+  }
+  return value as T;
+}
+
+export function parseJson(raw: string | false | undefined | null): unknown {
+  if (raw === false || raw === undefined || raw === null || raw === "") return undefined;
+  return JSON.parse(raw);
+}
+
+type StreamEntry = [string, string[]];
+
+export function decodeEvent(entry: StreamEntry): RunEvent {
+  const [id, flat] = entry;
+  const f = hash(flat);
+  const seq = Number(id.slice(id.indexOf("-") + 1));
+  const ev: RunEvent = { seq, type: f.get("t") as EventType, actor: f.get("by") ?? "", at: Number(f.get("at")) };
+  if (f.has("n")) ev.node = f.get("n");
+  if (f.has("a")) ev.attempt = Number(f.get("a"));
+  if (f.has("f")) ev.from = f.get("f") as NodeStatus;
+  const d = f.get("d");
+  if (d) ev.data = JSON.parse(d) as Record<string, unknown>;
+  return ev;
+}
+
+export function decodeOutbox(shard: number, entry: StreamEntry): OutboxEvent {
+  const [id, flat] = entry;
+  const f = hash(flat);
+  const ev: OutboxEvent = {
+    id,
+    shard,
+    type: f.get("type") as OutboxEventType,
+    tenant: f.get("tenant") ?? "",
+    dagId: f.get("dag") ?? "",
+    at: Number(f.get("at")),
+  };
+  if (f.get("node")) ev.nodeId = f.get("node");
+  if (f.get("agent")) ev.agent = f.get("agent");
+  if (f.get("node")) ev.attempt = Number(f.get("attempt"));
+  return ev;
+}

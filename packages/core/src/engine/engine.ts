@@ -1,0 +1,264 @@
+import { randomBytes } from "node:crypto";
+import { DEFAULT_LIMITS, Id, type DagLimits, type RetryPolicy } from "../dag/spec.js";
+import { PayloadTooLargeError, ValidationError } from "../errors.js";
+import { keySchema, type KeySchema } from "../redis/keys.js";
+import type { RedisPort } from "../redis/port.js";
+import { loadScript } from "../redis/scripts.js";
+import { decodeEvent, decodeOutbox, list, reply } from "./codec.js";
+import { readRunView } from "./read.js";
+import { buildSubmit } from "./submit.js";
+import type {
+  ClaimOptions,
+  CompleteResult,
+  Engine,
+  EventPage,
+  FailResult,
+  NodeError,
+  OutboxEvent,
+  ReconcileResult,
+  RunStatus,
+  SubmitResult,
+  Task,
+} from "./types.js";
+
+export interface EngineOptions {
+  redis: RedisPort;
+  /** Shards runs are spread over (hash tag per shard); 1 on a single Redis. */
+  shardCount?: number;
+  prefix?: string;
+  limits?: Partial<DagLimits>;
+  /** Retry policy of nodes that set none. Default: 3 attempts, 1 s backoff doubling up to 30 s. */
+  defaultRetry?: RetryPolicy;
+  /** Epoch-ms clock; by default scripts read Redis TIME, one clock for every worker. */
+  clock?: () => number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, backoffMs: 1000, maxBackoffMs: 30_000 };
+const DEFAULT_LEASE_MS = 30_000;
+const MAX_CLAIM = 1000;
+
+const S = {
+  submit: loadScript("submit"),
+  claim: loadScript("claim"),
+  claimNode: loadScript("claim_node"),
+  heartbeat: loadScript("heartbeat"),
+  complete: loadScript("complete"),
+  fail: loadScript("fail"),
+  cancel: loadScript("cancel"),
+  reconcile: loadScript("reconcile"),
+  readRun: loadScript("read_run"),
+  readEvents: loadScript("read_events"),
+  outboxRead: loadScript("outbox_read"),
+  outboxAck: loadScript("outbox_ack"),
+};
+
+type TaskReply = Omit<Task, "input"> & { input: string | false };
+
+const rand = () => randomBytes(12).toString("base64url");
+const seed = () => randomBytes(4).readUInt32BE(0);
+
+function id(value: unknown, field: string): string {
+  const r = Id.safeParse(value);
+  if (!r.success) throw new ValidationError(`${field} ${r.error.issues[0]?.message ?? "is invalid"}`, field);
+  return r.data;
+}
+
+function int(value: unknown, field: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError(`${field} must be an integer from ${min} to ${max}`, field);
+  }
+  return value;
+}
+
+function token(value: unknown): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > 200) {
+    throw new ValidationError("leaseToken must be the token returned by claim", "leaseToken");
+  }
+  return value;
+}
+
+function toTask(t: TaskReply): Task {
+  return { ...t, input: t.input === false ? undefined : JSON.parse(t.input) };
+}
+
+export function createEngine(opts: EngineOptions): Engine {
+  const redis = opts.redis;
+  const keys: KeySchema = keySchema(opts.prefix ?? "weft", opts.shardCount ?? 1);
+  const limits: DagLimits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const defaultRetry = opts.defaultRetry ?? DEFAULT_RETRY;
+  const clock = opts.clock;
+  let nextShard = 0;
+
+  const call = async <T>(script: (typeof S)[keyof typeof S], shard: number, args: Record<string, unknown>): Promise<T> => {
+    if (clock) args.now = clock();
+    return reply<T>(await redis.run(script, [keys.shardPrefix(shard)], [JSON.stringify(args)]));
+  };
+  const onRun = <T>(script: (typeof S)[keyof typeof S], tenant: string, dagId: string, args: Record<string, unknown>) =>
+    call<T>(script, keys.shardOf(tenant, dagId), { tenant, dagId, ...args });
+
+  const claimArgs = (o: ClaimOptions | undefined) => {
+    const max = int(o?.max, "max", 1, MAX_CLAIM, 1);
+    return {
+      max,
+      leaseMs: int(o?.leaseMs, "leaseMs", 1, 86_400_000, DEFAULT_LEASE_MS),
+      workerId: o?.workerId === undefined ? "anonymous" : id(o.workerId, "workerId"),
+      rands: Array.from({ length: max }, rand),
+    };
+  };
+
+  const serialize = (value: unknown, field: string): string => {
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value === undefined ? null : value);
+    } catch {
+      throw new ValidationError(`${field} must be JSON-serializable`, field);
+    }
+    if (json === undefined) throw new ValidationError(`${field} must be JSON-serializable`, field);
+    if (Buffer.byteLength(json) > limits.maxInputBytes) {
+      throw new PayloadTooLargeError(`${field} is larger than ${limits.maxInputBytes} bytes`, field);
+    }
+    return json;
+  };
+
+  const engine: Engine = {
+    shardCount: keys.shardCount,
+
+    async submit(tenant, spec) {
+      const t = id(tenant, "tenant");
+      const args = buildSubmit(t, spec, limits, defaultRetry);
+      const r = await call<{ created: boolean; status: RunStatus; ready: unknown }>(S.submit, keys.shardOf(t, args.id), args);
+      return { dagId: args.id, status: r.status, ready: list<string>(r.ready), created: r.created } satisfies SubmitResult;
+    },
+
+    async claim(tenant, agent, o) {
+      const base = { tenant: id(tenant, "tenant"), agent: id(agent, "agent"), ...claimArgs(o) };
+      const tasks: Task[] = [];
+      const start = nextShard++ % keys.shardCount;
+      for (let i = 0; i < keys.shardCount && tasks.length < base.max; i++) {
+        const shard = (start + i) % keys.shardCount;
+        const max = base.max - tasks.length;
+        const r = await call<{ tasks: unknown }>(S.claim, shard, { ...base, max, rands: base.rands.slice(0, max), seed: seed() });
+        for (const task of list<TaskReply>(r.tasks)) tasks.push(toTask(task));
+      }
+      return tasks;
+    },
+
+    async claimNode(tenant, dagId, nodeId, o) {
+      const { leaseMs, workerId } = claimArgs({ ...o, max: 1 });
+      const r = await onRun<{ task: TaskReply }>(S.claimNode, id(tenant, "tenant"), id(dagId, "dagId"), {
+        nodeId: id(nodeId, "nodeId"),
+        leaseMs,
+        workerId,
+        rand: rand(),
+      });
+      return toTask(r.task);
+    },
+
+    async heartbeat(tenant, dagId, nodeId, leaseToken, leaseMs) {
+      return onRun<{ leaseExpiresAt: number }>(S.heartbeat, id(tenant, "tenant"), id(dagId, "dagId"), {
+        nodeId: id(nodeId, "nodeId"),
+        token: token(leaseToken),
+        leaseMs: int(leaseMs, "leaseMs", 1, 86_400_000, DEFAULT_LEASE_MS),
+      });
+    },
+
+    async complete(tenant, dagId, nodeId, leaseToken, output, o) {
+      const t = id(tenant, "tenant");
+      const next = o?.claimNext ? { agent: id(o.claimNext.agent, "claimNext.agent"), ...claimArgs(o.claimNext) } : undefined;
+      const r = await onRun<{ duplicate: boolean; ready: unknown; runStatus: RunStatus; next?: unknown }>(
+        S.complete,
+        t,
+        id(dagId, "dagId"),
+        {
+          nodeId: id(nodeId, "nodeId"),
+          token: token(leaseToken),
+          output: serialize(output, "output"),
+          actor: o?.workerId === undefined ? undefined : id(o.workerId, "workerId"),
+          seed: seed(),
+          next,
+        },
+      );
+      const res: CompleteResult = { duplicate: r.duplicate, ready: list<string>(r.ready), runStatus: r.runStatus };
+      if (next) res.next = list<TaskReply>(r.next).map(toTask);
+      return res;
+    },
+
+    async fail(tenant, dagId, nodeId, leaseToken, error: NodeError, retryable = true, o) {
+      if (!error || typeof error !== "object" || typeof error.message !== "string" || error.message.length === 0) {
+        throw new ValidationError("error.message must be a non-empty string", "error.message");
+      }
+      if (typeof retryable !== "boolean") throw new ValidationError("retryable must be a boolean", "retryable");
+      return onRun<FailResult>(S.fail, id(tenant, "tenant"), id(dagId, "dagId"), {
+        nodeId: id(nodeId, "nodeId"),
+        token: token(leaseToken),
+        error: serialize(error, "error"),
+        retryable,
+        seed: seed(),
+        actor: o?.workerId === undefined ? undefined : id(o.workerId, "workerId"),
+      });
+    },
+
+    async cancel(tenant, dagId, o) {
+      return onRun<{ status: RunStatus; changed: boolean }>(S.cancel, id(tenant, "tenant"), id(dagId, "dagId"), {
+        reason: o?.reason ?? "cancelled",
+        actor: o?.actor ?? "api",
+      });
+    },
+
+    async getRun(tenant, dagId, o) {
+      const t = id(tenant, "tenant");
+      const d = id(dagId, "dagId");
+      const raw = await onRun<Record<string, unknown>>(S.readRun, t, d, {
+        input: o?.include?.input ?? false,
+        output: o?.include?.output ?? true,
+      });
+      return readRunView(t, d, raw);
+    },
+
+    async events(tenant, dagId, o): Promise<EventPage> {
+      const after = int(o?.after, "after", 0, Number.MAX_SAFE_INTEGER, 0);
+      const limit = int(o?.limit, "limit", 1, 10_000, 100);
+      const r = await onRun<{ entries: unknown }>(S.readEvents, id(tenant, "tenant"), id(dagId, "dagId"), { after, limit });
+      const events = list<[string, string[]]>(r.entries).map(decodeEvent);
+      return { events, cursor: events.length ? events[events.length - 1]!.seq : after };
+    },
+
+    async reconcile(o): Promise<ReconcileResult> {
+      const limit = int(o?.limit, "limit", 1, 10_000, 1000);
+      const total: ReconcileResult = { expiredLeases: 0, retriesDue: 0, shards: keys.shardCount };
+      for (let shard = 0; shard < keys.shardCount; shard++) {
+        // Repeat while a shard fills its limit; each pass is O(limit).
+        for (let pass = 0; pass < 100; pass++) {
+          const r = await call<{ expiredLeases: number; retriesDue: number }>(S.reconcile, shard, { limit, seed: seed() });
+          total.expiredLeases += r.expiredLeases;
+          total.retriesDue += r.retriesDue;
+          if (r.expiredLeases < limit && r.retriesDue < limit) break;
+        }
+      }
+      return total;
+    },
+
+    async readOutbox(o) {
+      const limit = int(o?.limit, "limit", 1, 10_000, 100);
+      const shards = o?.shard === undefined ? [...Array(keys.shardCount).keys()] : [int(o.shard, "shard", 0, keys.shardCount - 1, 0)];
+      const out: OutboxEvent[] = [];
+      for (const shard of shards) {
+        const r = await call<{ entries: unknown }>(S.outboxRead, shard, { limit });
+        for (const e of list<[string, string[]]>(r.entries)) out.push(decodeOutbox(shard, e));
+      }
+      return out;
+    },
+
+    async ackOutbox(events) {
+      const byShard = new Map<number, string[]>();
+      for (const e of events) byShard.set(e.shard, [...(byShard.get(e.shard) ?? []), e.id]);
+      let acked = 0;
+      for (const [shard, ids] of byShard) acked += (await call<{ acked: number }>(S.outboxAck, shard, { ids })).acked;
+      return acked;
+    },
+
+    close: () => redis.close(),
+  };
+  return engine;
+}

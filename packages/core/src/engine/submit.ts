@@ -1,0 +1,66 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { DagLimits, RetryPolicy } from "../dag/spec.js";
+import { validateRun, type ValidNode } from "../dag/validate.js";
+
+/** The submit script's argument (see lua/submit.lua). */
+export interface SubmitArgs {
+  [k: string]: unknown;
+  tenant: string;
+  id: string;
+  defHash: string;
+  idempotencyKey?: string;
+  onFailure: string;
+  policy: string;
+  roots: string[];
+  order: string;
+  nodes: { id: string; agent: string; deps?: string; waiting?: number; children?: string; input?: string; policy?: string }[];
+}
+
+const policyField = (retry: RetryPolicy, timeoutMs = 0) =>
+  `${retry.maxAttempts},${retry.backoffMs},${retry.maxBackoffMs ?? 0},${timeoutMs}`;
+
+/**
+ * A run's id: the one given; else derived from the idempotency key, so that the same key
+ * lands on the same shard and the submit script alone decides "same run" atomically;
+ * else random.
+ */
+function runId(tenant: string, given: string | undefined, idempotencyKey: string | undefined): string {
+  if (given) return given;
+  if (idempotencyKey) return `dag_${createHash("sha256").update(tenant).update("\0").update(idempotencyKey).digest("hex").slice(0, 24)}`;
+  return `dag_${randomBytes(12).toString("hex")}`;
+}
+
+function nodePolicy(n: ValidNode): string | undefined {
+  if (!n.retry && !n.timeoutMs) return undefined;
+  return policyField(n.retry ?? { maxAttempts: 0, backoffMs: 0 }, n.timeoutMs);
+}
+
+export function buildSubmit(tenant: string, spec: unknown, limits: DagLimits, defaultRetry: RetryPolicy): SubmitArgs {
+  const run = validateRun(spec, limits);
+  const defHash = createHash("sha1");
+  defHash.update(run.onFailure);
+  const nodes = run.nodes.map((n) => {
+    defHash.update(`\n${n.id}\t${n.agent}\t${n.deps.join(",")}\t${nodePolicy(n) ?? ""}\t${n.inputJson ?? ""}`);
+    const p = nodePolicy(n);
+    return {
+      id: n.id,
+      agent: n.agent,
+      ...(n.deps.length ? { deps: n.deps.join(","), waiting: n.deps.length } : {}),
+      ...(n.children.length ? { children: n.children.join(",") } : {}),
+      ...(n.inputJson !== undefined ? { input: n.inputJson } : {}),
+      // A node with a timeout but no retry policy keeps the run's default attempts.
+      ...(p ? { policy: n.retry ? p : policyField(defaultRetry, n.timeoutMs) } : {}),
+    };
+  });
+  return {
+    tenant,
+    id: runId(tenant, run.id, run.idempotencyKey),
+    defHash: defHash.digest("hex"),
+    ...(run.idempotencyKey ? { idempotencyKey: run.idempotencyKey } : {}),
+    onFailure: run.onFailure,
+    policy: policyField(defaultRetry),
+    roots: run.roots,
+    order: run.nodes.map((n) => n.id).join(","),
+    nodes,
+  };
+}

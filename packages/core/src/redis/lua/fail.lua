@@ -1,0 +1,29 @@
+-- fail: a worker reports its attempt failed.
+-- KEYS[1] shard prefix. ARGV[1] JSON { tenant, dagId, nodeId, token, error (JSON object string),
+--   retryable, seed, actor?, now? }.
+-- Returns { status: retrying|failed, retryAt?, runStatus, duplicate }.
+-- Invariants: only the live lease fails an attempt; retries stop at maxAttempts; the same
+-- report twice changes nothing.
+--@include node
+local a = cjson.decode(ARGV[1])
+math.randomseed(a.seed)
+local run = run_ctx(a.tenant, a.dagId)
+local at = now_ms(a)
+local rs = redis.call('HGET', run.meta, 'status')
+if not rs then return err('not_found', 'run ' .. a.dagId .. ' not found') end
+local node = a.nodeId
+local s = redis.call('HGET', run.k .. 'status', node)
+if not s then return err('not_found', 'node ' .. node .. ' not found in run ' .. a.dagId) end
+local lease = lease_of(run, node)
+local attempt = tonumber(redis.call('HGET', run.k .. 'attempt', node)) or 0
+if lease and lease.token == a.token and (s == 'retrying' or s == 'failed') then
+  return cjson.encode({ status = s, runStatus = rs, duplicate = true })
+end
+if s ~= 'running' or not lease or lease.token ~= a.token then
+  return err('conflict', 'lease token is not the live lease of node ' .. node .. ' (node is ' .. s .. ', attempt ' .. attempt .. ')',
+    { status = s, attempt = attempt })
+end
+local status, due = fail_attempt(run, node, attempt, a.error, a.retryable, at, a.actor or lease.worker)
+local res = { status = status, runStatus = redis.call('HGET', run.meta, 'status'), duplicate = false }
+if status == 'retrying' then res.retryAt = due end
+return cjson.encode(res)
