@@ -1,0 +1,50 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { MiddlewareHandler } from "hono";
+import { UnauthorizedError } from "./errors.js";
+
+/** API keys mapped to the tenant they act as, or (local only) one dev tenant for every caller. */
+export type AuthConfig = { keys: Record<string, string> } | { devTenant: string };
+
+export type AuthEnv = { Variables: { tenant: string } };
+
+/**
+ * `Authorization: Bearer <key>` -> `c.var.tenant`. Keys are compared by SHA-256 digest in
+ * constant time, so neither the map lookup nor the comparison leaks a key's prefix.
+ */
+export function authMiddleware(auth: AuthConfig): MiddlewareHandler<AuthEnv> {
+  if ("devTenant" in auth) {
+    return async (c, next) => {
+      c.set("tenant", auth.devTenant);
+      await next();
+    };
+  }
+  const entries = Object.entries(auth.keys).map(([key, tenant]) => ({ digest: sha256(key), tenant }));
+  return async (c, next) => {
+    const header = c.req.header("authorization");
+    if (!header) throw new UnauthorizedError("missing Authorization: Bearer <api key>");
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!m?.[1]) throw new UnauthorizedError("Authorization must be 'Bearer <api key>'");
+    const digest = sha256(m[1]);
+    const match = entries.find((e) => timingSafeEqual(e.digest, digest));
+    if (!match) throw new UnauthorizedError("unknown API key");
+    c.set("tenant", match.tenant);
+    await next();
+  };
+}
+
+/** `"key1:tenantA,key2:tenantB"` -> `{ key1: "tenantA", key2: "tenantB" }`. */
+export function parseApiKeys(text: string, field = "WEFT_API_KEYS"): Record<string, string> {
+  const keys: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [i, pair] of text.split(",").map((p) => p.trim()).filter(Boolean).entries()) {
+    const sep = pair.lastIndexOf(":");
+    const key = pair.slice(0, sep).trim();
+    const tenant = pair.slice(sep + 1).trim();
+    if (sep <= 0 || !key || !/^[A-Za-z0-9_.-]{1,128}$/.test(tenant)) {
+      throw new Error(`${field} entry ${i + 1} must be key:tenant (tenant of letters, digits, '_', '.', '-')`);
+    }
+    keys[key] = tenant;
+  }
+  return keys;
+}
+
+const sha256 = (s: string) => createHash("sha256").update(s).digest();

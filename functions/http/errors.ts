@@ -1,0 +1,95 @@
+import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ValidationError, WeftError, type ErrorCode } from "../../packages/core/src/errors.js";
+
+/**
+ * The one place where errors become HTTP responses. Core throws typed WeftErrors; the
+ * HTTP layer adds its own few (bad auth, malformed request) and nothing else maps status
+ * codes. Anything unrecognised is a 500 that is logged, since bad input must never get here.
+ */
+
+export const ErrorBodySchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "validation" }),
+      message: z.string(),
+      field: z.string().optional().openapi({ description: "Dotted path of the offending input field" }),
+      details: z.record(z.string(), z.unknown()).optional(),
+    }),
+  })
+  .openapi("Error");
+
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+/**
+ * The request did not match its schema (wrong types, missing fields, malformed JSON):
+ * 400. A ValidationError from core means the request was well formed but the engine
+ * cannot accept it (a cycle, an unknown dependency): 422.
+ */
+export class RequestValidationError extends ValidationError {}
+
+export class UnauthorizedError extends WeftError {
+  constructor(message: string) {
+    super("unauthorized", message);
+  }
+}
+
+const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
+  validation: 422,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unauthorized: 401,
+  rate_limited: 429,
+  unavailable: 503,
+};
+
+/** Codes for failures Hono itself raises before a route runs. */
+const HTTP_CODES: Partial<Record<number, string>> = {
+  400: "validation",
+  401: "unauthorized",
+  404: "not_found",
+  405: "method_not_allowed",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+};
+
+export function toErrorResponse(err: unknown): { status: ContentfulStatusCode; body: ErrorBody } {
+  if (err instanceof WeftError) {
+    const status = err instanceof RequestValidationError ? 400 : STATUS[err.code];
+    const error: ErrorBody["error"] = { code: err.code, message: err.message };
+    if (err.field !== undefined) error.field = err.field;
+    if (err.details !== undefined) error.details = err.details;
+    return { status, body: { error } };
+  }
+  if (err instanceof HTTPException && err.status < 500) {
+    const status = err.status as ContentfulStatusCode;
+    return { status, body: { error: { code: HTTP_CODES[status] ?? "bad_request", message: status === 415 ? "send the body as JSON with Content-Type: application/json" : err.message || "bad request" } } };
+  }
+  return { status: 500, body: { error: { code: "internal", message: "internal error" } } };
+}
+
+export function errorResponse(c: Context, err: unknown): Response {
+  const { status, body } = toErrorResponse(err);
+  if (status >= 500) console.error("weft: unexpected error", c.req.method, c.req.path, err);
+  return c.json(body, status);
+}
+
+/** Shared OpenAPI response entries for the errors every /v1 route can return. */
+export function errorResponses(...statuses: ContentfulStatusCode[]) {
+  const descriptions: Partial<Record<number, string>> = {
+    400: "Malformed request: invalid JSON, wrong types or missing fields (`error.field` names it)",
+    401: "Missing or unknown API key",
+    404: "No such run or node for this tenant",
+    409: "The current state does not allow this (`error.details.current` says what it is)",
+    413: "Request body or a node input is too large",
+    422: "Well-formed but not acceptable, e.g. the DAG has a cycle",
+    429: "Rate limited",
+    503: "Redis unavailable; retry",
+  };
+  return Object.fromEntries(
+    statuses.map((s) => [s, { description: descriptions[s] ?? "Error", content: { "application/json": { schema: ErrorBodySchema } } }]),
+  );
+}

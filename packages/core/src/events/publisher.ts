@@ -1,0 +1,51 @@
+import type { OutboxEvent, OutboxEventType } from "../engine/types.js";
+
+/** Where the outbox relay sends events: EventBridge in AWS, in-process subscribers locally. */
+export interface EventPublisher {
+  /**
+   * Publishes every event it can. The ones returned in `failed` were not published and
+   * must stay in the outbox (the relay will send them again later).
+   */
+  publish(events: OutboxEvent[]): Promise<{ failed: OutboxEvent[] }>;
+}
+
+/** The `source` of every event Weft puts on a bus; subscription rules match on it. */
+export const EVENT_SOURCE = "weft";
+
+/**
+ * The `detail` of an event: references only, never inputs or outputs, so an entry stays
+ * far below EventBridge's 256 KB limit and a subscriber reads the payload from the API.
+ * `agent` is top-level so a rule can route NodeReady to one agent's function.
+ */
+export interface EventDetail {
+  /** Unique per outbox entry (`<shard>:<outbox id>`): subscribers dedupe at-least-once delivery with it. */
+  eventId: string;
+  tenant: string;
+  dagId: string;
+  nodeId?: string;
+  agent?: string;
+  attempt?: number;
+  /** Epoch ms of the transition. */
+  at: number;
+}
+
+export function toDetail(event: OutboxEvent): EventDetail {
+  const detail: EventDetail = { eventId: `${event.shard}:${event.id}`, tenant: event.tenant, dagId: event.dagId, at: event.at };
+  if (event.nodeId !== undefined) detail.nodeId = event.nodeId;
+  if (event.agent !== undefined) detail.agent = event.agent;
+  if (event.attempt !== undefined) detail.attempt = event.attempt;
+  return detail;
+}
+
+/** An event as EventBridge hands it to a target (the shape a subscriber Lambda receives). */
+export interface BusEvent {
+  version: "0";
+  id: string;
+  "detail-type": OutboxEventType;
+  source: typeof EVENT_SOURCE;
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: EventDetail;
+}

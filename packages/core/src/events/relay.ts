@@ -1,0 +1,44 @@
+import type { Engine, OutboxEvent } from "../engine/types.js";
+import type { EventPublisher } from "./publisher.js";
+
+export interface RelayOptions {
+  /** Relay one shard only (the one a write just touched); every shard when omitted. */
+  shard?: number;
+  /** Upper bound on outbox reads, so a request-path relay stays short. Default 10. */
+  maxBatches?: number;
+  /** Outbox entries per read. Default 100. */
+  batchSize?: number;
+}
+
+export interface RelayResult {
+  published: number;
+  /** Entries the publisher could not send; they remain in the outbox for the next relay. */
+  failed: number;
+}
+
+/**
+ * Moves outbox entries to the publisher: read, publish, then ack only what was
+ * published. A crash between publish and ack leaves the entries in the outbox, so they
+ * are sent again (at-least-once; `detail.eventId` lets subscribers dedupe).
+ */
+export async function relayOutbox(engine: Engine, publisher: EventPublisher, opts: RelayOptions = {}): Promise<RelayResult> {
+  const maxBatches = opts.maxBatches ?? 10;
+  const limit = opts.batchSize ?? 100;
+  const result: RelayResult = { published: 0, failed: 0 };
+  for (let batch = 0; batch < maxBatches; batch++) {
+    const events = await engine.readOutbox(opts.shard === undefined ? { limit } : { shard: opts.shard, limit });
+    if (events.length === 0) break;
+    const { failed } = await publisher.publish(events);
+    const failedIds = new Set(failed.map(key));
+    const published = events.filter((e) => !failedIds.has(key(e)));
+    if (published.length > 0) await engine.ackOutbox(published.map(({ id, shard }) => ({ id, shard })));
+    result.published += published.length;
+    result.failed += failed.length;
+    // The failed entries are still the oldest in the outbox: reading on would only
+    // return them again. Leave them to the next relay (the reconcile cron at the latest).
+    if (failed.length > 0 || events.length < limit) break;
+  }
+  return result;
+}
+
+const key = (e: Pick<OutboxEvent, "id" | "shard">) => `${e.shard}:${e.id}`;
