@@ -12,6 +12,23 @@ export interface RedisProcess {
   stop(): Promise<void>;
 }
 
+/** An AOF-persisted node (`appendfsync always`) that survives halt + restart with its data. */
+export interface PersistentRedis extends RedisProcess {
+  /** Stops the process and keeps its dir. `crash: true` sends SIGKILL (no shutdown save). */
+  halt(opts?: { crash?: boolean }): Promise<void>;
+  /** Starts redis-server again on the same port and dir; the AOF is replayed. */
+  restart(): Promise<void>;
+  /** Halts (if running) and removes the dir. */
+  stop(): Promise<void>;
+}
+
+// Processes this test worker spawned; killed if the worker exits without stop() (a failed
+// beforeAll, a crash), so no redis-server outlives its test run.
+const live = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of live) child.kill("SIGKILL");
+});
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -31,15 +48,47 @@ export function assertRedisInstalled(): void {
   }
 }
 
+/** Runs redis-cli against a test node and returns its trimmed stdout. */
+export function redisCli(port: number, ...args: string[]): string {
+  const r = spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port), ...args], { encoding: "utf8" });
+  if (r.error || r.status !== 0) throw new Error(`redis-cli -p ${port} ${args.join(" ")} failed: ${r.stderr || r.error}`);
+  return r.stdout.trim();
+}
+
 async function waitForPing(port: number, child: ChildProcess, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${child.exitCode}`);
     const r = spawnSync("redis-cli", ["-p", String(port), "ping"], { encoding: "utf8" });
-    if (r.stdout?.trim() === "PONG") return;
+    // NOAUTH also proves the server is up (a node started with --requirepass).
+    if (/^(PONG|NOAUTH)/.test(r.stdout?.trim() ?? "")) return;
     await new Promise((res) => setTimeout(res, 50));
   }
   throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
+}
+
+async function spawnServer(port: number, dir: string, args: string[]): Promise<ChildProcess> {
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, ...args],
+    { stdio: "ignore" },
+  );
+  live.add(child);
+  child.once("exit", () => live.delete(child));
+  try {
+    await waitForPing(port, child);
+  } catch (err) {
+    await killChild(child, "SIGKILL");
+    throw err;
+  }
+  return child;
+}
+
+async function killChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((res) => child.once("exit", res));
+  child.kill(signal);
+  await exited;
 }
 
 export async function startRedis(opts: { args?: string[]; dir?: string; port?: number } = {}): Promise<RedisProcess> {
@@ -47,23 +96,44 @@ export async function startRedis(opts: { args?: string[]; dir?: string; port?: n
   const port = opts.port ?? (await freePort());
   const ownDir = !opts.dir;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "weft-redis-"));
-  const child = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, ...(opts.args ?? [])],
-    { stdio: "ignore" },
-  );
-  await waitForPing(port, child);
+  const child = await spawnServer(port, dir, opts.args ?? []);
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
     dir,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((res) => child.once("exit", res));
-        child.kill("SIGTERM");
-        await exited;
-      }
+      await killChild(child, "SIGTERM");
       if (ownDir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A node that writes every command to its AOF before replying (`appendfsync always`), so
+ * even a SIGKILL loses nothing that was acknowledged: the restart tests rely on that.
+ */
+export async function startPersistentRedis(opts: { args?: string[] } = {}): Promise<PersistentRedis> {
+  assertRedisInstalled();
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "weft-redis-aof-"));
+  const args = ["--appendonly", "yes", "--appendfsync", "always", ...(opts.args ?? [])];
+  let child: ChildProcess | undefined = await spawnServer(port, dir, args);
+  const halt = async ({ crash = false } = {}) => {
+    if (child) await killChild(child, crash ? "SIGKILL" : "SIGTERM");
+    child = undefined;
+  };
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    dir,
+    halt,
+    async restart() {
+      if (child) throw new Error(`redis-server on port ${port} is still running; halt() it first`);
+      child = await spawnServer(port, dir, args);
+    },
+    async stop() {
+      await halt();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
