@@ -1,0 +1,156 @@
+import { beforeAll, expect } from "vitest";
+import { createEngine } from "../../src/index.js";
+import type { Engine, OutboxEvent, RunEvent, RunView, Task } from "../../src/engine/types.js";
+import type { RedisPort } from "../../src/redis/port.js";
+import { useBackend, type Backend, type BackendName } from "../../../../test/support/backends.js";
+
+/** A clock the test moves by hand, so lease expiry and backoff are deterministic. */
+export interface FakeClock {
+  now: number;
+  advance(ms: number): number;
+}
+
+export function fakeClock(start = 1_000_000): FakeClock {
+  const c: FakeClock = {
+    now: start,
+    advance(ms) {
+      c.now += ms;
+      return c.now;
+    },
+  };
+  return c;
+}
+
+export interface EngineCtx {
+  engine: Engine;
+  clock: FakeClock;
+  tenant: string;
+  redis: RedisPort;
+}
+
+let seq = 0;
+
+/**
+ * A fresh engine on its own key prefix: tests share one Redis per file but never see
+ * each other's runs, ready queues, lease indexes or outboxes (reconcile included).
+ */
+export function freshEngine(backend: Backend, redis: RedisPort = backend.redis()): EngineCtx {
+  seq++;
+  const clock = fakeClock();
+  const engine = createEngine({ redis, shardCount: backend.shardCount, prefix: `t${process.pid}x${seq}`, clock: () => clock.now });
+  return { engine, clock, tenant: `tenant-${seq}`, redis };
+}
+
+export async function allEvents(engine: Engine, tenant: string, dagId: string): Promise<RunEvent[]> {
+  const out: RunEvent[] = [];
+  let after = 0;
+  for (;;) {
+    const page = await engine.events(tenant, dagId, { after, limit: 1000 });
+    out.push(...page.events);
+    if (page.events.length === 0) return out;
+    after = page.cursor;
+  }
+}
+
+export async function allOutbox(engine: Engine): Promise<OutboxEvent[]> {
+  return engine.readOutbox({ limit: 10_000 });
+}
+
+export interface Snapshot {
+  run: RunView;
+  events: RunEvent[];
+  outbox: OutboxEvent[];
+}
+
+export async function snapshot(ctx: EngineCtx, dagId: string): Promise<Snapshot> {
+  const { engine, tenant } = ctx;
+  return {
+    run: await engine.getRun(tenant, dagId, { include: { input: true, output: true } }),
+    events: await allEvents(engine, tenant, dagId),
+    outbox: await allOutbox(engine),
+  };
+}
+
+/** Asserts `action` rejects with `errorClass` and leaves the run, its log and the outbox exactly as they were. */
+export async function expectRejectedUnchanged(
+  ctx: EngineCtx,
+  dagId: string,
+  action: () => Promise<unknown>,
+  errorClass: abstract new (...args: never[]) => Error,
+): Promise<Error> {
+  const before = await snapshot(ctx, dagId);
+  let caught: unknown;
+  try {
+    await action();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught, "the transition should have been rejected").toBeInstanceOf(errorClass);
+  const after = await snapshot(ctx, dagId);
+  expect(after).toEqual(before);
+  return caught as Error;
+}
+
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error("expected a rejection, the call resolved");
+}
+
+export function statuses(run: RunView): Record<string, string> {
+  return Object.fromEntries(run.nodes.map((n) => [n.id, n.status]));
+}
+
+export function node(run: RunView, id: string) {
+  const n = run.nodes.find((x) => x.id === id);
+  if (!n) throw new Error(`node ${id} not in run ${run.dagId}`);
+  return n;
+}
+
+export function byNode(tasks: Task[]): Record<string, Task> {
+  return Object.fromEntries(tasks.map((t) => [t.nodeId, t]));
+}
+
+/** Claims exactly the one named ready node (push-style), failing loudly otherwise. */
+export async function claimOne(ctx: EngineCtx, dagId: string, nodeId: string, leaseMs = 10_000, workerId = "w1"): Promise<Task> {
+  return ctx.engine.claimNode(ctx.tenant, dagId, nodeId, { leaseMs, workerId });
+}
+
+/** a -> {b, c} -> d, every node on agent "ag". */
+export function diamond(extra: Record<string, unknown> = {}) {
+  return {
+    nodes: [
+      { id: "a", agent: "ag", input: { n: 1 } },
+      { id: "b", agent: "ag", deps: ["a"] },
+      { id: "c", agent: "ag", deps: ["a"] },
+      { id: "d", agent: "ag", deps: ["b", "c"] },
+    ],
+    ...extra,
+  };
+}
+
+export function terminalEvents(events: RunEvent[]): RunEvent[] {
+  return events.filter((e) => e.type === "run.succeeded" || e.type === "run.failed" || e.type === "run.cancelled");
+}
+
+/**
+ * Starts `name` once for the enclosing describe block and opens one shared port on it;
+ * `fresh()` gives each test its own engine (own prefix, own fake clock) over that port.
+ */
+export function useEngines(name: BackendName): { backend: () => Backend; fresh: () => EngineCtx } {
+  const backend = useBackend(name);
+  let redis: RedisPort | undefined;
+  beforeAll(() => {
+    redis = backend().redis();
+  });
+  return {
+    backend,
+    fresh: () => {
+      if (!redis) throw new Error("useEngines: backend not started yet");
+      return freshEngine(backend(), redis);
+    },
+  };
+}
