@@ -1,0 +1,284 @@
+import { apply as applyMergePatch } from "json-merge-patch";
+import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
+import { keySchema, type KeySchema } from "../redis/keys.js";
+import type { RedisPort } from "../redis/port.js";
+import { loadScript } from "../redis/scripts.js";
+import { machineKey, stateKeys } from "./keys.js";
+import type {
+  HistoryEntry,
+  Machine,
+  StateEntry,
+  StateRef,
+  TransitionResult,
+  WriteResult,
+  Writer,
+} from "./types.js";
+import { backoffDelay, sleep, update } from "./update.js";
+import { checkId, checkMachine, checkRef, checkVersion, checkWriter, toJsonText } from "./validate.js";
+
+export interface StateStoreOptions {
+  redis: RedisPort;
+  /** Must match the engine's, so run-scoped keys share the run's hash slot. */
+  prefix?: string;
+  shardCount?: number;
+  /** Epoch ms; default: Redis TIME inside the scripts. */
+  clock?: () => number;
+  /** History entries kept per key. Default 50. */
+  historyLimit?: number;
+  /** Largest value, in bytes of JSON text. Default 256 KB. */
+  maxValueBytes?: number;
+}
+
+export interface WriteOptions {
+  writer?: Writer;
+}
+
+export interface RetryOptions {
+  /** Re-tries after a version conflict when the caller gave no version. Default 10. */
+  retries?: number;
+  /** First backoff; doubles per retry, with full jitter. Default 5 ms. */
+  backoffMs?: number;
+}
+
+export interface StateStore {
+  /** The entry, or NotFoundError when the key does not exist. */
+  get(ref: StateRef): Promise<StateEntry>;
+  /** The entry, or undefined when the key does not exist. */
+  read(ref: StateRef): Promise<StateEntry | undefined>;
+  /** Compare-and-set: writes only if the key is at `expectedVersion`, else ConflictError. */
+  put(ref: StateRef, value: unknown, opts: WriteOptions & { expectedVersion: number }): Promise<WriteResult>;
+  /** Create-only (If-None-Match: *): ConflictError when the key exists. */
+  create(ref: StateRef, value: unknown, opts?: WriteOptions): Promise<WriteResult>;
+  /**
+   * RFC 7396 merge patch. With `expectedVersion` it is a compare-and-set on that version;
+   * without, it re-reads and re-applies on conflict (the patch applies to the latest value).
+   */
+  patch(
+    ref: StateRef,
+    patch: unknown,
+    opts?: WriteOptions & RetryOptions & { expectedVersion?: number },
+  ): Promise<WriteResult & { value: unknown }>;
+  delete(ref: StateRef, opts: WriteOptions & { expectedVersion: number }): Promise<WriteResult>;
+  /** Newest first, at most `limit` (default and cap: historyLimit). */
+  history(ref: StateRef, opts?: { limit?: number }): Promise<HistoryEntry[]>;
+  putMachine(tenant: string, name: string, definition: unknown): Promise<Machine>;
+  getMachine(tenant: string, name: string): Promise<Machine>;
+  /**
+   * Moves the key's `state` to `to` if machine `machine` allows it from the current state
+   * (a missing key may only start in `initial`). `expectedVersion` (0: must not exist)
+   * makes it a compare-and-set; without it, writes to other fields are retried over.
+   */
+  transition(
+    ref: StateRef,
+    req: WriteOptions & RetryOptions & { machine: string; to: string; expectedVersion?: number },
+  ): Promise<TransitionResult>;
+}
+
+const SCRIPTS = {
+  get: loadScript("state_get"),
+  put: loadScript("state_put"),
+  delete: loadScript("state_delete"),
+  history: loadScript("state_history"),
+  transition: loadScript("state_transition"),
+  machinePut: loadScript("state_machine_put"),
+  machineGet: loadScript("state_machine_get"),
+};
+
+interface Reply {
+  ok?: boolean;
+  err?: string;
+  message?: string;
+  current?: { json?: string; version: number; machine?: string; state?: string };
+  allowed?: unknown;
+  version?: number;
+  at?: number;
+  from?: string;
+}
+
+export function createStateStore(opts: StateStoreOptions): StateStore {
+  const schema: KeySchema = keySchema(opts.prefix, opts.shardCount);
+  const historyLimit = opts.historyLimit ?? 50;
+  const maxValueBytes = opts.maxValueBytes ?? 256 * 1024;
+  const { redis } = opts;
+
+  const call = async (script: (typeof SCRIPTS)[keyof typeof SCRIPTS], keys: string[], args: object): Promise<Reply> => {
+    const arg = opts.clock ? { ...args, now: opts.clock() } : args;
+    return JSON.parse(await redis.run(script, keys, [JSON.stringify(arg)])) as Reply;
+  };
+
+  /** A failed precondition, with what the key holds now. */
+  const conflict = (r: Reply): ConflictError => {
+    const c = r.current ?? { version: 0 };
+    const current: Record<string, unknown> = { value: c.json === undefined ? null : JSON.parse(c.json), version: c.version };
+    if (c.machine !== undefined) current.machine = c.machine;
+    if (c.state !== undefined) current.state = c.state;
+    const details: Record<string, unknown> = { current, reason: r.err };
+    if (r.allowed !== undefined) details.allowed = Array.isArray(r.allowed) ? r.allowed : [];
+    return new ConflictError(r.message ?? "conflict", details);
+  };
+
+  const written = (r: Reply): WriteResult => {
+    if (!r.ok) throw conflict(r);
+    return { version: r.version!, at: r.at! };
+  };
+
+  const read = async (ref: StateRef): Promise<StateEntry | undefined> => {
+    const r = checkRef(ref);
+    const got = (await call(SCRIPTS.get, [stateKeys(schema, r).value], {})) as Reply & {
+      found: boolean;
+      json?: string;
+      writer?: string;
+      machine?: string;
+      state?: string;
+    };
+    if (!got.found || got.json === undefined) return undefined;
+    const entry: StateEntry = {
+      value: JSON.parse(got.json),
+      json: got.json,
+      version: got.version!,
+      writer: got.writer ? (JSON.parse(got.writer) as Writer) : {},
+      at: got.at!,
+    };
+    if (got.machine !== undefined) entry.machine = got.machine;
+    if (got.state !== undefined) entry.state = got.state;
+    return entry;
+  };
+
+  const write = async (
+    ref: StateRef,
+    json: string,
+    w: { mode: "match" | "create"; expected?: number; op: "put" | "create" | "patch"; writer?: Writer },
+  ): Promise<WriteResult> => {
+    const r = checkRef(ref);
+    const k = stateKeys(schema, r);
+    const writer = checkWriter(w.writer, r);
+    return written(
+      await call(SCRIPTS.put, [k.value, k.history], { mode: w.mode, expected: w.expected, json, op: w.op, writer, historyMax: historyLimit }),
+    );
+  };
+
+  const getMachine = async (tenant: string, name: string): Promise<Machine> => {
+    checkId(tenant, "tenant");
+    checkId(name, "machine");
+    const r = (await call(SCRIPTS.machineGet, [machineKey(schema, tenant, name)], {})) as Reply & { found: boolean; json?: string };
+    if (!r.found || r.json === undefined) throw new NotFoundError(`machine ${name} not found`);
+    return { name, version: r.version!, ...(JSON.parse(r.json) as Omit<Machine, "name" | "version">) };
+  };
+
+  const store: StateStore = {
+    read,
+    async get(ref) {
+      const entry = await read(ref);
+      if (!entry) throw new NotFoundError(`state key ${ref.key} not found`);
+      return entry;
+    },
+    async put(ref, value, o) {
+      const expected = checkVersion(o?.expectedVersion);
+      return write(ref, toJsonText(value, maxValueBytes), { mode: "match", expected, op: "put", writer: o.writer });
+    },
+    async create(ref, value, o) {
+      return write(ref, toJsonText(value, maxValueBytes), { mode: "create", op: "create", writer: o?.writer });
+    },
+    async patch(ref, patch, o = {}) {
+      checkRef(ref);
+      const patchValue = JSON.parse(toJsonText(patch, maxValueBytes, "patch")) as unknown;
+      if (o.expectedVersion !== undefined) checkVersion(o.expectedVersion);
+      checkWriter(o.writer, ref);
+      // Merge patches are computed here and written with compare-and-set on the version
+      // read: applying them in Lua would re-encode the stored JSON through cjson.
+      let value: unknown;
+      const patching = {
+        read,
+        put: (r: StateRef, v: unknown, w: { expectedVersion: number; writer?: Writer }) =>
+          write(r, toJsonText(v, maxValueBytes), { mode: "match", expected: w.expectedVersion, op: "patch", writer: w.writer }),
+        create: () => Promise.reject(new NotFoundError(`state key ${ref.key} not found`)),
+      };
+      const result = await update(
+        patching,
+        ref,
+        (current, entry) => {
+          if (!entry) throw new NotFoundError(`state key ${ref.key} not found`);
+          if (o.expectedVersion !== undefined && entry.version !== o.expectedVersion) {
+            throw conflict({
+              err: "version",
+              message: `version is ${entry.version}, not ${o.expectedVersion}`,
+              current: { json: entry.json, version: entry.version, ...machineOf(entry) },
+            });
+          }
+          value = applyMergePatch(current, structuredClone(patchValue));
+          return value;
+        },
+        { retries: o.expectedVersion !== undefined ? 0 : (o.retries ?? 10), backoffMs: o.backoffMs, writer: o.writer },
+      );
+      return { version: result.version, at: result.at, value };
+    },
+    async delete(ref, o) {
+      const r = checkRef(ref);
+      const expected = checkVersion(o?.expectedVersion);
+      const k = stateKeys(schema, r);
+      const writer = checkWriter(o.writer, r);
+      return written(await call(SCRIPTS.delete, [k.value, k.history], { expected, writer, historyMax: historyLimit }));
+    },
+    async history(ref, o = {}) {
+      const r = checkRef(ref);
+      const limit = o.limit ?? historyLimit;
+      if (!Number.isInteger(limit) || limit < 1 || limit > historyLimit) {
+        throw new ValidationError(`limit must be a whole number from 1 to ${historyLimit}`, "limit");
+      }
+      const got = (await call(SCRIPTS.history, [stateKeys(schema, r).history], { limit })) as unknown as { entries: HistoryEntry[] };
+      return got.entries;
+    },
+    async putMachine(tenant, name, definition) {
+      checkId(tenant, "tenant");
+      checkId(name, "name");
+      const def = checkMachine(definition);
+      const r = await call(SCRIPTS.machinePut, [machineKey(schema, tenant, name)], { json: JSON.stringify(def) });
+      return { name, version: r.version!, ...def };
+    },
+    getMachine,
+    async transition(ref, req) {
+      const r = checkRef(ref);
+      if (req === null || typeof req !== "object") throw new ValidationError("transition must be an object");
+      checkId(req.machine, "machine");
+      checkId(req.to, "to");
+      const expectedVersion = req.expectedVersion === undefined ? undefined : checkVersion(req.expectedVersion);
+      const writer = checkWriter(req.writer, r);
+      const machine = await getMachine(r.tenant, req.machine);
+      if (!machine.states.includes(req.to)) {
+        throw new ValidationError(`to must be one of the states of machine ${machine.name}: ${machine.states.join(", ")}`, "to");
+      }
+      const def = { initial: machine.initial, states: machine.states, transitions: machine.transitions };
+      const k = stateKeys(schema, r);
+      const retries = expectedVersion === undefined ? (req.retries ?? 10) : 0;
+      for (let attempt = 0; ; attempt++) {
+        const entry = await read(r);
+        if (expectedVersion !== undefined && (entry?.version ?? 0) !== expectedVersion) {
+          const cur = entry ? { json: entry.json, version: entry.version, ...machineOf(entry) } : { version: 0 };
+          throw conflict({ err: "version", message: `version is ${entry?.version ?? "absent"}, not ${expectedVersion}`, current: cur });
+        }
+        const base = entry && isObject(entry.value) ? entry.value : {};
+        const value = { ...base, state: req.to };
+        const json = toJsonText(value, maxValueBytes);
+        const reply = await call(SCRIPTS.transition, [k.value, k.history], {
+          machine: machine.name, def, to: req.to, expected: entry?.version, json, writer, historyMax: historyLimit,
+        });
+        if (reply.ok) {
+          const out: TransitionResult = { version: reply.version!, at: reply.at!, to: req.to, value };
+          if (reply.from !== undefined) out.from = reply.from;
+          return out;
+        }
+        if (reply.err !== "version" || attempt >= retries) throw conflict(reply);
+        await sleep(backoffDelay(attempt, req.backoffMs));
+      }
+    },
+  };
+  return store;
+}
+
+function machineOf(entry: StateEntry): { machine?: string; state?: string } {
+  return entry.machine === undefined ? {} : { machine: entry.machine, state: entry.state };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
