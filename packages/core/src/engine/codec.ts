@@ -22,16 +22,22 @@ interface ScriptError {
   current?: Record<string, unknown>;
 }
 
+export function isScriptError(value: unknown): value is ScriptError {
+  return !!value && typeof value === "object" && typeof (value as { err?: unknown }).err === "string";
+}
+
+/** The typed error for a script's `{ err, message, current }` reply. */
+export function scriptError(e: ScriptError): WeftError {
+  const current = e.current && !Array.isArray(e.current) ? e.current : undefined;
+  if (e.err === "not_found") return new NotFoundError(e.message);
+  if (e.err === "conflict") return new ConflictError(e.message, current ? { current } : undefined);
+  return new WeftError("validation", e.message);
+}
+
 /** Parses a script reply, turning `{ err }` replies into typed errors. */
 export function reply<T>(raw: string): T {
   const value = JSON.parse(raw) as T | ScriptError;
-  if (value && typeof value === "object" && "err" in value && typeof value.err === "string") {
-    const e = value as ScriptError;
-    const current = e.current && !Array.isArray(e.current) ? e.current : undefined;
-    if (e.err === "not_found") throw new NotFoundError(e.message);
-    if (e.err === "conflict") throw new ConflictError(e.message, current ? { current } : undefined);
-    throw new WeftError("validation", e.message);
-  }
+  if (isScriptError(value)) throw scriptError(value);
   return value as T;
 }
 

@@ -4,7 +4,7 @@ import { PayloadTooLargeError, ValidationError } from "../errors.js";
 import { keySchema, type KeySchema } from "../redis/keys.js";
 import type { RedisPort } from "../redis/port.js";
 import { loadScript } from "../redis/scripts.js";
-import { decodeEvent, decodeOutbox, list, reply } from "./codec.js";
+import { decodeEvent, decodeOutbox, isScriptError, list, reply, scriptError } from "./codec.js";
 import { readRunView } from "./read.js";
 import { buildSubmit } from "./submit.js";
 import type {
@@ -106,6 +106,7 @@ export function createEngine(opts: EngineOptions): Engine {
       rands: Array.from({ length: max }, rand),
     };
   };
+  // Every script call gets fresh random lease tokens: never reuse `rands` across calls.
 
   const serialize = (value: unknown, field: string): string => {
     let json: string | undefined;
@@ -138,7 +139,7 @@ export function createEngine(opts: EngineOptions): Engine {
       for (let i = 0; i < keys.shardCount && tasks.length < base.max; i++) {
         const shard = (start + i) % keys.shardCount;
         const max = base.max - tasks.length;
-        const r = await call<{ tasks: unknown }>(S.claim, shard, { ...base, max, rands: base.rands.slice(0, max), seed: seed() });
+        const r = await call<{ tasks: unknown }>(S.claim, shard, { ...base, max, rands: Array.from({ length: max }, rand), seed: seed() });
         for (const task of list<TaskReply>(r.tasks)) tasks.push(toTask(task));
       }
       return tasks;
@@ -164,24 +165,53 @@ export function createEngine(opts: EngineOptions): Engine {
     },
 
     async complete(tenant, dagId, nodeId, leaseToken, output, o) {
+      const { results, next } = await engine.completeMany(tenant, [{ dagId, nodeId, leaseToken, output }], o);
+      const r = results[0]!;
+      if ("error" in r) throw r.error;
+      return next ? { ...r, next } : r;
+    },
+
+    async completeMany(tenant, items, o) {
       const t = id(tenant, "tenant");
+      const actor = o?.workerId === undefined ? undefined : id(o.workerId, "workerId");
       const next = o?.claimNext ? { agent: id(o.claimNext.agent, "claimNext.agent"), ...claimArgs(o.claimNext) } : undefined;
-      const r = await onRun<{ duplicate: boolean; ready: unknown; runStatus: RunStatus; next?: unknown }>(
-        S.complete,
-        t,
-        id(dagId, "dagId"),
-        {
-          nodeId: id(nodeId, "nodeId"),
-          token: token(leaseToken),
-          output: serialize(output, "output"),
-          actor: o?.workerId === undefined ? undefined : id(o.workerId, "workerId"),
+      if (!Array.isArray(items) || items.length === 0 || items.length > MAX_CLAIM) {
+        throw new ValidationError(`items must hold 1 to ${MAX_CLAIM} completions`, "items");
+      }
+      const byShard = new Map<number, { index: number; item: Record<string, unknown> }[]>();
+      items.forEach((it, index) => {
+        const item = {
+          dagId: id(it.dagId, `items[${index}].dagId`),
+          nodeId: id(it.nodeId, `items[${index}].nodeId`),
+          token: token(it.leaseToken),
+          output: serialize(it.output, `items[${index}].output`),
+          actor,
+        };
+        const shard = keys.shardOf(t, item.dagId);
+        byShard.set(shard, [...(byShard.get(shard) ?? []), { index, item }]);
+      });
+      const results: ({ error: Error } | CompleteResult)[] = new Array(items.length);
+      let claimed: Task[] | undefined;
+      let first = true;
+      for (const [shard, group] of byShard) {
+        // The next tasks are claimed with the first shard's completions (one slot per script).
+        const withNext = first && next ? next : undefined;
+        first = false;
+        const r = await call<{ results: unknown[]; next?: unknown }>(S.complete, shard, {
+          tenant: t,
+          items: group.map((g) => g.item),
           seed: seed(),
-          next,
-        },
-      );
-      const res: CompleteResult = { duplicate: r.duplicate, ready: list<string>(r.ready), runStatus: r.runStatus };
-      if (next) res.next = list<TaskReply>(r.next).map(toTask);
-      return res;
+          next: withNext,
+        });
+        group.forEach((g, i) => {
+          const one = r.results[i] as Record<string, unknown>;
+          results[g.index] = isScriptError(one)
+            ? { error: scriptError(one) }
+            : { duplicate: one.duplicate as boolean, ready: list<string>(one.ready), runStatus: one.runStatus as RunStatus };
+        });
+        if (withNext) claimed = list<TaskReply>(r.next).map(toTask);
+      }
+      return claimed ? { results, next: claimed } : { results };
     },
 
     async fail(tenant, dagId, nodeId, leaseToken, error: NodeError, retryable = true, o) {

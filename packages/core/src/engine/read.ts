@@ -1,38 +1,36 @@
 import type { OnFailure } from "../dag/spec.js";
-import { hash, parseJson } from "./codec.js";
+import { hash, list, parseJson } from "./codec.js";
 import type { NodeError, NodeStatus, NodeView, RunStatus, RunView } from "./types.js";
 
 const STATUSES: NodeStatus[] = ["pending", "ready", "running", "succeeded", "failed", "retrying", "skipped", "cancelled"];
 
-/** Builds the public view of a run from read_run.lua's hash dumps. */
+export function emptyCounts(): Record<NodeStatus, number> {
+  return Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<NodeStatus, number>;
+}
+
+/** Builds the public view of a run from read_run.lua's reply (meta dump + one HMGET per node). */
 export function readRunView(tenant: string, dagId: string, raw: Record<string, unknown>): RunView {
   const meta = hash(raw.meta);
-  const status = hash(raw.status);
-  const agent = hash(raw.agent);
-  const deps = hash(raw.deps);
-  const attempt = hash(raw.attempt);
-  const lease = hash(raw.lease);
-  const error = hash(raw.error);
-  const output = raw.output ? hash(raw.output) : undefined;
-  const input = raw.input ? hash(raw.input) : undefined;
-  const order = typeof raw.order === "string" && raw.order ? raw.order.split(",") : [...status.keys()];
+  const order = typeof raw.order === "string" && raw.order ? raw.order.split(",") : [];
+  const fields = list<string>(raw.fields);
+  const rows = list<unknown[]>(raw.nodes);
+  const counts = emptyCounts();
 
-  const counts = Object.fromEntries(STATUSES.map((s) => [s, Number(meta.get(`c:${s}`) ?? 0)])) as Record<NodeStatus, number>;
-  const nodes = order.map((id): NodeView => {
-    const s = status.get(id) as NodeStatus;
-    const view: NodeView = {
-      id,
-      agent: agent.get(id) ?? "",
-      deps: deps.get(id)?.split(",") ?? [],
-      status: s,
-      attempt: Number(attempt.get(id) ?? 0),
+  const nodes = order.map((id, i): NodeView => {
+    const row = list<string | false>(rows[i]);
+    const f = (name: string): string | undefined => {
+      const v = row[fields.indexOf(name)];
+      return typeof v === "string" ? v : undefined;
     };
-    if (input?.has(id)) view.input = parseJson(input.get(id));
-    if (output?.has(id)) view.output = parseJson(output.get(id));
-    if (error.has(id) && s !== "succeeded") view.error = parseJson(error.get(id)) as NodeError;
-    const l = lease.get(id);
-    if (l && s === "running") {
-      const [, exp, worker] = l.split("|");
+    const status = f("s") as NodeStatus;
+    counts[status]++;
+    const view: NodeView = { id, agent: f("g") ?? "", deps: f("d")?.split(",") ?? [], status, attempt: Number(f("a") ?? 0) };
+    if (f("i") !== undefined) view.input = parseJson(f("i"));
+    if (f("o") !== undefined) view.output = parseJson(f("o"));
+    if (f("e") !== undefined && status !== "succeeded") view.error = parseJson(f("e")) as NodeError;
+    const lease = f("l");
+    if (lease && status === "running") {
+      const [, exp, worker] = lease.split("|");
       view.leaseExpiresAt = Number(exp);
       view.workerId = worker;
     }

@@ -13,6 +13,7 @@ export interface SubmitArgs {
   policy: string;
   roots: string[];
   order: string;
+  actor: string;
   nodes: { id: string; agent: string; deps?: string; waiting?: number; children?: string; input?: string; policy?: string }[];
 }
 
@@ -61,6 +62,7 @@ export function buildSubmit(tenant: string, spec: unknown, limits: DagLimits, de
     policy: policyField(defaultRetry),
     roots: run.roots,
     order: run.nodes.map((n) => n.id).join(","),
+    actor: "api",
     nodes,
   };
 }

@@ -52,6 +52,13 @@ export interface CompleteResult {
   next?: Task[];
 }
 
+export interface CompleteItem {
+  dagId: string;
+  nodeId: string;
+  leaseToken: string;
+  output: unknown;
+}
+
 export interface FailResult {
   status: "retrying" | "failed";
   /** Epoch ms at which the retry becomes ready. */
@@ -167,6 +174,15 @@ export interface Engine {
     output: unknown,
     opts?: { claimNext?: { agent: string } & ClaimOptions; workerId?: string },
   ): Promise<CompleteResult>;
+  /**
+   * Many completions in one round trip per shard (a worker flushing what finished together).
+   * Each item succeeds or fails on its own; results keep the items' order.
+   */
+  completeMany(
+    tenant: string,
+    items: CompleteItem[],
+    opts?: { claimNext?: { agent: string } & ClaimOptions; workerId?: string },
+  ): Promise<{ results: (CompleteResult | { error: Error })[]; next?: Task[] }>;
   fail(
     tenant: string,
     dagId: string,

@@ -9,15 +9,17 @@ local a = cjson.decode(ARGV[1])
 math.randomseed(a.seed)
 local run = run_ctx(a.tenant, a.dagId)
 local at = now_ms(a)
-local rs = redis.call('HGET', run.meta, 'status')
-if not rs then return err('not_found', 'run ' .. a.dagId .. ' not found') end
 local node = a.nodeId
-local s = redis.call('HGET', run.k .. 'status', node)
-if not s then return err('not_found', 'node ' .. node .. ' not found in run ' .. a.dagId) end
-local lease = lease_of(run, node)
-local attempt = tonumber(redis.call('HGET', run.k .. 'attempt', node)) or 0
+local n = redis.call('HMGET', run.n .. node, 's', 'l', 'a')
+local s = n[1]
+if not s then
+  if redis.call('EXISTS', run.meta) == 0 then return err('not_found', 'run ' .. a.dagId .. ' not found') end
+  return err('not_found', 'node ' .. node .. ' not found in run ' .. a.dagId)
+end
+local lease = parse_lease(n[2])
+local attempt = tonumber(n[3]) or 0
 if lease and lease.token == a.token and (s == 'retrying' or s == 'failed') then
-  return cjson.encode({ status = s, runStatus = rs, duplicate = true })
+  return cjson.encode({ status = s, runStatus = redis.call('HGET', run.meta, 'status'), duplicate = true })
 end
 if s ~= 'running' or not lease or lease.token ~= a.token then
   return err('conflict', 'lease token is not the live lease of node ' .. node .. ' (node is ' .. s .. ', attempt ' .. attempt .. ')',

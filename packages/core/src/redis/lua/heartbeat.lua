@@ -5,17 +5,20 @@
 local a = cjson.decode(ARGV[1])
 local run = run_ctx(a.tenant, a.dagId)
 local at = now_ms(a)
-if not redis.call('HGET', run.meta, 'status') then return err('not_found', 'run ' .. a.dagId .. ' not found') end
-local s = redis.call('HGET', run.k .. 'status', a.nodeId)
-if not s then return err('not_found', 'node ' .. a.nodeId .. ' not found in run ' .. a.dagId) end
-local lease = lease_of(run, a.nodeId)
-local attempt = tonumber(redis.call('HGET', run.k .. 'attempt', a.nodeId)) or 0
-if s ~= 'running' or not lease or lease.token ~= a.token then
-  return err('conflict', 'lease token is not the live lease of node ' .. a.nodeId, { status = s, attempt = attempt })
+local n = redis.call('HMGET', run.n .. a.nodeId, 's', 'l', 'a')
+if not n[1] then
+  if redis.call('EXISTS', run.meta) == 0 then return err('not_found', 'run ' .. a.dagId .. ' not found') end
+  return err('not_found', 'node ' .. a.nodeId .. ' not found in run ' .. a.dagId)
+end
+local lease = parse_lease(n[2])
+local attempt = tonumber(n[3]) or 0
+if n[1] ~= 'running' or not lease or lease.token ~= a.token then
+  return err('conflict', 'lease token is not the live lease of node ' .. a.nodeId .. ' (node is ' .. n[1] .. ', attempt ' .. attempt .. ')',
+    { status = n[1], attempt = attempt })
 end
 local exp = at + a.leaseMs
 if lease.deadline > 0 and lease.deadline < exp then exp = lease.deadline end
-redis.call('HSET', run.k .. 'lease', a.nodeId, lease.token .. '|' .. exp .. '|' .. lease.worker .. '|' .. lease.deadline)
+redis.call('HSET', run.n .. a.nodeId, 'l', lease.token .. '|' .. exp .. '|' .. lease.worker .. '|' .. lease.deadline)
 redis.call('ZADD', P .. 'leases', exp, member(run, a.nodeId))
 append_event(run, 'node.heartbeat', a.nodeId, attempt, lease.worker, at, nil, '{"leaseExpiresAt":' .. exp .. '}')
 return cjson.encode({ leaseExpiresAt = exp })

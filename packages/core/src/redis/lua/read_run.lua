@@ -1,15 +1,17 @@
 -- read_run: a consistent view of one run (one script, so no torn reads).
 -- KEYS[1] shard prefix. ARGV[1] JSON { tenant, dagId, input, output }.
--- Returns { meta: [k, v...], status, agent, deps, attempt, lease, error, output?, input? } (hash dumps).
+-- Returns { meta: [k, v...], order, nodes: [[field, value...] per node in order] }.
 --@include core
 local a = cjson.decode(ARGV[1])
 local run = run_ctx(a.tenant, a.dagId)
 local meta = redis.call('HGETALL', run.meta)
 if #meta == 0 then return err('not_found', 'run ' .. a.dagId .. ' not found') end
-local res = { meta = meta, order = redis.call('GET', run.k .. 'order') }
-for _, h in ipairs({ 'status', 'agent', 'deps', 'attempt', 'lease', 'error' }) do
-  res[h] = redis.call('HGETALL', run.k .. h)
+local order = redis.call('GET', run.k .. 'order')
+local fields = { 's', 'g', 'd', 'a', 'l', 'e' }
+if a.output then fields[#fields + 1] = 'o' end
+if a.input then fields[#fields + 1] = 'i' end
+local nodes = {}
+for i, node in ipairs(split(order, ',')) do
+  nodes[i] = redis.call('HMGET', run.n .. node, unpack(fields))
 end
-if a.output then res.output = redis.call('HGETALL', run.k .. 'output') end
-if a.input then res.input = redis.call('HGETALL', run.k .. 'input') end
-return cjson.encode(res)
+return cjson.encode({ meta = meta, order = order, fields = fields, nodes = nodes })

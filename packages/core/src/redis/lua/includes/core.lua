@@ -1,6 +1,14 @@
--- Shared by every DAG script: clock, run keys, status bookkeeping, event log, outbox.
+-- Shared by every DAG script: clock, keys, node status, event log, outbox, run end.
 -- Mirrors packages/core/src/redis/keys.ts. KEYS[1] is always the shard prefix
 -- `weft:{weft:<s>}:`; every key below derives from it, so a script stays in one slot.
+--
+-- Layout of a run (prefix run.k): `meta` hash (status, total, remaining, onFailure,
+-- policy, createdAt, finishedAt...), `order` (node ids, comma-joined), `events` stream,
+-- and one small hash per node `n:<id>` with fields:
+--   s status, g agent, a attempt, w deps still waiting, d deps, c children (comma-joined),
+--   p policy "maxAttempts,backoffMs,maxBackoffMs,timeoutMs", i input, o output, e error,
+--   l lease "token|expiresAt|workerId|deadline".
+-- One hash per node keeps the hot path to one HMGET and one HSET per transition.
 local P = KEYS[1]
 
 local function now_ms(args)
@@ -16,10 +24,9 @@ local function split(s, sep)
   return out
 end
 
--- A run's keys all start with run.k; `meta` holds status, counters and the event seq.
 local function run_ctx(tenant, id)
   local k = P .. 'run:' .. tenant .. ':' .. id .. ':'
-  return { tenant = tenant, id = id, k = k, meta = k .. 'meta' }
+  return { tenant = tenant, id = id, k = k, meta = k .. 'meta', n = k .. 'n:' }
 end
 
 -- Lease/retry index members name the run and node.
@@ -35,16 +42,15 @@ local function err(code, message, current)
   return cjson.encode({ err = code, message = message, current = current })
 end
 
--- Event log: a Redis Stream per run with ids 0-<seq>, so a cursor is just a number.
+-- Event log: a Redis Stream per run with ids 0-<seq> (Redis picks the next seq), so a
+-- cursor is just a number.
 local function append_event(run, t, node, attempt, by, at, from, data)
-  local seq = redis.call('HINCRBY', run.meta, 'seq', 1)
   local f = { 't', t, 'by', by, 'at', at }
   if node then f[#f + 1] = 'n'; f[#f + 1] = node end
   if attempt then f[#f + 1] = 'a'; f[#f + 1] = attempt end
   if from then f[#f + 1] = 'f'; f[#f + 1] = from end
   if data then f[#f + 1] = 'd'; f[#f + 1] = data end
-  redis.call('XADD', run.k .. 'events', '0-' .. seq, unpack(f))
-  return seq
+  redis.call('XADD', run.k .. 'events', '0-*', unpack(f))
 end
 
 -- Outbox: one Stream per shard, relayed to EventBridge and acked (XDEL) after PutEvents.
@@ -53,20 +59,35 @@ local function outbox(run, t, node, agent, attempt, at)
     'node', node or '', 'agent', agent or '', 'attempt', attempt or 0, 'at', at)
 end
 
-local function set_status(run, node, from, to)
-  redis.call('HSET', run.k .. 'status', node, to)
-  redis.call('HINCRBY', run.meta, 'c:' .. from, -1)
-  redis.call('HINCRBY', run.meta, 'c:' .. to, 1)
+local TERMINAL = { succeeded = true, failed = true, skipped = true, cancelled = true }
+
+-- The only writer of a node's status. `extra` are more field/value pairs for the same HSET.
+-- Terminal moves count down meta.remaining; the run ends when it reaches 0.
+local function set_status(run, node, to, extra)
+  if extra then
+    redis.call('HSET', run.n .. node, 's', to, unpack(extra))
+  else
+    redis.call('HSET', run.n .. node, 's', to)
+  end
+  if TERMINAL[to] then
+    if to == 'failed' or to == 'cancelled' then redis.call('HINCRBY', run.meta, to, 1) end
+    return redis.call('HINCRBY', run.meta, 'remaining', -1)
+  end
+  return nil
 end
 
 local STATUSES = { 'pending', 'ready', 'running', 'succeeded', 'failed', 'retrying', 'skipped', 'cancelled' }
 
+-- O(nodes), once per run when it ends.
 local function counts_json(run)
-  local fields = {}
-  for i, s in ipairs(STATUSES) do fields[i] = 'c:' .. s end
-  local v = redis.call('HMGET', run.meta, unpack(fields))
+  local c = {}
+  for _, s in ipairs(STATUSES) do c[s] = 0 end
+  for _, node in ipairs(split(redis.call('GET', run.k .. 'order'), ',')) do
+    local s = redis.call('HGET', run.n .. node, 's')
+    c[s] = c[s] + 1
+  end
   local parts = {}
-  for i, s in ipairs(STATUSES) do parts[i] = '"' .. s .. '":' .. (tonumber(v[i]) or 0) end
+  for i, s in ipairs(STATUSES) do parts[i] = '"' .. s .. '":' .. c[s] end
   return '{' .. table.concat(parts, ',') .. '}'
 end
 
@@ -80,16 +101,13 @@ local function finish(run, status, at, by)
   redis.call('ZADD', P .. 'finished', at, run.tenant .. '|' .. run.id)
 end
 
--- Finishes the run when every node is terminal; exactly once, guarded by meta.status.
-local function maybe_finish(run, at, by)
-  local m = redis.call('HMGET', run.meta, 'status', 'total', 'c:succeeded', 'c:failed', 'c:skipped', 'c:cancelled')
+-- Ends the run when every node is terminal (`remaining` as returned by set_status).
+local function maybe_finish(run, remaining, at, by)
+  if remaining == nil or remaining > 0 then return 'running' end
+  local m = redis.call('HMGET', run.meta, 'status', 'failed', 'cancelled')
   if m[1] ~= 'running' then return m[1] end
-  local failed = tonumber(m[4]) or 0
-  local cancelled = tonumber(m[6]) or 0
-  local done = (tonumber(m[3]) or 0) + failed + (tonumber(m[5]) or 0) + cancelled
-  if done < tonumber(m[2]) then return 'running' end
   local status = 'succeeded'
-  if failed > 0 then status = 'failed' elseif cancelled > 0 then status = 'cancelled' end
+  if tonumber(m[2]) then status = 'failed' elseif tonumber(m[3]) then status = 'cancelled' end
   finish(run, status, at, by)
   return status
 end

@@ -1,48 +1,43 @@
 -- Node transitions shared by submit, claim, complete, fail, reconcile and cancel.
 --@include core
 
-local function make_ready(run, node, from, at, by)
-  set_status(run, node, from, 'ready')
-  local agent = redis.call('HGET', run.k .. 'agent', node)
-  local attempt = tonumber(redis.call('HGET', run.k .. 'attempt', node)) or 0
+local function make_ready(run, node, from, agent, attempt, at, by)
+  set_status(run, node, 'ready')
   redis.call('LPUSH', ready_queue(run.tenant, agent), run.id .. '|' .. node)
   append_event(run, 'node.ready', node, attempt, by, at, from, nil)
   outbox(run, 'NodeReady', node, agent, attempt, at)
 end
 
--- policy field: "maxAttempts,backoffMs,maxBackoffMs,timeoutMs" (per node, else the run's).
-local function policy_of(run, node)
-  local p = redis.call('HGET', run.k .. 'policy', node) or redis.call('HGET', run.meta, 'policy')
-  local v = split(p, ',')
+local function policy_of(run, p)
+  local v = split(p or redis.call('HGET', run.meta, 'policy'), ',')
   return tonumber(v[1]) or 1, tonumber(v[2]) or 0, tonumber(v[3]) or 0, tonumber(v[4]) or 0
 end
 
--- lease field: "token|expiresAt|workerId|deadline"
-local function lease_of(run, node)
-  local l = redis.call('HGET', run.k .. 'lease', node)
+local function parse_lease(l)
   if not l then return nil end
   local token, exp, worker, deadline = string.match(l, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
   return { token = token, exp = tonumber(exp), worker = worker, deadline = tonumber(deadline) }
 end
 
-local function start_attempt(run, node, lease_ms, worker, rand, at)
-  local attempt = redis.call('HINCRBY', run.k .. 'attempt', node, 1)
+-- Starts an attempt of a ready node. `n` = HMGET of { a, p, i } already read by the caller.
+local function start_attempt(run, node, agent, n, lease_ms, worker, rand, at)
+  local attempt = (tonumber(n[1]) or 0) + 1
   local token = attempt .. '.' .. rand
-  local _, _, _, timeout = policy_of(run, node)
   local deadline = 0
   local exp = at + lease_ms
-  if timeout > 0 then
-    deadline = at + timeout
-    if deadline < exp then exp = deadline end
+  if n[2] then
+    local _, _, _, timeout = policy_of(run, n[2])
+    if timeout > 0 then
+      deadline = at + timeout
+      if deadline < exp then exp = deadline end
+    end
   end
-  redis.call('HSET', run.k .. 'lease', node, token .. '|' .. exp .. '|' .. worker .. '|' .. deadline)
+  set_status(run, node, 'running', { 'a', attempt, 'l', token .. '|' .. exp .. '|' .. worker .. '|' .. deadline })
   redis.call('ZADD', P .. 'leases', exp, member(run, node))
-  set_status(run, node, 'ready', 'running')
   append_event(run, 'node.started', node, attempt, worker, at, 'ready',
-    cjson.encode({ workerId = worker, leaseExpiresAt = exp }))
+    '{"workerId":"' .. worker .. '","leaseExpiresAt":' .. exp .. '}')
   return {
-    dagId = run.id, nodeId = node, agent = redis.call('HGET', run.k .. 'agent', node),
-    input = redis.call('HGET', run.k .. 'input', node) or false,
+    dagId = run.id, nodeId = node, agent = agent, input = n[3],
     attempt = attempt, leaseToken = token, leaseExpiresAt = exp,
   }
 end
@@ -58,42 +53,49 @@ local function claim_queue(tenant, agent, max, lease_ms, worker, rands, at)
     for _, entry in ipairs(popped) do
       local id, node = string.match(entry, '^([^|]+)|(.+)$')
       local run = run_ctx(tenant, id)
-      if redis.call('HGET', run.k .. 'status', node) == 'ready' then
-        tasks[#tasks + 1] = start_attempt(run, node, lease_ms, worker, rands[#tasks + 1], at)
+      local n = redis.call('HMGET', run.n .. node, 's', 'a', 'p', 'i')
+      if n[1] == 'ready' then
+        tasks[#tasks + 1] = start_attempt(run, node, agent, { n[2], n[3], n[4] }, lease_ms, worker, rands[#tasks + 1], at)
       end
     end
   end
   return tasks
 end
 
+local OPEN = { pending = true, ready = true, retrying = true, running = true }
+
 local function cancel_open(run, reason, at, by)
-  local st = redis.call('HGETALL', run.k .. 'status')
   local data = cjson.encode({ reason = reason })
-  for i = 1, #st, 2 do
-    local node, s = st[i], st[i + 1]
-    if s == 'pending' or s == 'ready' or s == 'retrying' or s == 'running' then
+  for _, node in ipairs(split(redis.call('GET', run.k .. 'order'), ',')) do
+    local n = redis.call('HMGET', run.n .. node, 's', 'a')
+    local s = n[1]
+    if OPEN[s] then
       if s == 'running' then redis.call('ZREM', P .. 'leases', member(run, node)) end
       if s == 'retrying' then redis.call('ZREM', P .. 'retries', member(run, node)) end
-      set_status(run, node, s, 'cancelled')
-      append_event(run, 'node.cancelled', node, tonumber(redis.call('HGET', run.k .. 'attempt', node)) or 0, by, at, s, data)
+      set_status(run, node, 'cancelled')
+      append_event(run, 'node.cancelled', node, tonumber(n[2]) or 0, by, at, s, data)
     end
   end
 end
 
 -- onFailure=continue: the failed node's descendants can never run; independent branches go on.
-local function skip_descendants(run, failed, at, by)
-  local queue = split(redis.call('HGET', run.k .. 'children', failed), ',')
+-- Returns meta.remaining after the last skip (nil when nothing was skipped).
+local function skip_descendants(run, failed, children, at, by)
+  local queue = split(children, ',')
   local data = cjson.encode({ cause = failed })
+  local remaining = nil
   local i = 1
   while i <= #queue do
     local node = queue[i]
     i = i + 1
-    if redis.call('HGET', run.k .. 'status', node) == 'pending' then
-      set_status(run, node, 'pending', 'skipped')
+    local n = redis.call('HMGET', run.n .. node, 's', 'c')
+    if n[1] == 'pending' then
+      remaining = set_status(run, node, 'skipped')
       append_event(run, 'node.skipped', node, 0, by, at, 'pending', data)
-      for _, c in ipairs(split(redis.call('HGET', run.k .. 'children', node), ',')) do queue[#queue + 1] = c end
+      for _, c in ipairs(split(n[2], ',')) do queue[#queue + 1] = c end
     end
   end
+  return remaining
 end
 
 -- Ends a running attempt that failed (reported, or its lease expired): retry with
@@ -101,31 +103,32 @@ end
 -- apply the run's onFailure policy. `e` is the error as a JSON object string.
 local function fail_attempt(run, node, attempt, e, retryable, at, by)
   redis.call('ZREM', P .. 'leases', member(run, node))
-  redis.call('HSET', run.k .. 'error', node, e)
-  local max_attempts, backoff, max_backoff = policy_of(run, node)
+  local n = redis.call('HMGET', run.n .. node, 'p', 'g', 'c')
+  local max_attempts, backoff, max_backoff = policy_of(run, n[1])
   if retryable and attempt < max_attempts then
     local delay = backoff * 2 ^ (attempt - 1)
     if max_backoff > 0 and delay > max_backoff then delay = max_backoff end
     delay = math.floor(delay / 2 + math.random() * delay / 2)
     local due = at + delay
-    set_status(run, node, 'running', 'retrying')
+    set_status(run, node, 'retrying', { 'e', e })
     append_event(run, 'node.retrying', node, attempt, by, at, 'running', '{"retryAt":' .. due .. ',"error":' .. e .. '}')
     if delay <= 0 then
-      make_ready(run, node, 'retrying', at, by)
+      make_ready(run, node, 'retrying', n[2], attempt, at, by)
     else
       redis.call('ZADD', P .. 'retries', due, member(run, node))
     end
     return 'retrying', due
   end
-  set_status(run, node, 'running', 'failed')
+  local remaining = set_status(run, node, 'failed', { 'e', e })
   append_event(run, 'node.failed', node, attempt, by, at, 'running', '{"error":' .. e .. '}')
-  outbox(run, 'NodeFailed', node, redis.call('HGET', run.k .. 'agent', node), attempt, at)
+  outbox(run, 'NodeFailed', node, n[2], attempt, at)
   if redis.call('HGET', run.meta, 'onFailure') == 'continue' then
-    skip_descendants(run, node, at, by)
+    remaining = skip_descendants(run, node, n[3], at, by) or remaining
   else
     cancel_open(run, 'fail-fast: node ' .. node .. ' failed', at, by)
+    remaining = tonumber(redis.call('HGET', run.meta, 'remaining'))
   end
-  maybe_finish(run, at, by)
+  maybe_finish(run, remaining, at, by)
   return 'failed', nil
 end
 
@@ -137,17 +140,18 @@ local function sweep_shard(at, limit)
     redis.call('ZREM', P .. 'retries', m)
     local tenant, id, node = parse_member(m)
     local run = run_ctx(tenant, id)
-    if redis.call('HGET', run.k .. 'status', node) == 'retrying' then
-      make_ready(run, node, 'retrying', at, 'reconcile')
+    local n = redis.call('HMGET', run.n .. node, 's', 'g', 'a')
+    if n[1] == 'retrying' then
+      make_ready(run, node, 'retrying', n[2], tonumber(n[3]) or 0, at, 'reconcile')
     end
   end
   local expired = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', at, 'LIMIT', 0, limit)
   for _, m in ipairs(expired) do
     local tenant, id, node = parse_member(m)
     local run = run_ctx(tenant, id)
-    if redis.call('HGET', run.k .. 'status', node) == 'running' then
-      local attempt = tonumber(redis.call('HGET', run.k .. 'attempt', node)) or 1
-      fail_attempt(run, node, attempt, '{"message":"lease expired","code":"lease_expired"}', true, at, 'reconcile')
+    local n = redis.call('HMGET', run.n .. node, 's', 'a')
+    if n[1] == 'running' then
+      fail_attempt(run, node, tonumber(n[2]) or 1, '{"message":"lease expired","code":"lease_expired"}', true, at, 'reconcile')
     else
       redis.call('ZREM', P .. 'leases', m)
     end
