@@ -1,0 +1,132 @@
+import { createEngine, keySchema, ValidationError, type Engine, type KeySchema } from "@weft/core";
+import { EventBridgePublisher } from "../packages/core/src/events/eventbridge.js";
+import type { EventPublisher } from "../packages/core/src/events/publisher.js";
+import { relayOutbox, type RelayOptions, type RelayResult } from "../packages/core/src/events/relay.js";
+import { connectRedis, redisConfigFromEnv, type RedisConfig } from "../packages/core/src/redis/connect.js";
+import { parseApiKeys, type AuthConfig } from "./http/auth.js";
+
+type Env = Record<string, string | undefined>;
+
+/** Everything a function needs, read from its environment once per container. */
+export interface WeftConfig {
+  redis: RedisConfig;
+  shardCount: number;
+  prefix: string;
+  auth: AuthConfig;
+  /** EventBridge bus the outbox is relayed to; without it (and without an injected publisher) events stay in the outbox. */
+  eventBus?: string;
+  bodyLimitBytes?: number;
+}
+
+/**
+ * REDIS_URL | REDIS_CLUSTER_NODES | UPSTASH_REDIS_REST_URL + UPSTASH_REDIS_REST_TOKEN,
+ * WEFT_SHARDS (default 1), WEFT_PREFIX (default "weft"), WEFT_API_KEYS ("key:tenant,..."),
+ * WEFT_DEV_TENANT, WEFT_EVENT_BUS, WEFT_BODY_LIMIT_BYTES. Bad values throw a
+ * ValidationError naming the variable, so a broken deployment fails at cold start.
+ */
+export function configFromEnv(env: Env = process.env): WeftConfig {
+  const cfg: WeftConfig = {
+    redis: redisConfigFromEnv(env),
+    shardCount: intVar(env, "WEFT_SHARDS", 1, 16384) ?? 1,
+    prefix: env.WEFT_PREFIX?.trim() || "weft",
+    auth: authFromEnv(env),
+  };
+  const bus = env.WEFT_EVENT_BUS?.trim();
+  if (bus) cfg.eventBus = bus;
+  const limit = intVar(env, "WEFT_BODY_LIMIT_BYTES", 1, 100 * 1024 * 1024);
+  if (limit !== undefined) cfg.bodyLimitBytes = limit;
+  return cfg;
+}
+
+/**
+ * API keys when WEFT_API_KEYS is set. Without keys, a single dev tenant serves every
+ * caller, but only off Lambda (or when WEFT_DEV_TENANT asks for it explicitly): a
+ * deployed function with no keys refuses everyone rather than running open.
+ */
+export function authFromEnv(env: Env): AuthConfig {
+  const keys = env.WEFT_API_KEYS?.trim();
+  if (keys) {
+    try {
+      return { keys: parseApiKeys(keys) };
+    } catch (err) {
+      throw new ValidationError((err as Error).message, "WEFT_API_KEYS");
+    }
+  }
+  const dev = env.WEFT_DEV_TENANT?.trim();
+  if (dev) return { devTenant: dev };
+  if (env.AWS_LAMBDA_FUNCTION_NAME) {
+    console.error("weft: WEFT_API_KEYS is not set; every /v1 request will get 401");
+    return { keys: {} };
+  }
+  return { devTenant: "dev" };
+}
+
+function intVar(env: Env, name: string, min: number, max: number): number | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ValidationError(`${name} must be an integer from ${min} to ${max}`, name);
+  return n;
+}
+
+/** The engine and its surroundings, shared by every handler invocation in a container. */
+export interface Runtime {
+  config: WeftConfig;
+  engine: Engine;
+  keys: KeySchema;
+  publisher?: EventPublisher;
+  /** Outbox -> publisher; a no-op result when there is no publisher. */
+  relay(opts?: RelayOptions): Promise<RelayResult>;
+  /** The bounded relay a write handler runs for the run it just changed. */
+  relayRun(ref: { tenant: string; dagId: string }): Promise<RelayResult>;
+}
+
+export interface RuntimeOverrides {
+  env?: Env;
+  engine?: Engine;
+  publisher?: EventPublisher;
+  auth?: AuthConfig;
+}
+
+let overrides: RuntimeOverrides = {};
+let current: Runtime | undefined;
+
+/**
+ * Injects parts of the runtime before the first invocation: the local emulator passes
+ * its in-process publisher, tests their own env. Resets any runtime already built.
+ */
+export async function configureRuntime(o: RuntimeOverrides): Promise<void> {
+  await resetRuntime();
+  overrides = o;
+}
+
+/** Closes the engine this module created (if any) and forgets the runtime. */
+export async function resetRuntime(): Promise<void> {
+  const rt = current;
+  current = undefined;
+  if (rt && !overrides.engine) await rt.engine.close();
+}
+
+/** Built lazily on first use, then reused while the container lives (Redis connection included). */
+export function getRuntime(): Runtime {
+  current ??= buildRuntime(overrides);
+  return current;
+}
+
+function buildRuntime(o: RuntimeOverrides): Runtime {
+  const base = configFromEnv(o.env ?? process.env);
+  const config = o.auth ? { ...base, auth: o.auth } : base;
+  const engine = o.engine ?? createEngine({ redis: connectRedis(config.redis), shardCount: config.shardCount, prefix: config.prefix });
+  const keys = keySchema(config.prefix, engine.shardCount);
+  const publisher = o.publisher ?? (config.eventBus ? new EventBridgePublisher({ eventBusName: config.eventBus }) : undefined);
+  if (!publisher) console.warn("weft: no WEFT_EVENT_BUS: outbox events are kept in Redis, not published");
+  const relay = async (opts?: RelayOptions) => (publisher ? relayOutbox(engine, publisher, opts) : { published: 0, failed: 0 });
+  return {
+    config,
+    engine,
+    keys,
+    ...(publisher ? { publisher } : {}),
+    relay,
+    relayRun: ({ tenant, dagId }) => relay({ shard: keys.shardOf(tenant, dagId), maxBatches: 2 }),
+  };
+}

@@ -1,0 +1,4 @@
+import { httpHandler } from "./http/lambda.js";
+
+/** POST /v1/dags: submit a run. */
+export const handler = httpHandler();

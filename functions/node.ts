@@ -1,0 +1,4 @@
+import { httpHandler } from "./http/lambda.js";
+
+/** POST /v1/dags/{dagId}/nodes/{nodeId}/complete | fail | heartbeat. */
+export const handler = httpHandler();
