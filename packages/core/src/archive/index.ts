@@ -1,0 +1,4 @@
+/** The cold store: finished runs archived in DynamoDB. */
+export type { ColdStore, ListRunsOptions, RunArchive, RunList, RunSummary } from "./port.js";
+export { DynamoColdStore, type DynamoColdStoreOptions } from "./dynamo-cold-store.js";
+export { TABLE, createTableInput, ensureTable } from "./table.js";

@@ -1,0 +1,51 @@
+import { Id } from "../dag/spec.js";
+import { ValidationError } from "../errors.js";
+import type { RunStatus } from "../engine/types.js";
+import type { RunArchive } from "./port.js";
+
+/** Bad input to the cold store: a ValidationError naming the field, before any write. */
+
+const RUN_STATUSES: readonly RunStatus[] = ["running", "succeeded", "failed", "cancelled"];
+const FINISHED: readonly RunStatus[] = ["succeeded", "failed", "cancelled"];
+
+export function checkId(value: unknown, field: string): string {
+  const r = Id.safeParse(value);
+  if (!r.success) throw new ValidationError(`${field}: ${r.error.issues[0]?.message ?? "invalid id"}`, field);
+  return r.data;
+}
+
+export function checkInt(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError(`${field} must be an integer in ${min}..${max}`, field);
+  }
+  return value;
+}
+
+export function checkStatus(value: unknown, field: string): RunStatus {
+  if (!RUN_STATUSES.includes(value as RunStatus)) {
+    throw new ValidationError(`${field} must be one of ${RUN_STATUSES.join(", ")}`, field);
+  }
+  return value as RunStatus;
+}
+
+export function checkArchive(archive: RunArchive): void {
+  checkId(archive.tenant, "tenant");
+  const s = archive.snapshot;
+  if (typeof s !== "object" || s === null) throw new ValidationError("snapshot is required", "snapshot");
+  checkId(s.dagId, "snapshot.dagId");
+  if (s.tenant !== archive.tenant) throw new ValidationError("snapshot.tenant must equal tenant", "snapshot.tenant");
+  // Only finished runs are archived: a running run's state still changes in Redis.
+  if (!FINISHED.includes(s.status)) throw new ValidationError(`snapshot.status must be one of ${FINISHED.join(", ")}`, "snapshot.status");
+  checkInt(s.createdAt, "snapshot.createdAt", 0, Number.MAX_SAFE_INTEGER);
+  if (s.finishedAt !== undefined) checkInt(s.finishedAt, "snapshot.finishedAt", 0, Number.MAX_SAFE_INTEGER);
+  checkInt(archive.archivedAt, "archivedAt", 0, Number.MAX_SAFE_INTEGER);
+  if (!Array.isArray(archive.events)) throw new ValidationError("events must be an array", "events");
+  let prev = 0;
+  archive.events.forEach((e, i) => {
+    // Pages are cut by seq, so the log must be in seq order without repeats.
+    if (typeof e?.seq !== "number" || !Number.isInteger(e.seq) || e.seq <= prev) {
+      throw new ValidationError(`events[${i}].seq must be an integer greater than the previous event's`, `events[${i}].seq`);
+    }
+    prev = e.seq;
+  });
+}
