@@ -39,8 +39,13 @@ export interface ValidRun {
 export function validateRun(input: unknown, limits: Partial<DagLimits> = {}): ValidRun {
   const { maxNodes, maxInputBytes } = { ...DEFAULT_LIMITS, ...limits };
   refuseTooManyNodes(input, maxNodes);
-  const parsed = RunSpecSchema.safeParse(input, { reportInput: true });
-  if (!parsed.success) throw fromZodError(parsed.error, "run");
+  const parsed = RunSpecSchema.safeParse(input);
+  if (!parsed.success) {
+    // Parse again reporting the input, only on failure: messages can then say what was
+    // received ("is required", "not a number") without slowing the common, valid case.
+    const detailed = RunSpecSchema.safeParse(input, { reportInput: true });
+    throw fromZodError(detailed.error ?? parsed.error, "run");
+  }
   const spec = parsed.data;
 
   const indexOf = indexIds(spec.nodes);
@@ -119,26 +124,24 @@ function depIndices(node: NodeSpec, i: number, indexOf: ReadonlyMap<string, numb
   });
 }
 
-/** Thrown from inside JSON.stringify's replacer to stop at the first unrepresentable value. */
-class NotJson extends Error {}
-
 function serializeInput(node: NodeSpec, field: string, maxBytes: number): string | undefined {
   if (!("input" in node)) return undefined;
-  if (node.input === undefined) {
-    throw new ValidationError(`${field} is undefined, which JSON cannot represent; omit it or give a JSON value`, field);
-  }
-  let json: string;
+  const value = node.input;
+  let json: string | undefined;
   try {
-    json = JSON.stringify(node.input, refuseNonJson);
+    json = JSON.stringify(value);
   } catch (err) {
     const why =
-      err instanceof NotJson
-        ? err.message
-        : err instanceof TypeError && /circular/i.test(err.message)
-          ? "a circular reference"
-          : `a value that failed to serialize (${err instanceof Error ? err.message : String(err)})`;
+      err instanceof TypeError && /circular/i.test(err.message)
+        ? "a circular reference"
+        : (notJson(value) ?? `a value that failed to serialize (${err instanceof Error ? err.message : String(err)})`);
     throw new ValidationError(`${field} contains ${why}, which JSON cannot represent`, field);
   }
+  if (json === undefined) {
+    throw new ValidationError(`${field} is ${typeName(value)}, which JSON cannot represent; omit it or give a JSON value`, field);
+  }
+  const dropped = typeof value === "object" ? notJson(value) : undefined;
+  if (dropped !== undefined) throw new ValidationError(`${field} contains ${dropped}, which JSON cannot represent`, field);
   // UTF-8 takes 1 to 3 bytes per UTF-16 unit: only the ambiguous band needs counting.
   if (json.length > maxBytes || (json.length * 3 > maxBytes && Buffer.byteLength(json, "utf8") > maxBytes)) {
     const bytes = Buffer.byteLength(json, "utf8");
@@ -148,23 +151,43 @@ function serializeInput(node: NodeSpec, field: string, maxBytes: number): string
 }
 
 /*
- * JSON.stringify silently drops functions and symbols and turns NaN into null: the
- * worker would receive something other than what was submitted. Refuse instead.
+ * JSON.stringify silently drops functions and symbols and turns NaN or a Map into null or
+ * {}: the worker would receive something other than what was submitted. Refuse those.
+ * Called only on values JSON.stringify accepted (so free of circular references) or on
+ * failure; a flat loop, because a JSON replacer costs a call per value and doubles the
+ * time of serializing a run. Objects with toJSON decide their own serialization.
  */
-function refuseNonJson(this: unknown, _key: string, value: unknown): unknown {
-  switch (typeof value) {
-    case "function":
-      throw new NotJson("a function");
-    case "symbol":
-      throw new NotJson("a symbol");
-    case "bigint":
-      throw new NotJson("a BigInt");
-    case "number":
-      if (!Number.isFinite(value)) throw new NotJson(`the number ${value}`);
-      return value;
-    default:
-      return value;
+function notJson(value: unknown): string | undefined {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    switch (typeof v) {
+      case "function":
+        return "a function";
+      case "symbol":
+        return "a symbol";
+      case "bigint":
+        return "a BigInt";
+      case "number":
+        if (!Number.isFinite(v)) return `the number ${v}`;
+        break;
+      case "object":
+        if (v === null) break;
+        if (Array.isArray(v)) {
+          for (const e of v) stack.push(e);
+        } else if (v instanceof Map || v instanceof Set) {
+          return `a ${v.constructor.name}`;
+        } else if (typeof (v as { toJSON?: unknown }).toJSON !== "function") {
+          for (const k in v) stack.push((v as Record<string, unknown>)[k]);
+        }
+        break;
+    }
   }
+  return undefined;
+}
+
+function typeName(value: unknown): string {
+  return value === undefined ? "undefined" : `a ${typeof value}`;
 }
 
 function cycleError(cycle: readonly number[], nodes: readonly NodeSpec[], deps: readonly (readonly number[])[]): ValidationError {
