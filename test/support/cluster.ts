@@ -24,21 +24,7 @@ export async function startCluster(opts: { masters?: number } = {}): Promise<Red
     await Promise.all(procs.map((p) => p.stop()));
   };
   try {
-    for (let i = 0; i < masters; i++) {
-      // The cluster bus defaults to port + 10000, which may be taken or beyond 65535:
-      // give it its own free port.
-      const busPort = await freePort();
-      procs.push(
-        await startRedis({
-          args: [
-            "--cluster-enabled", "yes",
-            "--cluster-config-file", "nodes.conf",
-            "--cluster-node-timeout", "2000",
-            "--cluster-port", String(busPort),
-          ],
-        }),
-      );
-    }
+    for (let i = 0; i < masters; i++) procs.push(await startClusterNode());
     const addrs = procs.map((p) => `127.0.0.1:${p.port}`);
     await run("redis-cli", ["--cluster", "create", ...addrs, "--cluster-replicas", "0", "--cluster-yes"]);
     await waitUntilOk(procs.map((p) => p.port), masters);
@@ -56,6 +42,26 @@ export async function startCluster(opts: { masters?: number } = {}): Promise<Red
     },
     stop,
   };
+}
+
+async function startClusterNode(): Promise<RedisProcess> {
+  for (let attempt = 1; ; attempt++) {
+    // The cluster bus defaults to port + 10000, which may be taken or beyond 65535: give it
+    // its own free port (and another one if a parallel test grabbed it first).
+    const busPort = await freePort();
+    try {
+      return await startRedis({
+        args: [
+          "--cluster-enabled", "yes",
+          "--cluster-config-file", "nodes.conf",
+          "--cluster-node-timeout", "2000",
+          "--cluster-port", String(busPort),
+        ],
+      });
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
 }
 
 function portOfSlot(anyPort: number, slot: number): number {

@@ -24,10 +24,16 @@ export interface PersistentRedis extends RedisProcess {
 
 // Processes this test worker spawned; killed if the worker exits without stop() (a failed
 // beforeAll, a crash), so no redis-server outlives its test run.
-const live = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const child of live) child.kill("SIGKILL");
-});
+// One set per process, even if the module is loaded once per test file in the same worker.
+const LIVE = Symbol.for("weft.test.redis-servers");
+const registry = globalThis as { [LIVE]?: Set<ChildProcess> };
+const live = (registry[LIVE] ??= (() => {
+  const set = new Set<ChildProcess>();
+  process.once("exit", () => {
+    for (const child of set) child.kill("SIGKILL");
+  });
+  return set;
+})());
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -93,10 +99,24 @@ async function killChild(child: ChildProcess, signal: NodeJS.Signals): Promise<v
 
 export async function startRedis(opts: { args?: string[]; dir?: string; port?: number } = {}): Promise<RedisProcess> {
   assertRedisInstalled();
-  const port = opts.port ?? (await freePort());
   const ownDir = !opts.dir;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), "weft-redis-"));
-  const child = await spawnServer(port, dir, opts.args ?? []);
+  let port = opts.port ?? (await freePort());
+  let child: ChildProcess;
+  // A port found free can be taken by a parallel test file before redis-server binds it:
+  // when we picked the port, try another one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      child = await spawnServer(port, dir, opts.args ?? []);
+      break;
+    } catch (err) {
+      if (opts.port || attempt >= 3) {
+        if (ownDir) rmSync(dir, { recursive: true, force: true });
+        throw err;
+      }
+      port = await freePort();
+    }
+  }
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
