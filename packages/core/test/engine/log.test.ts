@@ -1,0 +1,127 @@
+import { describe, expect, it } from "vitest";
+import { backends } from "../../../../test/support/backends.js";
+import { allEvents, allOutbox, claimOne, useEngines, type EngineCtx } from "./harness.js";
+
+const chain = {
+  onFailure: "fail-fast",
+  nodes: [
+    { id: "a", agent: "ag", input: { secret: "input-payload" } },
+    { id: "b", agent: "bg", deps: ["a"], retry: { maxAttempts: 2, backoffMs: 100 } },
+  ],
+};
+
+/** a succeeds; b fails once, is retried by reconcile, then succeeds. The clock moves 10 ms per step. */
+async function runChain(ctx: EngineCtx) {
+  const { engine, tenant, clock } = ctx;
+  const t0 = clock.now;
+  const { dagId } = await engine.submit(tenant, chain);
+  clock.advance(10);
+  const a = await claimOne(ctx, dagId, "a", 1000, "w1");
+  clock.advance(10);
+  await engine.complete(tenant, dagId, "a", a.leaseToken, { secret: "output-payload" }, { workerId: "w1" });
+  clock.advance(10);
+  const [b1] = await engine.claim(tenant, "bg", { leaseMs: 1000, workerId: "w2" });
+  clock.advance(10);
+  const f = await engine.fail(tenant, dagId, "b", b1!.leaseToken, { message: "flaky" }, true, { workerId: "w2" });
+  clock.now = f.retryAt!;
+  await engine.reconcile();
+  clock.advance(10);
+  const [b2] = await engine.claim(tenant, "bg", { leaseMs: 1000, workerId: "w3" });
+  clock.advance(10);
+  await engine.complete(tenant, dagId, "b", b2!.leaseToken, "done", { workerId: "w3" });
+  return { dagId, t0, retryAt: f.retryAt! };
+}
+
+describe.each(backends)("event log and outbox on %s", (name) => {
+  const { fresh } = useEngines(name);
+
+  it("logs every transition in order with node, attempt, actor, time and previous status", async () => {
+    const ctx = fresh();
+    const { dagId, t0, retryAt } = await runChain(ctx);
+    const events = await allEvents(ctx.engine, ctx.tenant, dagId);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    const rows = events.map((e) => [e.type, e.node ?? null, e.attempt ?? null, e.from ?? null, e.actor, e.at]);
+    expect(rows).toEqual([
+      ["run.submitted", null, null, null, expect.any(String), t0],
+      ["node.ready", "a", 0, "pending", expect.any(String), t0],
+      ["node.started", "a", 1, "ready", "w1", t0 + 10],
+      ["node.succeeded", "a", 1, "running", "w1", t0 + 20],
+      ["node.ready", "b", 0, "pending", expect.any(String), t0 + 20],
+      ["node.started", "b", 1, "ready", "w2", t0 + 30],
+      ["node.retrying", "b", 1, "running", "w2", t0 + 40],
+      ["node.ready", "b", 1, "retrying", "reconcile", retryAt],
+      ["node.started", "b", 2, "ready", "w3", retryAt + 10],
+      ["node.succeeded", "b", 2, "running", "w3", retryAt + 20],
+      ["run.succeeded", null, null, null, expect.any(String), retryAt + 20],
+    ]);
+    for (const e of events) expect(e.actor.length).toBeGreaterThan(0);
+    expect(events[0]!.data).toMatchObject({ nodes: 2, onFailure: "fail-fast" });
+    expect(events[2]!.data).toEqual({ workerId: "w1", leaseExpiresAt: t0 + 10 + 1000 });
+    expect(events[6]!.data).toMatchObject({ retryAt, error: { message: "flaky" } });
+    expect(events[10]!.data).toEqual({ counts: { pending: 0, ready: 0, running: 0, succeeded: 2, failed: 0, retrying: 0, skipped: 0, cancelled: 0 } });
+  });
+
+  it("pages through the log with after and limit", async () => {
+    const ctx = fresh();
+    const { dagId } = await runChain(ctx);
+    const page = await ctx.engine.events(ctx.tenant, dagId, { after: 2, limit: 3 });
+    expect(page.events.map((e) => e.seq)).toEqual([3, 4, 5]);
+    expect(page.cursor).toBe(5);
+    const end = await ctx.engine.events(ctx.tenant, dagId, { after: 11 });
+    expect(end).toEqual({ events: [], cursor: 11 });
+  });
+
+  it("puts references to every ready, succeeded and finished transition in the outbox, never payloads", async () => {
+    const ctx = fresh();
+    const { dagId, retryAt } = await runChain(ctx);
+    const out = (await allOutbox(ctx.engine)).filter((e) => e.dagId === dagId);
+    expect(out.map((e) => [e.type, e.nodeId ?? null, e.agent ?? null])).toEqual([
+      ["NodeReady", "a", "ag"],
+      ["NodeSucceeded", "a", "ag"],
+      ["NodeReady", "b", "bg"],
+      ["NodeReady", "b", "bg"],
+      ["NodeSucceeded", "b", "bg"],
+      ["DagSucceeded", null, null],
+    ]);
+    expect(new Set(out.map((e) => e.shard)).size).toBe(1);
+    expect(out[3]).toMatchObject({ tenant: ctx.tenant, attempt: 1, at: retryAt });
+    expect(out[4]).toMatchObject({ attempt: 2 });
+    const text = JSON.stringify(out);
+    expect(text).not.toContain("input-payload");
+    expect(text).not.toContain("output-payload");
+  });
+
+  it("reports failed nodes and failed and cancelled runs in the outbox", async () => {
+    const ctx = fresh();
+    const failing = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "x", agent: "ag" }, { id: "y", agent: "ag", deps: ["x"] }] });
+    const x = await claimOne(ctx, failing.dagId, "x");
+    await ctx.engine.fail(ctx.tenant, failing.dagId, "x", x.leaseToken, { message: "no" }, false);
+    const cancelled = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "x", agent: "ag" }] });
+    await ctx.engine.cancel(ctx.tenant, cancelled.dagId);
+    const out = await allOutbox(ctx.engine);
+    const types = (dagId: string) => out.filter((e) => e.dagId === dagId).map((e) => e.type);
+    expect(types(failing.dagId)).toEqual(["NodeReady", "NodeFailed", "DagFailed"]);
+    expect(out.find((e) => e.type === "NodeFailed")).toMatchObject({ nodeId: "x", attempt: 1, agent: "ag" });
+    expect(types(cancelled.dagId)).toEqual(["NodeReady", "DagCancelled"]);
+  });
+
+  it("keeps outbox entries until they are acked, per shard", async () => {
+    const ctx = fresh();
+    for (let i = 0; i < 8; i++) await ctx.engine.submit(ctx.tenant, { id: `r${i}`, nodes: [{ id: "n", agent: "ag" }] });
+    const all = await allOutbox(ctx.engine);
+    expect(all).toHaveLength(8);
+    expect(await allOutbox(ctx.engine)).toEqual(all);
+    for (let s = 0; s < ctx.engine.shardCount; s++) {
+      const mine = await ctx.engine.readOutbox({ shard: s, limit: 100 });
+      expect(mine.every((e) => e.shard === s)).toBe(true);
+      expect(mine).toEqual(all.filter((e) => e.shard === s));
+    }
+    expect(await ctx.engine.readOutbox({ limit: 1 })).not.toHaveLength(0);
+    const firstHalf = all.slice(0, 4);
+    expect(await ctx.engine.ackOutbox(firstHalf)).toBe(4);
+    expect(await allOutbox(ctx.engine)).toEqual(all.slice(4));
+    expect(await ctx.engine.ackOutbox(firstHalf)).toBe(0);
+    await ctx.engine.ackOutbox(all);
+    expect(await allOutbox(ctx.engine)).toEqual([]);
+  });
+});
