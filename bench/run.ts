@@ -1,0 +1,141 @@
+/**
+ * `npm run bench` - Weft vs BullMQ flows on one fresh redis-server, plus the EVALSHA ceiling.
+ * Writes bench/RESULTS.md and bench/chart.svg. `--smoke`: every workload once, small, no
+ * warm-up, prints a summary and writes nothing (CI). Options: --reps N, --only a,b,
+ * --concurrency N, --batch N, --no-profile.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { createRequire } from "node:module";
+import { Redis } from "ioredis";
+import { startRedis } from "../test/support/redis.js";
+import { runBullmq } from "./bullmq-runner.js";
+import { measureCeiling, type Ceiling } from "./ceiling.js";
+import { groupedBarChart } from "./chart.js";
+import { measure, type Sample } from "./measure.js";
+import { scriptCosts } from "./profile.js";
+import { countClientRequests, parseInfo } from "./redis-info.js";
+import { goals, renderMarkdown, summarize, type BenchReport, type Machine, type WorkloadResult } from "./report.js";
+import { runWeft, type WorkerOptions } from "./weft-runner.js";
+import { FULL, SMOKE, nodeCount, workloads, type Workload } from "./workloads.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    smoke: { type: "boolean", default: false },
+    reps: { type: "string" },
+    only: { type: "string" },
+    concurrency: { type: "string", default: "100" },
+    batch: { type: "string", default: "100" },
+    "no-profile": { type: "boolean", default: false },
+  },
+});
+
+const smoke = args.smoke;
+const reps = Number(args.reps ?? (smoke ? 1 : 5));
+const worker: WorkerOptions = { concurrency: Number(args.concurrency), batch: Number(args.batch) };
+const only = args.only?.split(",");
+const selected = workloads(smoke ? SMOKE : FULL).filter((w) => !only || only.includes(w.key));
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+
+function machine(redisVersion: string, loadBefore: number[]): Machine {
+  const require = createRequire(import.meta.url);
+  const version = (pkg: string) => (require(`${pkg}/package.json`) as { version: string }).version;
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model.trim() ?? "unknown",
+    memGb: totalmem() / 2 ** 30,
+    node: process.version,
+    redis: redisVersion,
+    bullmq: version("bullmq"),
+    ioredis: version("ioredis"),
+    loadBefore,
+    loadAfter: loadavg(),
+  };
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const loadBefore = loadavg();
+  countClientRequests();
+  const server = await startRedis();
+  const admin = new Redis({ port: server.port });
+  try {
+    const redisVersion = parseInfo(await admin.info("server")).get("redis_version") ?? "unknown";
+    const ceilingCalls = smoke ? 20_000 : 200_000;
+    const ceilings: Ceiling[] = [await measureCeiling(server.port, ceilingCalls)];
+    log(`ceiling: ${JSON.stringify(ceilings[0])}`);
+
+    const results: WorkloadResult[] = [];
+    for (const w of selected) results.push(await runWorkload(admin, server.url, server.port, w));
+
+    ceilings.push(await measureCeiling(server.port, ceilingCalls));
+    log(`ceiling: ${JSON.stringify(ceilings[1])}`);
+    const report: BenchReport = {
+      date: new Date().toISOString(),
+      durationS: (performance.now() - started) / 1000,
+      machine: machine(redisVersion, loadBefore),
+      settings: { reps, warmup: !smoke, ...worker },
+      ceilings,
+      workloads: results,
+    };
+    for (const g of goals(report)) log(`${g.met ? "met   " : "MISSED"} ${g.issue} ${g.goal}: ${g.measured}`);
+    if (smoke) return;
+    const notes = join(here, "notes.md");
+    if (existsSync(notes)) report.notes = readFileSync(notes, "utf8");
+    writeFileSync(
+      join(here, "chart.svg"),
+      groupedBarChart(
+        "nodes/s per workload (median, higher is better)",
+        "nodes/s",
+        results.map((r) => ({
+          label: `(${r.key}) ${r.nodes.toLocaleString("en-US")} nodes`,
+          values: [
+            { series: "Weft", value: r.weft.median.nodesPerSec },
+            { series: "BullMQ flows", value: r.bullmq.median.nodesPerSec },
+          ],
+        })),
+      ),
+    );
+    writeFileSync(join(here, "RESULTS.md"), renderMarkdown(report, "chart.svg"));
+    log("wrote bench/RESULTS.md and bench/chart.svg");
+  } finally {
+    admin.disconnect();
+    await server.stop();
+  }
+}
+
+async function runWorkload(admin: Redis, url: string, port: number, w: Workload): Promise<WorkloadResult> {
+  const nodes = nodeCount(w);
+  const weft = () => measure(admin, nodes, () => runWeft(url, w, worker));
+  const bull = () => measure(admin, nodes, () => runBullmq(port, w, worker));
+  if (!smoke) {
+    await weft();
+    await bull();
+  }
+  const ws: Sample[] = [];
+  const bs: Sample[] = [];
+  // Interleaved, so drifting background load hits both engines alike.
+  for (let i = 0; i < reps; i++) {
+    ws.push(await weft());
+    bs.push(await bull());
+    log(`(${w.key}) rep ${i + 1}/${reps}: weft ${Math.round(ws[i]!.nodesPerSec)} nodes/s, bullmq ${Math.round(bs[i]!.nodesPerSec)} nodes/s`);
+  }
+  const res: WorkloadResult = { key: w.key, title: w.title, nodes, bullmqNote: w.bullmqNote, weft: summarize(ws), bullmq: summarize(bs) };
+  if (!smoke && !args["no-profile"]) {
+    await admin.flushall();
+    res.scripts = await scriptCosts(admin, async () => void (await (await runWeft(url, w, worker)).close()), nodes * 3);
+  }
+  return res;
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
