@@ -26,6 +26,8 @@ export interface EngineCtx {
   clock: FakeClock;
   tenant: string;
   redis: RedisPort;
+  prefix: string;
+  shardCount: number;
 }
 
 let seq = 0;
@@ -37,8 +39,15 @@ let seq = 0;
 export function freshEngine(backend: Backend, redis: RedisPort = backend.redis()): EngineCtx {
   seq++;
   const clock = fakeClock();
-  const engine = createEngine({ redis, shardCount: backend.shardCount, prefix: `t${process.pid}x${seq}`, clock: () => clock.now });
-  return { engine, clock, tenant: `tenant-${seq}`, redis };
+  const prefix = `t${process.pid}x${seq}`;
+  const engine = createEngine({ redis, shardCount: backend.shardCount, prefix, clock: () => clock.now });
+  return { engine, clock, tenant: `tenant-${seq}`, redis, prefix, shardCount: backend.shardCount };
+}
+
+/** Another engine on the same keys and clock as `ctx`, over its own connection: a second process. */
+export function peer(ctx: EngineCtx, redis: RedisPort): EngineCtx {
+  const engine = createEngine({ redis, shardCount: ctx.shardCount, prefix: ctx.prefix, clock: () => ctx.clock.now });
+  return { ...ctx, engine, redis };
 }
 
 export async function allEvents(engine: Engine, tenant: string, dagId: string): Promise<RunEvent[]> {

@@ -1,0 +1,58 @@
+import type { RunEvent } from "../../src/engine/types.js";
+
+/** Events that end a node's attempt: after one, the lease of that attempt is dead. */
+const ATTEMPT_ENDS = new Set(["node.succeeded", "node.failed", "node.retrying", "node.cancelled"]);
+const RUN_ENDS = new Set(["run.succeeded", "run.failed", "run.cancelled"]);
+
+/**
+ * Checks a run's event log against the engine's promises (DESIGN.md invariants 1, 3, 4, 5)
+ * and returns every violation found, empty when the log is sound:
+ * - a node starts only after all its deps succeeded, and becomes ready only then too;
+ * - a node succeeds at most once;
+ * - a node never gets a second lease while one is live (started without an attempt end);
+ * - attempts of a node are 1, 2, 3... in order;
+ * - the run ends at most once, and no node moves after it ended.
+ */
+export function logViolations(nodes: { id: string; deps?: string[] }[], events: RunEvent[]): string[] {
+  const deps = new Map(nodes.map((n) => [n.id, n.deps ?? []]));
+  const succeeded = new Set<string>();
+  const live = new Map<string, number>();
+  const lastAttempt = new Map<string, number>();
+  const out: string[] = [];
+  let ended = 0;
+  for (const e of events) {
+    const n = e.node;
+    if (RUN_ENDS.has(e.type)) {
+      ended++;
+      if (ended > 1) out.push(`seq ${e.seq}: second run end ${e.type}`);
+      continue;
+    }
+    if (!n) continue;
+    if (ended > 0 && e.type !== "node.heartbeat") out.push(`seq ${e.seq}: ${e.type} ${n} after the run ended`);
+    const unmet = (deps.get(n) ?? []).filter((d) => !succeeded.has(d));
+    if ((e.type === "node.started" || e.type === "node.ready") && unmet.length) {
+      out.push(`seq ${e.seq}: ${e.type} ${n} before deps ${unmet.join(",")} succeeded`);
+    }
+    if (e.type === "node.started") {
+      if (live.has(n)) out.push(`seq ${e.seq}: ${n} started attempt ${e.attempt} while attempt ${live.get(n)} holds a live lease`);
+      const expected = (lastAttempt.get(n) ?? 0) + 1;
+      if (e.attempt !== expected) out.push(`seq ${e.seq}: ${n} started attempt ${e.attempt}, expected ${expected}`);
+      lastAttempt.set(n, e.attempt ?? -1);
+      live.set(n, e.attempt ?? -1);
+    } else if (ATTEMPT_ENDS.has(e.type)) {
+      live.delete(n);
+    }
+    if (e.type === "node.succeeded") {
+      if (succeeded.has(n)) out.push(`seq ${e.seq}: ${n} succeeded a second time`);
+      succeeded.add(n);
+    }
+  }
+  return out;
+}
+
+/** How many times each node's events of `type` occur. */
+export function countBy(events: RunEvent[], type: RunEvent["type"]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const e of events) if (e.type === type && e.node) m.set(e.node, (m.get(e.node) ?? 0) + 1);
+  return m;
+}
