@@ -1,7 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import { Id } from "../../packages/core/src/dag/spec.js";
 
-/** Schemas shared by several routes; each route's own body schema sits next to the route. */
+/**
+ * Schemas shared by several routes; each route's own body schema sits next to the route.
+ * Core's schemas (Id, RunSpecSchema) are used as they are, without `.openapi()`: they may
+ * be created before @hono/zod-openapi extends zod, and the generator documents them anyway.
+ */
 
 export const NodeStatusSchema = z
   .enum(["pending", "ready", "running", "succeeded", "failed", "retrying", "skipped", "cancelled"])
@@ -10,16 +14,17 @@ export const NodeStatusSchema = z
 export const RunStatusSchema = z.enum(["running", "succeeded", "failed", "cancelled"]).openapi("RunStatus");
 
 export const DagParams = z.object({
-  dagId: Id.openapi({ param: { name: "dagId", in: "path" }, example: "run-42" }),
+  dagId: Id,
 });
 
 export const NodeParams = DagParams.extend({
-  nodeId: Id.openapi({ param: { name: "nodeId", in: "path" }, example: "research-1" }),
+  nodeId: Id,
 });
 
 export const LeaseMs = z.number().int().min(1).max(86_400_000).openapi({ description: "Lease length in ms", example: 30_000 });
 
-export const WorkerId = Id.openapi({ description: "Who holds the lease, for the event log", example: "worker-7" });
+/** Who holds the lease, for the event log. */
+export const WorkerId = Id;
 
 export const LeaseToken = z.string().min(1).max(200).openapi({ description: "Fencing token returned by a claim", example: "1.Zk3q9..." });
 

@@ -9,7 +9,7 @@ const claimByAgent = createRoute({
   path: "/v1/agents/{agent}/claim",
   summary: "Claim ready nodes of an agent (pull delivery), each with a lease",
   request: {
-    params: z.object({ agent: Id.openapi({ param: { name: "agent", in: "path" }, example: "research" }) }),
+    params: z.object({ agent: Id }),
     body: { required: true, content: { "application/json": { schema: ClaimBodySchema } } },
   },
   responses: {

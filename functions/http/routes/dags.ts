@@ -19,7 +19,7 @@ const submit = createRoute({
   method: "post",
   path: "/v1/dags",
   summary: "Submit a run (a DAG of agent tasks)",
-  request: { body: { required: true, content: { "application/json": { schema: RunSpecSchema.openapi("RunSpec") } } } },
+  request: { body: { required: true, content: { "application/json": { schema: RunSpecSchema } } } },
   responses: {
     201: json(SubmitResponseSchema, "Run created"),
     200: json(SubmitResponseSchema, "Same idempotencyKey (or id) as an existing run: that run"),

@@ -1,0 +1,150 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from "aws-lambda";
+
+export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
+
+export interface GatewayRoute {
+  method: string;
+  /** API Gateway route path: `/v1/dags/{dagId}`, `/v1/state/{proxy+}`, or `$default`. */
+  path: string;
+  handler: HttpHandler;
+  name: string;
+}
+
+interface Compiled extends GatewayRoute {
+  regex: RegExp | null;
+  params: string[];
+}
+
+const MAX_BODY_BYTES = 10 * 1024 * 1024; // API Gateway's own payload limit
+
+function compile(route: GatewayRoute): Compiled {
+  if (route.path === "$default") return { ...route, regex: null, params: [] };
+  const params: string[] = [];
+  const pattern = route.path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{(\w+)(\\\+)?\}/g, (_m, name: string, greedy?: string) => {
+    params.push(name);
+    return greedy ? "(.+)" : "([^/]+)";
+  });
+  return { ...route, regex: new RegExp(`^${pattern}$`), params };
+}
+
+export function lambdaContext(name: string): Context {
+  const started = Date.now();
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: name,
+    functionVersion: "$LATEST",
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${name}`,
+    memoryLimitInMB: "1024",
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: "local",
+    getRemainingTimeInMillis: () => Math.max(0, 30_000 - (Date.now() - started)),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | "too_large"> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return "too_large";
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Builds the payload v2 event API Gateway would send for this request. */
+export function toEvent(req: IncomingMessage, body: Buffer, route: Compiled, pathParameters: Record<string, string>): APIGatewayProxyEventV2 {
+  const url = new URL(req.url ?? "/", "http://localhost");
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(",") : v;
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  const method = req.method ?? "GET";
+  const routeKey = route.path === "$default" ? "$default" : `${route.method} ${route.path}`;
+  const now = new Date();
+  const textual = /json|text|xml|urlencoded/.test(headers["content-type"] ?? "json");
+  return {
+    version: "2.0",
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
+    ...(Object.keys(pathParameters).length ? { pathParameters } : {}),
+    requestContext: {
+      accountId: "000000000000",
+      apiId: "local",
+      domainName: headers.host ?? "localhost",
+      domainPrefix: "localhost",
+      http: { method, path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? "127.0.0.1", userAgent: headers["user-agent"] ?? "" },
+      requestId: randomUUID(),
+      routeKey,
+      stage: "$default",
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    ...(body.length ? { body: textual ? body.toString("utf8") : body.toString("base64") } : {}),
+    isBase64Encoded: body.length > 0 && !textual,
+  };
+}
+
+function send(res: ServerResponse, result: APIGatewayProxyResultV2): void {
+  if (typeof result === "string") {
+    res.writeHead(200, { "content-type": "application/json" }).end(result);
+    return;
+  }
+  const headers: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
+  if (result.cookies?.length) headers["set-cookie"] = result.cookies;
+  const body = result.body ?? "";
+  res.writeHead(result.statusCode ?? 200, headers).end(result.isBase64Encoded ? Buffer.from(body, "base64") : body);
+}
+
+/**
+ * A local HTTP server shaped like API Gateway (HTTP API, payload v2): it matches the
+ * routes infra declares, builds the v2 event and invokes the same Lambda handler.
+ */
+export function startGateway(routes: GatewayRoute[], port: number, host = "127.0.0.1"): Promise<Server> {
+  const compiled = routes.map(compile);
+  const fallback = compiled.find((r) => r.regex === null);
+  const server = createServer(async (req, res) => {
+    try {
+      const path = new URL(req.url ?? "/", "http://localhost").pathname;
+      let match: { route: Compiled; params: Record<string, string> } | undefined;
+      for (const route of compiled) {
+        if (!route.regex || (route.method !== "ANY" && route.method !== req.method)) continue;
+        const m = route.regex.exec(path);
+        if (m) {
+          match = { route, params: Object.fromEntries(route.params.map((p, i) => [p, decodeURIComponent(m[i + 1]!)])) };
+          break;
+        }
+      }
+      if (!match && fallback) match = { route: fallback, params: {} };
+      if (!match) {
+        send(res, { statusCode: 404, headers: { "content-type": "application/json" }, body: JSON.stringify({ message: "Not Found" }) });
+        return;
+      }
+      const body = await readBody(req);
+      if (body === "too_large") {
+        send(res, { statusCode: 413, headers: { "content-type": "application/json" }, body: JSON.stringify({ message: "Request Entity Too Large" }) });
+        return;
+      }
+      const event = toEvent(req, body, match.route, match.params);
+      send(res, await match.route.handler(event, lambdaContext(match.route.name)));
+    } catch (err) {
+      // What API Gateway answers when the integration throws.
+      console.error("weft local: handler threw", err);
+      send(res, { statusCode: 500, headers: { "content-type": "application/json" }, body: JSON.stringify({ message: "Internal Server Error" }) });
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}

@@ -1,0 +1,40 @@
+import type { RunEvent, RunView } from "@weft/core";
+
+const COLOR = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code: number, s: string) => (COLOR ? `\x1b[${code}m${s}\x1b[0m` : s);
+const MARK: Record<string, string> = {
+  "run.submitted": paint(36, "submitted"),
+  "node.ready": paint(90, "ready"),
+  "node.started": paint(33, "started"),
+  "node.heartbeat": paint(90, "heartbeat"),
+  "node.succeeded": paint(32, "succeeded"),
+  "node.retrying": paint(35, "retrying"),
+  "node.failed": paint(31, "failed"),
+  "node.skipped": paint(90, "skipped"),
+  "node.cancelled": paint(90, "cancelled"),
+  "run.succeeded": paint(32, "RUN SUCCEEDED"),
+  "run.failed": paint(31, "RUN FAILED"),
+  "run.cancelled": paint(90, "RUN CANCELLED"),
+};
+
+/** One terminal line per event of the run's log. */
+export function formatEvent(e: RunEvent, t0: number): string {
+  const at = `+${((e.at - t0) / 1000).toFixed(2)}s`.padStart(8);
+  const what = MARK[e.type] ?? e.type;
+  const node = e.node ? `${e.node}`.padEnd(22) : "".padEnd(22);
+  const attempt = e.attempt ? `attempt ${e.attempt}` : "";
+  const extra =
+    e.type === "node.retrying"
+      ? `  (${String((e.data?.error as { message?: string })?.message)}; retry at +${(((e.data?.retryAt as number) - t0) / 1000).toFixed(2)}s)`
+      : e.type.startsWith("run.") && e.data?.counts
+        ? `  ${JSON.stringify(e.data.counts)}`
+        : e.type === "node.started"
+          ? `  by ${e.actor}`
+          : "";
+  return `  ${paint(90, at)}  ${node} ${what} ${paint(90, attempt)}${extra}`;
+}
+
+export function formatSummary(run: RunView): string {
+  const lines = run.nodes.map((n) => `    ${n.id.padEnd(22)} ${n.status.padEnd(10)} attempts ${n.attempt}  ${JSON.stringify(n.output ?? n.error ?? null).slice(0, 90)}`);
+  return [`  run ${run.dagId}: ${run.status} in ${((run.finishedAt ?? Date.now()) - run.createdAt) / 1000}s`, ...lines].join("\n");
+}

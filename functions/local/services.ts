@@ -1,0 +1,56 @@
+import { createRequire } from "node:module";
+import type { Server } from "node:http";
+import { join } from "node:path";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { ensureTable } from "../../packages/core/src/archive/index.js";
+import { freePort, spawnRedisServer } from "./redis-server.js";
+
+export interface Service {
+  url: string;
+  description: string;
+  stop(): Promise<void>;
+}
+
+/** REDIS_URL when given, else a redis-server from PATH with its data under `dataDir/redis`. */
+export async function startRedis(env: NodeJS.ProcessEnv, dataDir: string): Promise<Service> {
+  if (env.REDIS_URL) return { url: env.REDIS_URL, description: `Redis at ${env.REDIS_URL}`, stop: async () => {} };
+  const dir = join(dataDir, "redis");
+  const server = await spawnRedisServer({ dir });
+  return { url: server.url, description: `redis-server on ${server.url} (data in ${dir})`, stop: () => server.stop() };
+}
+
+type DynaliteFactory = (opts: { createTableMs?: number; path?: string }) => Server;
+
+export function localDynamoClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region: "local", credentials: { accessKeyId: "weftlocal", secretAccessKey: "weftlocal" } });
+}
+
+/**
+ * DYNAMODB_ENDPOINT when given, else dynalite in this process (in memory: archived runs
+ * last as long as the emulator; Redis keeps the live ones across restarts).
+ */
+export async function startDynamo(env: NodeJS.ProcessEnv, table: string): Promise<Service> {
+  let url = env.DYNAMODB_ENDPOINT;
+  let stop = async () => {};
+  let description = `DynamoDB at ${url}`;
+  if (!url) {
+    const dynalite = createRequire(import.meta.url)("dynalite") as DynaliteFactory;
+    const server = dynalite({ createTableMs: 0 });
+    const port = await freePort();
+    await new Promise<void>((res, rej) => {
+      server.once("error", rej);
+      server.listen(port, "127.0.0.1", () => res());
+    });
+    url = `http://127.0.0.1:${port}`;
+    description = `dynalite (in-process, in memory) on ${url}`;
+    stop = () =>
+      new Promise<void>((res) => {
+        server.closeAllConnections?.();
+        server.close(() => res());
+      });
+  }
+  const client = localDynamoClient(url);
+  await ensureTable(client, table);
+  client.destroy();
+  return { url, description, stop };
+}

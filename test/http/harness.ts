@@ -1,0 +1,40 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from "aws-lambda";
+import { Redis } from "ioredis";
+import { apiEvent, reply, type Reply } from "./apigw.js";
+
+type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>;
+
+export const KEY_A = "key-acme-0123456789";
+export const KEY_B = "key-globex-9876543210";
+export const TENANT_A = "acme";
+export const TENANT_B = "globex";
+
+/** Invokes a Lambda handler with an API Gateway v2 event and decodes its JSON reply. */
+export async function invoke(handler: Handler, method: string, path: string, opts: Parameters<typeof apiEvent>[2] = {}): Promise<Reply> {
+  return reply(await handler(apiEvent(method, path, { key: KEY_A, ...opts })));
+}
+
+/** DEBUG DIGEST: one hash of the whole dataset, so "nothing was written" is one comparison. */
+export async function digest(admin: Redis): Promise<string> {
+  return String(await admin.call("DEBUG", "DIGEST"));
+}
+
+let n = 0;
+/** Unique ids per test, so runs and agents of different tests never meet in one Redis. */
+export function uid(label: string): string {
+  return `${label}-${process.pid}-${++n}`;
+}
+
+/** a -> {b, c} -> d, with agents unique to this run. */
+export function diamond(id: string, extra: Record<string, unknown> = {}) {
+  return {
+    id,
+    nodes: [
+      { id: "a", agent: `${id}-plan`, input: { topic: "weft" } },
+      { id: "b", agent: `${id}-research`, deps: ["a"] },
+      { id: "c", agent: `${id}-research`, deps: ["a"] },
+      { id: "d", agent: `${id}-write`, deps: ["b", "c"] },
+    ],
+    ...extra,
+  };
+}
