@@ -4,7 +4,7 @@ import { z } from "zod";
 export const Id = z
   .string()
   // One pattern rather than min + max + regex: zod pays per check, and a 10,000-node run
-  // holds tens of thousands of ids (validation must stay in single-digit milliseconds).
+  // holds tens of thousands of ids (validating one should take a few milliseconds).
   .regex(/^[A-Za-z0-9_.-]{1,128}$/, "must be 1 to 128 characters, each a letter, digit, '_', '.' or '-'");
 
 export const RetryPolicySchema = z

@@ -104,24 +104,31 @@ function indexIds(nodes: readonly NodeSpec[]): Map<string, number> {
   return indexOf;
 }
 
-// Above this many deps a Set beats scanning the earlier ones for repeats (fan-in nodes).
+// Above this many deps a Map beats scanning the earlier ones for repeats (fan-in nodes).
 const LINEAR_DUPLICATE_SCAN = 16;
 
+/** Runs for every dep of a run: a plain loop, no closure per dep, error text only on error. */
 function depIndices(node: NodeSpec, i: number, indexOf: ReadonlyMap<string, number>): number[] {
-  const deps = node.deps ?? [];
+  const deps = node.deps;
+  if (deps === undefined || deps.length === 0) return [];
   const seen = deps.length > LINEAR_DUPLICATE_SCAN ? new Map<string, number>() : undefined;
-  return deps.map((dep, j) => {
-    const field = `nodes[${i}].deps[${j}]`;
+  const out = new Array<number>(deps.length);
+  for (let j = 0; j < deps.length; j++) {
+    const dep = deps[j]!;
     const k = indexOf.get(dep);
-    if (k === undefined) throw new ValidationError(`${field} "${dep}" is not a node of this run`, field);
-    if (k === i) throw new ValidationError(`${field}: node "${dep}" cannot depend on itself`, field);
+    if (k === undefined) throw depError(i, j, `"${dep}" is not a node of this run`);
+    if (k === i) throw depError(i, j, `: node "${dep}" cannot depend on itself`, "");
     const first = seen ? seen.get(dep) : deps.indexOf(dep);
-    if (first !== undefined && first !== j) {
-      throw new ValidationError(`${field} "${dep}" repeats nodes[${i}].deps[${first}]`, field);
-    }
+    if (first !== undefined && first !== j) throw depError(i, j, `"${dep}" repeats nodes[${i}].deps[${first}]`);
     seen?.set(dep, j);
-    return k;
-  });
+    out[j] = k;
+  }
+  return out;
+}
+
+function depError(i: number, j: number, what: string, space = " "): ValidationError {
+  const field = `nodes[${i}].deps[${j}]`;
+  return new ValidationError(`${field}${space}${what}`, field);
 }
 
 function serializeInput(node: NodeSpec, field: string, maxBytes: number): string | undefined {
@@ -195,5 +202,16 @@ function cycleError(cycle: readonly number[], nodes: readonly NodeSpec[], deps: 
   const first = cycle[0]!;
   // The first node closes the cycle through its dep on the last one: name that dep.
   const j = deps[first]!.indexOf(cycle[cycle.length - 1]!);
-  return new ValidationError(`nodes form a cycle: ${path.join(" -> ")}`, `nodes[${first}].deps[${j}]`, { cycle: path });
+  return new ValidationError(`nodes form a cycle: ${shortPath(path)}`, `nodes[${first}].deps[${j}]`, { cycle: path });
+}
+
+// A message is read by a person: a cycle through thousands of nodes is shown by its ends
+// (details.cycle keeps the whole path).
+const MAX_PATH_IN_MESSAGE = 100;
+
+function shortPath(path: readonly string[]): string {
+  if (path.length <= MAX_PATH_IN_MESSAGE) return path.join(" -> ");
+  const half = MAX_PATH_IN_MESSAGE / 2;
+  const hidden = path.length - 2 * half;
+  return `${path.slice(0, half).join(" -> ")} -> ... ${hidden} more ... -> ${path.slice(-half).join(" -> ")}`;
 }
