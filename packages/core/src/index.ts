@@ -14,3 +14,5 @@ export { keySchema, type KeySchema } from "./redis/keys.js";
 export type { RedisPort, LuaScript } from "./redis/port.js";
 export { loadScript } from "./redis/scripts.js";
 export { TcpRedis, type TcpRedisOptions } from "./redis/tcp.js";
+export { UpstashRedis, type UpstashRedisOptions } from "./redis/upstash.js";
+export { connectRedis, redisConfigFromEnv, parseClusterNodes, type RedisConfig } from "./redis/connect.js";

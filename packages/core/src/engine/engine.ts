@@ -2,9 +2,10 @@ import { randomBytes } from "node:crypto";
 import { DEFAULT_LIMITS, Id, type DagLimits, type RetryPolicy } from "../dag/spec.js";
 import { PayloadTooLargeError, ValidationError } from "../errors.js";
 import { keySchema, type KeySchema } from "../redis/keys.js";
-import type { RedisPort } from "../redis/port.js";
+import type { LuaScript, RedisPort } from "../redis/port.js";
 import { loadScript } from "../redis/scripts.js";
 import { decodeEvent, decodeOutbox, isScriptError, list, reply, scriptError } from "./codec.js";
+import { lifecycle } from "./lifecycle.js";
 import { readRunView } from "./read.js";
 import { buildSubmit } from "./submit.js";
 import type {
@@ -90,11 +91,11 @@ export function createEngine(opts: EngineOptions): Engine {
   const clock = opts.clock;
   let nextShard = 0;
 
-  const call = async <T>(script: (typeof S)[keyof typeof S], shard: number, args: Record<string, unknown>): Promise<T> => {
+  const call = async <T>(script: LuaScript, shard: number, args: Record<string, unknown>): Promise<T> => {
     if (clock) args.now = clock();
     return reply<T>(await redis.run(script, [keys.shardPrefix(shard)], [JSON.stringify(args)]));
   };
-  const onRun = <T>(script: (typeof S)[keyof typeof S], tenant: string, dagId: string, args: Record<string, unknown>) =>
+  const onRun = <T>(script: LuaScript, tenant: string, dagId: string, args: Record<string, unknown>) =>
     call<T>(script, keys.shardOf(tenant, dagId), { tenant, dagId, ...args });
 
   const claimArgs = (o: ClaimOptions | undefined) => {
@@ -122,8 +123,14 @@ export function createEngine(opts: EngineOptions): Engine {
     return json;
   };
 
+  const readEvents = async (tenant: string, dagId: string, after: number, limit: number) => {
+    const r = await onRun<{ entries: unknown }>(S.readEvents, tenant, dagId, { after, limit });
+    return list<[string, string[]]>(r.entries).map(decodeEvent);
+  };
+
   const engine: Engine = {
     shardCount: keys.shardCount,
+    ...lifecycle({ keys, call, onRun, readEvents }),
 
     async submit(tenant, spec) {
       const t = id(tenant, "tenant");
@@ -249,8 +256,7 @@ export function createEngine(opts: EngineOptions): Engine {
     async events(tenant, dagId, o): Promise<EventPage> {
       const after = int(o?.after, "after", 0, Number.MAX_SAFE_INTEGER, 0);
       const limit = int(o?.limit, "limit", 1, 10_000, 100);
-      const r = await onRun<{ entries: unknown }>(S.readEvents, id(tenant, "tenant"), id(dagId, "dagId"), { after, limit });
-      const events = list<[string, string[]]>(r.entries).map(decodeEvent);
+      const events = await readEvents(id(tenant, "tenant"), id(dagId, "dagId"), after, limit);
       return { events, cursor: events.length ? events[events.length - 1]!.seq : after };
     },
 

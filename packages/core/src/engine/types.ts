@@ -106,9 +106,11 @@ export type EventType =
   | "node.failed"
   | "node.skipped"
   | "node.cancelled"
+  | "node.reset"
   | "run.succeeded"
   | "run.failed"
-  | "run.cancelled";
+  | "run.cancelled"
+  | "run.resumed";
 
 /** One entry of a run's event log (a Redis Stream; `seq` is its position, from 1). */
 export interface RunEvent {
@@ -161,6 +163,40 @@ export interface OutboxEvent {
   at: number;
 }
 
+/** A node of an archived run's definition (a RunSpec node plus the engine's policy field). */
+export interface ArchivedNode {
+  id: string;
+  agent: string;
+  deps?: string[];
+  input?: unknown;
+  retry?: { maxAttempts: number; backoffMs: number; maxBackoffMs?: number };
+  timeoutMs?: number;
+  /** The engine's policy field as stored, for an exact restore. */
+  policy?: string;
+}
+
+/** What a finished run leaves for the cold store. */
+export interface RunExport {
+  snapshot: RunView;
+  events: RunEvent[];
+  spec: {
+    id: string;
+    idempotencyKey?: string;
+    onFailure: OnFailure;
+    nodes: ArchivedNode[];
+    /** The run's meta hash as stored, for an exact restore. */
+    meta: Record<string, string>;
+  };
+}
+
+export interface ResetResult {
+  status: RunStatus;
+  /** Nodes put back to pending. */
+  reset: string[];
+  /** Of those, the ones ready at once. */
+  ready: string[];
+}
+
 export interface Engine {
   submit(tenant: string, spec: unknown): Promise<SubmitResult>;
   claim(tenant: string, agent: string, opts?: ClaimOptions): Promise<Task[]>;
@@ -200,6 +236,13 @@ export interface Engine {
   /** Oldest outbox entries of one shard (all shards when omitted), not removed until acked. */
   readOutbox(opts?: { shard?: number; limit?: number }): Promise<OutboxEvent[]>;
   ackOutbox(events: Pick<OutboxEvent, "id" | "shard">[]): Promise<number>;
+  /** Lifecycle of finished runs (used by the archiver): see engine/lifecycle.ts. */
+  exportRun(tenant: string, dagId: string): Promise<RunExport>;
+  releaseRun(tenant: string, dagId: string, opts: { ttlSeconds: number; archivedAt: number }): Promise<boolean>;
+  finishedRuns(opts: { olderThan: number; limit?: number }): Promise<{ tenant: string; dagId: string }[]>;
+  restoreRun(tenant: string, archive: RunExport, ttlSeconds: number): Promise<boolean>;
+  redrive(tenant: string, dagId: string, opts?: { actor?: string }): Promise<ResetResult>;
+  rewind(tenant: string, dagId: string, nodeId: string, opts?: { actor?: string }): Promise<ResetResult>;
   readonly shardCount: number;
   close(): Promise<void>;
 }

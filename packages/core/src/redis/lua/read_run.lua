@@ -1,5 +1,5 @@
 -- read_run: a consistent view of one run (one script, so no torn reads).
--- KEYS[1] shard prefix. ARGV[1] JSON { tenant, dagId, input, output }.
+-- KEYS[1] shard prefix. ARGV[1] JSON { tenant, dagId, input, output, policy }.
 -- Returns { meta: [k, v...], order, nodes: [[field, value...] per node in order] }.
 --@include core
 local a = cjson.decode(ARGV[1])
@@ -10,6 +10,7 @@ local order = redis.call('GET', run.k .. 'order')
 local fields = { 's', 'g', 'd', 'a', 'l', 'e' }
 if a.output then fields[#fields + 1] = 'o' end
 if a.input then fields[#fields + 1] = 'i' end
+if a.policy then fields[#fields + 1] = 'p' end
 local nodes = {}
 for i, node in ipairs(split(order, ',')) do
   nodes[i] = redis.call('HMGET', run.n .. node, unpack(fields))

@@ -1,17 +1,20 @@
 -- state_transition: move a key under a state machine to another state, checked against the
 -- machine and applied in one step.
--- KEYS[1] value hash, KEYS[2] history list.
--- ARGV[1] JSON { machine: name, def: { initial, states: [..], transitions: { FROM: [TO..] } },
+-- KEYS[1] value hash, KEYS[2] history list; run-scoped keys also KEYS[3] the run's meta hash
+--   (must exist) and KEYS[4] the run's state-keys set.
+-- ARGV[1] JSON { key: the key's name, machine: name, def: { initial, states: [..], transitions: { FROM: [TO..] } },
 --   to, expected?: n (absent: the key must not exist), json: the new value (the value read
 --   at `expected` with state = to), writer, historyMax, now? }.
 -- Returns { ok = true, version, at, from? } or { ok = false, err = "version"|"transition"|
---   "machine", message, current, allowed? }.
+--   "machine"|"not_found", message, current?, allowed? }.
 -- Invariants: a value under a machine only ever holds a state the machine reaches by an
 -- allowed transition (a missing key may only start in `initial`); an invalid transition
 -- changes nothing. The version check makes `json` (computed by the caller from the value
 -- at `expected`) safe: if anything was written since, nothing is applied.
 --@include state_entry
 local a = cjson.decode(ARGV[1])
+local gone = state_run_check(KEYS[3])
+if gone then return cjson.encode(gone) end
 local cur = state_read(KEYS[1])
 local def = a.def
 
@@ -55,5 +58,5 @@ end
 
 local at = state_now(a)
 local ver = state_apply(KEYS[1], KEYS[2], { json = a.json, op = 'transition', writer = a.writer,
-  historyMax = a.historyMax, machine = a.machine, state = a.to, from = from }, at)
+  historyMax = a.historyMax, index = KEYS[4], key = a.key, machine = a.machine, state = a.to, from = from }, at)
 return cjson.encode({ ok = true, version = ver, at = at, from = from })

@@ -103,10 +103,12 @@ end
 -- apply the run's onFailure policy. `e` is the error as a JSON object string.
 local function fail_attempt(run, node, attempt, e, retryable, at, by)
   redis.call('ZREM', P .. 'leases', member(run, node))
-  local n = redis.call('HMGET', run.n .. node, 'p', 'g', 'c')
+  local n = redis.call('HMGET', run.n .. node, 'p', 'g', 'c', 'b')
   local max_attempts, backoff, max_backoff = policy_of(run, n[1])
-  if retryable and attempt < max_attempts then
-    local delay = backoff * 2 ^ (attempt - 1)
+  -- `b`: attempts made before a redrive/rewind; the retry budget counts from there.
+  local tries = attempt - (tonumber(n[4]) or 0)
+  if retryable and tries < max_attempts then
+    local delay = backoff * 2 ^ (tries - 1)
     if max_backoff > 0 and delay > max_backoff then delay = max_backoff end
     delay = math.floor(delay / 2 + math.random() * delay / 2)
     local due = at + delay

@@ -6,6 +6,9 @@
 --   w   the last writer as JSON { agent, run, node, attempt }; at: epoch ms of the write
 --   m, st  the machine the key is bound to and its current state (see state_transition)
 -- History: a list per key, newest first, capped at ARGV.historyMax entries.
+-- Run-scoped keys: writes need the run to exist (its `meta` hash), and every key name
+-- written is added to the run's set `state-keys`, so releasing or archiving the run can
+-- find them without a SCAN.
 -- Every function takes key names as arguments, so a DAG script (a node's completion) can
 -- apply the same checks and writes inside its own atomic step.
 
@@ -69,14 +72,24 @@ local function state_check(vkey, w)
   return nil
 end
 
+-- nil when the write may go ahead; a not_found reply when the run (meta key) is gone.
+local function state_run_check(meta)
+  if meta and redis.call('EXISTS', meta) == 0 then
+    return { ok = false, err = 'not_found', message = 'run not found' }
+  end
+  return nil
+end
+
 local function state_history(hkey, entry, max)
   redis.call('LPUSH', hkey, cjson.encode(entry))
   redis.call('LTRIM', hkey, 0, (tonumber(max) or 50) - 1)
 end
 
 -- Applies a checked write: bumps the version, records the writer and a history entry.
--- w: { json = raw or nil (delete), op, writer, historyMax, machine?, state?, from? }.
+-- w: { json = raw or nil (delete), op, writer, historyMax, machine?, state?, from?,
+-- index? (run-scoped: the run's state-keys set), key? (the key's name, for the index) }.
 local function state_apply(vkey, hkey, w, at)
+  if w.index then redis.call('SADD', w.index, w.key) end
   local ver = redis.call('HINCRBY', vkey, 'ver', 1)
   local writer = w.writer or {}
   local wjson = cjson.encode(writer)

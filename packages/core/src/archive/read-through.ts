@@ -1,0 +1,110 @@
+import { foldEvents } from "../engine/fold.js";
+import type { Engine, EventPage, NodeStatus, ResetResult, RunEvent, RunStatus, RunView } from "../engine/types.js";
+import { NotFoundError, ValidationError } from "../errors.js";
+import type { ColdStore, ListRunsOptions, RunList } from "./port.js";
+
+/** A run's state just after event `seq` of its log. */
+export interface RunAt {
+  dagId: string;
+  seq: number;
+  /** Epoch ms of event `seq`. */
+  at: number;
+  status: RunStatus;
+  counts: Record<NodeStatus, number>;
+  nodes: { id: string; agent: string; status: NodeStatus; attempt: number }[];
+}
+
+const isNotFound = (err: unknown) => err instanceof NotFoundError;
+
+/**
+ * Reads that do not care where a run lives: Redis while it is hot, DynamoDB once Redis has
+ * let it go, in the same shape. Redrive and rewind rehydrate a cold run first.
+ */
+export function createReadThrough(o: { engine: Engine; cold: ColdStore; restoreTtlSeconds?: number }) {
+  const { engine, cold } = o;
+
+  async function getRun(tenant: string, dagId: string, include?: { input?: boolean; output?: boolean }): Promise<RunView> {
+    try {
+      return await engine.getRun(tenant, dagId, include ? { include } : undefined);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      const archived = await cold.getRun(tenant, dagId);
+      if (!archived) throw err;
+      const keepInput = include?.input ?? false;
+      const keepOutput = include?.output ?? true;
+      return {
+        ...archived.snapshot,
+        nodes: archived.snapshot.nodes.map(({ input, output, ...n }) => ({
+          ...n,
+          ...(keepInput && input !== undefined ? { input } : {}),
+          ...(keepOutput && output !== undefined ? { output } : {}),
+        })),
+      };
+    }
+  }
+
+  async function events(tenant: string, dagId: string, opts?: { after?: number; limit?: number }): Promise<EventPage> {
+    try {
+      return await engine.events(tenant, dagId, opts);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      const page = await cold.getEvents(tenant, dagId, opts);
+      if (!page) throw err;
+      return page;
+    }
+  }
+
+  async function history(tenant: string, dagId: string, seq: number): Promise<RunAt> {
+    if (!Number.isInteger(seq) || seq < 1) throw new ValidationError("at must be an event seq (an integer >= 1)", "at");
+    const run = await getRun(tenant, dagId, { output: false });
+    const log: RunEvent[] = [];
+    for (let after = 0; after < seq; ) {
+      const page = await events(tenant, dagId, { after, limit: Math.min(5000, seq - after) });
+      log.push(...page.events);
+      if (page.events.length === 0) break;
+      after = page.cursor;
+    }
+    const last = log[log.length - 1];
+    if (!last || last.seq < seq) throw new ValidationError(`run ${dagId} has no event ${seq} (its log ends at ${last?.seq ?? 0})`, "at");
+    const folded = foldEvents(run.nodes, log, seq);
+    return {
+      dagId,
+      seq,
+      at: last.at,
+      status: folded.status,
+      counts: folded.counts,
+      nodes: run.nodes.map((n) => ({ id: n.id, agent: n.agent, ...folded.nodes[n.id]! })),
+    };
+  }
+
+  /** Brings a cold run back into Redis when Redis no longer has it. */
+  async function ensureHot(tenant: string, dagId: string): Promise<void> {
+    try {
+      await engine.getRun(tenant, dagId, { include: { output: false } });
+      return;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      const archived = await cold.getRun(tenant, dagId);
+      if (!archived?.spec) throw err;
+      await engine.restoreRun(tenant, { snapshot: archived.snapshot, events: archived.events, spec: archived.spec as never }, o.restoreTtlSeconds ?? 3600);
+    }
+  }
+
+  async function redrive(tenant: string, dagId: string, opts?: { actor?: string }): Promise<ResetResult> {
+    await ensureHot(tenant, dagId);
+    return engine.redrive(tenant, dagId, opts);
+  }
+
+  async function rewind(tenant: string, dagId: string, nodeId: string, opts?: { actor?: string }): Promise<ResetResult> {
+    await ensureHot(tenant, dagId);
+    return engine.rewind(tenant, dagId, nodeId, opts);
+  }
+
+  async function listRuns(tenant: string, opts?: ListRunsOptions): Promise<RunList> {
+    return cold.listRuns(tenant, opts);
+  }
+
+  return { getRun, events, history, redrive, rewind, listRuns };
+}
+
+export type ReadThrough = ReturnType<typeof createReadThrough>;

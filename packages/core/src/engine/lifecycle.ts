@@ -1,0 +1,153 @@
+import type { KeySchema } from "../redis/keys.js";
+import type { LuaScript } from "../redis/port.js";
+import { loadScript } from "../redis/scripts.js";
+import { list } from "./codec.js";
+import { readRunView } from "./read.js";
+import type { ArchivedNode, RunEvent, RunExport, ResetResult, RunStatus } from "./types.js";
+
+/**
+ * A run's life after it finishes: export for the cold store, release (TTL) once archived,
+ * the overdue-flush index, restore from an archive, and redrive/rewind.
+ */
+const S = {
+  readRun: loadScript("read_run"),
+  readEvents: loadScript("read_events"),
+  release: loadScript("release_run"),
+  finishedDue: loadScript("finished_due"),
+  restore: loadScript("restore_run"),
+  reset: loadScript("reset_nodes"),
+};
+
+export interface ScriptContext {
+  keys: KeySchema;
+  call<T>(script: LuaScript, shard: number, args: Record<string, unknown>): Promise<T>;
+  onRun<T>(script: LuaScript, tenant: string, dagId: string, args: Record<string, unknown>): Promise<T>;
+  readEvents(tenant: string, dagId: string, after: number, limit: number): Promise<RunEvent[]>;
+}
+
+const EVENT_PAGE = 5000;
+
+function policyFields(p: string | undefined): Pick<ArchivedNode, "retry" | "timeoutMs"> {
+  if (!p) return {};
+  const [maxAttempts, backoffMs, maxBackoffMs, timeoutMs] = p.split(",").map(Number) as [number, number, number, number];
+  return {
+    ...(maxAttempts > 0 ? { retry: { maxAttempts, backoffMs, ...(maxBackoffMs ? { maxBackoffMs } : {}) } } : {}),
+    ...(timeoutMs ? { timeoutMs } : {}),
+  };
+}
+
+export function lifecycle(ctx: ScriptContext) {
+  return {
+    /** Everything the cold store keeps of a run: final snapshot, whole event log, definition. */
+    async exportRun(tenant: string, dagId: string): Promise<RunExport> {
+      const raw = await ctx.onRun<Record<string, unknown>>(S.readRun, tenant, dagId, { input: true, output: true, policy: true });
+      const snapshot = readRunView(tenant, dagId, raw);
+      const fields = list<string>(raw.fields);
+      const pAt = fields.indexOf("p");
+      const rows = list<unknown[]>(raw.nodes);
+      const meta = Object.fromEntries(
+        list<string>(raw.meta).flatMap((v, i, all) => (i % 2 === 0 ? [[v, all[i + 1]!]] : [])),
+      ) as Record<string, string>;
+      const events: RunEvent[] = [];
+      for (let after = 0; ; ) {
+        const page = await ctx.readEvents(tenant, dagId, after, EVENT_PAGE);
+        events.push(...page);
+        if (page.length < EVENT_PAGE) break;
+        after = page[page.length - 1]!.seq;
+      }
+      const nodes = snapshot.nodes.map((n, i): ArchivedNode => {
+        const p = list<string | false>(rows[i])[pAt];
+        return {
+          id: n.id,
+          agent: n.agent,
+          ...(n.deps.length ? { deps: n.deps } : {}),
+          ...(n.input !== undefined ? { input: n.input } : {}),
+          ...policyFields(typeof p === "string" ? p : undefined),
+          ...(typeof p === "string" ? { policy: p } : {}),
+        };
+      });
+      return {
+        snapshot,
+        events,
+        spec: {
+          id: dagId,
+          ...(meta.idempotencyKey ? { idempotencyKey: meta.idempotencyKey } : {}),
+          onFailure: snapshot.onFailure,
+          nodes,
+          meta,
+        },
+      };
+    },
+
+    /** Gives a finished, archived run's keys a TTL. False if it is running again. */
+    async releaseRun(tenant: string, dagId: string, o: { ttlSeconds: number; archivedAt: number }): Promise<boolean> {
+      const r = await ctx.onRun<{ released: boolean }>(S.release, tenant, dagId, o);
+      return r.released;
+    },
+
+    /** Finished runs, across shards, not yet released olderThanMs after they finished. */
+    async finishedRuns(o: { olderThan: number; limit?: number }): Promise<{ tenant: string; dagId: string }[]> {
+      const out: { tenant: string; dagId: string }[] = [];
+      for (let shard = 0; shard < ctx.keys.shardCount; shard++) {
+        const r = await ctx.call<{ runs: unknown }>(S.finishedDue, shard, { olderThan: o.olderThan, limit: o.limit ?? 100 });
+        for (const m of list<string>(r.runs)) {
+          const bar = m.indexOf("|");
+          out.push({ tenant: m.slice(0, bar), dagId: m.slice(bar + 1) });
+        }
+      }
+      return out;
+    },
+
+    /** Writes an archived run back to Redis (with a TTL). False if Redis still has it. */
+    async restoreRun(tenant: string, archive: RunExport, ttlSeconds: number): Promise<boolean> {
+      const { snapshot, events, spec } = archive;
+      const children = new Map<string, string[]>();
+      for (const n of spec.nodes) for (const d of n.deps ?? []) children.set(d, [...(children.get(d) ?? []), n.id]);
+      const byId = new Map(spec.nodes.map((n) => [n.id, n]));
+      const nodes = snapshot.nodes.map((n) => {
+        const s = byId.get(n.id);
+        const f: (string | number)[] = ["s", n.status, "g", n.agent, "a", n.attempt, "w", 0];
+        if (n.deps.length) f.push("d", n.deps.join(","));
+        const c = children.get(n.id);
+        if (c) f.push("c", c.join(","));
+        if (s?.policy) f.push("p", s.policy);
+        if (s?.input !== undefined) f.push("i", JSON.stringify(s.input));
+        if (n.output !== undefined) f.push("o", JSON.stringify(n.output));
+        if (n.error !== undefined) f.push("e", JSON.stringify(n.error));
+        return { id: n.id, f };
+      });
+      const evs = events.map((e) => {
+        const f: (string | number)[] = ["t", e.type, "by", e.actor, "at", e.at];
+        if (e.node !== undefined) f.push("n", e.node);
+        if (e.attempt !== undefined) f.push("a", e.attempt);
+        if (e.from !== undefined) f.push("f", e.from);
+        if (e.data !== undefined) f.push("d", JSON.stringify(e.data));
+        return { seq: e.seq, f };
+      });
+      const meta = Object.entries({ ...spec.meta, remaining: "0" }).flat();
+      const r = await ctx.onRun<{ restored: boolean }>(S.restore, tenant, snapshot.dagId, {
+        meta,
+        order: snapshot.nodes.map((n) => n.id).join(","),
+        ttlSeconds,
+        nodes,
+        events: evs,
+      });
+      return r.restored;
+    },
+
+    /** Re-runs the failed, cancelled and skipped nodes of a finished run; succeeded outputs stay. */
+    async redrive(tenant: string, dagId: string, o?: { actor?: string }): Promise<ResetResult> {
+      return reset(ctx, tenant, dagId, { mode: "redrive", actor: o?.actor ?? "api" });
+    },
+
+    /** Resets one node and its descendants, and runs again from there. */
+    async rewind(tenant: string, dagId: string, nodeId: string, o?: { actor?: string }): Promise<ResetResult> {
+      return reset(ctx, tenant, dagId, { mode: "rewind", nodeId, actor: o?.actor ?? "api" });
+    },
+  };
+}
+
+async function reset(ctx: ScriptContext, tenant: string, dagId: string, args: Record<string, unknown>): Promise<ResetResult> {
+  const r = await ctx.onRun<{ status: RunStatus; reset: unknown; ready: unknown }>(S.reset, tenant, dagId, args);
+  return { status: r.status, reset: list<string>(r.reset), ready: list<string>(r.ready) };
+}

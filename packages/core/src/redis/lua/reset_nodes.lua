@@ -1,0 +1,78 @@
+-- reset_nodes: run part of a run again.
+--   mode "redrive": every failed, cancelled and skipped node of a finished run; succeeded
+--     outputs are kept, so no expensive call is repeated.
+--   mode "rewind": one node and all its descendants, whatever their status.
+-- KEYS[1] shard prefix. ARGV[1] JSON { tenant, dagId, mode, nodeId?, actor, now? }.
+-- Returns { status, reset: [id], ready: [id] }.
+-- Invariants: attempt numbers keep growing (old lease tokens stay stale) while the retry
+-- budget restarts; a reset node waits for every dep that has not succeeded; the run is
+-- running again and its keys lose their TTL.
+--@include node
+local a = cjson.decode(ARGV[1])
+local run = run_ctx(a.tenant, a.dagId)
+local at = now_ms(a)
+local rs = redis.call('HGET', run.meta, 'status')
+if not rs then return err('not_found', 'run ' .. a.dagId .. ' not found') end
+local order = split(redis.call('GET', run.k .. 'order'), ',')
+
+local targets = {}
+if a.mode == 'redrive' then
+  if rs == 'running' then return err('conflict', 'run ' .. a.dagId .. ' is still running; redrive a finished run', { status = rs }) end
+  for _, node in ipairs(order) do
+    local s = redis.call('HGET', run.n .. node, 's')
+    if s == 'failed' or s == 'cancelled' or s == 'skipped' then targets[#targets + 1] = node end
+  end
+  if #targets == 0 then return err('conflict', 'run ' .. a.dagId .. ' has no failed, cancelled or skipped node to redrive', { status = rs }) end
+else
+  if redis.call('EXISTS', run.n .. a.nodeId) == 0 then return err('not_found', 'node ' .. a.nodeId .. ' not found in run ' .. a.dagId) end
+  local seen = { [a.nodeId] = true }
+  targets[1] = a.nodeId
+  local i = 1
+  while i <= #targets do
+    for _, c in ipairs(split(redis.call('HGET', run.n .. targets[i], 'c'), ',')) do
+      if not seen[c] then seen[c] = true; targets[#targets + 1] = c end
+    end
+    i = i + 1
+  end
+end
+
+if rs ~= 'running' then
+  -- Back to life: drop the TTL the flush set and the run's place in the finished index.
+  for _, node in ipairs(order) do redis.call('PERSIST', run.n .. node) end
+  for _, k in ipairs({ 'meta', 'order', 'events' }) do redis.call('PERSIST', run.k .. k) end
+  redis.call('ZREM', P .. 'finished', run.tenant .. '|' .. run.id)
+  redis.call('HSET', run.meta, 'status', 'running')
+  redis.call('HDEL', run.meta, 'finishedAt', 'archivedAt')
+  append_event(run, 'run.resumed', nil, nil, a.actor, at, nil, cjson.encode({ mode = a.mode, nodes = #targets }))
+end
+
+local data = cjson.encode({ mode = a.mode })
+for _, node in ipairs(targets) do
+  local n = redis.call('HMGET', run.n .. node, 's', 'a')
+  local s = n[1]
+  if s == 'running' then redis.call('ZREM', P .. 'leases', member(run, node)) end
+  if s == 'retrying' then redis.call('ZREM', P .. 'retries', member(run, node)) end
+  if TERMINAL[s] then redis.call('HINCRBY', run.meta, 'remaining', 1) end
+  if s == 'failed' or s == 'cancelled' then redis.call('HINCRBY', run.meta, s, -1) end
+  redis.call('HDEL', run.n .. node, 'o', 'e', 'l')
+  redis.call('HSET', run.n .. node, 's', 'pending', 'b', tonumber(n[2]) or 0)
+  append_event(run, 'node.reset', node, tonumber(n[2]) or 0, a.actor, at, s, data)
+end
+-- Counters read as "how many" elsewhere; a zero must read as absent-or-zero alike.
+for _, k in ipairs({ 'failed', 'cancelled' }) do
+  if (tonumber(redis.call('HGET', run.meta, k)) or 0) <= 0 then redis.call('HDEL', run.meta, k) end
+end
+
+local ready = {}
+for _, node in ipairs(targets) do
+  local waiting = 0
+  for _, d in ipairs(split(redis.call('HGET', run.n .. node, 'd'), ',')) do
+    if redis.call('HGET', run.n .. d, 's') ~= 'succeeded' then waiting = waiting + 1 end
+  end
+  redis.call('HSET', run.n .. node, 'w', waiting)
+  if waiting == 0 then
+    make_ready(run, node, 'pending', redis.call('HGET', run.n .. node, 'g'), tonumber(redis.call('HGET', run.n .. node, 'a')) or 0, at, a.actor)
+    ready[#ready + 1] = node
+  end
+end
+return cjson.encode({ status = 'running', reset = targets, ready = ready })
