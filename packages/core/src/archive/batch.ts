@@ -12,8 +12,8 @@ type Key = { pk: string; sk: string };
 
 const MAX_ROUNDS = 10;
 /** Stay well under the 16 MB per-request/response cap. */
-const MAX_BATCH_BYTES = 8 * 1024 * 1024;
-const PARALLEL = 4;
+const MAX_BATCH_BYTES = 2 * 1024 * 1024;
+const PARALLEL = 8;
 
 const backoff = (round: number) => new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** round)));
 

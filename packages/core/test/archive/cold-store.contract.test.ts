@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { gunzipSync, gzipSync } from "node:zlib";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -117,7 +118,7 @@ describe.each(servers)("cold store contract on $server", ({ server: name, start,
 
     it("a flush that fails halfway reads as absent, and its retry completes with nothing lost or duplicated", async () => {
       const t = tenant();
-      const run = makeRun({ tenant: t, dagId: "r1", nodes: 400, outputBytes: 2048 });
+      const run = makeRun({ tenant: t, dagId: "r1", nodes: 200, outputBytes: 2048 });
       const opts = { tableName: TABLE_NAME, chunkBytes: 4096 };
       const broken = new DynamoColdStore({ ...opts, client: failingAfter(client, 2, BatchWriteCommand) });
       await expect(broken.putRun(run)).rejects.toThrow(/injected failure/);
@@ -165,6 +166,31 @@ describe.each(servers)("cold store contract on $server", ({ server: name, start,
       expect(after.filter((i) => oldChunks.has(i.sk))).toEqual([]);
       expect((await store.listRuns(t)).runs).toEqual([summary(redriven)]);
       expect((await store.listRuns(t, { status: "failed" })).runs).toEqual([]);
+    });
+
+    it("two flushes of different content racing leave exactly one whole archive", async () => {
+      const t = tenant();
+      const x = makeRun({ tenant: t, dagId: "r1", nodes: 40, status: "failed", outputBytes: 512 });
+      const y = makeRun({ tenant: t, dagId: "r1", nodes: 40, status: "succeeded", outputBytes: 512 });
+      const small = new DynamoColdStore({ client, tableName: TABLE_NAME, chunkBytes: 2048 });
+      await Promise.all([small.putRun(x), small.putRun(y)]);
+      const back = await small.getRun(t, "r1");
+      expect([x, y]).toContainEqual(back);
+      const generations = new Set((await partition(client, TABLE_NAME, t, "r1")).filter((i) => i.sk.startsWith("C#")).map((i) => i.sk.split("#")[1]));
+      expect(generations.size).toBe(1);
+    });
+
+    it("a chunk altered in the table is reported as corrupt, never returned", async () => {
+      const t = tenant();
+      await store.putRun(makeRun({ tenant: t, dagId: "r1", nodes: 20 }));
+      const chunk = (await partition(client, TABLE_NAME, t, "r1")).find((i) => i.sk.includes("#S#"))!;
+      const doc = DynamoDBDocumentClient.from(client);
+      // A well-formed gzip of a subtly different snapshot: only the content hash can tell.
+      const json = gunzipSync(chunk.data!).toString("utf8");
+      expect(json).toContain('"task 7"');
+      const data = gzipSync(json.replace('"task 7"', '"task 8"'));
+      await doc.send(new PutCommand({ TableName: TABLE_NAME, Item: { pk: `RUN#${t}#r1`, sk: chunk.sk, data, expiresAt: chunk.expiresAt } }));
+      await expect(store.getRun(t, "r1")).rejects.toThrow(/corrupt/);
     });
 
     it("expired runs read as absent and are left out of listings", async () => {
