@@ -14,8 +14,10 @@ beforeAll(async () => {
   server = await startRedis();
   redis = new TcpRedis({ url: server.url });
   const state = createStateStore({ redis });
+  const engine = createEngine({ redis });
+  await engine.submit("tenant-a", { id: "run-9", nodes: [{ id: "a", agent: "worker" }] });
   app = createApp({
-    engine: createEngine({ redis }),
+    engine,
     auth: { keys: { "key-a": "tenant-a", "key-b": "tenant-b" } },
     extra: (a) => a.route("/", stateRoutes({ state, tenantOf: (c) => c.get("tenant") as string })),
   });
@@ -126,6 +128,8 @@ describe("shared state over HTTP", () => {
     expect((await call("PUT", path, { body: {}, key: "key-b", headers: { "if-none-match": "*" } })).status).toBe(201);
     expect(await (await call("GET", path)).json()).toEqual({ secret: true });
     expect((await call("GET", path, { key: "nope" })).status).toBe(401);
+    const run = await call("PUT", `/v1/dags/run-9/state/${fresh()}`, { body: 1, key: "key-b", headers: { "if-none-match": "*" } });
+    expect(run.status).toBe(404);
   });
 
   it("registers a machine, checks it, and rejects the stale booking write with the allowed transitions", async () => {

@@ -11,6 +11,13 @@ import type { StateRef } from "./types.js";
 export interface StateKeys {
   value: string;
   history: string;
+  /** Run-scoped keys only: the run's meta hash (writes need the run) and its state-keys set. */
+  run?: { meta: string; index: string };
+}
+
+/** The keys a write script takes, in its KEYS order. */
+export function writeKeys(k: StateKeys): string[] {
+  return k.run ? [k.value, k.history, k.run.meta, k.run.index] : [k.value, k.history];
 }
 
 export function stateBase(schema: KeySchema, ref: StateRef): string {
@@ -20,7 +27,11 @@ export function stateBase(schema: KeySchema, ref: StateRef): string {
 
 export function stateKeys(schema: KeySchema, ref: StateRef): StateKeys {
   const base = stateBase(schema, ref);
-  return { value: `${base}state:${ref.key}`, history: `${base}state-history:${ref.key}` };
+  const keys: StateKeys = { value: `${base}state:${ref.key}`, history: `${base}state-history:${ref.key}` };
+  // `meta` is the engine's run hash (lua/includes/core.lua run_ctx); `state-keys` lists the
+  // names of the run's state keys for whoever releases or archives the run.
+  if ("dagId" in ref) keys.run = { meta: `${base}meta`, index: `${base}state-keys` };
+  return keys;
 }
 
 /** A tenant's machine definition: one key on the shard of `machine:<name>`. */

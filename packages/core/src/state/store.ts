@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import { keySchema, type KeySchema } from "../redis/keys.js";
 import type { RedisPort } from "../redis/port.js";
 import { loadScript } from "../redis/scripts.js";
-import { machineKey, stateKeys } from "./keys.js";
+import { machineKey, stateKeys, writeKeys } from "./keys.js";
 import type {
   HistoryEntry,
   Machine,
@@ -107,6 +107,8 @@ export function createStateStore(opts: StateStoreOptions): StateStore {
   };
 
   /** A failed precondition, with what the key holds now. */
+  const failure = (r: Reply): Error => (r.err === "not_found" ? new NotFoundError(r.message ?? "not found") : conflict(r));
+
   const conflict = (r: Reply): ConflictError => {
     const c = r.current ?? { version: 0 };
     const current: Record<string, unknown> = { value: c.json === undefined ? null : JSON.parse(c.json), version: c.version };
@@ -118,7 +120,7 @@ export function createStateStore(opts: StateStoreOptions): StateStore {
   };
 
   const written = (r: Reply): WriteResult => {
-    if (!r.ok) throw conflict(r);
+    if (!r.ok) throw failure(r);
     return { version: r.version!, at: r.at! };
   };
 
@@ -153,7 +155,7 @@ export function createStateStore(opts: StateStoreOptions): StateStore {
     const k = stateKeys(schema, r);
     const writer = checkWriter(w.writer, r);
     return written(
-      await call(SCRIPTS.put, [k.value, k.history], { mode: w.mode, expected: w.expected, json, op: w.op, writer, historyMax: historyLimit }),
+      await call(SCRIPTS.put, writeKeys(k), { key: r.key, mode: w.mode, expected: w.expected, json, op: w.op, writer, historyMax: historyLimit }),
     );
   };
 
@@ -217,7 +219,7 @@ export function createStateStore(opts: StateStoreOptions): StateStore {
       const expected = checkVersion(o?.expectedVersion);
       const k = stateKeys(schema, r);
       const writer = checkWriter(o.writer, r);
-      return written(await call(SCRIPTS.delete, [k.value, k.history], { expected, writer, historyMax: historyLimit }));
+      return written(await call(SCRIPTS.delete, writeKeys(k), { key: r.key, expected, writer, historyMax: historyLimit }));
     },
     async history(ref, o = {}) {
       const r = checkRef(ref);
@@ -259,7 +261,8 @@ export function createStateStore(opts: StateStoreOptions): StateStore {
         const base = entry && isObject(entry.value) ? entry.value : {};
         const value = { ...base, state: req.to };
         const json = toJsonText(value, maxValueBytes);
-        const reply = await call(SCRIPTS.transition, [k.value, k.history], {
+        const reply = await call(SCRIPTS.transition, writeKeys(k), {
+          key: r.key,
           machine: machine.name, def, to: req.to, expected: entry?.version, json, writer, historyMax: historyLimit,
         });
         if (reply.ok) {
@@ -267,7 +270,7 @@ export function createStateStore(opts: StateStoreOptions): StateStore {
           if (reply.from !== undefined) out.from = reply.from;
           return out;
         }
-        if (reply.err !== "version" || attempt >= retries) throw conflict(reply);
+        if (reply.err !== "version" || attempt >= retries) throw failure(reply);
         await sleep(backoffDelay(attempt, req.backoffMs));
       }
     },

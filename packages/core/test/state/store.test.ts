@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from "../../src/errors.js";
+import { createEngine } from "../../src/index.js";
 import { keySchema } from "../../src/redis/keys.js";
 import { createStateStore, RawJson, stateKeys, type StateRef, type StateStore } from "../../src/state/index.js";
 import { admin, backends, useBackend, type Backend } from "../../../../test/support/backends.js";
@@ -131,9 +132,32 @@ describe.each(backends)("shared state on %s", (name) => {
     expect(e.version).toBe(21);
   });
 
+  /** A real run to hang run-scoped state on. */
+  async function submitRun(tenant: string, dagId: string): Promise<void> {
+    const engine = createEngine({ redis: backend().redis(), shardCount: backend().shardCount });
+    await engine.submit(tenant, { id: dagId, nodes: [{ id: "a", agent: "worker" }] });
+  }
+
+  it("writes run-scoped state only while the run exists, and lists its keys in the run's state-keys set", async () => {
+    const s = open();
+    const tenant = `t-${randomUUID().slice(0, 8)}`;
+    const ref: StateRef = { tenant, dagId: "run-1", key: "plan" };
+    expect(await rejection(s.create(ref, 1))).toBeInstanceOf(NotFoundError);
+    expect(await s.read(ref)).toBeUndefined();
+    await submitRun(tenant, "run-1");
+    await s.create(ref, 1);
+    await s.create({ ...ref, key: "notes" }, "n");
+    const index = `${keySchema("weft", backend().shardCount).runPrefix(tenant, "run-1")}state-keys`;
+    const members = await Promise.all(backend().nodes.map((n) => admin(n, (c) => c.smembers(index).catch(() => [] as string[]))));
+    expect(members.flat().sort()).toEqual(["notes", "plan"]);
+    // Another tenant's run of the same id is another run.
+    expect(await rejection(s.create({ ...ref, tenant: "other" }, 1))).toBeInstanceOf(NotFoundError);
+  });
+
   it("records a bounded history of who wrote what version, newest first", async () => {
     const s = open();
     const ref: StateRef = { tenant: `t-${randomUUID().slice(0, 8)}`, dagId: "run-7", key: "plan" };
+    await submitRun(ref.tenant, "run-7");
     await s.create(ref, 0, { writer: { agent: "a0", node: "n", attempt: 1 } });
     for (let v = 1; v <= 6; v++) await s.put(ref, v, { expectedVersion: v, writer: { agent: `a${v}` } });
     await s.delete(ref, { expectedVersion: 7, writer: { agent: "cleaner" } });
