@@ -164,6 +164,11 @@ describe("validateRun rejects", () => {
     expect({ field: err.field, message: err.message }).toEqual({ field: "nodes", message: "nodes has 4 entries; a run may have at most 3" });
   });
 
+  it("a run over the default limit when a limit is passed as undefined", () => {
+    const nodes = Array.from({ length: 10_001 }, (_, i) => node(`n${i}`));
+    expect(rejection({ nodes }, { maxNodes: undefined as unknown as number })).toBeInstanceOf(PayloadTooLargeError);
+  });
+
   it("10,001 nodes by default, while 10,000 pass", () => {
     const nodes = Array.from({ length: 10_001 }, (_, i) => node(`n${i}`));
     expect(rejection({ nodes })).toBeInstanceOf(PayloadTooLargeError);

@@ -37,7 +37,9 @@ export interface ValidRun {
  * `maxInputBytes` of UTF-8 JSON (field `nodes[i].input`).
  */
 export function validateRun(input: unknown, limits: Partial<DagLimits> = {}): ValidRun {
-  const { maxNodes, maxInputBytes } = { ...DEFAULT_LIMITS, ...limits };
+  // `??`, not a spread: a limit passed as undefined must not switch the limit off.
+  const maxNodes = limits.maxNodes ?? DEFAULT_LIMITS.maxNodes;
+  const maxInputBytes = limits.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes;
   refuseTooManyNodes(input, maxNodes);
   const parsed = RunSpecSchema.safeParse(input);
   if (!parsed.success) {
@@ -50,7 +52,7 @@ export function validateRun(input: unknown, limits: Partial<DagLimits> = {}): Va
 
   const indexOf = indexIds(spec.nodes);
   const deps = spec.nodes.map((node, i) => depIndices(node, i, indexOf));
-  const inputJson = spec.nodes.map((node, i) => serializeInput(node, `nodes[${i}].input`, maxInputBytes));
+  const inputJson = spec.nodes.map((node, i) => serializeInput(node, i, maxInputBytes));
 
   const children = childrenOf(deps);
   const sorted = topologicalOrder(deps, children);
@@ -131,8 +133,9 @@ function depError(i: number, j: number, what: string, space = " "): ValidationEr
   return new ValidationError(`${field}${space}${what}`, field);
 }
 
-function serializeInput(node: NodeSpec, field: string, maxBytes: number): string | undefined {
+function serializeInput(node: NodeSpec, i: number, maxBytes: number): string | undefined {
   if (!("input" in node)) return undefined;
+  const field = `nodes[${i}].input`;
   const value = node.input;
   let json: string | undefined;
   try {
