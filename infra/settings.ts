@@ -1,0 +1,56 @@
+import { ValidationError } from "../packages/core/src/errors.js";
+
+/**
+ * Deployment switches, read from the environment of `sst deploy` (plain data, so the
+ * resource graph test can evaluate every combination).
+ *
+ * - WEFT_REDIS: `elasticache` (sst.aws.Redis in a VPC, the functions inside it) or
+ *   `upstash` (REST, URL and token as SST secrets, no VPC). Default: elasticache on the
+ *   `production` stage, upstash elsewhere (a dev stage then costs nothing while idle).
+ * - WEFT_SHARDS: hash-tag shards of the key space (default 1; raise it on a Redis Cluster).
+ * - WEFT_EXAMPLE_AGENTS: `1`/`0`, deploy the example's simulated agents (default: not on production).
+ */
+export type RedisMode = "elasticache" | "upstash";
+
+export interface DeploySettings {
+  redis: RedisMode;
+  shards: number;
+  exampleAgents: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+export const PRODUCTION_STAGE = "production";
+
+export function deploySettings(env: Env, stage: string): DeploySettings {
+  const production = stage === PRODUCTION_STAGE;
+  return {
+    redis: redisMode(env.WEFT_REDIS, production),
+    shards: shardCount(env.WEFT_SHARDS),
+    exampleAgents: flag(env.WEFT_EXAMPLE_AGENTS, "WEFT_EXAMPLE_AGENTS", !production),
+  };
+}
+
+function redisMode(raw: string | undefined, production: boolean): RedisMode {
+  const v = raw?.trim().toLowerCase();
+  if (!v) return production ? "elasticache" : "upstash";
+  if (v === "elasticache" || v === "upstash") return v;
+  throw new ValidationError(`WEFT_REDIS must be "elasticache" or "upstash", got "${raw}"`, "WEFT_REDIS");
+}
+
+function shardCount(raw: string | undefined): number {
+  const v = raw?.trim();
+  if (!v) return 1;
+  const n = Number(v);
+  // Same bounds as the functions' own check (functions/config.ts): a bad value fails the deploy, not a cold start.
+  if (!Number.isInteger(n) || n < 1 || n > 16384) throw new ValidationError("WEFT_SHARDS must be an integer from 1 to 16384", "WEFT_SHARDS");
+  return n;
+}
+
+function flag(raw: string | undefined, name: string, fallback: boolean): boolean {
+  const v = raw?.trim().toLowerCase();
+  if (!v) return fallback;
+  if (["1", "true", "yes", "on"].includes(v)) return true;
+  if (["0", "false", "no", "off"].includes(v)) return false;
+  throw new ValidationError(`${name} must be 1 or 0`, name);
+}

@@ -1,0 +1,88 @@
+import { functionSpecs, LUA_COPY, type FunctionSpec } from "../functions.js";
+import { routeKey, routes } from "../routes.js";
+import { schedules } from "../schedules.js";
+import { deploySettings, type DeploySettings } from "../settings.js";
+import { subscriptions } from "../subscriptions.js";
+import { createRedisAccess, type RedisAccess } from "./redis.js";
+import { createArchiveTable } from "./table.js";
+
+export interface Weft {
+  settings: DeploySettings;
+  api: sst.aws.ApiGatewayV2;
+  bus: sst.aws.Bus;
+  table: sst.aws.Dynamo;
+  redis: RedisAccess;
+  apiKeys: sst.Secret;
+  /** By handler reference, e.g. `functions/node.handler`. */
+  functions: Map<string, sst.aws.Function>;
+  outputs: Record<string, $util.Input<string>>;
+}
+
+/** Builds the whole app: the resources, one function per handler, and their triggers. */
+export function createWeft(env: Record<string, string | undefined>): Weft {
+  const settings = deploySettings(env, $app.stage);
+
+  // "key:tenant,key:tenant": the functions map each bearer key to its tenant.
+  const apiKeys = new sst.Secret("WeftApiKeys");
+  const table = createArchiveTable();
+  const bus = new sst.aws.Bus("Events");
+  const redis = createRedisAccess(settings.redis);
+  const api = new sst.aws.ApiGatewayV2("Api");
+
+  const engine = {
+    link: [table, bus, apiKeys, ...redis.link],
+    environment: {
+      WEFT_SHARDS: String(settings.shards),
+      WEFT_API_KEYS: apiKeys.value,
+      WEFT_EVENT_BUS: bus.name,
+      WEFT_TABLE: table.name,
+      ...redis.environment,
+    },
+    ...(redis.vpc ? { vpc: redis.vpc } : {}),
+  };
+  const agent = {
+    link: [api, apiKeys],
+    environment: {
+      WEFT_API_URL: api.url,
+      // An agent authenticates like any worker, with the first configured key.
+      WEFT_API_KEY: apiKeys.value.apply((keys) => keys.split(",")[0]?.split(":")[0]?.trim() ?? ""),
+    },
+  };
+
+  const functions = new Map<string, sst.aws.Function>();
+  for (const spec of functionSpecs(settings)) {
+    functions.set(spec.handler, new sst.aws.Function(spec.name, { ...baseArgs(spec), ...(spec.role === "engine" ? engine : agent) }));
+  }
+  const fn = (handler: string) => {
+    const f = functions.get(handler);
+    if (!f) throw new Error(`no function for ${handler}`);
+    return f;
+  };
+
+  for (const r of routes) api.route(routeKey(r), fn(r.handler).arn);
+  for (const s of schedules) new sst.aws.Cron(s.name, { schedule: s.schedule, function: fn(s.handler).arn });
+  for (const s of subscriptions) {
+    if (s.example && !settings.exampleAgents) continue;
+    bus.subscribe(s.name, fn(s.handler).arn, { pattern: { ...s.pattern } });
+  }
+
+  return {
+    settings,
+    api,
+    bus,
+    table,
+    redis,
+    apiKeys,
+    functions,
+    outputs: { api: api.url, bus: bus.name, table: table.name, redis: settings.redis },
+  };
+}
+
+function baseArgs(spec: FunctionSpec): sst.aws.FunctionArgs {
+  return {
+    handler: spec.handler,
+    runtime: "nodejs20.x",
+    timeout: spec.timeout,
+    copyFiles: [{ ...LUA_COPY }],
+  };
+}

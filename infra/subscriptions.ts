@@ -1,0 +1,50 @@
+import { EVENT_SOURCE } from "../packages/core/src/events/publisher.js";
+
+/**
+ * The event bus subscriptions as plain data: SST turns each into an EventBridge rule
+ * targeting the handler's Lambda (infra/stack/bus.ts); the local emulator delivers
+ * events in-process to the same handlers with the same patterns.
+ *
+ * A pattern lists, per field, the values that match (EventBridge's exact-match form).
+ */
+export interface EventPattern {
+  source?: string[];
+  detailType?: string[];
+  detail?: Record<string, string[]>;
+}
+
+export interface Subscription {
+  /** Unique, PascalCase: names the rule in AWS. */
+  name: string;
+  handler: string;
+  pattern: EventPattern;
+  /**
+   * Part of the example (simulated agents that call the public API like any worker):
+   * deployed only when the example is on, and never given Redis or the table.
+   */
+  example?: boolean;
+}
+
+/** The agents of the example DAG (plan -> research x3 -> write -> review). */
+export const EXAMPLE_AGENTS = ["planner", "researcher", "writer", "reviewer"] as const;
+
+const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+export const subscriptions: readonly Subscription[] = [
+  {
+    // Cold storage: a finished run is flushed to DynamoDB (reconcile backstops a missed one).
+    name: "ArchiveFinishedRuns",
+    handler: "functions/archive.handler",
+    pattern: { source: [EVENT_SOURCE], detailType: ["DagSucceeded", "DagFailed", "DagCancelled"] },
+  },
+  // One rule per agent, as a real deployment would route each agent's nodes to its own
+  // function: NodeReady carries `agent` at the top of its detail for exactly this.
+  ...EXAMPLE_AGENTS.map(
+    (agent): Subscription => ({
+      name: `${capitalize(agent)}Agent`,
+      handler: "functions/agents/simulated.handler",
+      pattern: { source: [EVENT_SOURCE], detailType: ["NodeReady"], detail: { agent: [agent] } },
+      example: true,
+    }),
+  ),
+];
