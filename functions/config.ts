@@ -1,8 +1,13 @@
-import { createEngine, keySchema, ValidationError, type Engine, type KeySchema } from "@weft/core";
+// Before core: routes/state.ts calls `.openapi()` on core's zod schemas, which exists only
+// on schemas created after @hono/zod-openapi extends zod. Whoever imports this module
+// first (the local emulator, tests) gets that order for free.
+import "@hono/zod-openapi";
+import { createEngine, keySchema, ValidationError, type Engine, type KeySchema, type RedisPort } from "@weft/core";
 import { EventBridgePublisher } from "../packages/core/src/events/eventbridge.js";
 import type { EventPublisher } from "../packages/core/src/events/publisher.js";
 import { relayOutbox, type RelayOptions, type RelayResult } from "../packages/core/src/events/relay.js";
 import { connectRedis, redisConfigFromEnv, type RedisConfig } from "../packages/core/src/redis/connect.js";
+import { createStateStore, type StateStore } from "../packages/core/src/state/index.js";
 import { parseApiKeys, type AuthConfig } from "./http/auth.js";
 
 type Env = Record<string, string | undefined>;
@@ -73,6 +78,8 @@ function intVar(env: Env, name: string, min: number, max: number): number | unde
 export interface Runtime {
   config: WeftConfig;
   engine: Engine;
+  /** Shared agent state, on the same Redis connection as the engine. */
+  state: StateStore;
   keys: KeySchema;
   publisher?: EventPublisher;
   /** Outbox -> publisher; a no-op result when there is no publisher. */
@@ -83,6 +90,8 @@ export interface Runtime {
 
 export interface RuntimeOverrides {
   env?: Env;
+  /** Used by the engine and the state store both; closed by resetRuntime only if created here. */
+  redis?: RedisPort;
   engine?: Engine;
   publisher?: EventPublisher;
   auth?: AuthConfig;
@@ -104,7 +113,8 @@ export async function configureRuntime(o: RuntimeOverrides): Promise<void> {
 export async function resetRuntime(): Promise<void> {
   const rt = current;
   current = undefined;
-  if (rt && !overrides.engine) await rt.engine.close();
+  // engine.close() closes the Redis port it was given; a port passed in stays open.
+  if (rt && !overrides.engine && !overrides.redis) await rt.engine.close();
 }
 
 /** Built lazily on first use, then reused while the container lives (Redis connection included). */
@@ -116,7 +126,9 @@ export function getRuntime(): Runtime {
 function buildRuntime(o: RuntimeOverrides): Runtime {
   const base = configFromEnv(o.env ?? process.env);
   const config = o.auth ? { ...base, auth: o.auth } : base;
-  const engine = o.engine ?? createEngine({ redis: connectRedis(config.redis), shardCount: config.shardCount, prefix: config.prefix });
+  const redis = o.redis ?? connectRedis(config.redis);
+  const engine = o.engine ?? createEngine({ redis, shardCount: config.shardCount, prefix: config.prefix });
+  const state = createStateStore({ redis, shardCount: config.shardCount, prefix: config.prefix });
   const keys = keySchema(config.prefix, engine.shardCount);
   const publisher = o.publisher ?? (config.eventBus ? new EventBridgePublisher({ eventBusName: config.eventBus }) : undefined);
   if (!publisher) console.warn("weft: no WEFT_EVENT_BUS: outbox events are kept in Redis, not published");
@@ -124,6 +136,7 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
   return {
     config,
     engine,
+    state,
     keys,
     ...(publisher ? { publisher } : {}),
     relay,

@@ -1,9 +1,25 @@
+// First: @hono/zod-openapi adds `.openapi()` to zod schemas created after it loads, and
+// routes/state.ts calls it on core's schemas, so zod must be extended before core loads.
+import "@hono/zod-openapi";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from "aws-lambda";
 import { handle } from "hono/aws-lambda";
-import { getRuntime, type Runtime } from "../config.js";
 import { createApp } from "./app.js";
+import type { WeftApp } from "./routes/deps.js";
+import { stateRoutes } from "./routes/state.js";
+import { getRuntime, type Runtime } from "../config.js";
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyResultV2>;
+
+/** The full HTTP API (engine routes and shared-state routes) over a runtime. */
+export function appFor(rt: Runtime): WeftApp {
+  return createApp({
+    engine: rt.engine,
+    auth: rt.config.auth,
+    ...(rt.config.bodyLimitBytes ? { bodyLimitBytes: rt.config.bodyLimitBytes } : {}),
+    afterWrite: rt.relayRun,
+    extra: (app) => app.route("/", stateRoutes({ state: rt.state, tenantOf: (c) => c.get("tenant") as string })),
+  });
+}
 
 /**
  * An API Gateway (HTTP API, payload v2) handler serving the whole app. Each HTTP
@@ -15,15 +31,7 @@ export function httpHandler(): HttpHandler {
   let built: { rt: Runtime; serve: HttpHandler } | undefined;
   return async (event, context) => {
     const rt = getRuntime();
-    if (built?.rt !== rt) {
-      const app = createApp({
-        engine: rt.engine,
-        auth: rt.config.auth,
-        ...(rt.config.bodyLimitBytes ? { bodyLimitBytes: rt.config.bodyLimitBytes } : {}),
-        afterWrite: rt.relayRun,
-      });
-      built = { rt, serve: handle(app) as HttpHandler };
-    }
+    if (built?.rt !== rt) built = { rt, serve: handle(appFor(rt)) as HttpHandler };
     return built.serve(event, context);
   };
 }

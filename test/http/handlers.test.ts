@@ -10,6 +10,7 @@ import { handler as dispatch } from "../../functions/dispatch.js";
 import { handler as node } from "../../functions/node.js";
 import { handler as read } from "../../functions/read.js";
 import { handler as reconcile } from "../../functions/reconcile.js";
+import { handler as state } from "../../functions/state.js";
 import { startRedis, type RedisProcess } from "../support/redis.js";
 import { diamond, invoke, KEY_B, uid } from "./harness.js";
 
@@ -250,5 +251,22 @@ describe("another tenant", () => {
     const theirs = await invoke(claim, "POST", `/v1/agents/${id}-research/claim`, { ...asB, body: { max: 10 } });
     expect(theirs.json).toEqual({ tasks: [] });
     expect(await admin.call("DEBUG", "DIGEST")).toBe(before);
+  });
+});
+
+describe("shared state through the state handler", () => {
+  it("is mounted behind the same auth: create, compare-and-set, and another tenant does not see it", async () => {
+    const key = uid("plan");
+    const created = await invoke(state, "PUT", `/v1/state/team/${key}`, { body: { step: 1 }, headers: { "if-none-match": "*" } });
+    expect(created.status).toBeLessThan(300);
+    const etag = created.headers["etag"] as string;
+    expect(etag).toBeTruthy();
+    const stale = await invoke(state, "PUT", `/v1/state/team/${key}`, { body: { step: 3 }, headers: { "if-match": '"999"' } });
+    expect(stale.status).toBe(409);
+    const cas = await invoke(state, "PUT", `/v1/state/team/${key}`, { body: { step: 2 }, headers: { "if-match": etag } });
+    expect(cas.status).toBe(200);
+    expect((await invoke(state, "GET", `/v1/state/team/${key}`)).json).toEqual({ step: 2 });
+    expect((await invoke(state, "GET", `/v1/state/team/${key}`, { key: KEY_B })).status).toBe(404);
+    expect((await invoke(state, "GET", `/v1/state/team/${key}`, { key: "" })).status).toBe(401);
   });
 });
