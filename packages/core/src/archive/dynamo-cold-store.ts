@@ -124,7 +124,8 @@ export class DynamoColdStore implements ColdStore {
   async getEvents(tenant: string, dagId: string, opts: { after?: number; limit?: number } = {}): Promise<EventPage | null> {
     const pk = runPk(checkId(tenant, "tenant"), checkId(dagId, "dagId"));
     const after = checkInt(opts.after ?? 0, "after", 0, Number.MAX_SAFE_INTEGER);
-    const limit = checkInt(opts.limit ?? 100, "limit", 1, 1000);
+    // Same bounds as the engine's `events`, so read-through pages behave alike hot or cold.
+    const limit = checkInt(opts.limit ?? 100, "limit", 1, 10_000);
     for (let attempt = 1; ; attempt++) {
       const marker = await this.liveMarker(pk);
       if (!marker) return null;
