@@ -16,3 +16,45 @@ export { loadScript } from "./redis/scripts.js";
 export { TcpRedis, type TcpRedisOptions } from "./redis/tcp.js";
 export { UpstashRedis, type UpstashRedisOptions } from "./redis/upstash.js";
 export { connectRedis, redisConfigFromEnv, parseClusterNodes, type RedisConfig } from "./redis/connect.js";
+export {
+  createStateStore,
+  update,
+  MachineDefinitionSchema,
+  type StateStore,
+  type StateStoreOptions,
+  type StateRef,
+  type StateEntry,
+  type Writer,
+  type WriteResult,
+  type HistoryEntry,
+  type Machine,
+  type MachineDefinition,
+  type TransitionResult,
+  type UpdateOptions,
+  type UpdateResult,
+  type VersionedStore,
+} from "./state/index.js";
+export { createArchiver, type Archiver, type ArchiverOptions, type FlushResult } from "./archive/archiver.js";
+export { createReadThrough, type ReadThrough, type RunAt } from "./archive/read-through.js";
+export {
+  DynamoColdStore,
+  TABLE,
+  createTableInput,
+  ensureTable,
+  type ColdStore,
+  type DynamoColdStoreOptions,
+  type RunArchive,
+  type RunList,
+  type RunSummary,
+  type ListRunsOptions,
+} from "./archive/index.js";
+export {
+  EventBridgePublisher,
+  InProcessPublisher,
+  relayOutbox,
+  EVENT_SOURCE,
+  type EventPublisher,
+  type BusEvent,
+  type EventDetail,
+  type EventPattern,
+} from "./events/index.js";

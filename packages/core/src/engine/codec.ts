@@ -29,6 +29,9 @@ export function isScriptError(value: unknown): value is ScriptError {
 /** The typed error for a script's `{ err, message, current }` reply. */
 export function scriptError(e: ScriptError): WeftError {
   const current = e.current && !Array.isArray(e.current) ? e.current : undefined;
+  // A shared-state conflict carries the key's current value as raw JSON text.
+  const state = current?.state as { value?: unknown } | undefined;
+  if (state && typeof state.value === "string") state.value = JSON.parse(state.value);
   if (e.err === "not_found") return new NotFoundError(e.message);
   if (e.err === "conflict") return new ConflictError(e.message, current ? { current } : undefined);
   return new WeftError("validation", e.message);

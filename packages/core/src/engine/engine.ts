@@ -18,6 +18,7 @@ import type {
   OutboxEvent,
   ReconcileResult,
   RunStatus,
+  StateWrite,
   SubmitResult,
   Task,
 } from "./types.js";
@@ -128,6 +129,19 @@ export function createEngine(opts: EngineOptions): Engine {
     return list<[string, string[]]>(r.entries).map(decodeEvent);
   };
 
+  const stateWrites = (writes: unknown, field: string) => {
+    if (!Array.isArray(writes) || writes.length > 100) throw new ValidationError(`${field} must be a list of at most 100 writes`, field);
+    return writes.map((w: StateWrite, i) => {
+      const f = `${field}[${i}]`;
+      if (!w || typeof w !== "object") throw new ValidationError(`${f} must be an object`, f);
+      if ((w.expectedVersion === undefined) === (w.create !== true)) {
+        throw new ValidationError(`${f} needs exactly one of expectedVersion (compare-and-set) or create: true`, `${f}.expectedVersion`);
+      }
+      const expected = w.create ? undefined : int(w.expectedVersion, `${f}.expectedVersion`, 1, Number.MAX_SAFE_INTEGER, 1);
+      return { key: id(w.key, `${f}.key`), mode: w.create ? "create" : "match", expected, json: serialize(w.value, `${f}.value`) };
+    });
+  };
+
   const engine: Engine = {
     shardCount: keys.shardCount,
     ...lifecycle({ keys, call, onRun, readEvents }),
@@ -172,7 +186,8 @@ export function createEngine(opts: EngineOptions): Engine {
     },
 
     async complete(tenant, dagId, nodeId, leaseToken, output, o) {
-      const { results, next } = await engine.completeMany(tenant, [{ dagId, nodeId, leaseToken, output }], o);
+      const item = o?.state ? { dagId, nodeId, leaseToken, output, state: o.state } : { dagId, nodeId, leaseToken, output };
+      const { results, next } = await engine.completeMany(tenant, [item], o);
       const r = results[0]!;
       if ("error" in r) throw r.error;
       return next ? { ...r, next } : r;
@@ -193,6 +208,7 @@ export function createEngine(opts: EngineOptions): Engine {
           token: token(it.leaseToken),
           output: serialize(it.output, `items[${index}].output`),
           actor,
+          ...(it.state ? { state: stateWrites(it.state, items.length > 1 ? `items[${index}].state` : "state") } : {}),
         };
         const shard = keys.shardOf(t, item.dagId);
         byShard.set(shard, [...(byShard.get(shard) ?? []), { index, item }]);

@@ -57,6 +57,16 @@ export interface CompleteItem {
   nodeId: string;
   leaseToken: string;
   output: unknown;
+  /** Run-scoped shared-state writes applied atomically with the completion (both or neither). */
+  state?: StateWrite[];
+}
+
+/** A guarded write of a run's shared state: compare-and-set on `expectedVersion`, or create-only. */
+export interface StateWrite {
+  key: string;
+  value: unknown;
+  expectedVersion?: number;
+  create?: boolean;
 }
 
 export interface FailResult {
@@ -208,7 +218,7 @@ export interface Engine {
     nodeId: string,
     leaseToken: string,
     output: unknown,
-    opts?: { claimNext?: { agent: string } & ClaimOptions; workerId?: string },
+    opts?: { claimNext?: { agent: string } & ClaimOptions; workerId?: string; state?: StateWrite[] },
   ): Promise<CompleteResult>;
   /**
    * Many completions in one round trip per shard (a worker flushing what finished together).

@@ -1,12 +1,16 @@
 -- complete: record nodes' outputs and release children whose deps have all succeeded.
 -- A batch of completions of one tenant on one shard runs in one script: one round trip.
 -- KEYS[1] shard prefix. ARGV[1] JSON { tenant, items: [{ dagId, nodeId, token, output (JSON
---   string), actor? }], seed, now?, next?: { agent, max, leaseMs, workerId, rands } }.
+--   string), actor?, state?: [{ key, mode: create|match, expected?, json }] }], seed, now?,
+--   next?: { agent, max, leaseMs, workerId, rands } }.
+-- `state`: run-scoped shared-state writes applied with the completion, both or neither:
+-- one stale version rejects the whole completion.
 -- Returns { results: [{ duplicate, ready: [id], runStatus } | { err, message, current }],
 --   next?: [Task] }: each item succeeds or fails on its own.
 -- Invariants: only the live lease completes (fencing); the same completion twice changes
 -- nothing and says so; a child is released exactly once, by the last dep to succeed.
 --@include node
+--@include state_entry
 local a = cjson.decode(ARGV[1])
 local at = now_ms(a)
 
@@ -32,6 +36,20 @@ local function complete(it)
   if s ~= 'running' or not lease or lease.token ~= it.token then
     return { err = 'conflict', current = current,
       message = 'lease token is not the live lease of node ' .. node .. ' (node is ' .. s .. ', attempt ' .. attempt .. ')' }
+  end
+
+  local writes = it.state or {}
+  for _, w in ipairs(writes) do
+    local c = state_check(run.k .. 'state:' .. w.key, w)
+    if c then
+      return { err = 'conflict', message = 'state ' .. w.key .. ': ' .. c.message .. '; the completion was not applied',
+        current = { status = s, attempt = attempt, state = { key = w.key, version = c.current.version, value = c.current.json } } }
+    end
+  end
+  local writer = { agent = n[4], run = run.id, node = node, attempt = attempt }
+  for _, w in ipairs(writes) do
+    state_apply(run.k .. 'state:' .. w.key, run.k .. 'state-history:' .. w.key,
+      { json = w.json, op = 'complete', writer = writer, historyMax = 50, index = run.k .. 'state-keys', key = w.key }, at)
   end
 
   redis.call('ZREM', P .. 'leases', member(run, node))

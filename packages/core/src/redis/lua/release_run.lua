@@ -14,6 +14,10 @@ redis.call('HSET', run.meta, 'archivedAt', a.archivedAt)
 for _, node in ipairs(split(redis.call('GET', run.k .. 'order'), ',')) do
   redis.call('EXPIRE', run.n .. node, a.ttlSeconds)
 end
-for _, k in ipairs({ 'meta', 'order', 'events' }) do redis.call('EXPIRE', run.k .. k, a.ttlSeconds) end
+for _, name in ipairs(redis.call('SMEMBERS', run.k .. 'state-keys')) do
+  redis.call('EXPIRE', run.k .. 'state:' .. name, a.ttlSeconds)
+  redis.call('EXPIRE', run.k .. 'state-history:' .. name, a.ttlSeconds)
+end
+for _, k in ipairs({ 'meta', 'order', 'events', 'state-keys' }) do redis.call('EXPIRE', run.k .. k, a.ttlSeconds) end
 redis.call('ZREM', P .. 'finished', run.tenant .. '|' .. run.id)
 return cjson.encode({ released = true, status = st })

@@ -39,7 +39,11 @@ end
 if rs ~= 'running' then
   -- Back to life: drop the TTL the flush set and the run's place in the finished index.
   for _, node in ipairs(order) do redis.call('PERSIST', run.n .. node) end
-  for _, k in ipairs({ 'meta', 'order', 'events' }) do redis.call('PERSIST', run.k .. k) end
+  for _, name in ipairs(redis.call('SMEMBERS', run.k .. 'state-keys')) do
+    redis.call('PERSIST', run.k .. 'state:' .. name)
+    redis.call('PERSIST', run.k .. 'state-history:' .. name)
+  end
+  for _, k in ipairs({ 'meta', 'order', 'events', 'state-keys' }) do redis.call('PERSIST', run.k .. k) end
   redis.call('ZREM', P .. 'finished', run.tenant .. '|' .. run.id)
   redis.call('HSET', run.meta, 'status', 'running')
   redis.call('HDEL', run.meta, 'finishedAt', 'archivedAt')
