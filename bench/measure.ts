@@ -36,6 +36,8 @@ export interface Sample {
   memoryPerNode: number;
   /** redis-server CPU per node (microseconds). */
   redisCpuUsPerNode: number;
+  /** redis-server CPU time over the repetition's wall time (submit + processing): 1.0 = one core saturated. */
+  redisBusy: number;
   /** This Node process's CPU per node (microseconds): the worker and the client library. */
   nodeCpuUsPerNode: number;
   stats: CommandStats;
@@ -53,11 +55,13 @@ export async function measure(admin: Redis, nodes: number, run: () => Promise<En
   const memory = sampleMemory(admin);
   let r: EngineRun;
   let peakMemory = 0;
+  const wall = performance.now();
   try {
     r = await run();
   } finally {
     peakMemory = await memory.stop();
   }
+  const wallMs = performance.now() - wall;
   const nodeCpu = process.cpuUsage(cpu);
   const after = await snapshot(admin);
   const sentRequests = clientRequests.count - requests;
@@ -79,6 +83,7 @@ export async function measure(admin: Redis, nodes: number, run: () => Promise<En
     scriptsPerSec: scriptCalls(stats) / processingSec,
     memoryPerNode: Math.max(0, Math.max(peakMemory, after.usedMemory) - before.usedMemory) / nodes,
     redisCpuUsPerNode: ((after.cpuMs - before.cpuMs) * 1000) / nodes,
+    redisBusy: (after.cpuMs - before.cpuMs) / wallMs,
     nodeCpuUsPerNode: (nodeCpu.user + nodeCpu.system) / nodes,
     stats,
   };

@@ -9,6 +9,8 @@ export interface ScriptCost {
   /** Server time per call (microseconds), from SLOWLOG with a 0 us threshold. */
   usPerCall: number;
   totalMs: number;
+  /** The log filled up: calls and totals cover only the last part of the run. */
+  truncated: boolean;
 }
 
 /**
@@ -23,6 +25,8 @@ export async function scriptCosts(admin: Redis, body: () => Promise<void>, maxEn
   try {
     await body();
     const entries = (await admin.slowlog("GET", "-1")) as [number, number, number, string[]][];
+    // Scripts' own commands are logged too; a full log means the oldest calls were dropped.
+    const truncated = entries.length >= maxEntries;
     const agg = new Map<string, { calls: number; us: number }>();
     for (const [, , us, args] of entries) {
       const cmd = String(args[0]).toLowerCase();
@@ -34,7 +38,7 @@ export async function scriptCosts(admin: Redis, body: () => Promise<void>, maxEn
       agg.set(name, a);
     }
     return [...agg]
-      .map(([script, a]) => ({ script, calls: a.calls, usPerCall: a.us / a.calls, totalMs: a.us / 1000 }))
+      .map(([script, a]) => ({ script, calls: a.calls, usPerCall: a.us / a.calls, totalMs: a.us / 1000, truncated }))
       .sort((x, y) => y.totalMs - x.totalMs);
   } finally {
     await admin.config("SET", "slowlog-log-slower-than", "10000");

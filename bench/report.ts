@@ -97,7 +97,14 @@ export function goals(r: BenchReport): Goal[] {
   }
   if (a && r.ceilings.length) {
     const pct = (a.weft.median.scriptsPerSec / ceilingOf(r.ceilings)) * 100;
-    out.push({ issue: "M3", goal: "Weft script calls/s >= 40% of the EVALSHA ceiling (on (a))", measured: `${n0(a.weft.median.scriptsPerSec)} / ${n0(ceilingOf(r.ceilings))} = ${pct.toFixed(1)}%`, met: pct >= 40 });
+    out.push({
+      issue: "M3",
+      goal: "Weft script calls/s >= 40% of the EVALSHA ceiling (on (a))",
+      measured:
+        `${n0(a.weft.median.scriptsPerSec)} / ${n0(ceilingOf(r.ceilings))} = ${pct.toFixed(1)}% ` +
+        `(one completeMany call completes up to ${r.settings.batch} nodes, so calls/s understates the load: redis-server was ${(a.weft.median.redisBusy * 100).toFixed(0)}% busy)`,
+      met: pct >= 40,
+    });
   }
   return out;
 }
@@ -119,6 +126,7 @@ function workloadTable(res: WorkloadResult): string {
     ["script calls/s", W.scriptsPerSec, B.scriptsPerSec, n0, true],
     ["Redis memory per node (bytes, peak)", W.memoryPerNode, B.memoryPerNode, n0, false],
     ["redis-server CPU per node (us)", W.redisCpuUsPerNode, B.redisCpuUsPerNode, n0, false],
+    ["redis-server busy (CPU time / wall time)", W.redisBusy, B.redisBusy, (v) => `${(v * 100).toFixed(0)}%`, false],
     ["bench process CPU per node (us)", W.nodeCpuUsPerNode, B.nodeCpuUsPerNode, n0, false],
   ];
   const lines = ["| metric (median) | Weft | BullMQ | Weft / BullMQ |", "|---|---:|---:|---:|"];
@@ -143,7 +151,9 @@ function commandTable(res: WorkloadResult, top = 12): string {
 }
 
 function scriptTable(res: WorkloadResult): string {
-  const rows = (res.scripts ?? []).map((s) => `| ${s.script} | ${n0(s.calls)} | ${(s.calls / res.nodes).toFixed(2)} | ${s.usPerCall.toFixed(1)} | ${((s.totalMs * 1000) / res.nodes).toFixed(1)} |`);
+  const rows = (res.scripts ?? []).map(
+    (s) => `| ${s.script} | ${n0(s.calls)}${s.truncated ? " (log full)" : ""} | ${(s.calls / res.nodes).toFixed(2)} | ${s.usPerCall.toFixed(1)} | ${((s.totalMs * 1000) / res.nodes).toFixed(1)} |`,
+  );
   return ["| script | calls | calls per node | server us per call | server us per node |", "|---|---:|---:|---:|---:|", ...rows].join("\n");
 }
 
@@ -196,7 +206,7 @@ export function renderMarkdown(r: BenchReport, chartFile: string): string {
   out.push("## Profile: where Weft's server time goes", "");
   for (const res of r.workloads) {
     out.push(`### (${res.key}) Redis commands per node (commandstats)`, "", commandTable(res), "");
-    if (res.scripts?.length) out.push(`Server time per script (SLOWLOG at 0 us, a separate pass):`, "", scriptTable(res), "");
+    if (res.scripts?.length) out.push(`Server time per script (SLOWLOG at 0 us, a separate pass; wall time inside Redis, so it includes any time the server was descheduled):`, "", scriptTable(res), "");
   }
   if (r.notes) out.push("## Analysis", "", r.notes.trim(), "");
   return out.join("\n");

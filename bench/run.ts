@@ -127,7 +127,7 @@ async function runWorkload(admin: Redis, url: string, port: number, w: Workload)
   const res: WorkloadResult = { key: w.key, title: w.title, nodes, bullmqNote: w.bullmqNote, weft: summarize(ws), bullmq: summarize(bs) };
   if (!smoke && !args["no-profile"]) {
     await admin.flushall();
-    res.scripts = await scriptCosts(admin, async () => void (await (await runWeft(url, w, worker)).close()), nodes * 3);
+    res.scripts = await scriptCosts(admin, async () => void (await (await runWeft(url, w, worker)).close()), Math.min(nodes * 25, 300_000));
   }
   return res;
 }

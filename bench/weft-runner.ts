@@ -14,11 +14,15 @@ const AGENT = "noop";
 const WORKER = "bench-worker";
 const RUN_TIMEOUT_MS = 300_000;
 
+/** Completion batches in flight at once (pipelined on the one connection). */
+const MAX_FLUSHES = 4;
+
 /**
- * The bench's Weft worker: one loop claims batches while slots are free; each task is a
- * no-op, then `complete` with `claimNext` takes the worker's next task in the same script
- * call, so a busy worker costs about one round trip per node. Completions run concurrently
- * and ioredis auto-pipelining sends those issued in one tick as one write.
+ * The bench's Weft worker: a loop claims batches while slots are free; each task is a no-op;
+ * the tasks that finished in one event-loop tick are completed together (`completeMany`:
+ * one script call per batch) with `claimNext`, which claims as many next tasks in the same
+ * call, so a busy worker costs a fraction of a round trip per node and a chain costs one
+ * per hop. Several batches may be in flight; ioredis auto-pipelining sends them together.
  */
 export class BenchWorker {
   private inflight = 0;
@@ -26,6 +30,10 @@ export class BenchWorker {
   private stopped = false;
   private wakeup: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
+  private finished: Task[] = [];
+  private flushScheduled = false;
+  private flushing = 0;
+  private readonly finishedRuns = new Set<string>();
   attempts = 0;
 
   constructor(
@@ -37,16 +45,18 @@ export class BenchWorker {
   ) {}
 
   start(): void {
-    this.loopDone = this.loop().catch((err) => {
-      this.stopped = true;
-      this.onError(err);
-    });
+    this.loopDone = this.loop().catch((err) => this.broke(err));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.wake(true);
     await this.loopDone;
+  }
+
+  private broke(err: unknown): void {
+    this.stopped = true;
+    this.onError(err);
   }
 
   private wake(work: boolean): void {
@@ -59,7 +69,7 @@ export class BenchWorker {
   private async loop(): Promise<void> {
     while (!this.stopped) {
       const free = this.opts.concurrency - this.inflight;
-      // Claim only when a slot is free and there may be work: after an empty claim, wait
+      // Claim only when a slot is free and there may be work: after a short claim, wait
       // until a completion released more children than it claimed for itself.
       if (free > 0 && this.hint) {
         const max = Math.min(free, this.opts.batch);
@@ -76,36 +86,64 @@ export class BenchWorker {
     }
   }
 
-  private run(first: Task): void {
+  /** The no-op agent: done at once; failing nodes report their first attempt as failed. */
+  private run(t: Task): void {
     this.inflight++;
-    void this.process(first)
-      .catch((err) => {
-        this.stopped = true;
-        this.onError(err);
-      })
-      .finally(() => {
-        this.inflight--;
-        this.wake(false);
+    this.attempts++;
+    if (t.attempt === 1 && this.failOnce.has(t.nodeId)) {
+      void this.failTask(t).catch((err) => this.broke(err));
+      return;
+    }
+    this.finished.push(t);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flush();
       });
+    }
   }
 
-  private async process(first: Task): Promise<void> {
-    let task: Task | undefined = first;
-    while (task && !this.stopped) {
-      this.attempts++;
-      const t: Task = task;
-      if (t.attempt === 1 && this.failOnce.has(t.nodeId)) {
-        const f = await this.engine.fail(TENANT, t.dagId, t.nodeId, t.leaseToken, { message: "bench: fails once" }, true, { workerId: WORKER });
-        if (f.status === "retrying") this.wake(true);
-        return;
-      }
-      const r = await this.engine.complete(TENANT, t.dagId, t.nodeId, t.leaseToken, null, {
-        claimNext: { agent: AGENT, max: 1, workerId: WORKER },
-      });
-      if (r.runStatus !== "running") this.onRunFinished(t.dagId);
-      if (r.ready.length > (r.next?.length ?? 0)) this.wake(true);
-      task = r.next?.[0];
+  private flush(): void {
+    while (this.finished.length > 0 && this.flushing < MAX_FLUSHES && !this.stopped) {
+      const batch = this.finished.splice(0, this.opts.batch);
+      this.flushing++;
+      void this.complete(batch)
+        .catch((err) => this.broke(err))
+        .finally(() => {
+          this.flushing--;
+          this.flush();
+          this.wake(false);
+        });
     }
+  }
+
+  private async complete(batch: Task[]): Promise<void> {
+    const r = await this.engine.completeMany(
+      TENANT,
+      batch.map((t) => ({ dagId: t.dagId, nodeId: t.nodeId, leaseToken: t.leaseToken, output: null })),
+      { workerId: WORKER, claimNext: { agent: AGENT, max: batch.length, workerId: WORKER } },
+    );
+    this.inflight -= batch.length;
+    let released = 0;
+    r.results.forEach((res, i) => {
+      if ("error" in res) throw res.error;
+      released += res.ready.length;
+      const dagId = batch[i]!.dagId;
+      if (res.runStatus !== "running" && !this.finishedRuns.has(dagId)) {
+        this.finishedRuns.add(dagId);
+        this.onRunFinished(dagId);
+      }
+    });
+    const next = r.next ?? [];
+    if (released > next.length) this.hint = true;
+    for (const t of next) this.run(t);
+  }
+
+  private async failTask(t: Task): Promise<void> {
+    const f = await this.engine.fail(TENANT, t.dagId, t.nodeId, t.leaseToken, { message: "bench: fails once" }, true, { workerId: WORKER });
+    this.inflight--;
+    this.wake(f.status === "retrying");
   }
 }
 
