@@ -62,6 +62,18 @@ describe.each(backends)("fail on %s", (name) => {
     expect(node(run, "a")).toMatchObject({ status: "failed", attempt: 4, error: boom });
   });
 
+  it("hands a due retry to the next claim even before reconcile runs", async () => {
+    const ctx = fresh();
+    const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "a", agent: "ag", retry: { maxAttempts: 2, backoffMs: 1000 } }] });
+    const t = await claimOne(ctx, dagId, "a");
+    const r = await ctx.engine.fail(ctx.tenant, dagId, "a", t.leaseToken, boom);
+    ctx.clock.now = r.retryAt! - 1;
+    expect(await ctx.engine.claim(ctx.tenant, "ag")).toEqual([]);
+    ctx.clock.now = r.retryAt!;
+    const [again] = await ctx.engine.claim(ctx.tenant, "ag");
+    expect(again).toMatchObject({ nodeId: "a", attempt: 2 });
+  });
+
   it("spreads retries of simultaneous failures with jitter", async () => {
     const ctx = fresh();
     const nodes = Array.from({ length: 20 }, (_, i) => ({ id: `n${i}`, agent: "ag", retry: { maxAttempts: 2, backoffMs: 10_000 } }));

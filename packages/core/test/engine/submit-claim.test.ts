@@ -179,6 +179,28 @@ describe.each(backends)("submit, claim and heartbeat on %s", (name) => {
       await expect(ctx.engine.complete(ctx.tenant, dagId, "a", t.leaseToken, 1)).resolves.toMatchObject({ duplicate: false });
     });
 
+    it("never extends a lease past the node's timeoutMs", async () => {
+      const ctx = fresh();
+      const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "a", agent: "ag", timeoutMs: 1500 }] });
+      const started = ctx.clock.now;
+      const t = await ctx.engine.claimNode(ctx.tenant, dagId, "a", { leaseMs: 1000 });
+      expect(t.leaseExpiresAt).toBe(started + 1000);
+      ctx.clock.advance(900);
+      expect((await ctx.engine.heartbeat(ctx.tenant, dagId, "a", t.leaseToken, 1000)).leaseExpiresAt).toBe(started + 1500);
+      ctx.clock.advance(600);
+      expect((await ctx.engine.reconcile()).expiredLeases).toBe(1);
+      expect(node(await ctx.engine.getRun(ctx.tenant, dagId), "a").status).not.toBe("running");
+    });
+
+    it("rejects a heartbeat on a lease that reconcile already expired", async () => {
+      const ctx = fresh();
+      const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "a", agent: "ag", retry: { maxAttempts: 2, backoffMs: 1000 } }] });
+      const t = await ctx.engine.claimNode(ctx.tenant, dagId, "a", { leaseMs: 1000 });
+      ctx.clock.advance(1000);
+      await ctx.engine.reconcile();
+      await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.heartbeat(ctx.tenant, dagId, "a", t.leaseToken, 1000), ConflictError);
+    });
+
     it("logs node.heartbeat with the attempt and the new expiry", async () => {
       const ctx = fresh();
       const { dagId } = await ctx.engine.submit(ctx.tenant, diamond());
