@@ -1,4 +1,4 @@
-import type { EventPage, NodeStatus, RunEvent, RunStatus, RunView } from "../engine/types.js";
+import type { EventPage, RunEvent, RunStatus, RunSummary, RunView } from "../engine/types.js";
 
 /** Everything kept of a finished run once Redis lets it go. */
 export interface RunArchive {
@@ -13,14 +13,7 @@ export interface RunArchive {
   archivedAt: number;
 }
 
-/** One line of a run listing: enough to draw a table without reading the run. */
-export interface RunSummary {
-  dagId: string;
-  status: RunStatus;
-  createdAt: number;
-  finishedAt?: number;
-  counts: Record<NodeStatus, number>;
-}
+export type { RunSummary };
 
 export interface ListRunsOptions {
   status?: RunStatus;

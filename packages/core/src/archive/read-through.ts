@@ -100,11 +100,52 @@ export function createReadThrough(o: { engine: Engine; cold: ColdStore; restoreT
     return engine.rewind(tenant, dagId, nodeId, opts);
   }
 
-  async function listRuns(tenant: string, opts?: ListRunsOptions): Promise<RunList> {
-    return cold.listRuns(tenant, opts);
+  /**
+   * A tenant's runs, hot and cold: first the runs Redis holds that are not archived yet
+   * (running, or finished and awaiting their flush), newest first; then the archived ones
+   * from the cold store's index, newest first. The cursor says which phase to continue.
+   */
+  async function listRuns(tenant: string, opts: ListRunsOptions = {}): Promise<RunList> {
+    const limit = opts.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError("limit must be an integer from 1 to 1000", "limit");
+    const cursor = decodeCursor(opts.cursor);
+    const filter = { ...(opts.status ? { status: opts.status } : {}), ...(opts.since !== undefined ? { since: opts.since } : {}) };
+    const runs: RunList["runs"] = [];
+    if (cursor.hot !== undefined) {
+      const hot = await engine.listHotRuns(tenant, { ...filter, limit: limit + 1, offset: cursor.hot });
+      if (hot.length > limit) return { runs: hot.slice(0, limit), cursor: encodeCursor({ hot: cursor.hot + limit }) };
+      runs.push(...hot);
+      // An empty `cold` cursor means "archived runs, from the start".
+      if (runs.length === limit) return { runs, cursor: encodeCursor({ cold: "" }) };
+    }
+    const seen = new Set(runs.map((r) => r.dagId));
+    const page = await cold.listRuns(tenant, { ...filter, limit: limit - runs.length, ...(cursor.cold ? { cursor: cursor.cold } : {}) });
+    // A redriven run can be hot and archived at once: the hot line wins.
+    for (const r of page.runs) if (!seen.has(r.dagId)) runs.push(r);
+    return page.cursor ? { runs, cursor: encodeCursor({ cold: page.cursor }) } : { runs };
   }
 
   return { getRun, events, history, redrive, rewind, listRuns };
 }
 
 export type ReadThrough = ReturnType<typeof createReadThrough>;
+
+interface ListCursor {
+  hot?: number;
+  cold?: string;
+}
+
+function decodeCursor(raw: string | undefined): ListCursor {
+  if (!raw) return { hot: 0 };
+  try {
+    const c = JSON.parse(Buffer.from(raw, "base64url").toString("utf8")) as ListCursor;
+    if ((c.hot !== undefined && Number.isInteger(c.hot) && c.hot >= 0) || typeof c.cold === "string") return c;
+  } catch {
+    // fall through
+  }
+  throw new ValidationError("cursor is not one this API returned", "cursor");
+}
+
+function encodeCursor(c: ListCursor): string {
+  return Buffer.from(JSON.stringify(c)).toString("base64url");
+}

@@ -21,12 +21,14 @@ const NODE_STATUS_OF: Partial<Record<RunEvent["type"], NodeStatus>> = {
   "node.retrying": "retrying",
   "node.skipped": "skipped",
   "node.cancelled": "cancelled",
+  "node.reset": "pending",
 };
 
 const RUN_STATUS_OF: Partial<Record<RunEvent["type"], RunStatus>> = {
   "run.succeeded": "succeeded",
   "run.failed": "failed",
   "run.cancelled": "cancelled",
+  "run.resumed": "running",
 };
 
 export function emptyCounts(): Record<NodeStatus, number> {

@@ -3,7 +3,7 @@ import type { LuaScript } from "../redis/port.js";
 import { loadScript } from "../redis/scripts.js";
 import { list } from "./codec.js";
 import { readRunView } from "./read.js";
-import type { ArchivedNode, RunEvent, RunExport, ResetResult, RunStatus } from "./types.js";
+import type { ArchivedNode, RunEvent, RunExport, ResetResult, RunStatus, RunSummary } from "./types.js";
 
 /**
  * A run's life after it finishes: export for the cold store, release (TTL) once archived,
@@ -16,6 +16,7 @@ const S = {
   finishedDue: loadScript("finished_due"),
   restore: loadScript("restore_run"),
   reset: loadScript("reset_nodes"),
+  listRuns: loadScript("list_runs"),
 };
 
 export interface ScriptContext {
@@ -133,6 +134,26 @@ export function lifecycle(ctx: ScriptContext) {
         events: evs,
       });
       return r.restored;
+    },
+
+    /**
+     * A tenant's runs still in Redis and not archived yet (running, or finished and awaiting
+     * their flush), newest first across shards; `offset` pages through them.
+     */
+    async listHotRuns(tenant: string, o: { status?: RunStatus; since?: number; limit: number; offset?: number }): Promise<RunSummary[]> {
+      const offset = o.offset ?? 0;
+      const all: RunSummary[] = [];
+      for (let shard = 0; shard < ctx.keys.shardCount; shard++) {
+        const r = await ctx.call<{ runs: unknown }>(S.listRuns, shard, {
+          tenant,
+          since: o.since ?? 0,
+          limit: offset + o.limit,
+          ...(o.status ? { status: o.status } : {}),
+        });
+        all.push(...list<RunSummary>(r.runs));
+      }
+      all.sort((x, y) => y.createdAt - x.createdAt || (x.dagId < y.dagId ? -1 : 1));
+      return all.slice(offset, offset + o.limit);
     },
 
     /** Re-runs the failed, cancelled and skipped nodes of a finished run; succeeded outputs stay. */

@@ -199,6 +199,15 @@ export interface RunExport {
   };
 }
 
+/** One line of a run listing. */
+export interface RunSummary {
+  dagId: string;
+  status: RunStatus;
+  createdAt: number;
+  finishedAt?: number;
+  counts: Record<NodeStatus, number>;
+}
+
 export interface ResetResult {
   status: RunStatus;
   /** Nodes put back to pending. */
@@ -251,6 +260,7 @@ export interface Engine {
   releaseRun(tenant: string, dagId: string, opts: { ttlSeconds: number; archivedAt: number }): Promise<boolean>;
   finishedRuns(opts: { olderThan: number; limit?: number }): Promise<{ tenant: string; dagId: string }[]>;
   restoreRun(tenant: string, archive: RunExport, ttlSeconds: number): Promise<boolean>;
+  listHotRuns(tenant: string, opts: { status?: RunStatus; since?: number; limit: number; offset?: number }): Promise<RunSummary[]>;
   redrive(tenant: string, dagId: string, opts?: { actor?: string }): Promise<ResetResult>;
   rewind(tenant: string, dagId: string, nodeId: string, opts?: { actor?: string }): Promise<ResetResult>;
   readonly shardCount: number;

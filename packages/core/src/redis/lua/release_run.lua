@@ -20,4 +20,5 @@ for _, name in ipairs(redis.call('SMEMBERS', run.k .. 'state-keys')) do
 end
 for _, k in ipairs({ 'meta', 'order', 'events', 'state-keys' }) do redis.call('EXPIRE', run.k .. k, a.ttlSeconds) end
 redis.call('ZREM', P .. 'finished', run.tenant .. '|' .. run.id)
+redis.call('ZREM', P .. 'runs:' .. run.tenant, run.id)
 return cjson.encode({ released = true, status = st })

@@ -45,6 +45,7 @@ if rs ~= 'running' then
   end
   for _, k in ipairs({ 'meta', 'order', 'events', 'state-keys' }) do redis.call('PERSIST', run.k .. k) end
   redis.call('ZREM', P .. 'finished', run.tenant .. '|' .. run.id)
+  redis.call('ZADD', P .. 'runs:' .. run.tenant, tonumber(redis.call('HGET', run.meta, 'createdAt')), run.id)
   redis.call('HSET', run.meta, 'status', 'running')
   redis.call('HDEL', run.meta, 'finishedAt', 'archivedAt')
   append_event(run, 'run.resumed', nil, nil, a.actor, at, nil, cjson.encode({ mode = a.mode, nodes = #targets }))

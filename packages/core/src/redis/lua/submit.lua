@@ -36,6 +36,7 @@ local total = #a.nodes
 redis.call('HSET', run.meta, 'tenant', a.tenant, 'id', a.id, 'status', 'running', 'onFailure', a.onFailure,
   'policy', a.policy, 'defHash', a.defHash, 'createdAt', at, 'total', total, 'remaining', total,
   'idempotencyKey', a.idempotencyKey or '')
+redis.call('ZADD', P .. 'runs:' .. a.tenant, at, a.id)
 append_event(run, 'run.submitted', nil, nil, a.actor, at, nil,
   cjson.encode({ nodes = total, onFailure = a.onFailure }))
 local by_id = {}

@@ -1,0 +1,19 @@
+-- list_runs: a tenant's runs on this shard that are not archived yet, newest first.
+-- KEYS[1] shard prefix. ARGV[1] JSON { tenant, since, status?, limit }.
+-- Returns { runs: [{ dagId, status, createdAt, finishedAt?, counts }] } (at most `limit`).
+-- The `runs:<tenant>` index holds a run from submit until its archive is confirmed
+-- (release_run), so hot and cold listings never overlap.
+--@include core
+local a = cjson.decode(ARGV[1])
+local ids = redis.call('ZREVRANGEBYSCORE', P .. 'runs:' .. a.tenant, '+inf', a.since)
+local out = {}
+for _, id in ipairs(ids) do
+  if #out >= a.limit then break end
+  local run = run_ctx(a.tenant, id)
+  local m = redis.call('HMGET', run.meta, 'status', 'createdAt', 'finishedAt')
+  if m[1] and (not a.status or a.status == m[1]) then
+    out[#out + 1] = { dagId = id, status = m[1], createdAt = tonumber(m[2]), finishedAt = tonumber(m[3]),
+      counts = cjson.decode(counts_json(run)) }
+  end
+end
+return cjson.encode({ runs = out })
