@@ -8,6 +8,11 @@ import type { EventPublisher } from "../packages/core/src/events/publisher.js";
 import { relayOutbox, type RelayOptions, type RelayResult } from "../packages/core/src/events/relay.js";
 import { connectRedis, redisConfigFromEnv, type RedisConfig } from "../packages/core/src/redis/connect.js";
 import { createStateStore, type StateStore } from "../packages/core/src/state/index.js";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoColdStore, type ColdStore } from "../packages/core/src/archive/index.js";
+import { createArchiver, type Archiver } from "../packages/core/src/archive/archiver.js";
+import { createReadThrough, type ReadThrough } from "../packages/core/src/archive/read-through.js";
+import { hotOnlyReads } from "./http/routes/deps.js";
 import { parseApiKeys, type AuthConfig } from "./http/auth.js";
 
 type Env = Record<string, string | undefined>;
@@ -21,12 +26,19 @@ export interface WeftConfig {
   /** EventBridge bus the outbox is relayed to; without it (and without an injected publisher) events stay in the outbox. */
   eventBus?: string;
   bodyLimitBytes?: number;
+  /** DynamoDB table of finished runs; without it runs live in Redis only (no archive, no cold reads). */
+  table?: string;
+  /** A DynamoDB-compatible endpoint (dynalite, DynamoDB Local) instead of AWS. */
+  dynamoEndpoint?: string;
+  /** How long a run stays in Redis once archived. */
+  hotTtlSeconds?: number;
 }
 
 /**
  * REDIS_URL | REDIS_CLUSTER_NODES | UPSTASH_REDIS_REST_URL + UPSTASH_REDIS_REST_TOKEN,
  * WEFT_SHARDS (default 1), WEFT_PREFIX (default "weft"), WEFT_API_KEYS ("key:tenant,..."),
- * WEFT_DEV_TENANT, WEFT_EVENT_BUS, WEFT_BODY_LIMIT_BYTES. Bad values throw a
+ * WEFT_DEV_TENANT, WEFT_EVENT_BUS, WEFT_BODY_LIMIT_BYTES, WEFT_TABLE, DYNAMODB_ENDPOINT,
+ * WEFT_HOT_TTL_SECONDS. Bad values throw a
  * ValidationError naming the variable, so a broken deployment fails at cold start.
  */
 export function configFromEnv(env: Env = process.env): WeftConfig {
@@ -40,6 +52,12 @@ export function configFromEnv(env: Env = process.env): WeftConfig {
   if (bus) cfg.eventBus = bus;
   const limit = intVar(env, "WEFT_BODY_LIMIT_BYTES", 1, 100 * 1024 * 1024);
   if (limit !== undefined) cfg.bodyLimitBytes = limit;
+  const table = env.WEFT_TABLE?.trim();
+  if (table) cfg.table = table;
+  const endpoint = env.DYNAMODB_ENDPOINT?.trim();
+  if (endpoint) cfg.dynamoEndpoint = endpoint;
+  const ttl = intVar(env, "WEFT_HOT_TTL_SECONDS", 1, 365 * 86_400);
+  if (ttl !== undefined) cfg.hotTtlSeconds = ttl;
   return cfg;
 }
 
@@ -80,6 +98,10 @@ export interface Runtime {
   engine: Engine;
   /** Shared agent state, on the same Redis connection as the engine. */
   state: StateStore;
+  /** Reads and resumes that find a run in Redis or, once released, in the cold store. */
+  runs: ReadThrough;
+  /** Flushes finished runs to the cold store; absent without WEFT_TABLE. */
+  archiver?: Archiver;
   keys: KeySchema;
   publisher?: EventPublisher;
   /** Outbox -> publisher; a no-op result when there is no publisher. */
@@ -95,6 +117,7 @@ export interface RuntimeOverrides {
   engine?: Engine;
   publisher?: EventPublisher;
   auth?: AuthConfig;
+  cold?: ColdStore;
 }
 
 let overrides: RuntimeOverrides = {};
@@ -132,14 +155,30 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
   const keys = keySchema(config.prefix, engine.shardCount);
   const publisher = o.publisher ?? (config.eventBus ? new EventBridgePublisher({ eventBusName: config.eventBus }) : undefined);
   if (!publisher) console.warn("weft: no WEFT_EVENT_BUS: outbox events are kept in Redis, not published");
+  const cold = o.cold ?? coldStoreFor(config);
+  const runs = cold ? createReadThrough({ engine, cold }) : hotOnlyReads(engine);
+  const archiver = cold ? createArchiver({ engine, cold, ...(config.hotTtlSeconds ? { hotTtlSeconds: config.hotTtlSeconds } : {}) }) : undefined;
   const relay = async (opts?: RelayOptions) => (publisher ? relayOutbox(engine, publisher, opts) : { published: 0, failed: 0 });
   return {
     config,
     engine,
     state,
+    runs,
+    ...(archiver ? { archiver } : {}),
     keys,
     ...(publisher ? { publisher } : {}),
     relay,
     relayRun: ({ tenant, dagId }) => relay({ shard: keys.shardOf(tenant, dagId), maxBatches: 2 }),
   };
 }
+
+function coldStoreFor(config: WeftConfig): ColdStore | undefined {
+  if (!config.table) return undefined;
+  const client = new DynamoDBClient(
+    config.dynamoEndpoint
+      ? { endpoint: config.dynamoEndpoint, region: "local", credentials: { accessKeyId: "weftlocal", secretAccessKey: "weftlocal" } }
+      : {},
+  );
+  return new DynamoColdStore({ client, tableName: config.table });
+}
+

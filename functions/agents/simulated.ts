@@ -1,92 +1,76 @@
-import type { EventBridgeEvent } from "aws-lambda";
+import type { BusEvent } from "../../packages/core/src/events/publisher.js";
 
 /**
- * The example's simulated agents (planner, researcher, writer, reviewer). A real agent is
- * an LLM or tool call; these sleep a little and write plausible outputs, so a newcomer
- * sees a run go end to end. Each is what an agent Lambda subscribed to its NodeReady
- * events does: claim the node over the HTTP API (push delivery), work while holding the
- * lease, then complete or fail with the lease token.
- *
- * Env: WEFT_API_URL (the API's base URL), WEFT_API_KEY (bearer key, optional locally),
- * WEFT_SIM_SPEED (multiplies the simulated think times; default 1).
+ * The example's agents (planner, researcher, writer, reviewer), simulated. Each is a plain
+ * client of the public API, as a real agent's Lambda would be: on NodeReady for its
+ * agent it claims that node, "thinks" for a while, and completes it - or, when the input
+ * says `failFirstAttempt`, fails attempt 1 as a retryable rate limit to show a retry.
+ * Env: WEFT_API_URL, WEFT_API_KEY (omit for the local dev tenant), WEFT_SIM_SPEED
+ * (think-time factor, default 1; 0 for no waiting).
  */
-type Detail = { dagId: string; nodeId: string; agent: string; attempt?: number };
 
 interface Task {
   dagId: string;
   nodeId: string;
   agent: string;
-  input: Record<string, unknown> | undefined;
+  input: { topic?: string; angle?: string; reads?: string[]; failFirstAttempt?: boolean } | null;
   attempt: number;
   leaseToken: string;
 }
 
-const THINK_MS: Record<string, [number, number]> = {
-  planner: [300, 600],
-  researcher: [500, 1400],
-  writer: [600, 1000],
-  reviewer: [300, 500],
+const THINK_MS: Record<string, number> = { planner: 400, researcher: 900, writer: 700, reviewer: 400 };
+
+export const handler = async (event: BusEvent) => {
+  const { dagId, nodeId, agent } = event.detail;
+  if (event["detail-type"] !== "NodeReady" || !nodeId || !agent) return { skipped: "not a NodeReady event" };
+  const claim = await api(`/v1/dags/${dagId}/nodes/${nodeId}/claim`, { workerId: `sim-${agent}`, leaseMs: 60_000 });
+  // Another worker (or a duplicate delivery) got it first: at-least-once delivery, one claim.
+  if (claim.status === 409) return { skipped: "already claimed" };
+  if (!claim.ok) throw new Error(`claim ${dagId}/${nodeId} failed: ${claim.status} ${JSON.stringify(claim.body)}`);
+  const task = (claim.body as { task: Task }).task;
+
+  await sleep((THINK_MS[agent] ?? 500) * speed() * (0.5 + Math.random()));
+  const report = (path: string, body: unknown) => api(`/v1/dags/${dagId}/nodes/${nodeId}/${path}`, body);
+  if (task.input?.failFirstAttempt && task.attempt === 1) {
+    const r = await report("fail", { leaseToken: task.leaseToken, error: { message: "simulated 429: rate limited by the model provider" }, retryable: true });
+    return { failed: true, status: r.status };
+  }
+  const r = await report("complete", { leaseToken: task.leaseToken, output: outputOf(task), workerId: `sim-${agent}` });
+  return { completed: r.ok, status: r.status };
 };
 
-async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const base = process.env.WEFT_API_URL;
+function outputOf(task: Task): unknown {
+  const topic = task.input?.topic ?? "the topic";
+  switch (task.agent) {
+    case "planner":
+      return { outline: ["market", "competitors", "regulation"].map((a) => `${a} of ${topic}`) };
+    case "researcher":
+      return { angle: task.input?.angle, findings: [`three facts about the ${task.input?.angle ?? "subject"} of ${topic}`] };
+    case "writer":
+      return { draft: `A short report on ${topic}, drawing on ${(task.input?.reads ?? []).join(", ")}.` };
+    case "reviewer":
+      return { verdict: "approved", notes: "clear and sourced" };
+    default:
+      return { done: true };
+  }
+}
+
+async function api(path: string, body: unknown): Promise<{ ok: boolean; status: number; body: unknown }> {
+  const base = process.env.WEFT_API_URL?.replace(/\/+$/, "");
   if (!base) throw new Error("WEFT_API_URL is not set");
-  const res = await fetch(new URL(path, base), {
-    method,
-    headers: {
-      "content-type": "application/json",
-      ...(process.env.WEFT_API_KEY ? { authorization: `Bearer ${process.env.WEFT_API_KEY}` } : {}),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  const key = process.env.WEFT_API_KEY;
+  const res = await fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: JSON.stringify(body),
   });
-  return { status: res.status, body: (await res.json()) as T };
+  const text = await res.text();
+  return { ok: res.ok, status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+}
+
+function speed(): number {
+  const s = Number(process.env.WEFT_SIM_SPEED ?? "1");
+  return Number.isFinite(s) && s >= 0 ? s : 1;
 }
 
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
-
-async function depOutputs(dagId: string, deps: string[]): Promise<Record<string, unknown>> {
-  if (!deps.length) return {};
-  const { body } = await api<{ nodes: { id: string; output?: unknown }[] }>("GET", `/v1/dags/${dagId}`);
-  return Object.fromEntries(body.nodes.filter((n) => deps.includes(n.id)).map((n) => [n.id, n.output]));
-}
-
-function work(task: Task, upstream: Record<string, unknown>): unknown {
-  const topic = String(task.input?.topic ?? "the topic");
-  switch (task.agent) {
-    case "planner":
-      return { plan: ["market size", "competitors", "regulation"].map((a) => `${a} of ${topic}`) };
-    case "researcher":
-      return { angle: task.input?.angle, findings: [`3 sources on ${String(task.input?.angle)}`, "1 contradiction flagged"] };
-    case "writer":
-      return { draft: `A ${Object.keys(upstream).length}-part brief on ${topic}`, words: 850 };
-    case "reviewer":
-      return { verdict: "approved", notes: ["tighten the intro"] };
-    default:
-      return { ok: true };
-  }
-}
-
-export const handler = async (event: EventBridgeEvent<"NodeReady", Detail>) => {
-  const { dagId, nodeId } = event.detail;
-  const workerId = `sim-${event.detail.agent}`;
-  const claim = await api<{ task?: Task }>("POST", `/v1/dags/${dagId}/nodes/${nodeId}/claim`, { leaseMs: 15_000, workerId });
-  // 409: another delivery of this event (at-least-once) or a pull worker took the node.
-  if (claim.status !== 200 || !claim.body.task) return { skipped: claim.status };
-  const task = claim.body.task;
-
-  const [lo, hi] = THINK_MS[task.agent] ?? [200, 400];
-  await sleep((lo + Math.random() * (hi - lo)) * Number(process.env.WEFT_SIM_SPEED ?? 1));
-
-  if (task.input?.failFirstAttempt && task.attempt === 1) {
-    await api("POST", `/v1/dags/${dagId}/nodes/${nodeId}/fail`, {
-      leaseToken: task.leaseToken,
-      error: { message: "simulated 429 from the model provider", code: "rate_limited" },
-      retryable: true,
-    });
-    return { failed: nodeId };
-  }
-  const deps = Array.isArray(task.input?.reads) ? (task.input.reads as string[]) : [];
-  const output = work(task, await depOutputs(dagId, deps));
-  await api("POST", `/v1/dags/${dagId}/nodes/${nodeId}/complete`, { leaseToken: task.leaseToken, output });
-  return { completed: nodeId };
-};

@@ -6,13 +6,17 @@ import { authMiddleware, type AuthConfig, type AuthEnv } from "./auth.js";
 import { errorResponse } from "./errors.js";
 import { claimRoutes } from "./routes/claims.js";
 import { dagRoutes } from "./routes/dags.js";
-import type { WeftApp, WriteRef } from "./routes/deps.js";
+import { hotOnlyReads, type WeftApp, type WriteRef } from "./routes/deps.js";
+import { runRoutes } from "./routes/runs.js";
+import type { ReadThrough } from "../../packages/core/src/archive/read-through.js";
 import { nodeRoutes } from "./routes/nodes.js";
 import { requestErrorFromZod } from "./validation.js";
 
 export interface AppDeps {
   engine: Engine;
   auth: AuthConfig;
+  /** Reads that fall back to the cold store once Redis let a run go; hot-only by default. */
+  runs?: ReadThrough;
   /** Largest request body; larger gets 413 before it is parsed. Default 6 MiB (Lambda's own limit). */
   bodyLimitBytes?: number;
   /**
@@ -62,8 +66,9 @@ export function createApp(deps: AppDeps): WeftApp {
     }),
   );
 
-  const routeDeps = { engine: deps.engine, afterWrite: boundedAfterWrite(deps) };
+  const routeDeps = { engine: deps.engine, runs: deps.runs ?? hotOnlyReads(deps.engine), afterWrite: boundedAfterWrite(deps) };
   dagRoutes(app, routeDeps);
+  runRoutes(app, routeDeps);
   claimRoutes(app, routeDeps);
   nodeRoutes(app, routeDeps);
   deps.extra?.(app);

@@ -14,6 +14,7 @@ type HttpHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise
 export function appFor(rt: Runtime): WeftApp {
   return createApp({
     engine: rt.engine,
+    runs: rt.runs,
     auth: rt.config.auth,
     ...(rt.config.bodyLimitBytes ? { bodyLimitBytes: rt.config.bodyLimitBytes } : {}),
     afterWrite: rt.relayRun,

@@ -22,8 +22,11 @@ describe("GET /openapi.json", () => {
     expect(r.json.openapi).toMatch(/^3\./);
     // The state routes are mounted on the same app and documented too; these are the engine's.
     expect(Object.fromEntries(Object.entries(r.json.paths).map(([p, ops]) => [p, Object.keys(ops as object).sort()]))).toMatchObject({
-      "/v1/dags": ["post"],
+      "/v1/dags": ["get", "post"],
       "/v1/dags/{dagId}": ["get"],
+      "/v1/dags/{dagId}/history": ["get"],
+      "/v1/dags/{dagId}/redrive": ["post"],
+      "/v1/dags/{dagId}/rewind": ["post"],
       "/v1/dags/{dagId}/cancel": ["post"],
       "/v1/dags/{dagId}/events": ["get"],
       "/v1/agents/{agent}/claim": ["post"],

@@ -27,7 +27,7 @@ const submit = createRoute({
   },
 });
 
-const NodeViewSchema = z
+export const NodeViewSchema = z
   .object({
     id: z.string(),
     agent: z.string(),
@@ -42,7 +42,7 @@ const NodeViewSchema = z
   })
   .openapi("NodeView");
 
-const RunViewSchema = z
+export const RunViewSchema = z
   .object({
     dagId: z.string(),
     tenant: z.string(),
@@ -112,7 +112,7 @@ const events = createRoute({
   },
 });
 
-export function dagRoutes(app: WeftApp, { engine, afterWrite }: RouteDeps): void {
+export function dagRoutes(app: WeftApp, { engine, runs, afterWrite }: RouteDeps): void {
   app.openapi(submit, async (c) => {
     const tenant = c.var.tenant;
     const result = await engine.submit(tenant, c.req.valid("json"));
@@ -124,7 +124,7 @@ export function dagRoutes(app: WeftApp, { engine, afterWrite }: RouteDeps): void
   app.openapi(getRun, async (c) => {
     const { dagId } = c.req.valid("param");
     const { include } = c.req.valid("query");
-    const run = await engine.getRun(c.var.tenant, dagId, { include: { output: true, input: include === "input" } });
+    const run = await runs.getRun(c.var.tenant, dagId, { output: true, input: include === "input" });
     return c.json(run, 200);
   });
 
@@ -140,6 +140,6 @@ export function dagRoutes(app: WeftApp, { engine, afterWrite }: RouteDeps): void
   app.openapi(events, async (c) => {
     const { dagId } = c.req.valid("param");
     const { after, limit } = c.req.valid("query");
-    return c.json(await engine.events(c.var.tenant, dagId, { after: after ?? 0, ...(limit ? { limit } : {}) }), 200);
+    return c.json(await runs.events(c.var.tenant, dagId, { after: after ?? 0, ...(limit ? { limit } : {}) }), 200);
   });
 }

@@ -1,5 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { Engine } from "../../../packages/core/src/engine/types.js";
+import type { Engine } from "@weft/core";
+import type { ColdStore } from "../../../packages/core/src/archive/port.js";
+import { createReadThrough, type ReadThrough } from "../../../packages/core/src/archive/read-through.js";
 import type { AuthEnv } from "../auth.js";
 
 export type WeftApp = OpenAPIHono<AuthEnv>;
@@ -12,6 +14,22 @@ export interface WriteRef {
 
 export interface RouteDeps {
   engine: Engine;
+  /** Reads, history and resumes: Redis first, then the cold store. */
+  runs: ReadThrough;
   /** Called after every engine write that may add outbox entries (the app bounds and swallows it). */
   afterWrite(ref: WriteRef): Promise<void>;
+}
+
+/** Without a cold store nothing is archived: a run Redis does not have does not exist. */
+const NO_COLD_STORE: ColdStore = {
+  putRun: async () => {
+    throw new Error("no cold store configured (WEFT_TABLE)");
+  },
+  getRun: async () => null,
+  getEvents: async () => null,
+  listRuns: async () => ({ runs: [] }),
+};
+
+export function hotOnlyReads(engine: Engine): ReadThrough {
+  return createReadThrough({ engine, cold: NO_COLD_STORE });
 }
