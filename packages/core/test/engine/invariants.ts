@@ -1,4 +1,26 @@
-import type { RunEvent } from "../../src/engine/types.js";
+import type { NodeStatus, RunEvent } from "../../src/engine/types.js";
+
+/** The node state machine of DESIGN.md (invariant 3): every move the log may show. */
+const ALLOWED: Record<NodeStatus, NodeStatus[]> = {
+  pending: ["ready", "skipped", "cancelled"],
+  ready: ["running", "cancelled"],
+  running: ["succeeded", "failed", "retrying", "cancelled"],
+  retrying: ["ready", "cancelled"],
+  succeeded: [],
+  failed: [],
+  skipped: [],
+  cancelled: [],
+};
+
+const TARGET: Partial<Record<RunEvent["type"], NodeStatus>> = {
+  "node.ready": "ready",
+  "node.started": "running",
+  "node.succeeded": "succeeded",
+  "node.failed": "failed",
+  "node.retrying": "retrying",
+  "node.skipped": "skipped",
+  "node.cancelled": "cancelled",
+};
 
 /** Events that end a node's attempt: after one, the lease of that attempt is dead. */
 const ATTEMPT_ENDS = new Set(["node.succeeded", "node.failed", "node.retrying", "node.cancelled"]);
@@ -11,6 +33,7 @@ const RUN_ENDS = new Set(["run.succeeded", "run.failed", "run.cancelled"]);
  * - a node succeeds at most once;
  * - a node never gets a second lease while one is live (started without an attempt end);
  * - attempts of a node are 1, 2, 3... in order;
+ * - every move follows the state machine, and its `from` is the status the log had reached;
  * - the run ends at most once, and no node moves after it ended.
  */
 export function logViolations(nodes: { id: string; deps?: string[] }[], events: RunEvent[]): string[] {
@@ -18,6 +41,7 @@ export function logViolations(nodes: { id: string; deps?: string[] }[], events: 
   const succeeded = new Set<string>();
   const live = new Map<string, number>();
   const lastAttempt = new Map<string, number>();
+  const status = new Map<string, NodeStatus>(nodes.map((x) => [x.id, "pending"]));
   const out: string[] = [];
   let ended = 0;
   for (const e of events) {
@@ -29,6 +53,15 @@ export function logViolations(nodes: { id: string; deps?: string[] }[], events: 
     }
     if (!n) continue;
     if (ended > 0 && e.type !== "node.heartbeat") out.push(`seq ${e.seq}: ${e.type} ${n} after the run ended`);
+    const to = TARGET[e.type];
+    if (to) {
+      const from = status.get(n) ?? "pending";
+      if (!ALLOWED[from].includes(to)) out.push(`seq ${e.seq}: ${n} moved ${from} -> ${to}`);
+      if (e.from !== from) out.push(`seq ${e.seq}: ${e.type} ${n} says from=${e.from}, the log had ${from}`);
+      status.set(n, to);
+    } else if (e.type === "node.heartbeat" && status.get(n) !== "running") {
+      out.push(`seq ${e.seq}: heartbeat of ${n} while ${status.get(n)}`);
+    }
     const unmet = (deps.get(n) ?? []).filter((d) => !succeeded.has(d));
     if ((e.type === "node.started" || e.type === "node.ready") && unmet.length) {
       out.push(`seq ${e.seq}: ${e.type} ${n} before deps ${unmet.join(",")} succeeded`);
