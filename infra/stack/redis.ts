@@ -19,9 +19,9 @@ function elastiCache(): RedisAccess {
   // Functions in the VPC still call EventBridge and DynamoDB: a NAT instance ("ec2") is
   // the cheap way out; "managed" is the hands-off one.
   const vpc = new sst.aws.Vpc("Vpc", { nat: "ec2" });
-  // Cluster mode (SST's default): every key of a run shares its shard's hash tag, so each
-  // Lua script touches one slot and WEFT_SHARDS spreads runs over the masters.
-  const redis = new sst.aws.Redis("Redis", { vpc });
+  // Cluster mode: every key of a run shares its shard's hash tag, so each Lua script
+  // touches one slot; add node groups (and raise WEFT_SHARDS) to spread runs over masters.
+  const redis = new sst.aws.Redis("Redis", { vpc, cluster: { nodes: 1 } });
   // The generated auth token may hold URL-reserved characters.
   const password = $output(redis.password ?? "").apply((p) => encodeURIComponent(p ?? ""));
   return {

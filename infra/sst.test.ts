@@ -1,0 +1,283 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TABLE } from "../packages/core/src/archive/table.js";
+import { ValidationError } from "../packages/core/src/errors.js";
+import { functionName, functionSpecs } from "./functions.js";
+import { routeKey, routes } from "./routes.js";
+import { schedules } from "./schedules.js";
+import { deploySettings } from "./settings.js";
+import { ensurePlatform, evaluate, ROOT, stopHarness, type Evaluation, type MockResource } from "./sst-harness.js";
+import { EXAMPLE_AGENTS, subscriptions } from "./subscriptions.js";
+
+// Handlers infra already deploys whose module another milestone is still writing (M4's
+// cold-storage flush). Their functions are in the graph; only the source check waits.
+const PENDING_HANDLERS = new Set(["functions/archive.handler"]);
+
+describe("infra data (shared with the local emulator)", () => {
+  it("declares each route once, API Gateway style, with a handler module that exists", () => {
+    const keys = routes.map(routeKey);
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const r of routes) {
+      expect(r.path).toMatch(/^(\/[A-Za-z0-9._-]+|\/\{[A-Za-z]+\}|\/\{proxy\+\})+$/);
+      expect(existsSync(join(ROOT, `${r.handler.replace(/\.handler$/, "")}.ts`)), r.handler).toBe(true);
+    }
+  });
+
+  it("gives every deployed handler a source module (except the ones still being written)", () => {
+    for (const spec of functionSpecs({ exampleAgents: true })) {
+      if (PENDING_HANDLERS.has(spec.handler)) continue;
+      expect(existsSync(join(ROOT, `${spec.handler.replace(/\.[^.]+$/, "")}.ts`)), spec.handler).toBe(true);
+    }
+  });
+
+  it("makes one function per handler, shared by all of its triggers", () => {
+    const specs = functionSpecs({ exampleAgents: true });
+    expect(specs.map((s) => s.name).sort()).toEqual(
+      ["AgentsSimulated", "Archive", "Cancel", "Claim", "Dispatch", "Node", "Read", "Reconcile", "Relay", "State"].sort(),
+    );
+    expect(specs.find((s) => s.name === "AgentsSimulated")?.role).toBe("agent");
+    expect(specs.filter((s) => s.role === "agent")).toHaveLength(1);
+    expect(functionSpecs({ exampleAgents: false }).map((s) => s.name)).not.toContain("AgentsSimulated");
+    expect(functionName("functions/agents/simulated.handler")).toBe("AgentsSimulated");
+  });
+
+  it("defaults Redis to ElastiCache on production and Upstash elsewhere, and rejects unknown switches by name", () => {
+    expect(deploySettings({}, "production")).toEqual({ redis: "elasticache", shards: 1, exampleAgents: false });
+    expect(deploySettings({}, "dev")).toEqual({ redis: "upstash", shards: 1, exampleAgents: true });
+    expect(deploySettings({ WEFT_REDIS: "ElastiCache", WEFT_SHARDS: "8", WEFT_EXAMPLE_AGENTS: "0" }, "dev")).toEqual({
+      redis: "elasticache",
+      shards: 8,
+      exampleAgents: false,
+    });
+    const field = (env: Record<string, string>) => {
+      try {
+        deploySettings(env, "dev");
+      } catch (e) {
+        expect(e).toBeInstanceOf(ValidationError);
+        return (e as ValidationError).field;
+      }
+      return undefined;
+    };
+    expect(field({ WEFT_REDIS: "memcached" })).toBe("WEFT_REDIS");
+    expect(field({ WEFT_SHARDS: "0" })).toBe("WEFT_SHARDS");
+    expect(field({ WEFT_SHARDS: "2.5" })).toBe("WEFT_SHARDS");
+    expect(field({ WEFT_EXAMPLE_AGENTS: "maybe" })).toBe("WEFT_EXAMPLE_AGENTS");
+  });
+});
+
+// ---- the resource graph, evaluated from sst.config.ts with SST's real components under Pulumi mocks
+
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Pulumi marks secret values with a signature wrapper; the tests compare plain values. */
+function plain(v: any): any {
+  if (Array.isArray(v)) return v.map(plain);
+  if (v && typeof v === "object") {
+    if (SECRET_SIG in v) return plain(v.value);
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  }
+  return v;
+}
+
+class Graph {
+  constructor(readonly ev: Evaluation) {}
+  of(type: string): MockResource[] {
+    return this.ev.resources.filter((r) => r.type === type);
+  }
+  /** Lambda functions by SST name (`NodeFunction` -> `Node`). */
+  get lambdas(): Map<string, MockResource> {
+    return new Map(this.of("aws:lambda/function:Function").map((r) => [r.name.replace(/Function$/, ""), r]));
+  }
+  /** Which SST function an ARN belongs to. */
+  fnOfArn(arn: unknown): string | undefined {
+    // Functions whose environment holds secrets have secret outputs, ARN included.
+    for (const [name, r] of this.lambdas) if (r.state.arn === plain(arn)) return name;
+    return undefined;
+  }
+  env(fn: string): Record<string, string> {
+    return plain(this.lambdas.get(fn)?.inputs.environment)?.variables ?? {};
+  }
+  /** Route key -> the function its integration invokes. */
+  routeTargets(): Map<string, string | undefined> {
+    const integrations = new Map(this.of("aws:apigatewayv2/integration:Integration").map((i) => [i.id, i]));
+    return new Map(
+      this.of("aws:apigatewayv2/route:Route").map((r) => {
+        const integration = integrations.get(String(r.inputs.target).replace(/^integrations\//, ""));
+        return [r.inputs.routeKey, this.fnOfArn(integration?.inputs.integrationUri)];
+      }),
+    );
+  }
+  /** Rules with their targets' functions. */
+  rules(): { rule: MockResource; targets: (string | undefined)[] }[] {
+    const targets = this.of("aws:cloudwatch/eventTarget:EventTarget");
+    return this.of("aws:cloudwatch/eventRule:EventRule").map((rule) => ({
+      rule,
+      targets: targets.filter((t) => plain(t.inputs.rule) === rule.state.name).map((t) => this.fnOfArn(t.inputs.arn)),
+    }));
+  }
+}
+
+const ENGINE_FUNCTIONS = ["Dispatch", "Read", "Claim", "Node", "Cancel", "State", "Reconcile", "Relay", "Archive"];
+
+beforeAll(() => ensurePlatform(), 300_000);
+afterAll(() => stopHarness());
+
+describe("SST resource graph: ElastiCache, example agents on", () => {
+  let g: Graph;
+  beforeAll(async () => {
+    g = new Graph(
+      await evaluate(
+        { WEFT_REDIS: "elasticache", WEFT_SHARDS: "4", WEFT_EXAMPLE_AGENTS: undefined, SST_SECRET_WeftApiKeys: "k1:acme, k2:beta" },
+        { stack: "elasticache" },
+      ),
+    );
+  }, 60_000);
+
+  it("creates exactly the routes of infra/routes.ts, each integrated with its handler's function", () => {
+    const targets = g.routeTargets();
+    expect([...targets.keys()].sort()).toEqual(routes.map(routeKey).sort());
+    for (const r of routes) expect(targets.get(routeKey(r)), routeKey(r)).toBe(functionName(r.handler));
+    for (const i of g.of("aws:apigatewayv2/integration:Integration")) expect(i.inputs.payloadFormatVersion).toBe("2.0");
+    expect(g.of("aws:apigatewayv2/api:Api")).toHaveLength(1);
+    expect(g.of("aws:apigatewayv2/api:Api")[0]!.inputs.protocolType).toBe("HTTP");
+  });
+
+  it("fires reconcile every minute", () => {
+    const crons = g.rules().filter((r) => r.rule.inputs.scheduleExpression);
+    expect(crons.map((c) => [c.rule.inputs.scheduleExpression, c.targets])).toEqual([["rate(1 minute)", ["Reconcile"]]]);
+    expect(schedules.map((s) => s.schedule)).toEqual(["rate(1 minute)"]);
+  });
+
+  it("subscribes each handler to the Weft bus with its pattern", () => {
+    const [bus] = g.of("aws:cloudwatch/eventBus:EventBus");
+    const onBus = g.rules().filter((r) => r.rule.inputs.eventBusName === bus!.state.name);
+    const actual = onBus.map((r) => ({ pattern: JSON.parse(r.rule.inputs.eventPattern), targets: r.targets }));
+    const expected = subscriptions.map((s) => ({
+      pattern: {
+        source: s.pattern.source,
+        "detail-type": s.pattern.detailType,
+        ...(s.pattern.detail ? { detail: s.pattern.detail } : {}),
+      },
+      targets: [functionName(s.handler)],
+    }));
+    expect(actual).toEqual(expect.arrayContaining(expected));
+    expect(actual).toHaveLength(expected.length);
+    // What the brief asks of the data: the flush on every finished run, agents routed by name.
+    expect(expected).toContainEqual({ pattern: { source: ["weft"], "detail-type": ["DagSucceeded", "DagFailed", "DagCancelled"] }, targets: ["Archive"] });
+    for (const agent of EXAMPLE_AGENTS) {
+      expect(expected).toContainEqual({ pattern: { source: ["weft"], "detail-type": ["NodeReady"], detail: { agent: [agent] } }, targets: ["AgentsSimulated"] });
+    }
+    // EventBridge may invoke each subscribed function.
+    const invokers = g.of("aws:lambda/permission:Permission").filter((p) => p.inputs.principal === "events.amazonaws.com");
+    expect(new Set(invokers.map((p) => g.fnOfArn(p.inputs.function)))).toEqual(new Set(["Archive", "AgentsSimulated", "Reconcile"]));
+  });
+
+  it("builds the archive table from TABLE: keys, indexes and TTL", () => {
+    const tables = g.of("aws:dynamodb/table:Table");
+    expect(tables).toHaveLength(1);
+    const t = tables[0]!.inputs;
+    expect([t.hashKey, t.rangeKey]).toEqual([TABLE.partitionKey, TABLE.sortKey]);
+    expect(t.ttl).toMatchObject({ attributeName: TABLE.ttlAttribute, enabled: true });
+    expect(t.billingMode).toBe("PAY_PER_REQUEST");
+    const indexes = Object.fromEntries((t.globalSecondaryIndexes as any[]).map((i) => [i.name, i]));
+    for (const i of Object.values(TABLE.indexes)) {
+      expect(indexes[i.name]).toMatchObject({ hashKey: i.partitionKey, rangeKey: i.sortKey, projectionType: "INCLUDE" });
+      expect([...indexes[i.name].nonKeyAttributes].sort()).toEqual([...TABLE.projected].sort());
+    }
+    expect((t.attributes as any[]).map((a) => [a.name, a.type]).sort()).toEqual(Object.keys(TABLE.sst.fields).map((n) => [n, "S"]).sort());
+  });
+
+  it("puts Redis on ElastiCache in cluster mode with TLS, the engine functions in its VPC, and no Upstash secrets", () => {
+    const groups = g.of("aws:elasticache/replicationGroup:ReplicationGroup");
+    expect(groups).toHaveLength(1);
+    expect(groups[0]!.inputs).toMatchObject({ clusterMode: "enabled", numNodeGroups: 1, transitEncryptionEnabled: true });
+    expect(g.of("aws:ec2/vpc:Vpc")).toHaveLength(1);
+    expect(g.of("sst:sst:Secret").map((s) => s.name)).toEqual(["WeftApiKeys"]);
+    const host = groups[0]!.state.configurationEndpointAddress;
+    for (const fn of ENGINE_FUNCTIONS) {
+      const env = g.env(fn);
+      expect(env.REDIS_CLUSTER_NODES, fn).toBe(`${host}:6379`);
+      // The mock auth token holds @ : / - they must arrive percent-encoded.
+      expect(env.REDIS_URL, fn).toBe(`rediss://default:p%40ss%3Aw%2Frd@${host}:6379`);
+      expect(env.UPSTASH_REDIS_REST_URL, fn).toBeUndefined();
+      expect(g.lambdas.get(fn)?.inputs.vpcConfig?.subnetIds?.length, fn).toBeGreaterThan(0);
+    }
+    expect(g.lambdas.get("AgentsSimulated")?.inputs.vpcConfig).toBeUndefined();
+  });
+
+  it("gives engine functions the shards, keys, bus and table, links them, and copies the Lua scripts", () => {
+    const [bus] = g.of("aws:cloudwatch/eventBus:EventBus");
+    const [table] = g.of("aws:dynamodb/table:Table");
+    expect([...g.lambdas.keys()].sort()).toEqual([...ENGINE_FUNCTIONS, "AgentsSimulated"].sort());
+    for (const fn of ENGINE_FUNCTIONS) {
+      expect(g.env(fn), fn).toMatchObject({
+        WEFT_SHARDS: "4",
+        WEFT_API_KEYS: "k1:acme, k2:beta",
+        WEFT_EVENT_BUS: bus!.state.name,
+        WEFT_TABLE: table!.state.name,
+      });
+      expect(g.lambdas.get(fn)?.inputs.runtime).toBe("nodejs20.x");
+      const build = g.ev.builds.find((b) => b.functionID === fn);
+      expect(Object.keys(build?.links ?? {}).sort(), fn).toEqual(["Archive", "Events", "Redis", "WeftApiKeys"]);
+      expect(build?.copyFiles, fn).toEqual([{ from: join(ROOT, "packages/core/src/redis/lua"), to: "lua", isDir: true }]);
+    }
+    expect(g.lambdas.get("Reconcile")?.inputs.timeout).toBeLessThan(60);
+  });
+
+  it("ships the Lua scripts inside each engine function's zip, under lua/", () => {
+    const zip = readFileSync(join(g.ev.workDir, "artifacts", "Node", "code.zip")).toString("latin1");
+    expect(zip).toContain("functions/node.mjs");
+    expect(zip).toContain("lua/complete.lua");
+    expect(zip).toMatch(/lua\/includes\/[\w-]+\.lua/);
+  });
+
+  it("gives the simulated agents only the API's URL and a key, not Redis or the table", () => {
+    const env = g.env("AgentsSimulated");
+    expect(env.WEFT_API_URL).toMatch(/^https:\/\/.*execute-api/);
+    expect(env.WEFT_API_KEY).toBe("k1");
+    for (const k of ["REDIS_URL", "REDIS_CLUSTER_NODES", "WEFT_TABLE", "WEFT_API_KEYS"]) expect(env[k], k).toBeUndefined();
+    expect(Object.keys(g.ev.builds.find((b) => b.functionID === "AgentsSimulated")?.links ?? {}).sort()).toEqual(["Api", "WeftApiKeys"]);
+  });
+});
+
+describe("SST resource graph: Upstash, example agents off", () => {
+  let g: Graph;
+  beforeAll(async () => {
+    g = new Graph(
+      await evaluate(
+        {
+          WEFT_REDIS: "upstash",
+          WEFT_SHARDS: undefined,
+          WEFT_EXAMPLE_AGENTS: "0",
+          SST_SECRET_WeftApiKeys: "k1:acme",
+          SST_SECRET_UpstashRedisRestUrl: "https://eu1-weft.upstash.io",
+          SST_SECRET_UpstashRedisRestToken: "tok3n",
+        },
+        { stack: "upstash" },
+      ),
+    );
+  }, 60_000);
+
+  it("uses the Upstash URL and token secrets, with no VPC or ElastiCache", () => {
+    expect(g.of("aws:elasticache/replicationGroup:ReplicationGroup")).toHaveLength(0);
+    expect(g.of("aws:ec2/vpc:Vpc")).toHaveLength(0);
+    expect(g.of("sst:sst:Secret").map((s) => s.name).sort()).toEqual(["UpstashRedisRestToken", "UpstashRedisRestUrl", "WeftApiKeys"]);
+    for (const fn of ENGINE_FUNCTIONS) {
+      const env = g.env(fn);
+      expect(env, fn).toMatchObject({ UPSTASH_REDIS_REST_URL: "https://eu1-weft.upstash.io", UPSTASH_REDIS_REST_TOKEN: "tok3n", WEFT_SHARDS: "1" });
+      expect(env.REDIS_URL, fn).toBeUndefined();
+      expect(g.lambdas.get(fn)?.inputs.vpcConfig, fn).toBeUndefined();
+      const links = Object.keys(g.ev.builds.find((b) => b.functionID === fn)?.links ?? {}).sort();
+      expect(links, fn).toEqual(["Archive", "Events", "UpstashRedisRestToken", "UpstashRedisRestUrl", "WeftApiKeys"]);
+    }
+  });
+
+  it("deploys no simulated agents and no NodeReady rules when the example is off", () => {
+    expect(g.lambdas.has("AgentsSimulated")).toBe(false);
+    const patterns = g.rules().map((r) => r.rule.inputs.eventPattern ?? "");
+    expect(patterns.some((p) => p.includes("NodeReady"))).toBe(false);
+    expect(patterns.filter((p) => p.includes("DagSucceeded"))).toHaveLength(1);
+    expect([...g.routeTargets().keys()].sort()).toEqual(routes.map(routeKey).sort());
+  });
+});
