@@ -2,11 +2,8 @@
 // on schemas created after @hono/zod-openapi extends zod. Whoever imports this module
 // first (the local emulator, tests) gets that order for free.
 import "@hono/zod-openapi";
-import { createEngine, keySchema, ValidationError, type Engine, type KeySchema, type RedisPort } from "@weft/core";
-import { EventBridgePublisher } from "../packages/core/src/events/eventbridge.js";
-import type { EventPublisher } from "../packages/core/src/events/publisher.js";
-import { relayOutbox, type RelayOptions, type RelayResult } from "../packages/core/src/events/relay.js";
-import { connectRedis, redisConfigFromEnv, type RedisConfig } from "../packages/core/src/redis/connect.js";
+import { connectRedis, createEngine, keySchema, redisConfigFromEnv, ValidationError, type Engine, type KeySchema, type RedisConfig, type RedisPort } from "@weft/core";
+import { EventBridgePublisher, relayOutbox, type EventPublisher, type RelayOptions, type RelayResult } from "../packages/core/src/events/index.js";
 import { createStateStore, type StateStore } from "../packages/core/src/state/index.js";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoColdStore, type ColdStore } from "../packages/core/src/archive/index.js";

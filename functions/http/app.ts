@@ -1,7 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import type { Engine } from "../../packages/core/src/engine/types.js";
-import { PayloadTooLargeError } from "../../packages/core/src/errors.js";
+import { PayloadTooLargeError, type Engine } from "@weft/core";
 import { authMiddleware, type AuthConfig, type AuthEnv } from "./auth.js";
 import { errorResponse } from "./errors.js";
 import { claimRoutes } from "./routes/claims.js";

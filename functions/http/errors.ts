@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ValidationError, WeftError, type ErrorCode } from "../../packages/core/src/errors.js";
+import { ValidationError, WeftError, type ErrorCode } from "@weft/core";
 
 /**
  * The one place where errors become HTTP responses. Core throws typed WeftErrors; the

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { Id } from "../../packages/core/src/dag/spec.js";
+import { Id } from "@weft/core";
 
 /**
  * Schemas shared by several routes; each route's own body schema sits next to the route.

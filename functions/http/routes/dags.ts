@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { RunSpecSchema } from "../../../packages/core/src/dag/spec.js";
+import { RunSpecSchema } from "@weft/core";
 import { errorResponses } from "../errors.js";
 import { DagParams, NodeStatusSchema, RunStatusSchema } from "../schemas.js";
 import type { RouteDeps, WeftApp } from "./deps.js";

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { Id } from "../../../packages/core/src/dag/spec.js";
+import { Id } from "@weft/core";
 import { errorResponses } from "../errors.js";
 import { LeaseMs, LeaseToken, NodeErrorSchema, NodeParams, RunStatusSchema, TaskSchema, WorkerId } from "../schemas.js";
 import type { RouteDeps, WeftApp } from "./deps.js";
