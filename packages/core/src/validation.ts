@@ -41,7 +41,7 @@ type Issue = ZodError["issues"][number];
 /*
  * Zod's built-in English messages ("Invalid input: expected string, received number") are
  * written for developers; messages a schema sets itself are already plain predicates
- * ("may contain only letters ..."), so only the built-in ones are rewritten.
+ * ("must be 1 to 128 characters, ..."), so only the built-in ones are rewritten.
  */
 function isZodDefault(message: string): boolean {
   return /^(Invalid |Too (big|small):|Unrecognized key)/.test(message);
