@@ -26,7 +26,7 @@ export const NodeSpecSchema = z.object({
   retry: RetryPolicySchema.optional(),
   /** Longest one attempt may run, heartbeats included; its lease never outlives it. */
   timeoutMs: z.number().int().min(1).max(86_400_000).optional(),
-});
+}).strict();
 
 export const OnFailureSchema = z.enum(["fail-fast", "continue"]);
 
@@ -35,7 +35,7 @@ export const RunSpecSchema = z.object({
   idempotencyKey: z.string().min(1).max(256).optional(),
   nodes: z.array(NodeSpecSchema).min(1, "must contain at least one node"),
   onFailure: OnFailureSchema.optional(),
-});
+}).strict();
 
 export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
 export type NodeSpec = z.infer<typeof NodeSpecSchema>;
