@@ -17,6 +17,10 @@ async function settle<T>(ps: Promise<T>[]): Promise<{ ok: T[]; errors: unknown[]
   };
 }
 
+function later<T>(ms: number, fn: () => Promise<T>): Promise<T> {
+  return new Promise((resolve, reject) => setTimeout(() => fn().then(resolve, reject), ms));
+}
+
 function fanOutIn(width: number) {
   return {
     nodes: [
@@ -138,10 +142,11 @@ describe.each(backends)("concurrency on %s", (name) => {
     const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes });
     const first = await ctx.engine.claim(ctx.tenant, "ag", { max: 50, leaseMs: 1000 });
     ctx.clock.advance(1000); // every lease is now due for expiry
-    // 50 completions with the first tokens, 10 reconciles and 40 claims, all at once.
-    const completions = first.map((t, i) => es[i % CONNECTIONS]!.complete(ctx.tenant, dagId, t.nodeId, t.leaseToken, "first"));
-    const sweeps = es.map((e) => e.reconcile());
-    const claims = Array.from({ length: 40 }, (_, i) => es[i % CONNECTIONS]!.claim(ctx.tenant, "ag", { max: 3, leaseMs: 1000 }));
+    // 50 completions with the first tokens, 10 reconciles and 40 claims (which sweep too),
+    // started over the same 10 ms so that some completions land before the sweep, some after.
+    const completions = first.map((t, i) => later(2 * (i % 5), () => es[i % CONNECTIONS]!.complete(ctx.tenant, dagId, t.nodeId, t.leaseToken, "first")));
+    const sweeps = es.map((e, i) => later(4 + (i % 2), () => e.reconcile()));
+    const claims = Array.from({ length: 40 }, (_, i) => later(5 + (i % 3), () => es[i % CONNECTIONS]!.claim(ctx.tenant, "ag", { max: 3, leaseMs: 1000 })));
     const [done] = await Promise.all([Promise.allSettled(completions), Promise.all(sweeps), Promise.all(claims)]);
     for (const r of done) if (r.status === "rejected") expect(r.reason).toBeInstanceOf(ConflictError);
 
