@@ -37,6 +37,8 @@ env: PORT (3000), REDIS_URL, DYNAMODB_ENDPOINT, WEFT_DATA_DIR (.weft), WEFT_API_
 }
 
 const env = process.env;
+// The SDK's notice that its 2027 releases need Node 22 is known (versions are pinned); keep the terminal for the run.
+env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 const port = Number(env.PORT ?? 3000);
 const dataDir = env.WEFT_DATA_DIR ?? join(ROOT, ".weft");
 const table = env.WEFT_TABLE ?? "weft-local";
