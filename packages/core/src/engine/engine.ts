@@ -201,14 +201,16 @@ export function createEngine(opts: EngineOptions): Engine {
         throw new ValidationError(`items must hold 1 to ${MAX_CLAIM} completions`, "items");
       }
       const byShard = new Map<number, { index: number; item: Record<string, unknown> }[]>();
+      // A single completion names its fields plainly; a batch names the item.
+      const at = (index: number, name: string) => (items.length === 1 ? name : `items[${index}].${name}`);
       items.forEach((it, index) => {
         const item = {
-          dagId: id(it.dagId, `items[${index}].dagId`),
-          nodeId: id(it.nodeId, `items[${index}].nodeId`),
+          dagId: id(it.dagId, at(index, "dagId")),
+          nodeId: id(it.nodeId, at(index, "nodeId")),
           token: token(it.leaseToken),
-          output: serialize(it.output, `items[${index}].output`),
+          output: serialize(it.output, at(index, "output")),
           actor,
-          ...(it.state ? { state: stateWrites(it.state, items.length > 1 ? `items[${index}].state` : "state") } : {}),
+          ...(it.state ? { state: stateWrites(it.state, at(index, "state")) } : {}),
         };
         const shard = keys.shardOf(t, item.dagId);
         byShard.set(shard, [...(byShard.get(shard) ?? []), { index, item }]);

@@ -183,6 +183,19 @@ describe.each(backends)("fail on %s", (name) => {
     expect(await snapshot(ctx, dagId)).toEqual(before);
   });
 
+  it("rejects a late report from a worker whose lease expired and was reclaimed by reconcile", async () => {
+    const ctx = fresh();
+    const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "a", agent: "ag", retry: { maxAttempts: 3, backoffMs: 5000 } }] });
+    const lost = await ctx.engine.claim(ctx.tenant, "ag", { leaseMs: 1000 });
+    ctx.clock.now += 1000;
+    expect((await ctx.engine.reconcile()).expiredLeases).toBe(1);
+    expect(node(await ctx.engine.getRun(ctx.tenant, dagId), "a").status).toBe("retrying");
+    const token = lost[0]!.leaseToken;
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.fail(ctx.tenant, dagId, "a", token, boom, false), ConflictError);
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, dagId, "a", token, 1), ConflictError);
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.heartbeat(ctx.tenant, dagId, "a", token, 1000), ConflictError);
+  });
+
   it("rejects a failure report for a node that is not running", async () => {
     const ctx = fresh();
     const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "a", agent: "ag" }, { id: "b", agent: "ag", deps: ["a"] }] });

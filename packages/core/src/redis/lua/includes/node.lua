@@ -154,6 +154,8 @@ local function sweep_shard(at, limit)
     local n = redis.call('HMGET', run.n .. node, 's', 'a')
     if n[1] == 'running' then
       fail_attempt(run, node, tonumber(n[2]) or 1, '{"message":"lease expired","code":"lease_expired"}', true, at, 'reconcile')
+      -- The lost worker's token is void: a late report must conflict, not pass as a duplicate.
+      redis.call('HDEL', run.n .. node, 'l')
     else
       redis.call('ZREM', P .. 'leases', m)
     end
