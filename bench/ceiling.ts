@@ -1,11 +1,14 @@
 import { spawnSync } from "node:child_process";
 import { Redis } from "ioredis";
+import { parseInfo } from "./redis-info.js";
 
 export interface Ceiling {
   /** redis-benchmark: 50 clients, pipeline 16, EVALSHA of `return 1` (requests/s); undefined when not on PATH. */
   redisBenchmark?: number;
   /** One ioredis client in this process, auto-pipelined, 1,000 EVALSHA in flight (calls/s). */
   ioredisLoop: number;
+  /** One EVALSHA at a time (a chain's floor): wall time and CPU of both processes per round trip (us). */
+  roundTrip: { wallUs: number; redisCpuUs: number; nodeCpuUs: number };
 }
 
 const TRIVIAL = "return 1";
@@ -15,6 +18,21 @@ export function parseRedisBenchmark(out: string): number | undefined {
   const all = [...out.matchAll(/([\d.]+) requests per second/g)];
   const last = all[all.length - 1];
   return last ? Number(last[1]) : undefined;
+}
+
+async function redisCpuUs(client: Redis): Promise<number> {
+  const info = parseInfo(await client.info("cpu"));
+  return (Number(info.get("used_cpu_user") ?? 0) + Number(info.get("used_cpu_sys") ?? 0)) * 1e6;
+}
+
+async function sequentialRoundTrip(client: Redis, sha: string, calls: number): Promise<Ceiling["roundTrip"]> {
+  const cpu0 = await redisCpuUs(client);
+  const node0 = process.cpuUsage();
+  const t = performance.now();
+  for (let i = 0; i < calls; i++) await client.evalsha(sha, 0);
+  const wallUs = ((performance.now() - t) * 1000) / calls;
+  const node = process.cpuUsage(node0);
+  return { wallUs, redisCpuUs: ((await redisCpuUs(client)) - cpu0) / calls, nodeCpuUs: (node.user + node.system) / calls };
 }
 
 /** EVALSHA throughput of a trivial script on the same server: what Redis itself can do. */
@@ -34,7 +52,8 @@ export async function measureCeiling(port: number, calls: number): Promise<Ceili
       await Promise.all(Array.from({ length: Math.min(window, calls - done) }, () => client.evalsha(sha, 0)));
     }
     const ioredisLoop = calls / ((performance.now() - t) / 1000);
-    return redisBenchmark === undefined ? { ioredisLoop } : { redisBenchmark, ioredisLoop };
+    const roundTrip = await sequentialRoundTrip(client, sha, Math.min(5000, calls));
+    return redisBenchmark === undefined ? { ioredisLoop, roundTrip } : { redisBenchmark, ioredisLoop, roundTrip };
   } finally {
     client.disconnect();
   }

@@ -87,11 +87,11 @@ export function countClientRequests(): void {
   installed = true;
   const proto = Redis.prototype as unknown as { sendCommand(cmd: { name: string }, stream?: unknown): unknown };
   const original = proto.sendCommand;
-  const seen = new WeakSet<object>();
-  proto.sendCommand = function (this: unknown, cmd: { name: string }, stream?: unknown) {
+  const counted = Symbol("benchCounted");
+  proto.sendCommand = function (this: unknown, cmd: { name: string; [counted]?: true }, stream?: unknown) {
     // ioredis may pass one command through sendCommand twice (offline queue): count it once.
-    if (!seen.has(cmd) && !HARNESS_COMMANDS.has(cmd.name)) {
-      seen.add(cmd);
+    if (!cmd[counted] && !HARNESS_COMMANDS.has(cmd.name)) {
+      cmd[counted] = true;
       clientRequests.count++;
       clientRequests.byName.set(cmd.name, (clientRequests.byName.get(cmd.name) ?? 0) + 1);
     }

@@ -184,13 +184,17 @@ export function renderMarkdown(r: BenchReport, chartFile: string): string {
     "",
     "## The ceiling: EVALSHA of a trivial script (`return 1`)",
     "",
-    ...c.map((x, i) => `- pass ${i + 1}: redis-benchmark (50 clients, pipeline 16) ${x.redisBenchmark ? n0(x.redisBenchmark) : "n/a"} calls/s; one auto-pipelined ioredis client in Node (1,000 in flight) ${n0(x.ioredisLoop)} calls/s.`),
+    ...c.map(
+      (x, i) =>
+        `- pass ${i + 1}: redis-benchmark (50 clients, pipeline 16) ${x.redisBenchmark ? n0(x.redisBenchmark) : "n/a"} calls/s; one auto-pipelined ioredis client in Node (1,000 in flight) ${n0(x.ioredisLoop)} calls/s; ` +
+        `one call at a time (the floor of a chain hop): ${(x.roundTrip.wallUs / 1000).toFixed(3)} ms per round trip, costing ${n0(x.roundTrip.redisCpuUs)} us of redis-server CPU and ${n0(x.roundTrip.nodeCpuUs)} us of Node CPU.`,
+    ),
     `- The goal uses the highest redis-benchmark figure: ${n0(ceilingOf(c))} calls/s.`,
     "",
     "## How it is measured",
     "",
     `- One worker process (this Node process) per engine, concurrency ${r.settings.concurrency} tasks in flight for both, no-op agents.`,
-    `- Weft worker: a loop claims batches (up to ${r.settings.batch}, never more than the free slots); each task is completed with \`claimNext: { max: 1 }\`, so the completion claims the worker's next task in the same script call; completions run concurrently and ioredis auto-pipelining batches those of one tick into one write. The loop sleeps when the queue is empty until a completion releases more children than it claimed itself (1 ms poll when nothing is in flight).`,
+    `- Weft worker (bench/weft-runner.ts): a loop claims batches (up to ${r.settings.batch}, never more than the free slots); the no-op tasks that finish in one event-loop tick are completed together with \`completeMany\` (one script call per batch of up to ${r.settings.batch}) and \`claimNext: { max: <batch size> }\`, so the same call claims the worker's next tasks; up to 4 such calls are in flight, pipelined by ioredis. On a chain this is one call per hop (complete + claim the child). The loop sleeps while the queue is empty until a completion releases more children than it claimed itself (1 ms poll when nothing is in flight). Nodes that fail once are reported with \`fail\` (retry policy maxAttempts 2, backoff 0).`,
     "- BullMQ: one `Worker` with the same `concurrency`, BullMQ defaults otherwise (it fetches the next job inside `moveToFinished`, like claimNext); flows added with `FlowProducer.addBulk`.",
     "- nodes/s = nodes / processing time; processing runs from the worker's start (after submit) to the last run finishing; for (e) from the first of the concurrent submits, which overlap the processing.",
     "- Time per hop (chain) = processing time / nodes.",

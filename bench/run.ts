@@ -1,8 +1,8 @@
 /**
  * `npm run bench` - Weft vs BullMQ flows on one fresh redis-server, plus the EVALSHA ceiling.
  * Writes bench/RESULTS.md and bench/chart.svg. `--smoke`: every workload once, small, no
- * warm-up, prints a summary and writes nothing (CI). Options: --reps N, --only a,b,
- * --concurrency N, --batch N, --no-profile.
+ * warm-up, prints a summary and writes nothing (CI). Options: --reps N, --only a,b (prints
+ * the report instead of writing it), --concurrency N, --batch N, --no-profile.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -83,7 +83,11 @@ async function main(): Promise<void> {
       workloads: results,
     };
     for (const g of goals(report)) log(`${g.met ? "met   " : "MISSED"} ${g.issue} ${g.goal}: ${g.measured}`);
-    if (smoke) return;
+    // A smoke or a partial run (--only) prints its tables and leaves RESULTS.md alone.
+    if (smoke || only) {
+      if (!smoke) process.stdout.write(renderMarkdown(report, "chart.svg"));
+      return;
+    }
     const notes = join(here, "notes.md");
     if (existsSync(notes)) report.notes = readFileSync(notes, "utf8");
     writeFileSync(
