@@ -1,4 +1,4 @@
-import type { BusEvent } from "../packages/core/src/events/publisher.js";
+import type { BusEvent } from "@weft/core";
 import { getRuntime } from "./config.js";
 
 /**

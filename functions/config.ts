@@ -1,14 +1,28 @@
-// Before core: routes/state.ts calls `.openapi()` on core's zod schemas, which exists only
-// on schemas created after @hono/zod-openapi extends zod. Whoever imports this module
-// first (the local emulator, tests) gets that order for free.
-import "@hono/zod-openapi";
-import { connectRedis, createEngine, keySchema, redisConfigFromEnv, ValidationError, type Engine, type KeySchema, type RedisConfig, type RedisPort } from "@weft/core";
-import { EventBridgePublisher, relayOutbox, type EventPublisher, type RelayOptions, type RelayResult } from "../packages/core/src/events/index.js";
-import { createStateStore, type StateStore } from "../packages/core/src/state/index.js";
+import {
+  connectRedis,
+  createEngine,
+  keySchema,
+  redisConfigFromEnv,
+  ValidationError,
+  type Engine,
+  type KeySchema,
+  type RedisConfig,
+  type RedisPort,
+  EventBridgePublisher,
+  relayOutbox,
+  type EventPublisher,
+  type RelayOptions,
+  type RelayResult,
+  createStateStore,
+  type StateStore,
+  DynamoColdStore,
+  type ColdStore,
+  createArchiver,
+  type Archiver,
+  createReadThrough,
+  type ReadThrough,
+} from "@weft/core";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoColdStore, type ColdStore } from "../packages/core/src/archive/index.js";
-import { createArchiver, type Archiver } from "../packages/core/src/archive/archiver.js";
-import { createReadThrough, type ReadThrough } from "../packages/core/src/archive/read-through.js";
 import { hotOnlyReads } from "./http/routes/deps.js";
 import { parseApiKeys, type AuthConfig } from "./http/auth.js";
 

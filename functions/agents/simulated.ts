@@ -1,4 +1,4 @@
-import type { BusEvent } from "../../packages/core/src/events/publisher.js";
+import type { BusEvent } from "@weft/core";
 
 /**
  * The example's agents (planner, researcher, writer, reviewer), simulated. Each is a plain

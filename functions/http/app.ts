@@ -7,7 +7,7 @@ import { claimRoutes } from "./routes/claims.js";
 import { dagRoutes } from "./routes/dags.js";
 import { hotOnlyReads, type WeftApp, type WriteRef } from "./routes/deps.js";
 import { runRoutes } from "./routes/runs.js";
-import type { ReadThrough } from "../../packages/core/src/archive/read-through.js";
+import type { ReadThrough } from "@weft/core";
 import { nodeRoutes } from "./routes/nodes.js";
 import { requestErrorFromZod } from "./validation.js";
 

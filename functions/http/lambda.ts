@@ -1,6 +1,3 @@
-// First: @hono/zod-openapi adds `.openapi()` to zod schemas created after it loads, and
-// routes/state.ts calls it on core's schemas, so zod must be extended before core loads.
-import "@hono/zod-openapi";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from "aws-lambda";
 import { handle } from "hono/aws-lambda";
 import { createApp } from "./app.js";

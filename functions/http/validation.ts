@@ -1,5 +1,5 @@
 import type { ZodError } from "zod";
-import { fromZodError } from "../../packages/core/src/validation.js";
+import { fromZodError } from "@weft/core";
 import { RequestValidationError } from "./errors.js";
 
 const WHERE: Record<string, string> = { json: "", param: "path", query: "query", header: "header", cookie: "cookie", form: "" };

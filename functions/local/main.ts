@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import type { Server } from "node:http";
 import type { RunEvent, RunView } from "@weft/core";
-import { InProcessPublisher } from "../../packages/core/src/events/in-process.js";
+import { InProcessPublisher } from "@weft/core";
 import { routes } from "../../infra/routes.js";
 import { schedules } from "../../infra/schedules.js";
 import { subscriptions } from "../../infra/subscriptions.js";

@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { ensureTable } from "../../packages/core/src/archive/index.js";
+import { ensureTable } from "@weft/core";
 import { freePort, spawnRedisServer } from "./redis-server.js";
 
 export interface Service {

@@ -1,7 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Engine } from "@weft/core";
-import type { ColdStore } from "../../../packages/core/src/archive/port.js";
-import { createReadThrough, type ReadThrough } from "../../../packages/core/src/archive/read-through.js";
+import type { ColdStore } from "@weft/core";
+import { createReadThrough, type ReadThrough } from "@weft/core";
 import type { AuthEnv } from "../auth.js";
 
 export type WeftApp = OpenAPIHono<AuthEnv>;

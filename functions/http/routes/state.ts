@@ -1,15 +1,18 @@
 import { createRoute, OpenAPIHono, z, type RouteConfig } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { Id } from "../../../packages/core/src/dag/spec.js";
+import { Id } from "@weft/core";
 import {
   MachineDefinitionSchema,
   RawJson,
   type StateRef,
   type StateStore,
   type Writer,
-} from "../../../packages/core/src/state/index.js";
+} from "@weft/core";
 import { errorResponses, RequestValidationError } from "../errors.js";
 import { requestErrorFromZod } from "../validation.js";
+
+// Core's schemas may be created before @hono/zod-openapi extends zod; clones made here carry `.openapi()`.
+const PathId = Id.clone();
 
 /**
  * Shared agent state over HTTP. A value is the request/response body itself (raw JSON,
@@ -40,7 +43,7 @@ const TransitionBody = z
   .strict()
   .openapi("TransitionRequest");
 
-const MachineBody = MachineDefinitionSchema.openapi("MachineDefinition");
+const MachineBody = MachineDefinitionSchema.clone().openapi("MachineDefinition");
 
 export function stateRoutes(deps: StateRouteDeps): OpenAPIHono {
   const app = new OpenAPIHono({
@@ -177,7 +180,7 @@ function writerOf(c: Context): Writer {
   return writer;
 }
 
-const MachineParams = z.object({ name: Id.openapi({ param: { name: "name", in: "path" }, example: "booking" }) });
+const MachineParams = z.object({ name: PathId.openapi({ param: { name: "name", in: "path" }, example: "booking" }) });
 const MachineSchema = z
   .object({ name: z.string(), version: z.number().int(), states: z.array(z.string()), initial: z.string(), transitions: z.record(z.string(), z.array(z.string())) })
   .openapi("Machine");
@@ -204,7 +207,7 @@ const getMachine = createRoute({
 function document(app: OpenAPIHono, path: string, tag: string): void {
   const params = z.object(
     Object.fromEntries(
-      [...path.matchAll(/\{(\w+)\}/g)].map((m) => [m[1]!, Id.openapi({ param: { name: m[1]!, in: "path" } })]),
+      [...path.matchAll(/\{(\w+)\}/g)].map((m) => [m[1]!, PathId.openapi({ param: { name: m[1]!, in: "path" } })]),
     ),
   );
   const ifMatch = z.object({ "if-match": z.string().optional().openapi({ description: 'The version read, as its ETag: "<n>"' }) });

@@ -33,6 +33,7 @@ export {
   type UpdateOptions,
   type UpdateResult,
   type VersionedStore,
+  RawJson,
 } from "./state/index.js";
 export { createArchiver, type Archiver, type ArchiverOptions, type FlushResult } from "./archive/archiver.js";
 export { createReadThrough, type ReadThrough, type RunAt } from "./archive/read-through.js";
@@ -52,9 +53,12 @@ export {
   EventBridgePublisher,
   InProcessPublisher,
   relayOutbox,
+  type RelayOptions,
+  type RelayResult,
   EVENT_SOURCE,
   type EventPublisher,
   type BusEvent,
   type EventDetail,
   type EventPattern,
 } from "./events/index.js";
+export { fieldOf, fromZodError } from "./validation.js";
