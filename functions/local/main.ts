@@ -66,7 +66,8 @@ async function main(): Promise<number> {
   // Events: the outbox relay publishes to this in-process bus instead of EventBridge.
   const bus = new InProcessPublisher({ onError: (err, e) => console.error(`weft: subscriber of ${e["detail-type"]} failed:`, err) });
   await configureRuntime({ publisher: bus });
-  stoppers.push(async () => {
+  // Stoppers run newest first: timers, API, then the bus drains, then storage goes.
+  stoppers.unshift(async () => {
     await bus.drain();
     await resetRuntime();
   });
@@ -166,7 +167,8 @@ main().then(
     if (code >= 0) void stop(code);
   },
   (err: unknown) => {
-    console.error("weft: failed to start:", err instanceof Error ? err.message : err);
+    if (stopping) return; // Ctrl-C mid-example: the API went away under the example's requests.
+    console.error("weft: failed:", err instanceof Error ? err.message : err);
     void stop(1);
   },
 );
