@@ -49,7 +49,7 @@ async function main(): Promise<number> {
   const redis = await startRedis(env, dataDir);
   stoppers.unshift(redis.stop);
   log(`redis:    ${redis.description}`);
-  const dynamo: Service = await startDynamo(env, table);
+  const dynamo: Service = await startDynamo(env, table, dataDir);
   stoppers.unshift(dynamo.stop);
   log(`dynamodb: ${dynamo.description} (table ${table})`);
 

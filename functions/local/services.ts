@@ -1,3 +1,4 @@
+import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { Server } from "node:http";
 import { join } from "node:path";
@@ -26,23 +27,25 @@ export function localDynamoClient(endpoint: string): DynamoDBClient {
 }
 
 /**
- * DYNAMODB_ENDPOINT when given, else dynalite in this process (in memory: archived runs
- * last as long as the emulator; Redis keeps the live ones across restarts).
+ * DYNAMODB_ENDPOINT when given, else dynalite in this process, its LevelDB under
+ * `dataDir/dynamo`, so archived runs survive a restart as the live ones in Redis do.
  */
-export async function startDynamo(env: NodeJS.ProcessEnv, table: string): Promise<Service> {
+export async function startDynamo(env: NodeJS.ProcessEnv, table: string, dataDir: string): Promise<Service> {
   let url = env.DYNAMODB_ENDPOINT;
   let stop = async () => {};
   let description = `DynamoDB at ${url}`;
   if (!url) {
     const dynalite = createRequire(import.meta.url)("dynalite") as DynaliteFactory;
-    const server = dynalite({ createTableMs: 0 });
+    const dir = join(dataDir, "dynamo");
+    mkdirSync(dir, { recursive: true });
+    const server = dynalite({ createTableMs: 0, path: dir });
     const port = await freePort();
     await new Promise<void>((res, rej) => {
       server.once("error", rej);
       server.listen(port, "127.0.0.1", () => res());
     });
     url = `http://127.0.0.1:${port}`;
-    description = `dynalite (in-process, in memory) on ${url}`;
+    description = `dynalite (in-process) on ${url} (data in ${dir})`;
     stop = () =>
       new Promise<void>((res) => {
         server.closeAllConnections?.();
