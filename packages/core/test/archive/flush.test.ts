@@ -265,6 +265,28 @@ describe("flushOverdue: the reconcile backstop", () => {
     expect(await archiver.flushOverdue()).toEqual({ flushed: 0, failed: 0 });
   });
 
+  it("a run whose flush fails stays due while the other due runs are flushed", async () => {
+    const c = fresh();
+    await finish(c, "ok", "succeeded");
+    await finish(c, "bad", "failed");
+    const flaky: ColdStore = {
+      putRun: async (a) => {
+        if (a.snapshot.dagId === "bad") throw new Error("throttled");
+        await c.cold.putRun(a);
+      },
+      getRun: (t, d) => c.cold.getRun(t, d),
+      getEvents: (t, d, o) => c.cold.getEvents(t, d, o),
+      listRuns: (t, o) => c.cold.listRuns(t, o),
+    };
+    c.clock.advance(61_000);
+    expect(await archiverOf(c, flaky).flushOverdue()).toEqual({ flushed: 1, failed: 1 });
+    expect(await due(c)).toEqual([`${c.tenant}/bad`]);
+    expect(await c.cold.getRun(c.tenant, "bad")).toBeNull();
+    expect(await archiverOf(c).flushOverdue()).toEqual({ flushed: 1, failed: 0 });
+    expect((await c.cold.getRun(c.tenant, "bad"))?.snapshot.status).toBe("failed");
+    expect(await due(c)).toEqual([]);
+  });
+
   it("costs the same Redis commands whether 5 or 500 finished runs are not yet due (O(due), no scans)", async () => {
     const commands = async () => {
       const info = await admin.info("commandstats");
