@@ -311,7 +311,7 @@ async function randomRun(c: Ctx, dagId: string, size: number, seed: number, onFa
     }
     moments.push(await momentOf(c, dagId, log));
   }
-  return { log, moments };
+  return { log, moments, resumes };
 }
 
 const historyAll = async (c: Ctx, dagId: string, last: number) => {
@@ -323,11 +323,14 @@ const historyAll = async (c: Ctx, dagId: string, last: number) => {
 describe("history: the run as it was just after event seq, hot or cold", () => {
   it("matches the state captured after every engine call of a random run, at every seq, hot and cold", async () => {
     let runs = 0;
+    let resumed = 0;
+    let cold = 0;
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 2, max: 9 }), fc.integer(), fc.constantFrom("fail-fast" as const, "continue" as const), async (size, seed, onFailure) => {
         const c = fresh();
         const dagId = `h${++runs}`;
-        const { log, moments } = await randomRun(c, dagId, size, seed, onFailure);
+        const { log, moments, resumes } = await randomRun(c, dagId, size, seed, onFailure);
+        if (resumes) resumed++;
         const hot = await historyAll(c, dagId, log.length);
         checkHistory(hot, log, moments);
         expect(await rejection(c.rt.history(c.tenant, dagId, log.length + 1))).toBeInstanceOf(ValidationError);
@@ -335,9 +338,13 @@ describe("history: the run as it was just after event seq, hot or cold", () => {
         await c.archiver.flush(c.tenant, dagId);
         await dropHot(c, dagId);
         expect(await historyAll(c, dagId, log.length)).toEqual(hot);
+        cold++;
       }),
       { numRuns: 12, seed: 20261123 },
     );
+    // The property must have covered redrive/rewind (node.reset, run.resumed) and cold reads.
+    expect(resumed).toBeGreaterThan(2);
+    expect(cold).toBeGreaterThan(2);
   });
 
   // After a rewind/redrive a node has attempts behind it; the log must say so wherever it moves.

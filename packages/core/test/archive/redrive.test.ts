@@ -189,6 +189,48 @@ describe("redrive of a flushed run", () => {
   });
 });
 
+describe("redrive of a flushed run keeps the engine's bookkeeping", () => {
+  it("restarts the retry budget of a redriven node while its attempt numbers keep growing", async () => {
+    const c = fresh();
+    await c.engine.submit(c.tenant, { id: "r1", nodes: [{ id: "a", agent: "ag", retry: { maxAttempts: 2, backoffMs: 0 } }] });
+    const failOnce = async () => {
+      const [t] = await c.engine.claim(c.tenant, "ag");
+      return { attempt: t!.attempt, result: await c.engine.fail(c.tenant, "r1", "a", t!.leaseToken, { message: "flaky" }) };
+    };
+    expect(await failOnce()).toMatchObject({ attempt: 1, result: { status: "retrying" } });
+    expect(await failOnce()).toMatchObject({ attempt: 2, result: { status: "failed", runStatus: "failed" } });
+    await makeCold(c, "r1");
+    await c.rt.redrive(c.tenant, "r1");
+    expect(await failOnce()).toMatchObject({ attempt: 3, result: { status: "retrying" } });
+    expect(await failOnce()).toMatchObject({ attempt: 4, result: { status: "failed", runStatus: "failed" } });
+  });
+
+  it("a rewind that does not touch the failed node ends the run failed again (failure counters survive the archive)", async () => {
+    const c = fresh();
+    await brokenRun(c, "r1", "continue"); // c failed, d skipped; a, b, e succeeded
+    await makeCold(c, "r1");
+    expect(await c.rt.rewind(c.tenant, "r1", "e")).toMatchObject({ reset: ["e"], ready: ["e"] });
+    expect(await runToEnd(c, "r1")).toEqual(["e"]);
+    const run = await c.engine.getRun(c.tenant, "r1");
+    expect(run.status).toBe("failed");
+    expect(Object.fromEntries(run.nodes.map((x) => [x.id, x.status]))).toEqual({ a: "succeeded", b: "succeeded", c: "failed", d: "skipped", e: "succeeded" });
+  });
+
+  it("two redrives racing on a cold run: one wins, the other is a ConflictError", async () => {
+    const c = fresh();
+    await brokenRun(c, "r1", "fail-fast");
+    await makeCold(c, "r1");
+    const results = await Promise.allSettled([c.rt.redrive(c.tenant, "r1"), c.rt.redrive(c.tenant, "r1")]);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    const lost = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+    expect(lost.reason).toBeInstanceOf(ConflictError);
+    const log = await allEvents(c.engine, c.tenant, "r1");
+    expect(log.filter((e) => e.type === "run.resumed")).toHaveLength(1);
+    expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => i + 1));
+    expect(await runToEnd(c, "r1")).toHaveLength(3);
+  });
+});
+
 describe("rewind of a flushed run", () => {
   it("resets the node and its descendants only, and runs again from there", async () => {
     const c = fresh();
