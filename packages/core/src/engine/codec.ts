@@ -51,32 +51,35 @@ export function parseJson(raw: string | false | undefined | null): unknown {
 
 type StreamEntry = [string, string[]];
 
+/** An event log entry: packed field `e` = "type|node|attempt|from|actor|at", JSON `d`. */
 export function decodeEvent(entry: StreamEntry): RunEvent {
   const [id, flat] = entry;
   const f = hash(flat);
-  const seq = Number(id.slice(id.indexOf("-") + 1));
-  const ev: RunEvent = { seq, type: f.get("t") as EventType, actor: f.get("by") ?? "", at: Number(f.get("at")) };
-  if (f.has("n")) ev.node = f.get("n");
-  if (f.has("a")) ev.attempt = Number(f.get("a"));
-  if (f.has("f")) ev.from = f.get("f") as NodeStatus;
+  const [type, node, attempt, from, actor, at] = (f.get("e") ?? "").split("|");
+  const ev: RunEvent = { seq: Number(id.slice(id.indexOf("-") + 1)), type: type as EventType, actor: actor ?? "", at: Number(at) };
+  if (node) ev.node = node;
+  if (attempt) ev.attempt = Number(attempt);
+  if (from) ev.from = from as NodeStatus;
   const d = f.get("d");
   if (d) ev.data = JSON.parse(d) as Record<string, unknown>;
   return ev;
 }
 
+/** The stream fields of an event, as append_event (lua/includes/core.lua) writes them. */
+export function encodeEvent(e: RunEvent): string[] {
+  const packed = [e.type, e.node ?? "", e.attempt ?? "", e.from ?? "", e.actor, e.at].join("|");
+  return e.data === undefined ? ["e", packed] : ["e", packed, "d", JSON.stringify(e.data)];
+}
+
+/** An outbox entry: packed field `e` = "type|tenant|dagId|node|agent|attempt|at". */
 export function decodeOutbox(shard: number, entry: StreamEntry): OutboxEvent {
   const [id, flat] = entry;
-  const f = hash(flat);
-  const ev: OutboxEvent = {
-    id,
-    shard,
-    type: f.get("type") as OutboxEventType,
-    tenant: f.get("tenant") ?? "",
-    dagId: f.get("dag") ?? "",
-    at: Number(f.get("at")),
-  };
-  if (f.get("node")) ev.nodeId = f.get("node");
-  if (f.get("agent")) ev.agent = f.get("agent");
-  if (f.get("node")) ev.attempt = Number(f.get("attempt"));
+  const [type, tenant, dagId, node, agent, attempt, at] = (hash(flat).get("e") ?? "").split("|");
+  const ev: OutboxEvent = { id, shard, type: type as OutboxEventType, tenant: tenant ?? "", dagId: dagId ?? "", at: Number(at) };
+  if (node) {
+    ev.nodeId = node;
+    ev.attempt = Number(attempt);
+  }
+  if (agent) ev.agent = agent;
   return ev;
 }

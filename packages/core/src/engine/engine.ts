@@ -56,13 +56,29 @@ const S = {
 
 type TaskReply = Omit<Task, "input"> & { input: string | false };
 
-const rand = () => randomBytes(12).toString("base64url");
-const seed = () => randomBytes(4).readUInt32BE(0);
+// Lease tokens and jitter seeds come from one pooled CSPRNG buffer: a randomBytes call
+// per token costs more than the rest of a chain hop's client work.
+const POOL_BYTES = 16 * 1024;
+let pool = randomBytes(POOL_BYTES);
+let poolAt = 0;
+function take(n: number): Buffer {
+  if (poolAt + n > POOL_BYTES) {
+    pool = randomBytes(POOL_BYTES);
+    poolAt = 0;
+  }
+  const out = pool.subarray(poolAt, poolAt + n);
+  poolAt += n;
+  return out;
+}
+const rand = () => take(12).toString("base64url");
+const seed = () => take(4).readUInt32BE(0);
 
+// The same rule as the `Id` schema, without a zod parse on every hot-path call.
+const ID = /^[A-Za-z0-9_.-]{1,128}$/;
 function id(value: unknown, field: string): string {
+  if (typeof value === "string" && ID.test(value)) return value;
   const r = Id.safeParse(value);
-  if (!r.success) throw new ValidationError(`${field} ${r.error.issues[0]?.message ?? "is invalid"}`, field);
-  return r.data;
+  throw new ValidationError(`${field} ${r.success ? "is invalid" : (r.error.issues[0]?.message ?? "is invalid")}`, field);
 }
 
 function int(value: unknown, field: string, min: number, max: number, fallback: number): number {

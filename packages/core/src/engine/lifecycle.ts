@@ -1,7 +1,7 @@
 import type { KeySchema } from "../redis/keys.js";
 import type { LuaScript } from "../redis/port.js";
 import { loadScript } from "../redis/scripts.js";
-import { list } from "./codec.js";
+import { encodeEvent, list } from "./codec.js";
 import { readRunView } from "./read.js";
 import type { ArchivedNode, RunEvent, RunExport, ResetResult, RunStatus, RunSummary } from "./types.js";
 
@@ -117,14 +117,7 @@ export function lifecycle(ctx: ScriptContext) {
         if (n.error !== undefined) f.push("e", JSON.stringify(n.error));
         return { id: n.id, f };
       });
-      const evs = events.map((e) => {
-        const f: (string | number)[] = ["t", e.type, "by", e.actor, "at", e.at];
-        if (e.node !== undefined) f.push("n", e.node);
-        if (e.attempt !== undefined) f.push("a", e.attempt);
-        if (e.from !== undefined) f.push("f", e.from);
-        if (e.data !== undefined) f.push("d", JSON.stringify(e.data));
-        return { seq: e.seq, f };
-      });
+      const evs = events.map((e) => ({ seq: e.seq, f: encodeEvent(e) }));
       const meta = Object.entries({ ...spec.meta, remaining: "0" }).flat();
       const r = await ctx.onRun<{ restored: boolean }>(S.restore, tenant, snapshot.dagId, {
         meta,

@@ -49,7 +49,7 @@ local function complete(it)
   local writer = { agent = n[4], run = run.id, node = node, attempt = attempt }
   for _, w in ipairs(writes) do
     state_apply(run.k .. 'state:' .. w.key, run.k .. 'state-history:' .. w.key,
-      { json = w.json, op = 'complete', writer = writer, historyMax = 50, index = run.k .. 'state-keys', key = w.key }, at)
+      { json = w.json, op = 'complete', writer = writer, historyMax = 50, index = run.k .. 'state-keys', key = w.key }, tonumber(at))
   end
 
   redis.call('ZREM', P .. 'leases', member(run, node))
@@ -61,9 +61,9 @@ local function complete(it)
   for _, child in ipairs(split(n[5], ',')) do
     local ck = run.n .. child
     if redis.call('HINCRBY', ck, 'w', -1) == 0 then
-      local c = redis.call('HMGET', ck, 's', 'g')
+      local c = redis.call('HMGET', ck, 's', 'g', 'a')
       if c[1] == 'pending' then
-        make_ready(run, child, 'pending', c[2], 0, at, 'engine')
+        make_ready(run, child, 'pending', c[2], c[3] or 0, at, 'engine')
         ready[#ready + 1] = child
       end
     end

@@ -11,10 +11,12 @@
 -- One hash per node keeps the hot path to one HMGET and one HSET per transition.
 local P = KEYS[1]
 
+-- Epoch ms as a decimal string: a script concatenates `at` into several entries, and
+-- formatting a Lua number costs more than Lua coercing the string where it adds to it.
 local function now_ms(args)
-  if args.now then return tonumber(args.now) end
+  if args.now then return string.format('%d', tonumber(args.now)) end
   local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  return t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
 end
 
 local function split(s, sep)
@@ -43,20 +45,23 @@ local function err(code, message, current)
 end
 
 -- Event log: a Redis Stream per run with ids 0-<seq> (Redis picks the next seq), so a
--- cursor is just a number.
+-- cursor is just a number. One packed field `e` = "type|node|attempt|from|actor|at" (ids
+-- cannot contain '|'), plus `d` (JSON) when the event carries data: an entry costs one
+-- listpack value instead of six.
 local function append_event(run, t, node, attempt, by, at, from, data)
-  local f = { 't', t, 'by', by, 'at', at }
-  if node then f[#f + 1] = 'n'; f[#f + 1] = node end
-  if attempt then f[#f + 1] = 'a'; f[#f + 1] = attempt end
-  if from then f[#f + 1] = 'f'; f[#f + 1] = from end
-  if data then f[#f + 1] = 'd'; f[#f + 1] = data end
-  redis.call('XADD', run.k .. 'events', '0-*', unpack(f))
+  local e = t .. '|' .. (node or '') .. '|' .. (attempt or '') .. '|' .. (from or '') .. '|' .. by .. '|' .. at
+  if data then
+    redis.call('XADD', run.k .. 'events', '0-*', 'e', e, 'd', data)
+  else
+    redis.call('XADD', run.k .. 'events', '0-*', 'e', e)
+  end
 end
 
 -- Outbox: one Stream per shard, relayed to EventBridge and acked (XDEL) after PutEvents.
+-- One packed field: "type|tenant|dagId|node|agent|attempt|at".
 local function outbox(run, t, node, agent, attempt, at)
-  redis.call('XADD', P .. 'outbox', '*', 'type', t, 'tenant', run.tenant, 'dag', run.id,
-    'node', node or '', 'agent', agent or '', 'attempt', attempt or 0, 'at', at)
+  redis.call('XADD', P .. 'outbox', '*', 'e',
+    t .. '|' .. run.tenant .. '|' .. run.id .. '|' .. (node or '') .. '|' .. (agent or '') .. '|' .. (attempt or 0) .. '|' .. at)
 end
 
 local TERMINAL = { succeeded = true, failed = true, skipped = true, cancelled = true }

@@ -88,10 +88,10 @@ local function skip_descendants(run, failed, children, at, by)
   while i <= #queue do
     local node = queue[i]
     i = i + 1
-    local n = redis.call('HMGET', run.n .. node, 's', 'c')
+    local n = redis.call('HMGET', run.n .. node, 's', 'c', 'a')
     if n[1] == 'pending' then
       remaining = set_status(run, node, 'skipped')
-      append_event(run, 'node.skipped', node, 0, by, at, 'pending', data)
+      append_event(run, 'node.skipped', node, n[3] or 0, by, at, 'pending', data)
       for _, c in ipairs(split(n[2], ',')) do queue[#queue + 1] = c end
     end
   end
