@@ -168,3 +168,38 @@ describe("shared state over HTTP", () => {
     );
   });
 });
+
+describe("a node's completion with shared-state writes over HTTP", () => {
+  it("applies the completion and the writes together, or neither on a stale version", async () => {
+    const engine = createEngine({ redis });
+    const { dagId } = await engine.submit("tenant-a", { nodes: [{ id: "pay", agent: "payer" }, { id: "mail", agent: "mailer" }] });
+    const [pay, mail] = [(await engine.claim("tenant-a", "payer"))[0]!, (await engine.claim("tenant-a", "mailer"))[0]!];
+    const key = fresh("booking");
+
+    const ok = await call("POST", `/v1/dags/${dagId}/nodes/pay/complete`, {
+      body: { leaseToken: pay.leaseToken, output: { paid: true }, state: [{ key, value: { state: "PAID" }, create: true }] },
+    });
+    expect(ok.status).toBe(200);
+    const read = await call("GET", `/v1/dags/${dagId}/state/${key}`);
+    expect(await read.json()).toEqual({ state: "PAID" });
+    expect(read.headers.get("etag")).toBe('"1"');
+
+    // The mailer read version 0 (before the payment) and writes back: rejected, and its
+    // completion with it, so the node is still running and the value is untouched.
+    const stale = await call("POST", `/v1/dags/${dagId}/nodes/mail/complete`, {
+      body: { leaseToken: mail.leaseToken, output: "sent", state: [{ key, value: { state: "UNPAID" }, create: true }] },
+    });
+    expect(stale.status).toBe(409);
+    const body = (await stale.json()) as { error: { details: { current: { state: { version: number; value: unknown } } } } };
+    expect(body.error.details.current.state).toMatchObject({ key, version: 1, value: { state: "PAID" } });
+    const run = await engine.getRun("tenant-a", dagId);
+    expect(run.nodes.find((n) => n.id === "mail")?.status).toBe("running");
+    expect(await (await call("GET", `/v1/dags/${dagId}/state/${key}`)).json()).toEqual({ state: "PAID" });
+
+    const bad = await call("POST", `/v1/dags/${dagId}/nodes/mail/complete`, {
+      body: { leaseToken: mail.leaseToken, output: "sent", state: [{ key, value: 1 }] },
+    });
+    expect(bad.status).toBe(422);
+    expect(((await bad.json()) as { error: { field: string } }).error.field).toBe("state[0].expectedVersion");
+  });
+});

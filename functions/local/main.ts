@@ -6,7 +6,7 @@ import { InProcessPublisher } from "@weft/core";
 import { routes } from "../../infra/routes.js";
 import { schedules } from "../../infra/schedules.js";
 import { subscriptions } from "../../infra/subscriptions.js";
-import { configureRuntime, getRuntime, resetRuntime } from "../config.js";
+import { configureRuntime, resetRuntime } from "../config.js";
 import { exampleRun } from "./example.js";
 import { startGateway, type HttpHandler } from "./gateway.js";
 import { loadHandler, ROOT } from "./handlers.js";

@@ -1,6 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -35,17 +34,9 @@ const live = (registry[LIVE] ??= (() => {
   return set;
 })());
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+// One free-port probe for the emulator and the tests.
+export { freePort } from "../../functions/local/redis-server.js";
+import { freePort } from "../../functions/local/redis-server.js";
 
 export function assertRedisInstalled(): void {
   const r = spawnSync("redis-server", ["--version"], { encoding: "utf8" });

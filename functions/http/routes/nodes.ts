@@ -30,6 +30,21 @@ const complete = createRoute({
                 })
                 .optional()
                 .openapi({ description: "Also claim this agent's next tasks in the same round trip" }),
+              state: z
+                .array(
+                  z.object({
+                    key: Id,
+                    value: z.unknown(),
+                    expectedVersion: z.number().int().min(1).optional(),
+                    create: z.literal(true).optional(),
+                  }),
+                )
+                .max(100)
+                .optional()
+                .openapi({
+                  description:
+                    "Run-scoped shared-state writes applied atomically with the completion (both or neither): each with expectedVersion (compare-and-set) or create: true",
+                }),
             })
             .openapi("CompleteRequest"),
         },
@@ -116,10 +131,11 @@ export function nodeRoutes(app: WeftApp, { engine, afterWrite }: RouteDeps): voi
   app.openapi(complete, async (c) => {
     const tenant = c.var.tenant;
     const { dagId, nodeId } = c.req.valid("param");
-    const { leaseToken, output, workerId, claimNext } = c.req.valid("json");
+    const { leaseToken, output, workerId, claimNext, state } = c.req.valid("json");
     const result = await engine.complete(tenant, dagId, nodeId, leaseToken, output, {
       ...(workerId ? { workerId } : {}),
       ...(claimNext ? { claimNext } : {}),
+      ...(state ? { state } : {}),
     });
     if (!result.duplicate) await afterWrite({ tenant, dagId });
     return c.json(result, 200);

@@ -1,16 +1,12 @@
 import { randomBytes } from "node:crypto";
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DynamoColdStore, ensureTable, type ColdStore } from "../../src/archive/index.js";
+import { describe, expect, it } from "vitest";
+import { useArchiveServers } from "./servers.js";
+import { DynamoColdStore, type ColdStore } from "../../src/archive/index.js";
 import { createArchiver } from "../../src/archive/archiver.js";
 import { ConflictError, createEngine } from "../../src/index.js";
 import type { Engine, RunStatus } from "../../src/engine/types.js";
 import { keySchema } from "../../src/redis/keys.js";
-import { TcpRedis } from "../../src/redis/tcp.js";
-import { startDynalite, type DynamoServer } from "../../../../test/support/dynamo.js";
-import { startRedis, type RedisProcess } from "../../../../test/support/redis.js";
 import { allEvents, fakeClock, type FakeClock } from "../engine/harness.js";
 import { partition } from "./fixtures.js";
 
@@ -20,26 +16,8 @@ const SHARDS = 4;
 /** A realistic epoch: the cold store judges retention against the same clock. */
 const T0 = 1_800_000_000_000;
 
-let redis: RedisProcess;
-let port: TcpRedis;
-let admin: Redis;
-let dynamo: DynamoServer;
-let client: DynamoDBClient;
+const servers = useArchiveServers(TABLE_NAME);
 let n = 0;
-
-beforeAll(async () => {
-  [redis, dynamo] = await Promise.all([startRedis(), startDynalite()]);
-  port = new TcpRedis({ url: redis.url });
-  admin = new Redis(redis.port, "127.0.0.1");
-  client = dynamo.client();
-  await ensureTable(client, TABLE_NAME);
-});
-afterAll(async () => {
-  admin?.disconnect();
-  await port?.close();
-  await dynamo?.stop();
-  await redis?.stop();
-});
 
 interface Ctx {
   engine: Engine;
@@ -54,8 +32,8 @@ function fresh(opts: { doc?: DynamoDBDocumentClient } = {}): Ctx {
   n++;
   const clock = fakeClock(T0);
   const prefix = `f${process.pid}x${n}`;
-  const engine = createEngine({ redis: port, shardCount: SHARDS, prefix, clock: () => clock.now });
-  const cold = new DynamoColdStore({ client: opts.doc ?? client, tableName: TABLE_NAME, clock: () => clock.now });
+  const engine = createEngine({ redis: servers.port, shardCount: SHARDS, prefix, clock: () => clock.now });
+  const cold = new DynamoColdStore({ client: opts.doc ?? servers.client, tableName: TABLE_NAME, clock: () => clock.now });
   return { engine, clock, tenant: `tenant-${n}`, prefix, cold };
 }
 
@@ -66,11 +44,11 @@ const archiverOf = (c: Ctx, cold: ColdStore = c.cold, overdueAfterMs = 60_000) =
 async function runKeys(c: Ctx, dagId: string, nodeIds: string[]): Promise<string[]> {
   const p = keySchema(c.prefix, SHARDS).runPrefix(c.tenant, dagId);
   const keys = [`${p}meta`, `${p}order`, `${p}events`, ...nodeIds.map((id) => `${p}n:${id}`)];
-  for (const k of keys) expect(await admin.exists(k), `${k} should exist`).toBe(1);
+  for (const k of keys) expect(await servers.admin.exists(k), `${k} should exist`).toBe(1);
   return keys;
 }
 
-const ttls = async (keys: string[]) => Object.fromEntries(await Promise.all(keys.map(async (k) => [k, await admin.ttl(k)] as const)));
+const ttls = async (keys: string[]) => Object.fromEntries(await Promise.all(keys.map(async (k) => [k, await servers.admin.ttl(k)] as const)));
 const every = (keys: string[], v: number) => Object.fromEntries(keys.map((k) => [k, v]));
 
 /** a -> {b, c} -> d; each node's output is `outputBytes` of incompressible text. */
@@ -169,7 +147,7 @@ describe("flush: a finished run goes to the cold store, then its Redis keys get 
     expect(await ttls(keys)).toEqual(every(keys, -1));
     expect(await due(c)).toEqual([`${c.tenant}/r1`]);
     expect(await c.cold.getRun(c.tenant, "r1")).toBeNull();
-    expect(await admin.hexists(keys[0]!, "archivedAt")).toBe(0);
+    expect(await servers.admin.hexists(keys[0]!, "archivedAt")).toBe(0);
   });
 
   it("does nothing to a running run", async () => {
@@ -183,7 +161,7 @@ describe("flush: a finished run goes to the cold store, then its Redis keys get 
 
   it("a flush that fails after any number of DynamoDB calls is retried by flushOverdue with nothing lost or duplicated", async () => {
     // Every DynamoDB command of the store goes through this switch: after `budget` calls, they throw.
-    const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    const doc = DynamoDBDocumentClient.from(servers.client, { marshallOptions: { removeUndefinedValues: true } });
     const send = doc.send.bind(doc) as (cmd: unknown) => Promise<unknown>;
     let budget = Infinity;
     let calls = 0;
@@ -230,12 +208,12 @@ describe("flush: a finished run goes to the cold store, then its Redis keys get 
       expect((await c.cold.listRuns(c.tenant)).runs.map((r) => r.dagId)).toEqual(["r1"]);
 
       // No orphans: the partition holds exactly the marker and the parts it points to.
-      const { Item } = await DynamoDBDocumentClient.from(client).send(
+      const { Item } = await DynamoDBDocumentClient.from(servers.client).send(
         new GetCommand({ TableName: TABLE_NAME, Key: { pk: `RUN#${c.tenant}#r1`, sk: "MARKER" } }),
       );
       const layout = JSON.parse(Item!.layout as string) as { snapshot: [string, number]; spec: [string, number] | null; segments: number[][] };
       const parts = layout.snapshot[1] + (layout.spec?.[1] ?? 0) + layout.segments.reduce((s, seg) => s + seg[2]!, 0);
-      const items = await partition(client, TABLE_NAME, c.tenant, "r1");
+      const items = await partition(servers.client, TABLE_NAME, c.tenant, "r1");
       expect(items.length).toBe(parts + 1);
     }
   });
@@ -289,7 +267,7 @@ describe("flushOverdue: the reconcile backstop", () => {
 
   it("costs the same Redis commands whether 5 or 500 finished runs are not yet due (O(due), no scans)", async () => {
     const commands = async () => {
-      const info = await admin.info("commandstats");
+      const info = await servers.admin.info("commandstats");
       const calls: Record<string, number> = {};
       for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1]!] = Number(m[2]);
       return calls;

@@ -1,50 +1,28 @@
 import { randomBytes } from "node:crypto";
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import fc from "fast-check";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DynamoColdStore, ensureTable } from "../../src/archive/index.js";
+import { describe, expect, it } from "vitest";
+import { useArchiveServers } from "./servers.js";
+import { DynamoColdStore } from "../../src/archive/index.js";
 import { createArchiver } from "../../src/archive/archiver.js";
 import { createReadThrough, type RunAt } from "../../src/archive/read-through.js";
 import { ConflictError, NotFoundError, ValidationError, createEngine } from "../../src/index.js";
 import type { Engine, NodeStatus, RunEvent, RunStatus, Task } from "../../src/engine/types.js";
 import { keySchema } from "../../src/redis/keys.js";
-import { TcpRedis } from "../../src/redis/tcp.js";
-import { startDynalite, type DynamoServer } from "../../../../test/support/dynamo.js";
-import { startRedis, type RedisProcess } from "../../../../test/support/redis.js";
 import { allEvents, fakeClock, rejection, type FakeClock } from "../engine/harness.js";
 
 const TABLE_NAME = "weft-read-through-test";
 const SHARDS = 2;
 const T0 = 1_800_000_000_000;
 
-let redis: RedisProcess;
-let port: TcpRedis;
-let admin: Redis;
-let dynamo: DynamoServer;
-let client: DynamoDBClient;
+const servers = useArchiveServers(TABLE_NAME);
 let n = 0;
-
-beforeAll(async () => {
-  [redis, dynamo] = await Promise.all([startRedis(), startDynalite()]);
-  port = new TcpRedis({ url: redis.url });
-  admin = new Redis(redis.port, "127.0.0.1");
-  client = dynamo.client();
-  await ensureTable(client, TABLE_NAME);
-});
-afterAll(async () => {
-  admin?.disconnect();
-  await port?.close();
-  await dynamo?.stop();
-  await redis?.stop();
-});
 
 function fresh(hotTtlSeconds = 3600) {
   n++;
   const clock: FakeClock = fakeClock(T0);
   const prefix = `r${process.pid}x${n}`;
-  const engine: Engine = createEngine({ redis: port, shardCount: SHARDS, prefix, clock: () => clock.now });
-  const cold = new DynamoColdStore({ client, tableName: TABLE_NAME, clock: () => clock.now });
+  const engine: Engine = createEngine({ redis: servers.port, shardCount: SHARDS, prefix, clock: () => clock.now });
+  const cold = new DynamoColdStore({ client: servers.client, tableName: TABLE_NAME, clock: () => clock.now });
   const archiver = createArchiver({ engine, cold, hotTtlSeconds, now: () => clock.now });
   const rt = createReadThrough({ engine, cold });
   return { engine, clock, cold, archiver, rt, prefix, tenant: `tenant-${n}` };
@@ -55,9 +33,9 @@ type Ctx = ReturnType<typeof fresh>;
 async function dropHot(c: Ctx, dagId: string): Promise<void> {
   const keys: string[] = [];
   const match = `${keySchema(c.prefix, SHARDS).runPrefix(c.tenant, dagId)}*`;
-  for await (const batch of admin.scanStream({ match, count: 1000 })) keys.push(...(batch as string[]));
+  for await (const batch of servers.admin.scanStream({ match, count: 1000 })) keys.push(...(batch as string[]));
   expect(keys.length).toBeGreaterThan(3);
-  for (let i = 0; i < keys.length; i += 1000) await admin.del(...keys.slice(i, i + 1000));
+  for (let i = 0; i < keys.length; i += 1000) await servers.admin.del(...keys.slice(i, i + 1000));
   expect(await rejection(c.engine.getRun(c.tenant, dagId))).toBeInstanceOf(NotFoundError);
 }
 

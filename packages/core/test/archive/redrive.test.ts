@@ -1,15 +1,11 @@
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DynamoColdStore, ensureTable } from "../../src/archive/index.js";
+import { describe, expect, it } from "vitest";
+import { useArchiveServers } from "./servers.js";
+import { DynamoColdStore } from "../../src/archive/index.js";
 import { createArchiver } from "../../src/archive/archiver.js";
 import { createReadThrough } from "../../src/archive/read-through.js";
 import { ConflictError, NotFoundError, createEngine } from "../../src/index.js";
 import type { Engine, NodeStatus, RunStatus, Task } from "../../src/engine/types.js";
 import { keySchema } from "../../src/redis/keys.js";
-import { TcpRedis } from "../../src/redis/tcp.js";
-import { startDynalite, type DynamoServer } from "../../../../test/support/dynamo.js";
-import { startRedis, type RedisProcess } from "../../../../test/support/redis.js";
 import { allEvents, fakeClock, rejection } from "../engine/harness.js";
 
 const TABLE_NAME = "weft-redrive-test";
@@ -17,33 +13,15 @@ const SHARDS = 2;
 const HOT_TTL = 5000;
 const T0 = 1_800_000_000_000;
 
-let redis: RedisProcess;
-let port: TcpRedis;
-let admin: Redis;
-let dynamo: DynamoServer;
-let client: DynamoDBClient;
+const servers = useArchiveServers(TABLE_NAME);
 let n = 0;
-
-beforeAll(async () => {
-  [redis, dynamo] = await Promise.all([startRedis(), startDynalite()]);
-  port = new TcpRedis({ url: redis.url });
-  admin = new Redis(redis.port, "127.0.0.1");
-  client = dynamo.client();
-  await ensureTable(client, TABLE_NAME);
-});
-afterAll(async () => {
-  admin?.disconnect();
-  await port?.close();
-  await dynamo?.stop();
-  await redis?.stop();
-});
 
 function fresh() {
   n++;
   const clock = fakeClock(T0);
   const prefix = `d${process.pid}x${n}`;
-  const engine: Engine = createEngine({ redis: port, shardCount: SHARDS, prefix, clock: () => clock.now });
-  const cold = new DynamoColdStore({ client, tableName: TABLE_NAME, clock: () => clock.now });
+  const engine: Engine = createEngine({ redis: servers.port, shardCount: SHARDS, prefix, clock: () => clock.now });
+  const cold = new DynamoColdStore({ client: servers.client, tableName: TABLE_NAME, clock: () => clock.now });
   const archiver = createArchiver({ engine, cold, hotTtlSeconds: HOT_TTL, now: () => clock.now });
   const rt = createReadThrough({ engine, cold });
   return { engine, clock, cold, archiver, rt, prefix, tenant: `tenant-${n}` };
@@ -56,7 +34,7 @@ const runPrefix = (c: Ctx, dagId: string) => keySchema(c.prefix, SHARDS).runPref
 async function ttls(c: Ctx, dagId: string, ids: string[]): Promise<Record<string, number>> {
   const p = runPrefix(c, dagId);
   const keys = ["meta", "order", "events", ...ids.map((id) => `n:${id}`)];
-  return Object.fromEntries(await Promise.all(keys.map(async (k) => [k, await admin.ttl(p + k)] as const)));
+  return Object.fromEntries(await Promise.all(keys.map(async (k) => [k, await servers.admin.ttl(p + k)] as const)));
 }
 const every = (ids: string[], v: number) => Object.fromEntries(["meta", "order", "events", ...ids.map((id) => `n:${id}`)].map((k) => [k, v]));
 
@@ -64,8 +42,8 @@ const every = (ids: string[], v: number) => Object.fromEntries(["meta", "order",
 async function makeCold(c: Ctx, dagId: string): Promise<void> {
   expect(await c.archiver.flush(c.tenant, dagId)).toEqual({ flushed: true, released: true });
   const keys: string[] = [];
-  for await (const batch of admin.scanStream({ match: `${runPrefix(c, dagId)}*`, count: 1000 })) keys.push(...(batch as string[]));
-  await admin.del(...keys);
+  for await (const batch of servers.admin.scanStream({ match: `${runPrefix(c, dagId)}*`, count: 1000 })) keys.push(...(batch as string[]));
+  await servers.admin.del(...keys);
   expect(await rejection(c.engine.getRun(c.tenant, dagId))).toBeInstanceOf(NotFoundError);
 }
 
