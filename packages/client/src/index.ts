@@ -1,0 +1,137 @@
+/**
+ * @weft/client - what an agent or orchestrator uses to talk to Weft's HTTP API: submit
+ * runs, claim and report work, read runs, and read-think-write shared state with
+ * `update()` (compare-and-set with re-read and backoff on conflict, no lock held while
+ * the agent thinks). Errors come back as core's typed errors.
+ */
+import {
+  ConflictError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnavailableError,
+  update,
+  ValidationError,
+  WeftError,
+  type ClaimOptions,
+  type CompleteResult,
+  type EventPage,
+  type FailResult,
+  type NodeError,
+  type RunView,
+  type StateEntry,
+  type StateRef,
+  type SubmitResult,
+  type Task,
+  type UpdateOptions,
+  type UpdateResult,
+  type VersionedStore,
+  type Writer,
+  type WriteResult,
+} from "@weft/core";
+
+export interface ClientOptions {
+  /** The API's base URL, e.g. http://127.0.0.1:3000. */
+  baseUrl: string;
+  /** Bearer key; omit against a local emulator without keys. */
+  apiKey?: string;
+  /** Who this client writes shared state as (agent, run, node, attempt), sent as X-Weft-* headers. */
+  writer?: Writer;
+  fetch?: typeof fetch;
+}
+
+/** A state ref without the tenant: the API key decides the tenant. */
+export type ClientStateRef = { dagId: string; key: string } | { namespace: string; key: string };
+
+type ErrorBody = { error?: { code?: string; message?: string; field?: string; details?: Record<string, unknown> } };
+
+function toError(status: number, body: ErrorBody): Error {
+  const e = body.error ?? {};
+  const message = e.message ?? `HTTP ${status}`;
+  if (status === 409) return new ConflictError(message, e.details);
+  if (status === 404) return new NotFoundError(message);
+  if (status === 413) return new PayloadTooLargeError(message, e.field);
+  if (status === 400 || status === 422 || status === 415) return new ValidationError(message, e.field, e.details);
+  if (status === 401) return new WeftError("unauthorized", message);
+  if (status === 429) return new WeftError("rate_limited", message);
+  return new UnavailableError(message);
+}
+
+export function createClient(o: ClientOptions) {
+  const doFetch = o.fetch ?? fetch;
+
+  async function call<T>(method: string, path: string, init: { body?: unknown; raw?: string; headers?: Record<string, string> } = {}) {
+    const headers: Record<string, string> = { ...init.headers };
+    if (o.apiKey) headers.authorization = `Bearer ${o.apiKey}`;
+    const body = init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const res = await doFetch(new URL(path, o.baseUrl), { method, headers, ...(body === undefined ? {} : { body }) });
+    const text = await res.text();
+    if (!res.ok && res.status !== 304) throw toError(res.status, text ? (JSON.parse(text) as ErrorBody) : {});
+    return { status: res.status, text, json: () => JSON.parse(text) as T, etag: res.headers.get("etag") };
+  }
+  const post = async <T>(path: string, body: unknown) => (await call<T>("POST", path, { body })).json();
+  const node = (dagId: string, nodeId: string) => `/v1/dags/${encodeURIComponent(dagId)}/nodes/${encodeURIComponent(nodeId)}`;
+
+  const statePath = (ref: ClientStateRef | StateRef) =>
+    "dagId" in ref
+      ? `/v1/dags/${encodeURIComponent(ref.dagId)}/state/${encodeURIComponent(ref.key)}`
+      : `/v1/state/${encodeURIComponent(ref.namespace)}/${encodeURIComponent(ref.key)}`;
+  const writerHeaders = (w: Writer | undefined): Record<string, string> => {
+    const h: Record<string, string> = {};
+    const writer = w ?? o.writer;
+    if (writer?.agent) h["x-weft-agent"] = writer.agent;
+    if (writer?.run) h["x-weft-run"] = writer.run;
+    if (writer?.node) h["x-weft-node"] = writer.node;
+    if (writer?.attempt !== undefined) h["x-weft-attempt"] = String(writer.attempt);
+    return h;
+  };
+
+  /** Shared state over HTTP, shaped like core's VersionedStore so `update()` runs on it. */
+  const state: VersionedStore = {
+    async read(ref) {
+      try {
+        const r = await call("GET", statePath(ref));
+        return { value: JSON.parse(r.text), json: r.text, version: Number(r.etag?.replace(/"/g, "")), writer: {}, at: 0 } as StateEntry;
+      } catch (err) {
+        if (err instanceof NotFoundError) return undefined;
+        throw err;
+      }
+    },
+    async put(ref, value, opts): Promise<WriteResult> {
+      const headers = { "if-match": `"${opts.expectedVersion}"`, ...writerHeaders(opts.writer) };
+      return (await call<WriteResult>("PUT", statePath(ref), { body: value, headers })).json();
+    },
+    async create(ref, value, opts): Promise<WriteResult> {
+      const headers = { "if-none-match": "*", ...writerHeaders(opts?.writer) };
+      return (await call<WriteResult>("PUT", statePath(ref), { body: value, headers })).json();
+    },
+  };
+  // The HTTP API takes the tenant from the key; the ref's tenant is only for core's store.
+  const ref = (r: ClientStateRef): StateRef => ({ tenant: "", ...r }) as StateRef;
+
+  return {
+    submit: (spec: unknown) => post<SubmitResult & { created: boolean }>("/v1/dags", spec),
+    claim: async (agent: string, opts: ClaimOptions = {}) =>
+      (await post<{ tasks: Task[] }>(`/v1/agents/${encodeURIComponent(agent)}/claim`, opts)).tasks,
+    claimNode: async (dagId: string, nodeId: string, opts: ClaimOptions = {}) => (await post<{ task: Task }>(`${node(dagId, nodeId)}/claim`, opts)).task,
+    complete: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, output: unknown, opts: Record<string, unknown> = {}) =>
+      post<CompleteResult>(`${node(task.dagId, task.nodeId)}/complete`, { leaseToken: task.leaseToken, output, ...opts }),
+    fail: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, error: NodeError, retryable = true) =>
+      post<FailResult>(`${node(task.dagId, task.nodeId)}/fail`, { leaseToken: task.leaseToken, error, retryable }),
+    heartbeat: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, leaseMs?: number) =>
+      post<{ leaseExpiresAt: number }>(`${node(task.dagId, task.nodeId)}/heartbeat`, { leaseToken: task.leaseToken, ...(leaseMs ? { leaseMs } : {}) }),
+    getRun: async (dagId: string) => (await call<RunView>("GET", `/v1/dags/${encodeURIComponent(dagId)}`)).json(),
+    events: async (dagId: string, after = 0) => (await call<EventPage>("GET", `/v1/dags/${encodeURIComponent(dagId)}/events?after=${after}`)).json(),
+    cancel: (dagId: string) => post<{ status: string; changed: boolean }>(`/v1/dags/${encodeURIComponent(dagId)}/cancel`, {}),
+    state: {
+      get: (r: ClientStateRef) => state.read(ref(r)),
+      put: (r: ClientStateRef, value: unknown, expectedVersion: number) => state.put(ref(r), value, { expectedVersion }),
+      create: (r: ClientStateRef, value: unknown) => state.create(ref(r), value),
+      /** Read, apply `fn`, compare-and-set; on a conflict re-read and re-apply with backoff. */
+      update: <T = unknown>(r: ClientStateRef, fn: (current: T | undefined) => unknown, opts?: UpdateOptions): Promise<UpdateResult> =>
+        update<T>(state, ref(r), fn, opts),
+    },
+  };
+}
+
+export type WeftClient = ReturnType<typeof createClient>;
