@@ -7,7 +7,7 @@ import { ValidationError } from "../packages/core/src/errors.js";
  * - WEFT_REDIS: `elasticache` (sst.aws.Redis in a VPC, the functions inside it) or
  *   `upstash` (REST, URL and token as SST secrets, no VPC). Default: elasticache on the
  *   `production` stage, upstash elsewhere (a dev stage then costs nothing while idle).
- * - WEFT_SHARDS: hash-tag shards of the key space (default 1; raise it on a Redis Cluster).
+ * - WEFT_SHARDS: hash-tag shards of the key space (default 4 on ElastiCache, which runs in cluster mode; 1 on Upstash).
  * - WEFT_EXAMPLE_AGENTS: `1`/`0`, deploy the example's simulated agents (default: not on production).
  */
 export type RedisMode = "elasticache" | "upstash";
@@ -24,9 +24,11 @@ export const PRODUCTION_STAGE = "production";
 
 export function deploySettings(env: Env, stage: string): DeploySettings {
   const production = stage === PRODUCTION_STAGE;
+  const redis = redisMode(env.WEFT_REDIS, production);
   return {
-    redis: redisMode(env.WEFT_REDIS, production),
-    shards: shardCount(env.WEFT_SHARDS),
+    redis,
+    // ElastiCache runs in cluster mode: spread runs over the masters unless told otherwise.
+    shards: shardCount(env.WEFT_SHARDS) ?? (redis === "elasticache" ? 4 : 1),
     exampleAgents: flag(env.WEFT_EXAMPLE_AGENTS, "WEFT_EXAMPLE_AGENTS", !production),
   };
 }
@@ -38,9 +40,9 @@ function redisMode(raw: string | undefined, production: boolean): RedisMode {
   throw new ValidationError(`WEFT_REDIS must be "elasticache" or "upstash", got "${raw}"`, "WEFT_REDIS");
 }
 
-function shardCount(raw: string | undefined): number {
+function shardCount(raw: string | undefined): number | undefined {
   const v = raw?.trim();
-  if (!v) return 1;
+  if (!v) return undefined;
   const n = Number(v);
   // Same bounds as the functions' own check (functions/config.ts): a bad value fails the deploy, not a cold start.
   if (!Number.isInteger(n) || n < 1 || n > 16384) throw new ValidationError("WEFT_SHARDS must be an integer from 1 to 16384", "WEFT_SHARDS");

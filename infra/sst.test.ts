@@ -43,7 +43,7 @@ describe("infra data (shared with the local emulator)", () => {
   });
 
   it("defaults Redis to ElastiCache on production and Upstash elsewhere, and rejects unknown switches by name", () => {
-    expect(deploySettings({}, "production")).toEqual({ redis: "elasticache", shards: 1, exampleAgents: false });
+    expect(deploySettings({}, "production")).toEqual({ redis: "elasticache", shards: 4, exampleAgents: false });
     expect(deploySettings({}, "dev")).toEqual({ redis: "upstash", shards: 1, exampleAgents: true });
     expect(deploySettings({ WEFT_REDIS: "ElastiCache", WEFT_SHARDS: "8", WEFT_EXAMPLE_AGENTS: "0" }, "dev")).toEqual({
       redis: "elasticache",
