@@ -54,7 +54,8 @@ const S = {
   outboxAck: loadScript("outbox_ack"),
 };
 
-type TaskReply = Omit<Task, "input"> & { input: string | false };
+/** A task as the scripts return it: [dagId, nodeId, agent, input JSON | false, attempt, leaseToken, leaseExpiresAt]. */
+type TaskReply = [string, string, string, string | false, number, string, number];
 
 // Lease tokens and jitter seeds come from one pooled CSPRNG buffer: a randomBytes call
 // per token costs more than the rest of a chain hop's client work.
@@ -96,8 +97,8 @@ function token(value: unknown): string {
   return value;
 }
 
-function toTask(t: TaskReply): Task {
-  return { ...t, input: t.input === false ? undefined : JSON.parse(t.input) };
+function toTask([dagId, nodeId, agent, input, attempt, leaseToken, leaseExpiresAt]: TaskReply): Task {
+  return { dagId, nodeId, agent, input: input === false ? undefined : JSON.parse(input), attempt, leaseToken, leaseExpiresAt };
 }
 
 export function createEngine(opts: EngineOptions): Engine {

@@ -20,7 +20,11 @@ local function parse_lease(l)
 end
 
 -- Starts an attempt of a ready node. `n` = HMGET of { a, p, i } already read by the caller.
-local function start_attempt(run, node, agent, n, lease_ms, worker, rand, at)
+-- `leases`, when given, collects score/member pairs for one ZADD per batch (claim_queue);
+-- without it the lease index is written at once. Returns the Task as a positional array
+-- { dagId, nodeId, agent, input|false, attempt, leaseToken, leaseExpiresAt } (smaller to
+-- encode than a table with named keys; engine/engine.ts names the fields).
+local function start_attempt(run, node, agent, n, lease_ms, worker, rand, at, leases)
   local attempt = (tonumber(n[1]) or 0) + 1
   local token = attempt .. '.' .. rand
   local deadline = 0
@@ -33,13 +37,15 @@ local function start_attempt(run, node, agent, n, lease_ms, worker, rand, at)
     end
   end
   set_status(run, node, 'running', { 'a', attempt, 'l', token .. '|' .. exp .. '|' .. worker .. '|' .. deadline })
-  redis.call('ZADD', P .. 'leases', exp, member(run, node))
+  if leases then
+    leases[#leases + 1] = exp
+    leases[#leases + 1] = member(run, node)
+  else
+    redis.call('ZADD', P .. 'leases', exp, member(run, node))
+  end
   append_event(run, 'node.started', node, attempt, worker, at, 'ready',
     '{"workerId":"' .. worker .. '","leaseExpiresAt":' .. exp .. '}')
-  return {
-    dagId = run.id, nodeId = node, agent = agent, input = n[3],
-    attempt = attempt, leaseToken = token, leaseExpiresAt = exp,
-  }
+  return { run.id, node, agent, n[3], attempt, token, exp }
 end
 
 -- Pops ready entries of (tenant, agent) and starts up to `max` of them. Entries whose node
@@ -47,6 +53,7 @@ end
 local function claim_queue(tenant, agent, max, lease_ms, worker, rands, at)
   local q = ready_queue(tenant, agent)
   local tasks = {}
+  local leases = {}
   while #tasks < max do
     local popped = redis.call('RPOP', q, max - #tasks)
     if not popped then break end
@@ -55,10 +62,12 @@ local function claim_queue(tenant, agent, max, lease_ms, worker, rands, at)
       local run = run_ctx(tenant, id)
       local n = redis.call('HMGET', run.n .. node, 's', 'a', 'p', 'i')
       if n[1] == 'ready' then
-        tasks[#tasks + 1] = start_attempt(run, node, agent, { n[2], n[3], n[4] }, lease_ms, worker, rands[#tasks + 1], at)
+        tasks[#tasks + 1] = start_attempt(run, node, agent, { n[2], n[3], n[4] }, lease_ms, worker, rands[#tasks + 1], at, leases)
       end
     end
   end
+  -- One ZADD for the batch; unpack stays far below Lua's stack limit (max <= 1000 tasks).
+  if #leases > 0 then redis.call('ZADD', P .. 'leases', unpack(leases)) end
   return tasks
 end
 
