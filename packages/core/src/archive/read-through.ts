@@ -77,27 +77,33 @@ export function createReadThrough(o: { engine: Engine; cold: ColdStore; restoreT
     };
   }
 
-  /** Brings a cold run back into Redis when Redis no longer has it. */
-  async function ensureHot(tenant: string, dagId: string): Promise<void> {
+  /**
+   * Runs `op` on the hot run; when Redis no longer has the run, rehydrates it from the
+   * cold store and runs `op` again (a hot run costs no extra read).
+   */
+  async function onHotRun<T>(tenant: string, dagId: string, op: () => Promise<T>): Promise<T> {
     try {
-      await engine.getRun(tenant, dagId, { include: { output: false } });
-      return;
+      return await op();
     } catch (err) {
       if (!isNotFound(err)) throw err;
       const archived = await cold.getRun(tenant, dagId);
       if (!archived?.spec) throw err;
-      await engine.restoreRun(tenant, { snapshot: archived.snapshot, events: archived.events, spec: archived.spec as never }, o.restoreTtlSeconds ?? 3600);
+      // False when another caller restored it first: either way Redis has it now.
+      await engine.restoreRun(
+        tenant,
+        { snapshot: archived.snapshot, events: archived.events, spec: archived.spec as never },
+        o.restoreTtlSeconds ?? 3600,
+      );
+      return op();
     }
   }
 
   async function redrive(tenant: string, dagId: string, opts?: { actor?: string }): Promise<ResetResult> {
-    await ensureHot(tenant, dagId);
-    return engine.redrive(tenant, dagId, opts);
+    return onHotRun(tenant, dagId, () => engine.redrive(tenant, dagId, opts));
   }
 
   async function rewind(tenant: string, dagId: string, nodeId: string, opts?: { actor?: string }): Promise<ResetResult> {
-    await ensureHot(tenant, dagId);
-    return engine.rewind(tenant, dagId, nodeId, opts);
+    return onHotRun(tenant, dagId, () => engine.rewind(tenant, dagId, nodeId, opts));
   }
 
   /**

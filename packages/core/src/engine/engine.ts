@@ -116,16 +116,13 @@ export function createEngine(opts: EngineOptions): Engine {
   const onRun = <T>(script: LuaScript, tenant: string, dagId: string, args: Record<string, unknown>) =>
     call<T>(script, keys.shardOf(tenant, dagId), { tenant, dagId, ...args });
 
-  const claimArgs = (o: ClaimOptions | undefined) => {
-    const max = int(o?.max, "max", 1, MAX_CLAIM, 1);
-    return {
-      max,
-      leaseMs: int(o?.leaseMs, "leaseMs", 1, 86_400_000, DEFAULT_LEASE_MS),
-      workerId: o?.workerId === undefined ? "anonymous" : id(o.workerId, "workerId"),
-      rands: Array.from({ length: max }, rand),
-    };
-  };
-  // Every script call gets fresh random lease tokens: never reuse `rands` across calls.
+  const claimArgs = (o: ClaimOptions | undefined) => ({
+    max: int(o?.max, "max", 1, MAX_CLAIM, 1),
+    leaseMs: int(o?.leaseMs, "leaseMs", 1, 86_400_000, DEFAULT_LEASE_MS),
+    workerId: o?.workerId === undefined ? "anonymous" : id(o.workerId, "workerId"),
+  });
+  // Every script call that may claim gets its own fresh lease randoms: never reuse them across calls.
+  const rands = (n: number) => Array.from({ length: n }, rand);
 
   const serialize = (value: unknown, field: string): string => {
     let json: string | undefined;
@@ -177,7 +174,7 @@ export function createEngine(opts: EngineOptions): Engine {
       for (let i = 0; i < keys.shardCount && tasks.length < base.max; i++) {
         const shard = (start + i) % keys.shardCount;
         const max = base.max - tasks.length;
-        const r = await call<{ tasks: unknown }>(S.claim, shard, { ...base, max, rands: Array.from({ length: max }, rand), seed: seed() });
+        const r = await call<{ tasks: unknown }>(S.claim, shard, { ...base, max, rands: rands(max), seed: seed() });
         for (const task of list<TaskReply>(r.tasks)) tasks.push(toTask(task));
       }
       return tasks;
@@ -213,7 +210,11 @@ export function createEngine(opts: EngineOptions): Engine {
     async completeMany(tenant, items, o) {
       const t = id(tenant, "tenant");
       const actor = o?.workerId === undefined ? undefined : id(o.workerId, "workerId");
-      const next = o?.claimNext ? { agent: id(o.claimNext.agent, "claimNext.agent"), ...claimArgs(o.claimNext) } : undefined;
+      const claimNext = (c: { agent: string } & ClaimOptions) => {
+        const a = claimArgs(c);
+        return { agent: id(c.agent, "claimNext.agent"), ...a, rands: rands(a.max) };
+      };
+      const next = o?.claimNext ? claimNext(o.claimNext) : undefined;
       if (!Array.isArray(items) || items.length === 0 || items.length > MAX_CLAIM) {
         throw new ValidationError(`items must hold 1 to ${MAX_CLAIM} completions`, "items");
       }

@@ -1,7 +1,7 @@
 import type { KeySchema } from "../redis/keys.js";
 import type { LuaScript } from "../redis/port.js";
 import { loadScript } from "../redis/scripts.js";
-import { encodeEvent, list } from "./codec.js";
+import { encodeEvent, hash, list } from "./codec.js";
 import { readRunView } from "./read.js";
 import type { ArchivedNode, RunEvent, RunExport, ResetResult, RunStatus, RunSummary } from "./types.js";
 
@@ -46,9 +46,7 @@ export function lifecycle(ctx: ScriptContext) {
       const fields = list<string>(raw.fields);
       const pAt = fields.indexOf("p");
       const rows = list<unknown[]>(raw.nodes);
-      const meta = Object.fromEntries(
-        list<string>(raw.meta).flatMap((v, i, all) => (i % 2 === 0 ? [[v, all[i + 1]!]] : [])),
-      ) as Record<string, string>;
+      const meta = Object.fromEntries(hash(raw.meta));
       const events: RunEvent[] = [];
       for (let after = 0; ; ) {
         const page = await ctx.readEvents(tenant, dagId, after, EVENT_PAGE);

@@ -1,12 +1,8 @@
 import type { OnFailure } from "../dag/spec.js";
 import { hash, list, parseJson } from "./codec.js";
+import { emptyCounts } from "./fold.js";
 import type { NodeError, NodeStatus, NodeView, RunStatus, RunView } from "./types.js";
 
-const STATUSES: NodeStatus[] = ["pending", "ready", "running", "succeeded", "failed", "retrying", "skipped", "cancelled"];
-
-export function emptyCounts(): Record<NodeStatus, number> {
-  return Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<NodeStatus, number>;
-}
 
 /** Builds the public view of a run from read_run.lua's reply (meta dump + one HMGET per node). */
 export function readRunView(tenant: string, dagId: string, raw: Record<string, unknown>): RunView {

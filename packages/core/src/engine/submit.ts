@@ -41,8 +41,8 @@ export function buildSubmit(tenant: string, spec: unknown, limits: DagLimits, de
   const defHash = createHash("sha1");
   defHash.update(run.onFailure);
   const nodes = run.nodes.map((n) => {
-    defHash.update(`\n${n.id}\t${n.agent}\t${n.deps.join(",")}\t${nodePolicy(n) ?? ""}\t${n.inputJson ?? ""}`);
     const p = nodePolicy(n);
+    defHash.update(`\n${n.id}\t${n.agent}\t${n.deps.join(",")}\t${p ?? ""}\t${n.inputJson ?? ""}`);
     return {
       id: n.id,
       agent: n.agent,

@@ -17,17 +17,10 @@ export const EVENT_SOURCE = "weft";
  * far below EventBridge's 256 KB limit and a subscriber reads the payload from the API.
  * `agent` is top-level so a rule can route NodeReady to one agent's function.
  */
-export interface EventDetail {
+export type EventDetail = Pick<OutboxEvent, "tenant" | "dagId" | "nodeId" | "agent" | "attempt" | "at"> & {
   /** Unique per outbox entry (`<shard>:<outbox id>`): subscribers dedupe at-least-once delivery with it. */
   eventId: string;
-  tenant: string;
-  dagId: string;
-  nodeId?: string;
-  agent?: string;
-  attempt?: number;
-  /** Epoch ms of the transition. */
-  at: number;
-}
+};
 
 export function toDetail(event: OutboxEvent): EventDetail {
   const detail: EventDetail = { eventId: `${event.shard}:${event.id}`, tenant: event.tenant, dagId: event.dagId, at: event.at };
