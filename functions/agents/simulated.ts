@@ -1,4 +1,5 @@
-import type { BusEvent } from "@weft/core";
+import { createClient } from "@weft/client";
+import { ConflictError, type BusEvent, type Task } from "@weft/core";
 
 /**
  * The example's agents (planner, researcher, writer, reviewer), simulated. Each is a plain
@@ -9,37 +10,33 @@ import type { BusEvent } from "@weft/core";
  * (think-time factor, default 1; 0 for no waiting).
  */
 
-interface Task {
-  dagId: string;
-  nodeId: string;
-  agent: string;
-  input: { topic?: string; angle?: string; reads?: string[]; failFirstAttempt?: boolean } | null;
-  attempt: number;
-  leaseToken: string;
-}
+type SimTask = Task & { input?: { topic?: string; angle?: string; reads?: string[]; failFirstAttempt?: boolean } | null };
 
 const THINK_MS: Record<string, number> = { planner: 400, researcher: 900, writer: 700, reviewer: 400 };
 
 export const handler = async (event: BusEvent) => {
   const { dagId, nodeId, agent } = event.detail;
   if (event["detail-type"] !== "NodeReady" || !nodeId || !agent) return { skipped: "not a NodeReady event" };
-  const claim = await api(`/v1/dags/${dagId}/nodes/${nodeId}/claim`, { workerId: `sim-${agent}`, leaseMs: 60_000 });
-  // Another worker (or a duplicate delivery) got it first: at-least-once delivery, one claim.
-  if (claim.status === 409) return { skipped: "already claimed" };
-  if (!claim.ok) throw new Error(`claim ${dagId}/${nodeId} failed: ${claim.status} ${JSON.stringify(claim.body)}`);
-  const task = (claim.body as { task: Task }).task;
+  const weft = client();
+  let task: SimTask;
+  try {
+    task = (await weft.claimNode(dagId, nodeId, { workerId: `sim-${agent}`, leaseMs: 60_000 })) as SimTask;
+  } catch (err) {
+    // Another worker (or a duplicate delivery) got it first: at-least-once delivery, one claim.
+    if (err instanceof ConflictError) return { skipped: "already claimed" };
+    throw err;
+  }
 
   await sleep((THINK_MS[agent] ?? 500) * speed() * (0.5 + Math.random()));
-  const report = (path: string, body: unknown) => api(`/v1/dags/${dagId}/nodes/${nodeId}/${path}`, body);
   if (task.input?.failFirstAttempt && task.attempt === 1) {
-    const r = await report("fail", { leaseToken: task.leaseToken, error: { message: "simulated 429: rate limited by the model provider" }, retryable: true });
+    const r = await weft.fail(task, { message: "simulated 429: rate limited by the model provider" }, true);
     return { failed: true, status: r.status };
   }
-  const r = await report("complete", { leaseToken: task.leaseToken, output: outputOf(task), workerId: `sim-${agent}` });
-  return { completed: r.ok, status: r.status };
+  await weft.complete(task, outputOf(task), { workerId: `sim-${agent}` });
+  return { completed: true };
 };
 
-function outputOf(task: Task): unknown {
+function outputOf(task: SimTask): unknown {
   const topic = task.input?.topic ?? "the topic";
   switch (task.agent) {
     case "planner":
@@ -55,17 +52,10 @@ function outputOf(task: Task): unknown {
   }
 }
 
-async function api(path: string, body: unknown): Promise<{ ok: boolean; status: number; body: unknown }> {
-  const base = process.env.WEFT_API_URL?.replace(/\/+$/, "");
-  if (!base) throw new Error("WEFT_API_URL is not set");
-  const key = process.env.WEFT_API_KEY;
-  const res = await fetch(`${base}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { ok: res.ok, status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+function client() {
+  const baseUrl = process.env.WEFT_API_URL;
+  if (!baseUrl) throw new Error("WEFT_API_URL is not set");
+  return createClient({ baseUrl, ...(process.env.WEFT_API_KEY ? { apiKey: process.env.WEFT_API_KEY } : {}) });
 }
 
 function speed(): number {

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import type { Server } from "node:http";
-import type { RunEvent, RunView } from "@weft/core";
+import { createClient } from "@weft/client";
 import { InProcessPublisher } from "@weft/core";
 import { routes } from "../../infra/routes.js";
 import { schedules } from "../../infra/schedules.js";
@@ -110,28 +110,18 @@ async function main(): Promise<number> {
   return -1;
 }
 
-async function http<T>(base: string, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(new URL(path, base), {
-    method,
-    headers: { "content-type": "application/json", ...(env.WEFT_API_KEY ? { authorization: `Bearer ${env.WEFT_API_KEY}` } : {}) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await res.json()) as T;
-  if (!res.ok) throw new Error(`${method} ${path} -> ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
 /** Submits the example over HTTP and follows its event log until the run ends. */
 async function runExampleDag(base: string): Promise<string> {
   const spec = exampleRun();
   console.log(`\nweft example: ${spec.nodes.map((n) => n.id).join(", ")}`);
   console.log("  plan -> research x3 (one fails once and is retried) -> write -> review\n");
-  const sub = await http<{ dagId: string; ready: string[] }>(base, "POST", "/v1/dags", spec);
+  const weft = createClient({ baseUrl: base, ...(env.WEFT_API_KEY ? { apiKey: env.WEFT_API_KEY } : {}) });
+  const sub = await weft.submit(spec);
   let cursor = 0;
   let t0 = 0;
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const page = await http<{ events: RunEvent[]; cursor: number }>(base, "GET", `/v1/dags/${sub.dagId}/events?after=${cursor}`);
+    const page = await weft.events(sub.dagId, cursor);
     for (const e of page.events) {
       t0 ||= e.at;
       console.log(formatEvent(e, t0));
@@ -141,7 +131,7 @@ async function runExampleDag(base: string): Promise<string> {
     if (Date.now() > deadline) throw new Error("the example run did not finish within 120 s");
     await new Promise((res) => setTimeout(res, 150));
   }
-  const run = await http<RunView>(base, "GET", `/v1/dags/${sub.dagId}`);
+  const run = await weft.getRun(sub.dagId);
   console.log(`\n${formatSummary(run)}\n`);
   console.log(`  curl -s ${base}/v1/dags/${sub.dagId} | jq .      # the run\n  curl -s ${base}/v1/dags/${sub.dagId}/events | jq .  # its event log\n`);
   return run.status;

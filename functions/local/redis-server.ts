@@ -26,12 +26,13 @@ export function redisServerVersion(): string | undefined {
   return r.error || r.status !== 0 ? undefined : r.stdout.trim();
 }
 
-async function waitForPing(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+/** Waits until the child answers PING (NOAUTH also proves it is up: a node with --requirepass). */
+export async function waitForPing(port: number, child: ChildProcess, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited with code ${child.exitCode}`);
     const r = spawnSync("redis-cli", ["-p", String(port), "ping"], { encoding: "utf8" });
-    if (r.stdout?.trim() === "PONG") return;
+    if (/^(PONG|NOAUTH)/.test(r.stdout?.trim() ?? "")) return;
     await new Promise((res) => setTimeout(res, 50));
   }
   throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);

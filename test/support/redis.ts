@@ -36,7 +36,7 @@ const live = (registry[LIVE] ??= (() => {
 
 // One free-port probe for the emulator and the tests.
 export { freePort } from "../../functions/local/redis-server.js";
-import { freePort } from "../../functions/local/redis-server.js";
+import { freePort, waitForPing } from "../../functions/local/redis-server.js";
 
 export function assertRedisInstalled(): void {
   const r = spawnSync("redis-server", ["--version"], { encoding: "utf8" });
@@ -50,18 +50,6 @@ export function redisCli(port: number, ...args: string[]): string {
   const r = spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port), ...args], { encoding: "utf8" });
   if (r.error || r.status !== 0) throw new Error(`redis-cli -p ${port} ${args.join(" ")} failed: ${r.stderr || r.error}`);
   return r.stdout.trim();
-}
-
-async function waitForPing(port: number, child: ChildProcess, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${child.exitCode}`);
-    const r = spawnSync("redis-cli", ["-p", String(port), "ping"], { encoding: "utf8" });
-    // NOAUTH also proves the server is up (a node started with --requirepass).
-    if (/^(PONG|NOAUTH)/.test(r.stdout?.trim() ?? "")) return;
-    await new Promise((res) => setTimeout(res, 50));
-  }
-  throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
 }
 
 async function spawnServer(port: number, dir: string, args: string[]): Promise<ChildProcess> {
