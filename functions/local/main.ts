@@ -1,17 +1,8 @@
 import { parseArgs } from "node:util";
-import { join } from "node:path";
-import type { Server } from "node:http";
 import { createClient } from "@weft/client";
-import { InProcessPublisher } from "@weft/core";
-import { routes } from "../../infra/routes.js";
-import { schedules } from "../../infra/schedules.js";
-import { subscriptions } from "../../infra/subscriptions.js";
-import { configureRuntime, resetRuntime } from "../config.js";
+import { startLocal } from "./emulator.js";
 import { exampleRun } from "./example.js";
-import { startGateway, type HttpHandler } from "./gateway.js";
-import { loadHandler, ROOT } from "./handlers.js";
 import { formatEvent, formatSummary } from "./progress.js";
-import { startDynamo, startRedis, type Service } from "./services.js";
 
 /**
  * `npm start`: Weft on this machine. The same Lambda handlers behind a local API Gateway
@@ -37,76 +28,21 @@ env: PORT (3000), REDIS_URL, DYNAMODB_ENDPOINT, WEFT_DATA_DIR (.weft), WEFT_API_
 }
 
 const env = process.env;
-// The SDK's notice that its 2027 releases need Node 22 is known (versions are pinned); keep the terminal for the run.
-env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-const port = Number(env.PORT ?? 3000);
-const dataDir = env.WEFT_DATA_DIR ?? join(ROOT, ".weft");
-const table = env.WEFT_TABLE ?? "weft-local";
 const stoppers: (() => Promise<unknown>)[] = [];
 const log = (s: string) => console.log(`weft ${s}`);
 
 async function main(): Promise<number> {
-  const redis = await startRedis(env, dataDir);
-  stoppers.unshift(redis.stop);
-  log(`redis:    ${redis.description}`);
-  const dynamo: Service = await startDynamo(env, table, dataDir);
-  stoppers.unshift(dynamo.stop);
-  log(`dynamodb: ${dynamo.description} (table ${table})`);
-
-  const baseUrl = `http://127.0.0.1:${port}`;
-  Object.assign(env, { REDIS_URL: redis.url, DYNAMODB_ENDPOINT: dynamo.url, WEFT_TABLE: table, WEFT_API_URL: baseUrl });
-  if (!env.WEFT_API_KEYS) {
-    env.WEFT_DEV_TENANT ??= "dev";
-    log(`auth:     no WEFT_API_KEYS set: every request acts as the single dev tenant "${env.WEFT_DEV_TENANT}"`);
-  } else {
-    env.WEFT_API_KEY ??= env.WEFT_API_KEYS.split(",")[0]!.split(":")[0];
-    log(`auth:     ${env.WEFT_API_KEYS.split(",").length} API key(s) from WEFT_API_KEYS`);
-  }
-
-  // Events: the outbox relay publishes to this in-process bus instead of EventBridge.
-  const bus = new InProcessPublisher({ onError: (err, e) => console.error(`weft: subscriber of ${e["detail-type"]} failed:`, err) });
-  await configureRuntime({ publisher: bus });
-  // Stoppers run newest first: timers, API, then the bus drains, then storage goes.
-  stoppers.unshift(async () => {
-    await bus.drain();
-    await resetRuntime();
-  });
-  for (const sub of subscriptions) {
-    const fn = await loadHandler<(e: unknown) => Promise<unknown>>(sub.handler);
-    bus.subscribe(sub.pattern, fn);
-  }
-  log(`events:   ${subscriptions.length} subscriptions from infra/subscriptions.ts, delivered in-process`);
-
-  const gatewayRoutes = await Promise.all(
-    routes.map(async (r) => ({ method: r.method, path: r.path, name: r.handler, handler: await loadHandler<HttpHandler>(r.handler) })),
-  );
-  const server: Server = await startGateway(gatewayRoutes, port);
-  stoppers.unshift(() => new Promise((res) => server.close(res)));
-  log(`api:      ${baseUrl} (${routes.length} routes from infra/routes.ts; try ${baseUrl}/openapi.json)`);
-
-  const period = Number(env.WEFT_RECONCILE_MS ?? 1000);
-  for (const s of schedules) {
-    const fn = await loadHandler<() => Promise<unknown>>(s.handler);
-    let busy = false;
-    const timer = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      fn()
-        .catch((err: unknown) => console.error(`weft: ${s.handler} failed:`, err))
-        .finally(() => (busy = false));
-    }, period);
-    stoppers.unshift(async () => clearInterval(timer));
-  }
-  log(`schedule: ${schedules.map((s) => s.handler).join(", ")} every ${period} ms (deployed: ${schedules.map((s) => s.schedule).join(", ")})`);
+  const local = await startLocal({ env, log });
+  stoppers.push(local.stop);
 
   const runExample = flags.example && !flags["no-example"];
   if (!runExample) {
     log("ready. Ctrl-C to stop.");
     return -1;
   }
-  const status = await runExampleDag(baseUrl);
+  const status = await runExampleDag(local.baseUrl);
   if (flags.once) return status === "succeeded" ? 0 : 1;
-  log(`ready. The API stays up at ${baseUrl}; Ctrl-C to stop.`);
+  log(`ready. The API stays up at ${local.baseUrl}; Ctrl-C to stop.`);
   return -1;
 }
 

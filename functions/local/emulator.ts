@@ -1,0 +1,120 @@
+import { join } from "node:path";
+import type { Server } from "node:http";
+import { InProcessPublisher, type BusEvent } from "@weft/core";
+import { routes } from "../../infra/routes.js";
+import { schedules } from "../../infra/schedules.js";
+import { subscriptions, type Subscription } from "../../infra/subscriptions.js";
+import { configureRuntime, resetRuntime } from "../config.js";
+import { startGateway, type HttpHandler } from "./gateway.js";
+import { loadHandler, ROOT } from "./handlers.js";
+import { startDynamo, startRedis, type Service } from "./services.js";
+
+export interface LocalOptions {
+  /** API port; 0 picks a free one. Default: PORT or 3000. */
+  port?: number;
+  /** Where redis-server's AOF and dynalite's files live. Default: WEFT_DATA_DIR or `.weft`. */
+  dataDir?: string;
+  /** Reconcile (and every other schedule) period in ms. Default: WEFT_RECONCILE_MS or 1000. */
+  reconcileMs?: number;
+  /** Which bus subscriptions to deliver; default all of infra/subscriptions.ts. */
+  subscriptions?: (s: Subscription) => boolean;
+  /** Where progress lines go; default console.log with a "weft " prefix. */
+  log?: (line: string) => void;
+  /** The process env the handlers read (REDIS_URL, WEFT_API_KEYS, ...); it is updated in place. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Local {
+  /** http://127.0.0.1:<port> */
+  baseUrl: string;
+  /** The API key the local gateway accepts (undefined: single dev tenant, no key needed). */
+  apiKey: string | undefined;
+  redisUrl: string;
+  dynamoUrl: string;
+  bus: InProcessPublisher;
+  /** Stops timers, the API, drains the bus, then Redis and DynamoDB (when this started them). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Weft on this machine: the same Lambda handlers behind a local API Gateway (HTTP API v2
+ * events), the bus subscriptions infra declares delivered in-process, every schedule on a
+ * timer, a real redis-server (REDIS_URL, else spawned from PATH) and DynamoDB
+ * (DYNAMODB_ENDPOINT, else dynalite in-process). `npm start` and the tests use this; the
+ * handlers read their config from `env`, so one emulator runs per process.
+ */
+export async function startLocal(o: LocalOptions = {}): Promise<Local> {
+  const env = o.env ?? process.env;
+  const log = o.log ?? ((s: string) => console.log(`weft ${s}`));
+  // The SDK's notice that its 2027 releases need Node 22 is known (versions are pinned).
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  const dataDir = o.dataDir ?? env.WEFT_DATA_DIR ?? join(ROOT, ".weft");
+  const table = env.WEFT_TABLE ?? "weft-local";
+  const stoppers: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const s of stoppers.splice(0)) await s().catch((err: unknown) => console.error("weft: error while stopping:", err));
+  };
+
+  try {
+    const redis = await startRedis(env, dataDir);
+    stoppers.unshift(redis.stop);
+    log(`redis:    ${redis.description}`);
+    const dynamo: Service = await startDynamo(env, table, dataDir);
+    stoppers.unshift(dynamo.stop);
+    log(`dynamodb: ${dynamo.description} (table ${table})`);
+    Object.assign(env, { REDIS_URL: redis.url, DYNAMODB_ENDPOINT: dynamo.url, WEFT_TABLE: table });
+
+    let apiKey: string | undefined;
+    if (!env.WEFT_API_KEYS) {
+      env.WEFT_DEV_TENANT ??= "dev";
+      log(`auth:     no WEFT_API_KEYS set: every request acts as the single dev tenant "${env.WEFT_DEV_TENANT}"`);
+    } else {
+      apiKey = env.WEFT_API_KEY ??= env.WEFT_API_KEYS.split(",")[0]!.split(":")[0];
+      log(`auth:     ${env.WEFT_API_KEYS.split(",").length} API key(s) from WEFT_API_KEYS`);
+    }
+
+    // Events: the outbox relay publishes to this in-process bus instead of EventBridge.
+    const bus = new InProcessPublisher({ onError: (err, e) => console.error(`weft: subscriber of ${e["detail-type"]} failed:`, err) });
+    await configureRuntime({ publisher: bus });
+    // Stoppers run newest first: timers, API, then the bus drains, then storage goes.
+    stoppers.unshift(async () => {
+      await bus.drain();
+      await resetRuntime();
+    });
+    const subs = subscriptions.filter(o.subscriptions ?? (() => true));
+    for (const sub of subs) {
+      const fn = await loadHandler<(e: BusEvent) => Promise<unknown>>(sub.handler);
+      bus.subscribe(sub.pattern, fn);
+    }
+    log(`events:   ${subs.length} subscriptions from infra/subscriptions.ts, delivered in-process`);
+
+    const gatewayRoutes = await Promise.all(
+      routes.map(async (r) => ({ method: r.method, path: r.path, name: r.handler, handler: await loadHandler<HttpHandler>(r.handler) })),
+    );
+    const server: Server = await startGateway(gatewayRoutes, o.port ?? Number(env.PORT ?? 3000));
+    stoppers.unshift(() => new Promise((res) => server.close(res)));
+    const address = server.address();
+    const baseUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : o.port}`;
+    env.WEFT_API_URL = baseUrl;
+    log(`api:      ${baseUrl} (${routes.length} routes from infra/routes.ts; try ${baseUrl}/openapi.json)`);
+
+    const period = o.reconcileMs ?? Number(env.WEFT_RECONCILE_MS ?? 1000);
+    for (const s of schedules) {
+      const fn = await loadHandler<() => Promise<unknown>>(s.handler);
+      let busy = false;
+      const timer = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        fn()
+          .catch((err: unknown) => console.error(`weft: ${s.handler} failed:`, err))
+          .finally(() => (busy = false));
+      }, period);
+      stoppers.unshift(async () => clearInterval(timer));
+    }
+    log(`schedule: ${schedules.map((s) => s.handler).join(", ")} every ${period} ms (deployed: ${schedules.map((s) => s.schedule).join(", ")})`);
+    return { baseUrl, apiKey, redisUrl: redis.url, dynamoUrl: dynamo.url, bus, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
