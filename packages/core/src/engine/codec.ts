@@ -51,18 +51,29 @@ export function parseJson(raw: string | false | undefined | null): unknown {
 
 type StreamEntry = [string, string[]];
 
-/** An event log entry: packed field `e` = "type|node|attempt|from|actor|at", JSON `d`. */
-export function decodeEvent(entry: StreamEntry): RunEvent {
+/**
+ * An event log entry: the events one script call appended to the run (lua/includes/core.lua),
+ * each a packed field `e` = "type|node|attempt|from|actor|at" and an optional JSON `d`. The
+ * entry id is `0-<seq of its last event>`; the events before it have the seqs before that.
+ */
+export function decodeEvents(entry: StreamEntry): RunEvent[] {
   const [id, flat] = entry;
-  const f = hash(flat);
-  const [type, node, attempt, from, actor, at] = (f.get("e") ?? "").split("|");
-  const ev: RunEvent = { seq: Number(id.slice(id.indexOf("-") + 1)), type: type as EventType, actor: actor ?? "", at: Number(at) };
-  if (node) ev.node = node;
-  if (attempt) ev.attempt = Number(attempt);
-  if (from) ev.from = from as NodeStatus;
-  const d = f.get("d");
-  if (d) ev.data = JSON.parse(d) as Record<string, unknown>;
-  return ev;
+  const events: RunEvent[] = [];
+  for (let i = 0; i < flat.length; i += 2) {
+    if (flat[i] === "d") {
+      events[events.length - 1]!.data = JSON.parse(flat[i + 1]!) as Record<string, unknown>;
+      continue;
+    }
+    const [type, node, attempt, from, actor, at] = flat[i + 1]!.split("|");
+    const ev: RunEvent = { seq: 0, type: type as EventType, actor: actor ?? "", at: Number(at) };
+    if (node) ev.node = node;
+    if (attempt) ev.attempt = Number(attempt);
+    if (from) ev.from = from as NodeStatus;
+    events.push(ev);
+  }
+  const last = Number(id.slice(id.indexOf("-") + 1));
+  events.forEach((e, i) => (e.seq = last - events.length + 1 + i));
+  return events;
 }
 
 /** The stream fields of an event, as append_event (lua/includes/core.lua) writes them. */
@@ -71,15 +82,23 @@ export function encodeEvent(e: RunEvent): string[] {
   return e.data === undefined ? ["e", packed] : ["e", packed, "d", JSON.stringify(e.data)];
 }
 
-/** An outbox entry: packed field `e` = "type|tenant|dagId|node|agent|attempt|at". */
-export function decodeOutbox(shard: number, entry: StreamEntry): OutboxEvent {
-  const [id, flat] = entry;
-  const [type, tenant, dagId, node, agent, attempt, at] = (hash(flat).get("e") ?? "").split("|");
-  const ev: OutboxEvent = { id, shard, type: type as OutboxEventType, tenant: tenant ?? "", dagId: dagId ?? "", at: Number(at) };
-  if (node) {
-    ev.nodeId = node;
-    ev.attempt = Number(attempt);
+/**
+ * An outbox entry: the outbox events of one script call, each a packed field `e` =
+ * "type|tenant|dagId|node|agent|attempt|at". Each event is acked by its entry's id; its
+ * own id (`<entry id>/<index>`) is what subscribers dedupe on.
+ */
+export function decodeOutbox(shard: number, entry: StreamEntry): OutboxEvent[] {
+  const [entryId, flat] = entry;
+  const out: OutboxEvent[] = [];
+  for (let i = 1; i < flat.length; i += 2) {
+    const [type, tenant, dagId, node, agent, attempt, at] = flat[i]!.split("|");
+    const ev: OutboxEvent = { id: `${entryId}/${(i - 1) / 2}`, shard, type: type as OutboxEventType, tenant: tenant ?? "", dagId: dagId ?? "", at: Number(at) };
+    if (node) {
+      ev.nodeId = node;
+      ev.attempt = Number(attempt);
+    }
+    if (agent) ev.agent = agent;
+    out.push(ev);
   }
-  if (agent) ev.agent = agent;
-  return ev;
+  return out;
 }

@@ -4,7 +4,7 @@ import { PayloadTooLargeError, ValidationError } from "../errors.js";
 import { keySchema, type KeySchema } from "../redis/keys.js";
 import type { LuaScript, RedisPort } from "../redis/port.js";
 import { loadScript } from "../redis/scripts.js";
-import { decodeEvent, decodeOutbox, isScriptError, list, reply, scriptError } from "./codec.js";
+import { decodeEvents, decodeOutbox, isScriptError, list, reply, scriptError } from "./codec.js";
 import { lifecycle } from "./lifecycle.js";
 import { readRunView } from "./read.js";
 import { buildSubmit } from "./submit.js";
@@ -140,7 +140,12 @@ export function createEngine(opts: EngineOptions): Engine {
 
   const readEvents = async (tenant: string, dagId: string, after: number, limit: number) => {
     const r = await onRun<{ entries: unknown }>(S.readEvents, tenant, dagId, { after, limit });
-    return list<[string, string[]]>(r.entries).map(decodeEvent);
+    // An entry holds one script call's events and its id is the last one's seq: the first
+    // entry may start at or before the cursor, and the last may run past the limit.
+    return list<[string, string[]]>(r.entries)
+      .flatMap(decodeEvents)
+      .filter((e) => e.seq > after)
+      .slice(0, limit);
   };
 
   const stateWrites = (writes: unknown, field: string) => {
@@ -317,16 +322,25 @@ export function createEngine(opts: EngineOptions): Engine {
       const out: OutboxEvent[] = [];
       for (const shard of shards) {
         const r = await call<{ entries: unknown }>(S.outboxRead, shard, { limit });
-        for (const e of list<[string, string[]]>(r.entries)) out.push(decodeOutbox(shard, e));
+        // Entries hold one script call's events each: at most `limit` events per shard.
+        const events = list<[string, string[]]>(r.entries).flatMap((e) => decodeOutbox(shard, e));
+        out.push(...events.slice(0, limit));
       }
       return out;
     },
 
     async ackOutbox(events) {
-      const byShard = new Map<number, string[]>();
-      for (const e of events) byShard.set(e.shard, [...(byShard.get(e.shard) ?? []), e.id]);
+      // Event ids are `<entry id>/<position>`: the ack script removes those positions of each entry.
+      const byShard = new Map<number, Map<string, number[]>>();
+      for (const e of events) {
+        const slash = e.id.lastIndexOf("/");
+        const entries = byShard.get(e.shard) ?? new Map<string, number[]>();
+        byShard.set(e.shard, entries);
+        const entry = e.id.slice(0, slash);
+        entries.set(entry, [...(entries.get(entry) ?? []), Number(e.id.slice(slash + 1))]);
+      }
       let acked = 0;
-      for (const [shard, ids] of byShard) acked += (await call<{ acked: number }>(S.outboxAck, shard, { ids })).acked;
+      for (const [shard, entries] of byShard) acked += (await call<{ acked: number }>(S.outboxAck, shard, { entries: [...entries] })).acked;
       return acked;
     },
 

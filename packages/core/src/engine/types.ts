@@ -160,7 +160,7 @@ export type OutboxEventType =
 
 /** One outbox entry: references only, never payloads (EventBridge's 256 KB limit). */
 export interface OutboxEvent {
-  /** Outbox stream id; ack with it. */
+  /** `<outbox entry id>/<position>` (an entry holds one script call's events); ack with it. */
   id: string;
   shard: number;
   type: OutboxEventType;

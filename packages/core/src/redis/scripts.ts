@@ -24,13 +24,21 @@ export function loadScript(name: string, dir = luaDir()): LuaScript {
   const hit = cache.get(key);
   if (hit) return hit;
   const seen = new Set<string>();
-  const expand = (file: string): string =>
-    readFileSync(file, "utf8").replace(/^--@include (\S+)\s*$/gm, (_, inc: string) => {
+  const expand = (text: string): string =>
+    text.replace(/^--@include (\S+)\s*$/gm, (_, inc: string) => {
       if (seen.has(inc)) return "";
       seen.add(inc);
-      return expand(join(dir, "includes", `${inc}.lua`));
+      return expand(readFileSync(join(dir, "includes", `${inc}.lua`), "utf8"));
     });
-  const source = expand(join(dir, `${name}.lua`));
+  const top = readFileSync(join(dir, `${name}.lua`), "utf8");
+  // Includes first; the script's own body after them. A script that includes core (every
+  // DAG script) buffers its event-log and outbox writes: its body runs as a function so
+  // flush_log() writes them after any return.
+  const includes = [...top.matchAll(/^--@include \S+\s*$/gm)];
+  const split = includes.length ? includes[includes.length - 1]!.index! + includes[includes.length - 1]![0].length : 0;
+  const head = expand(top.slice(0, split));
+  const body = top.slice(split);
+  const source = seen.has("core") ? `${head}\nlocal function __main()\n${body}\nend\nlocal __r = __main()\nflush_log()\nreturn __r\n` : head + body;
   const script = { name, source, sha: createHash("sha1").update(source).digest("hex") };
   cache.set(key, script);
   return script;

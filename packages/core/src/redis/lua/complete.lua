@@ -13,6 +13,9 @@
 --@include state_entry
 local a = cjson.decode(ARGV[1])
 local at = now_ms(a)
+-- Written once for the whole batch: ready-queue entries per queue, lease members to drop.
+local pushes = {}
+local done_leases = {}
 
 local function complete(it)
   local run = run_ctx(a.tenant, it.dagId)
@@ -52,7 +55,7 @@ local function complete(it)
       { json = w.json, op = 'complete', writer = writer, historyMax = 50, index = run.k .. 'state-keys', key = w.key }, tonumber(at))
   end
 
-  redis.call('ZREM', P .. 'leases', member(run, node))
+  done_leases[#done_leases + 1] = member(run, node)
   local remaining = set_status(run, node, 'succeeded', { 'o', it.output })
   append_event(run, 'node.succeeded', node, attempt, it.actor or lease.worker, at, 'running', nil)
   outbox(run, 'NodeSucceeded', node, n[4], attempt, at)
@@ -63,7 +66,7 @@ local function complete(it)
     if redis.call('HINCRBY', ck, 'w', -1) == 0 then
       local c = redis.call('HMGET', ck, 's', 'g', 'a')
       if c[1] == 'pending' then
-        make_ready(run, child, 'pending', c[2], c[3] or 0, at, 'engine')
+        make_ready(run, child, 'pending', c[2], c[3] or 0, at, 'engine', pushes)
         ready[#ready + 1] = child
       end
     end
@@ -73,6 +76,8 @@ end
 
 local results = {}
 for i, it in ipairs(a.items) do results[i] = complete(it) end
+push_ready(pushes)
+if #done_leases > 0 then call_chunked('ZREM', P .. 'leases', done_leases) end
 local res = { results = results }
 if a.next then
   math.randomseed(a.seed)

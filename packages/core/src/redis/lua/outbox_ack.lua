@@ -1,6 +1,30 @@
--- outbox_ack: forget outbox entries that reached the bus.
--- KEYS[1] shard prefix. ARGV[1] JSON { ids: [string] }. Returns { acked }.
+-- outbox_ack: forget outbox events that reached the bus.
+-- KEYS[1] shard prefix. ARGV[1] JSON { entries: [[entryId, [index]]] }: per outbox entry,
+-- the positions of its events that were published.
+-- Returns { acked }: events removed (entries already gone count 0, so a repeated ack is a no-op).
+-- An entry holds the events of one script call; when only some of them were published,
+-- the rest are written back as a new entry, so nothing unpublished is lost and nothing
+-- published is sent again.
 --@include core
 local a = cjson.decode(ARGV[1])
-if #a.ids == 0 then return '{"acked":0}' end
-return cjson.encode({ acked = redis.call('XDEL', P .. 'outbox', unpack(a.ids)) })
+local key = P .. 'outbox'
+local acked = 0
+for _, e in ipairs(a.entries) do
+  local id, done = e[1], {}
+  for _, i in ipairs(e[2]) do done[i] = true end
+  local entry = redis.call('XRANGE', key, id, id)[1]
+  if entry then
+    local fields, rest = entry[2], {}
+    for i = 1, #fields, 2 do
+      if done[(i - 1) / 2] then
+        acked = acked + 1
+      else
+        rest[#rest + 1] = fields[i]
+        rest[#rest + 1] = fields[i + 1]
+      end
+    end
+    if #rest > 0 then redis.call('XADD', key, '*', unpack(rest)) end
+    redis.call('XDEL', key, id)
+  end
+end
+return cjson.encode({ acked = acked })

@@ -58,13 +58,13 @@ for _, node in ipairs(targets) do
   if s == 'running' then redis.call('ZREM', P .. 'leases', member(run, node)) end
   if s == 'retrying' then redis.call('ZREM', P .. 'retries', member(run, node)) end
   if TERMINAL[s] then redis.call('HINCRBY', run.meta, 'remaining', 1) end
-  if s == 'failed' or s == 'cancelled' then redis.call('HINCRBY', run.meta, s, -1) end
+  if s == 'failed' or s == 'cancelled' or s == 'skipped' then redis.call('HINCRBY', run.meta, s, -1) end
   redis.call('HDEL', run.n .. node, 'o', 'e', 'l')
   redis.call('HSET', run.n .. node, 's', 'pending', 'b', tonumber(n[2]) or 0)
   append_event(run, 'node.reset', node, tonumber(n[2]) or 0, a.actor, at, s, data)
 end
 -- Counters read as "how many" elsewhere; a zero must read as absent-or-zero alike.
-for _, k in ipairs({ 'failed', 'cancelled' }) do
+for _, k in ipairs({ 'failed', 'cancelled', 'skipped' }) do
   if (tonumber(redis.call('HGET', run.meta, k)) or 0) <= 0 then redis.call('HDEL', run.meta, k) end
 end
 

@@ -35,7 +35,7 @@ redis.call('SET', run.k .. 'order', a.order)
 local total = #a.nodes
 redis.call('HSET', run.meta, 'tenant', a.tenant, 'id', a.id, 'status', 'running', 'onFailure', a.onFailure,
   'policy', a.policy, 'defHash', a.defHash, 'createdAt', at, 'total', total, 'remaining', total,
-  'idempotencyKey', a.idempotencyKey or '')
+  'idempotencyKey', a.idempotencyKey or '', 'v', 2)
 redis.call('ZADD', P .. 'runs:' .. a.tenant, at, a.id)
 append_event(run, 'run.submitted', nil, nil, a.actor, at, nil,
   cjson.encode({ nodes = total, onFailure = a.onFailure }))

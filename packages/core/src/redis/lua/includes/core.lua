@@ -26,9 +26,16 @@ local function split(s, sep)
   return out
 end
 
+-- One context per run and script call: a batch touches the same few runs many times.
+local RUNS = {}
 local function run_ctx(tenant, id)
+  local key = tenant .. '|' .. id
+  local run = RUNS[key]
+  if run then return run end
   local k = P .. 'run:' .. tenant .. ':' .. id .. ':'
-  return { tenant = tenant, id = id, k = k, meta = k .. 'meta', n = k .. 'n:' }
+  run = { tenant = tenant, id = id, k = k, meta = k .. 'meta', n = k .. 'n:' }
+  RUNS[key] = run
+  return run
 end
 
 -- Lease/retry index members name the run and node.
@@ -44,24 +51,73 @@ local function err(code, message, current)
   return cjson.encode({ err = code, message = message, current = current })
 end
 
--- Event log: a Redis Stream per run with ids 0-<seq> (Redis picks the next seq), so a
--- cursor is just a number. One packed field `e` = "type|node|attempt|from|actor|at" (ids
--- cannot contain '|'), plus `d` (JSON) when the event carries data: an entry costs one
--- listpack value instead of six.
+-- Event log: a Redis Stream per run. Each event has a seq (1, 2, 3... per run), so a cursor
+-- is just a number. An event is one packed field `e` = "type|node|attempt|from|actor|at"
+-- (ids cannot contain '|'), followed by `d` (JSON) when it carries data. The events a
+-- script call appends to one run go into one stream entry (in chunks of LOG_CHUNK) whose
+-- id is `0-<seq of its last event>`: one XADD per run and call instead of one per event.
+-- meta.seq counts the run's events. Buffered here, written by flush_log at the end of
+-- the script (scripts.ts wraps every script that includes this file so it always runs).
+local LOG_CHUNK = 500
+local LOG = {}
+local LOG_RUNS = {}
 local function append_event(run, t, node, attempt, by, at, from, data)
-  local e = t .. '|' .. (node or '') .. '|' .. (attempt or '') .. '|' .. (from or '') .. '|' .. by .. '|' .. at
-  if data then
-    redis.call('XADD', run.k .. 'events', '0-*', 'e', e, 'd', data)
-  else
-    redis.call('XADD', run.k .. 'events', '0-*', 'e', e)
+  local l = LOG[run.k]
+  if not l then
+    l = {}
+    LOG[run.k] = l
+    LOG_RUNS[#LOG_RUNS + 1] = run
   end
+  l[#l + 1] = t .. '|' .. (node or '') .. '|' .. (attempt or '') .. '|' .. (from or '') .. '|' .. by .. '|' .. at
+  l[#l + 1] = data or false
 end
 
 -- Outbox: one Stream per shard, relayed to EventBridge and acked (XDEL) after PutEvents.
--- One packed field: "type|tenant|dagId|node|agent|attempt|at".
+-- One packed field `e` per event: "type|tenant|dagId|node|agent|attempt|at"; a script
+-- call's events share entries of up to OUT_CHUNK events.
+local OUT_CHUNK = 100
+local OUT = {}
 local function outbox(run, t, node, agent, attempt, at)
-  redis.call('XADD', P .. 'outbox', '*', 'e',
-    t .. '|' .. run.tenant .. '|' .. run.id .. '|' .. (node or '') .. '|' .. (agent or '') .. '|' .. (attempt or 0) .. '|' .. at)
+  OUT[#OUT + 1] = 'e'
+  OUT[#OUT + 1] = t .. '|' .. run.tenant .. '|' .. run.id .. '|' .. (node or '') .. '|' .. (agent or '') .. '|' .. (attempt or 0) .. '|' .. at
+end
+
+local function flush_run_log(run, l)
+  local count = #l / 2
+  local last = redis.call('HINCRBY', run.meta, 'seq', count)
+  if last == count then
+    -- A counter just created: a run whose log predates meta.seq continues after its top entry.
+    local top = redis.call('XREVRANGE', run.k .. 'events', '+', '-', 'COUNT', 1)[1]
+    if top then
+      local seq = tonumber(string.match(top[1], '%d+$'))
+      last = redis.call('HINCRBY', run.meta, 'seq', seq)
+    end
+  end
+  local seq = last - count
+  local f = {}
+  for i = 1, #l, 2 do
+    f[#f + 1] = 'e'
+    f[#f + 1] = l[i]
+    if l[i + 1] then
+      f[#f + 1] = 'd'
+      f[#f + 1] = l[i + 1]
+    end
+    seq = seq + 1
+    if i + 1 == #l or (i + 1) % (2 * LOG_CHUNK) == 0 then
+      redis.call('XADD', run.k .. 'events', '0-' .. seq, unpack(f))
+      f = {}
+    end
+  end
+end
+
+local function flush_log()
+  for _, run in ipairs(LOG_RUNS) do flush_run_log(run, LOG[run.k]) end
+  LOG = {}
+  LOG_RUNS = {}
+  for i = 1, #OUT, 2 * OUT_CHUNK do
+    redis.call('XADD', P .. 'outbox', '*', unpack(OUT, i, math.min(i + 2 * OUT_CHUNK - 1, #OUT)))
+  end
+  OUT = {}
 end
 
 local TERMINAL = { succeeded = true, failed = true, skipped = true, cancelled = true }
@@ -75,7 +131,7 @@ local function set_status(run, node, to, extra)
     redis.call('HSET', run.n .. node, 's', to)
   end
   if TERMINAL[to] then
-    if to == 'failed' or to == 'cancelled' then redis.call('HINCRBY', run.meta, to, 1) end
+    if to ~= 'succeeded' then redis.call('HINCRBY', run.meta, to, 1) end
     return redis.call('HINCRBY', run.meta, 'remaining', -1)
   end
   return nil
@@ -83,13 +139,21 @@ end
 
 local STATUSES = { 'pending', 'ready', 'running', 'succeeded', 'failed', 'retrying', 'skipped', 'cancelled' }
 
--- O(nodes), once per run when it ends.
+-- When a run ends every node is terminal, and meta counts the failed, cancelled and
+-- skipped ones (set_status), so the rest succeeded. Runs submitted before meta counted
+-- skips (no `v`) are counted node by node.
 local function counts_json(run)
   local c = {}
   for _, s in ipairs(STATUSES) do c[s] = 0 end
-  for _, node in ipairs(split(redis.call('GET', run.k .. 'order'), ',')) do
-    local s = redis.call('HGET', run.n .. node, 's')
-    c[s] = c[s] + 1
+  local m = redis.call('HMGET', run.meta, 'v', 'total', 'failed', 'cancelled', 'skipped')
+  if m[1] then
+    c.failed, c.cancelled, c.skipped = tonumber(m[3]) or 0, tonumber(m[4]) or 0, tonumber(m[5]) or 0
+    c.succeeded = tonumber(m[2]) - c.failed - c.cancelled - c.skipped
+  else
+    for _, node in ipairs(split(redis.call('GET', run.k .. 'order'), ',')) do
+      local s = redis.call('HGET', run.n .. node, 's')
+      c[s] = c[s] + 1
+    end
   end
   local parts = {}
   for i, s in ipairs(STATUSES) do parts[i] = '"' .. s .. '":' .. c[s] end

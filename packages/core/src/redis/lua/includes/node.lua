@@ -1,11 +1,37 @@
 -- Node transitions shared by submit, claim, complete, fail, reconcile and cancel.
 --@include core
 
-local function make_ready(run, node, from, agent, attempt, at, by)
+-- `pushes`, when given, collects ready-queue entries per queue for push_ready (one LPUSH
+-- per queue and batch instead of one per node); the caller must flush before it claims.
+local function make_ready(run, node, from, agent, attempt, at, by, pushes)
   set_status(run, node, 'ready')
-  redis.call('LPUSH', ready_queue(run.tenant, agent), run.id .. '|' .. node)
+  local entry = run.id .. '|' .. node
+  if pushes then
+    local q = ready_queue(run.tenant, agent)
+    local list = pushes[q]
+    if not list then
+      list = {}
+      pushes[q] = list
+    end
+    list[#list + 1] = entry
+  else
+    redis.call('LPUSH', ready_queue(run.tenant, agent), entry)
+  end
   append_event(run, 'node.ready', node, attempt, by, at, from, nil)
   outbox(run, 'NodeReady', node, agent, attempt, at)
+end
+
+-- Chunks keep unpack far below Lua's C stack limit.
+local CHUNK = 1000
+local function call_chunked(cmd, key, list)
+  for i = 1, #list, CHUNK do
+    redis.call(cmd, key, unpack(list, i, math.min(i + CHUNK - 1, #list)))
+  end
+end
+
+-- LPUSH of many values pushes them in order, as one LPUSH per node would.
+local function push_ready(pushes)
+  for q, list in pairs(pushes) do call_chunked('LPUSH', q, list) end
 end
 
 local function policy_of(run, p)
