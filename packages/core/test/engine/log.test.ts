@@ -1,4 +1,7 @@
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { keySchema } from "../../src/redis/keys.js";
+import { loadScript } from "../../src/redis/scripts.js";
 import { backends } from "../../../../test/support/backends.js";
 import { allEvents, allOutbox, claimOne, useEngines, type EngineCtx } from "./harness.js";
 
@@ -69,6 +72,58 @@ describe.each(backends)("event log and outbox on %s", (name) => {
     expect(page.cursor).toBe(5);
     const end = await ctx.engine.events(ctx.tenant, dagId, { after: 11 });
     expect(end).toEqual({ events: [], cursor: 11 });
+  });
+
+  // One script call writes a run's events as one stream entry (chunks of 500) and its outbox
+  // events as entries of up to 100: readers must see single events with contiguous seqs.
+  it("numbers events one by one when a call writes many at once, and pages inside an entry", async () => {
+    const ctx = fresh();
+    const width = 1_203;
+    const nodes = [{ id: "root", agent: "ag" }, ...Array.from({ length: width }, (_, i) => ({ id: `m${i}`, agent: "mg", deps: ["root"] }))];
+    const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes });
+    const root = await claimOne(ctx, dagId, "root");
+    const done = await ctx.engine.complete(ctx.tenant, dagId, "root", root.leaseToken, null);
+    expect(done.ready).toHaveLength(width);
+    const events = await allEvents(ctx.engine, ctx.tenant, dagId);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(events.slice(4).map((e) => [e.type, e.node])).toEqual(Array.from({ length: width }, (_, i) => ["node.ready", `m${i}`]));
+    // Pages of 7 starting mid-entry: no event twice, none missing.
+    const paged: number[] = [];
+    let after = 3;
+    for (;;) {
+      const page = await ctx.engine.events(ctx.tenant, dagId, { after, limit: 7 });
+      if (page.events.length === 0) break;
+      expect(page.events.length).toBeLessThanOrEqual(7);
+      paged.push(...page.events.map((e) => e.seq));
+      after = page.cursor;
+    }
+    expect(paged).toEqual(events.slice(3).map((e) => e.seq));
+    const ready = (await allOutbox(ctx.engine)).filter((e) => e.dagId === dagId && e.type === "NodeReady" && e.agent === "mg");
+    expect(ready.map((e) => e.nodeId)).toEqual(nodes.slice(1).map((n) => n.id));
+    expect(new Set(ready.map((e) => e.id)).size).toBe(width);
+  });
+
+  it("continues the numbering of a log written before meta counted its events", async () => {
+    const ctx = fresh();
+    const { dagId } = await ctx.engine.submit(ctx.tenant, chain);
+    const meta = `${keySchema(ctx.prefix, ctx.shardCount).runPrefix(ctx.tenant, dagId)}meta`;
+    const hdel = loadScript("hdel_field", join(import.meta.dirname, "../../../../test/fixtures/lua"));
+    expect(JSON.parse(await ctx.redis.run(hdel, [meta], ["seq"]))).toBe(1);
+    const a = await claimOne(ctx, dagId, "a");
+    await ctx.engine.complete(ctx.tenant, dagId, "a", a.leaseToken, "ok");
+    const events = await allEvents(ctx.engine, ctx.tenant, dagId);
+    expect(events.map((e) => e.type)).toEqual(["run.submitted", "node.ready", "node.started", "node.succeeded", "node.ready"]);
+    expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it("acks outbox events one by one, keeping the unacked events of a shared entry", async () => {
+    const ctx = fresh();
+    const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes: ["x", "y", "z"].map((id) => ({ id, agent: "ag" })) });
+    const out = (await allOutbox(ctx.engine)).filter((e) => e.dagId === dagId);
+    expect(out.map((e) => e.nodeId)).toEqual(["x", "y", "z"]);
+    expect(await ctx.engine.ackOutbox([out[0]!, out[2]!])).toBe(2);
+    expect((await allOutbox(ctx.engine)).filter((e) => e.dagId === dagId).map((e) => e.nodeId)).toEqual(["y"]);
+    expect(await ctx.engine.ackOutbox([out[0]!, out[2]!])).toBe(0);
   });
 
   it("puts references to every ready, succeeded and finished transition in the outbox, never payloads", async () => {
