@@ -36,6 +36,8 @@ export const routes: readonly Route[] = [
   { method: "POST", path: "/v1/dags/{dagId}/nodes/{nodeId}/complete", handler: node },
   { method: "POST", path: "/v1/dags/{dagId}/nodes/{nodeId}/fail", handler: node },
   { method: "POST", path: "/v1/dags/{dagId}/nodes/{nodeId}/heartbeat", handler: node },
+  { method: "POST", path: "/v1/dags/{dagId}/nodes/{nodeId}/release", handler: node },
+  { method: "GET", path: "/v1/dags/{dagId}/nodes/{nodeId}/parents", handler: read },
 
   { method: "POST", path: "/v1/dags/{dagId}/cancel", handler: cancel },
   { method: "POST", path: "/v1/dags/{dagId}/redrive", handler: cancel },

@@ -127,6 +127,48 @@ const heartbeat = createRoute({
   },
 });
 
+const release = createRoute({
+  method: "post",
+  path: "/v1/dags/{dagId}/nodes/{nodeId}/release",
+  summary: "Give back the lease of an unfinished attempt (a worker shutting down): the node is ready again and the attempt does not count toward maxAttempts",
+  request: {
+    params: NodeParams,
+    body: {
+      required: true,
+      content: { "application/json": { schema: z.object({ leaseToken: LeaseToken, workerId: WorkerId.optional() }).openapi("ReleaseRequest") } },
+    },
+  },
+  responses: {
+    200: {
+      description: "The node is ready again",
+      content: {
+        "application/json": {
+          schema: z.object({ status: z.literal("ready"), attempt: z.number().int() }).openapi("ReleaseResult"),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 404, 409, 415, 503),
+  },
+});
+
+const parents = createRoute({
+  method: "get",
+  path: "/v1/dags/{dagId}/nodes/{nodeId}/parents",
+  summary: "Outputs of the node's dependencies by node id (dependencies without an output are left out)",
+  request: { params: NodeParams },
+  responses: {
+    200: {
+      description: "The dependencies' outputs",
+      content: {
+        "application/json": {
+          schema: z.object({ parents: z.record(z.string(), z.unknown()) }).openapi("ParentOutputs"),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 404, 503),
+  },
+});
+
 export function nodeRoutes(app: WeftApp, { engine, afterWrite }: RouteDeps): void {
   app.openapi(complete, async (c) => {
     const tenant = c.var.tenant;
@@ -154,5 +196,19 @@ export function nodeRoutes(app: WeftApp, { engine, afterWrite }: RouteDeps): voi
     const { dagId, nodeId } = c.req.valid("param");
     const { leaseToken, leaseMs } = c.req.valid("json");
     return c.json(await engine.heartbeat(c.var.tenant, dagId, nodeId, leaseToken, leaseMs), 200);
+  });
+
+  app.openapi(release, async (c) => {
+    const tenant = c.var.tenant;
+    const { dagId, nodeId } = c.req.valid("param");
+    const { leaseToken, workerId } = c.req.valid("json");
+    const result = await engine.release(tenant, dagId, nodeId, leaseToken, workerId ? { workerId } : undefined);
+    await afterWrite({ tenant, dagId });
+    return c.json(result, 200);
+  });
+
+  app.openapi(parents, async (c) => {
+    const { dagId, nodeId } = c.req.valid("param");
+    return c.json({ parents: await engine.parentOutputs(c.var.tenant, dagId, nodeId) }, 200);
   });
 }

@@ -5,6 +5,7 @@ import { keySchema, type KeySchema } from "../redis/keys.js";
 import type { LuaScript, RedisPort } from "../redis/port.js";
 import { loadScript } from "../redis/scripts.js";
 import { decodeEvents, decodeOutbox, isScriptError, list, reply, scriptError } from "./codec.js";
+import { handoff } from "./handoff.js";
 import { lifecycle } from "./lifecycle.js";
 import { readRunView } from "./read.js";
 import { buildSubmit } from "./submit.js";
@@ -164,6 +165,7 @@ export function createEngine(opts: EngineOptions): Engine {
   const engine: Engine = {
     shardCount: keys.shardCount,
     ...lifecycle({ keys, call, onRun, readEvents }),
+    ...handoff({ onRun }),
 
     async submit(tenant, spec) {
       const t = id(tenant, "tenant");

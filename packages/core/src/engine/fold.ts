@@ -22,6 +22,7 @@ const NODE_STATUS_OF: Partial<Record<RunEvent["type"], NodeStatus>> = {
   "node.skipped": "skipped",
   "node.cancelled": "cancelled",
   "node.reset": "pending",
+  "node.released": "ready",
 };
 
 const RUN_STATUS_OF: Partial<Record<RunEvent["type"], RunStatus>> = {

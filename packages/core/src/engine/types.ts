@@ -117,6 +117,7 @@ export type EventType =
   | "node.skipped"
   | "node.cancelled"
   | "node.reset"
+  | "node.released"
   | "run.succeeded"
   | "run.failed"
   | "run.cancelled"
@@ -263,6 +264,13 @@ export interface Engine {
   listHotRuns(tenant: string, opts: { status?: RunStatus; since?: number; limit: number; offset?: number }): Promise<RunSummary[]>;
   redrive(tenant: string, dagId: string, opts?: { actor?: string }): Promise<ResetResult>;
   rewind(tenant: string, dagId: string, nodeId: string, opts?: { actor?: string }): Promise<ResetResult>;
+  /**
+   * Gives back the live lease of a running attempt (a worker shutting down): the node is ready
+   * again at once and the attempt does not count toward maxAttempts. Stale token -> ConflictError.
+   */
+  release(tenant: string, dagId: string, nodeId: string, leaseToken: string, opts?: { workerId?: string }): Promise<{ status: "ready"; attempt: number }>;
+  /** Outputs of a node's dependencies by node id (what its agent builds on). */
+  parentOutputs(tenant: string, dagId: string, nodeId: string): Promise<Record<string, unknown>>;
   readonly shardCount: number;
   close(): Promise<void>;
 }

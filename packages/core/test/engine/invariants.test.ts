@@ -19,7 +19,9 @@ const sound = log(
   ["node.retrying", "b", 1, "running"],
   ["node.ready", "b", 1, "retrying"],
   ["node.started", "b", 2, "ready"],
-  ["node.succeeded", "b", 2, "running"],
+  ["node.released", "b", 2, "running"],
+  ["node.started", "b", 3, "ready"],
+  ["node.succeeded", "b", 3, "running"],
   ["run.succeeded"],
 );
 
@@ -40,6 +42,7 @@ describe("logViolations", () => {
     ["a skipped attempt number", log(["node.ready", "a", 0, "pending"], ["node.started", "a", 2, "ready"]), /expected 1/],
     ["a move off the state machine", log(["node.started", "a", 1, "pending"]), /pending -> running/],
     ["a wrong from", log(["node.ready", "a", 0, "running"]), /from=running/],
+    ["a release of a node not running", log(["node.ready", "a", 0, "pending"], ["node.released", "a", 0, "ready"]), /ready -> ready/],
     ["two run ends", log(["run.failed"], ["run.failed"]), /second run end/],
     ["a node moving after the end", log(["run.cancelled"], ["node.ready", "a", 0, "pending"]), /after the run ended/],
   ])("reports %s", (_, events, message) => {

@@ -4,7 +4,7 @@ import type { NodeStatus, RunEvent } from "../../src/engine/types.js";
 const ALLOWED: Record<NodeStatus, NodeStatus[]> = {
   pending: ["ready", "skipped", "cancelled"],
   ready: ["running", "cancelled"],
-  running: ["succeeded", "failed", "retrying", "cancelled"],
+  running: ["succeeded", "failed", "retrying", "cancelled", "ready"],
   retrying: ["ready", "cancelled"],
   succeeded: [],
   failed: [],
@@ -20,10 +20,11 @@ const TARGET: Partial<Record<RunEvent["type"], NodeStatus>> = {
   "node.retrying": "retrying",
   "node.skipped": "skipped",
   "node.cancelled": "cancelled",
+  "node.released": "ready",
 };
 
 /** Events that end a node's attempt: after one, the lease of that attempt is dead. */
-const ATTEMPT_ENDS = new Set(["node.succeeded", "node.failed", "node.retrying", "node.cancelled"]);
+const ATTEMPT_ENDS = new Set(["node.succeeded", "node.failed", "node.retrying", "node.cancelled", "node.released"]);
 const RUN_ENDS = new Set(["run.succeeded", "run.failed", "run.cancelled"]);
 
 /**

@@ -50,6 +50,7 @@ type Action =
   | { kind: "fail"; pick: number; retryable: boolean }
   | { kind: "stale"; pick: number }
   | { kind: "heartbeat"; pick: number }
+  | { kind: "release"; pick: number }
   | { kind: "expire"; ms: number };
 
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
@@ -58,12 +59,13 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("fail" as const), pick: fc.nat(1000), retryable: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("stale" as const), pick: fc.nat(1000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("heartbeat" as const), pick: fc.nat(1000) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("release" as const), pick: fc.nat(1000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("expire" as const), ms: fc.integer({ min: 0, max: 3000 }) }) },
 );
 
 /**
- * Drives one run through random claims, completions (some sent twice), failures, stale
- * reports and lease expiries, then to its end, checking each answer the engine gives
+ * Drives one run through random claims, completions (some sent twice), failures, releases,
+ * stale reports and lease expiries, then to its end, checking each answer the engine gives
  * against what the client can know for sure.
  */
 class Driver {
@@ -160,6 +162,19 @@ class Driver {
         await engine.heartbeat(tenant, this.dagId, h.task.nodeId, h.task.leaseToken, LEASE_MS).catch((err) => {
           expect(err).toBeInstanceOf(ConflictError);
         });
+        return;
+      }
+      case "release": {
+        const h = this.take(a.pick);
+        if (!h) return;
+        try {
+          await engine.release(tenant, this.dagId, h.task.nodeId, h.task.leaseToken);
+        } catch (err) {
+          expect(err).toBeInstanceOf(ConflictError);
+          expect(h.fresh && this.runStatus === "running", `fresh lease ${h.task.nodeId}#${h.task.attempt} release rejected`).toBe(false);
+          return;
+        }
+        this.retired.push(h.task);
         return;
       }
       case "expire":

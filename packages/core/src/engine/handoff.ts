@@ -1,0 +1,55 @@
+import { Id } from "../dag/spec.js";
+import { ValidationError } from "../errors.js";
+import { loadScript } from "../redis/scripts.js";
+import { list, parseJson } from "./codec.js";
+import type { ScriptContext } from "./lifecycle.js";
+
+/**
+ * What a worker runtime needs besides claim and report: give a lease back (a worker
+ * shutting down hands its unfinished tasks to the next claimer) and read the outputs its
+ * node builds on.
+ */
+const S = {
+  release: loadScript("release"),
+  parentOutputs: loadScript("parent_outputs"),
+};
+
+function id(value: unknown, field: string): string {
+  const r = Id.safeParse(value);
+  if (r.success) return r.data;
+  throw new ValidationError(`${field} ${r.error.issues[0]?.message ?? "is invalid"}`, field);
+}
+
+export function handoff(ctx: Pick<ScriptContext, "onRun">) {
+  return {
+    /**
+     * Gives back the live lease of a running attempt: the node is ready again at once, first
+     * in its agent's queue, and the attempt does not count toward its retry budget.
+     * A stale token -> ConflictError, nothing changed.
+     */
+    async release(tenant: string, dagId: string, nodeId: string, leaseToken: string, o?: { workerId?: string }) {
+      if (typeof leaseToken !== "string" || leaseToken.length === 0 || leaseToken.length > 200) {
+        throw new ValidationError("leaseToken must be the token returned by claim", "leaseToken");
+      }
+      return ctx.onRun<{ status: "ready"; attempt: number }>(S.release, id(tenant, "tenant"), id(dagId, "dagId"), {
+        nodeId: id(nodeId, "nodeId"),
+        token: leaseToken,
+        actor: o?.workerId === undefined ? undefined : id(o.workerId, "workerId"),
+      });
+    },
+
+    /** The outputs of a node's dependencies by node id (a dependency without an output is left out). */
+    async parentOutputs(tenant: string, dagId: string, nodeId: string): Promise<Record<string, unknown>> {
+      const r = await ctx.onRun<{ deps: unknown; outputs: unknown }>(S.parentOutputs, id(tenant, "tenant"), id(dagId, "dagId"), {
+        nodeId: id(nodeId, "nodeId"),
+      });
+      const outputs = list<string | false>(r.outputs);
+      const out: Record<string, unknown> = {};
+      list<string>(r.deps).forEach((dep, i) => {
+        const o = outputs[i];
+        if (typeof o === "string") out[dep] = parseJson(o);
+      });
+      return out;
+    },
+  };
+}

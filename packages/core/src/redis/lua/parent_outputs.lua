@@ -1,0 +1,19 @@
+-- parent_outputs: the outputs of one node's dependencies (what its agent builds on).
+-- KEYS[1] shard prefix. ARGV[1] JSON { tenant, dagId, nodeId }.
+-- Returns { deps: [id], outputs: [output JSON | false] } in the node's dependency order;
+-- false for a dependency without an output (not succeeded). Read-only: one script, so the
+-- outputs are read as of one moment.
+--@include core
+local a = cjson.decode(ARGV[1])
+local run = run_ctx(a.tenant, a.dagId)
+local n = redis.call('HMGET', run.n .. a.nodeId, 's', 'd')
+if not n[1] then
+  if redis.call('EXISTS', run.meta) == 0 then return err('not_found', 'run ' .. a.dagId .. ' not found') end
+  return err('not_found', 'node ' .. a.nodeId .. ' not found in run ' .. a.dagId)
+end
+local deps = split(n[2], ',')
+local outputs = {}
+for i, d in ipairs(deps) do
+  outputs[i] = redis.call('HGET', run.n .. d, 'o')
+end
+return cjson.encode({ deps = deps, outputs = outputs })
