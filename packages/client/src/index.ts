@@ -120,13 +120,19 @@ export function createClient(o: ClientOptions) {
       post<FailResult>(`${node(task.dagId, task.nodeId)}/fail`, { leaseToken: task.leaseToken, error, retryable }),
     heartbeat: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, leaseMs?: number) =>
       post<{ leaseExpiresAt: number }>(`${node(task.dagId, task.nodeId)}/heartbeat`, { leaseToken: task.leaseToken, ...(leaseMs ? { leaseMs } : {}) }),
+    /** Give back the lease of an attempt this worker will not finish: the node is ready again, the attempt not counted. */
+    release: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, workerId?: string) =>
+      post<{ status: "ready"; attempt: number }>(`${node(task.dagId, task.nodeId)}/release`, { leaseToken: task.leaseToken, ...(workerId ? { workerId } : {}) }),
+    /** Outputs of the node's dependencies by node id. */
+    parents: async (dagId: string, nodeId: string) =>
+      (await call<{ parents: Record<string, unknown> }>("GET", `${node(dagId, nodeId)}/parents`)).json().parents,
     getRun: async (dagId: string) => (await call<RunView>("GET", `/v1/dags/${encodeURIComponent(dagId)}`)).json(),
     events: async (dagId: string, after = 0) => (await call<EventPage>("GET", `/v1/dags/${encodeURIComponent(dagId)}/events?after=${after}`)).json(),
     cancel: (dagId: string) => post<{ status: string; changed: boolean }>(`/v1/dags/${encodeURIComponent(dagId)}/cancel`, {}),
     state: {
       get: (r: ClientStateRef) => state.read(ref(r)),
-      put: (r: ClientStateRef, value: unknown, expectedVersion: number) => state.put(ref(r), value, { expectedVersion }),
-      create: (r: ClientStateRef, value: unknown) => state.create(ref(r), value),
+      put: (r: ClientStateRef, value: unknown, expectedVersion: number, writer?: Writer) => state.put(ref(r), value, { expectedVersion, writer }),
+      create: (r: ClientStateRef, value: unknown, writer?: Writer) => state.create(ref(r), value, { writer }),
       /** Read, apply `fn`, compare-and-set; on a conflict re-read and re-apply with backoff. */
       update: <T = unknown>(r: ClientStateRef, fn: (current: T | undefined) => unknown, opts?: UpdateOptions): Promise<UpdateResult> =>
         update<T>(state, ref(r), fn, opts),
@@ -135,3 +141,15 @@ export function createClient(o: ClientOptions) {
 }
 
 export type WeftClient = ReturnType<typeof createClient>;
+
+export { worker, type Worker, type WorkerOptions, type WorkerStats } from "./worker.js";
+export { pushHandler, type PushOptions, type PushResult, type NodeReadyEvent } from "./push.js";
+export {
+  NonRetryableError,
+  LeaseLostError,
+  ShutdownError,
+  type TaskContext,
+  type RunState,
+  type AgentHandler,
+  type Agents,
+} from "./context.js";

@@ -1,0 +1,88 @@
+import type { StateEntry, Task, UpdateOptions, UpdateResult, Writer, WriteResult } from "@weft/core";
+import type { WeftClient } from "./index.js";
+
+/** Shared state of one scope (this run, or a tenant-wide namespace), written as the task's writer. */
+export interface RunState {
+  get(key: string): Promise<StateEntry | undefined>;
+  /** Create-only: a ConflictError if the key exists. */
+  create(key: string, value: unknown): Promise<WriteResult>;
+  /** Compare-and-set: a ConflictError (with the current value) if the version moved on. */
+  put(key: string, value: unknown, expectedVersion: number): Promise<WriteResult>;
+  /** Read, apply `fn`, compare-and-set; on a conflict re-read and re-apply with backoff. */
+  update<T = unknown>(key: string, fn: (current: T | undefined) => unknown, opts?: UpdateOptions): Promise<UpdateResult>;
+}
+
+/** What an agent handler gets besides its task. */
+export interface TaskContext {
+  task: Task;
+  /** Aborts when the lease is lost (a heartbeat answered 409/404) or on shutdown past the grace period. */
+  signal: AbortSignal;
+  /** Outputs of the node's dependencies by node id: one request, then cached. */
+  parents(): Promise<Record<string, unknown>>;
+  /** This run's shared state, written as { agent, run, node, attempt }. */
+  state: RunState;
+  /** A tenant-wide shared-state namespace, same writer. */
+  namespace(ns: string): RunState;
+  client: WeftClient;
+  /** Extends the lease now (heartbeats also run on a timer); throws and aborts `signal` if the lease is lost. */
+  heartbeat(): Promise<void>;
+}
+
+export type AgentHandler = (task: Task, ctx: TaskContext) => unknown | Promise<unknown>;
+export type Agents = Record<string, AgentHandler>;
+
+/** Throw it (or any error with `retryable: false`) to fail the node without a retry. */
+export class NonRetryableError extends Error {
+  readonly retryable = false;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "NonRetryableError";
+  }
+}
+
+/** `ctx.signal.reason` when the lease was lost: another attempt may already be running. */
+export class LeaseLostError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "LeaseLostError";
+  }
+}
+
+/** `ctx.signal.reason` when the worker shut down before the handler finished: the task was given back. */
+export class ShutdownError extends Error {
+  constructor(message = "worker shut down before the task finished; its lease was given back") {
+    super(message);
+    this.name = "ShutdownError";
+  }
+}
+
+function scoped(client: WeftClient, scope: { dagId: string } | { namespace: string }, writer: Writer): RunState {
+  const ref = (key: string) => ({ ...scope, key });
+  return {
+    get: (key) => client.state.get(ref(key)),
+    create: (key, value) => client.state.create(ref(key), value, writer),
+    put: (key, value, expectedVersion) => client.state.put(ref(key), value, expectedVersion, writer),
+    update: (key, fn, opts) => client.state.update(ref(key), fn, { ...opts, writer: opts?.writer ?? writer }),
+  };
+}
+
+export function taskContext(client: WeftClient, task: Task, signal: AbortSignal, heartbeat: () => Promise<void>): TaskContext {
+  const writer: Writer = { agent: task.agent, run: task.dagId, node: task.nodeId, attempt: task.attempt };
+  let parents: Promise<Record<string, unknown>> | undefined;
+  return {
+    task,
+    signal,
+    parents: () => {
+      // Cache the answer, not a failure: a retry after a network error asks again.
+      parents ??= client.parents(task.dagId, task.nodeId).catch((err: unknown) => {
+        parents = undefined;
+        throw err;
+      });
+      return parents;
+    },
+    state: scoped(client, { dagId: task.dagId }, writer),
+    namespace: (ns) => scoped(client, { namespace: ns }, writer),
+    client,
+    heartbeat,
+  };
+}
