@@ -5,8 +5,9 @@
  * tables in infra/ (routes, subscriptions, schedules), which the local emulator serves too.
  *
  * Switches (environment of `sst deploy`, see infra/settings.ts): WEFT_REDIS=elasticache|upstash,
- * WEFT_SHARDS, WEFT_EXAMPLE_AGENTS. Secrets: `sst secret set WeftApiKeys "key:tenant,..."`,
- * and with Upstash `UpstashRedisRestUrl` and `UpstashRedisRestToken`.
+ * WEFT_SHARDS, WEFT_EXAMPLE_AGENTS, WEFT_EXAMPLE_MODEL=fake|openai. Secrets: `sst secret set
+ * WeftApiKeys "key:tenant,..."`, with Upstash `UpstashRedisRestUrl` and `UpstashRedisRestToken`,
+ * and with WEFT_EXAMPLE_MODEL=openai `OpenAiApiKey`.
  */
 export default $config({
   app(input) {

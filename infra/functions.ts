@@ -10,11 +10,11 @@ import { subscriptions } from "./subscriptions.js";
 export type FunctionRole =
   /** Runs the engine: gets Redis, the table, the bus and the API keys. */
   | "engine"
-  /** An example agent: a client of the public API, given only its URL and a key. */
+  /** An example's agents: a client of the public API, given only its URL and a key. */
   | "agent";
 
 export interface FunctionSpec {
-  /** Logical name in SST, from the handler path: `functions/agents/simulated.handler` -> `AgentsSimulated`. */
+  /** Logical name in SST, from the handler path: `functions/node.handler` -> `Node`, `examples/research-pipeline/push.handler` -> `ResearchPipelinePush`. */
   name: string;
   handler: string;
   role: FunctionRole;
@@ -36,7 +36,8 @@ const TIMEOUTS: Record<string, FunctionSpec["timeout"]> = {
   "functions/relay.handler": "60 seconds",
   // A 5,000-node run with large outputs is several MB to compress and write.
   "functions/archive.handler": "5 minutes",
-  "functions/agents/simulated.handler": "60 seconds",
+  // Six agents behind one function; a real model's draft can take a minute or two.
+  "examples/research-pipeline/push.handler": "3 minutes",
 };
 // API Gateway gives up on an integration after 30 s.
 const HTTP_TIMEOUT = "29 seconds";
@@ -45,7 +46,7 @@ export function functionName(handler: string): string {
   const dot = handler.lastIndexOf(".");
   const file = dot < 0 ? handler : handler.slice(0, dot);
   return file
-    .replace(/^functions\//, "")
+    .replace(/^(functions|examples)\//, "")
     .split(/[/\-_]/)
     .filter(Boolean)
     .map((p) => p.charAt(0).toUpperCase() + p.slice(1))

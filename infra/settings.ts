@@ -8,14 +8,19 @@ import { ValidationError } from "../packages/core/src/errors.js";
  *   `upstash` (REST, URL and token as SST secrets, no VPC). Default: elasticache on the
  *   `production` stage, upstash elsewhere (a dev stage then costs nothing while idle).
  * - WEFT_SHARDS: hash-tag shards of the key space (default 4 on ElastiCache, which runs in cluster mode; 1 on Upstash).
- * - WEFT_EXAMPLE_AGENTS: `1`/`0`, deploy the example's simulated agents (default: not on production).
+ * - WEFT_EXAMPLE_AGENTS: `1`/`0`, deploy the example's agents (examples/research-pipeline,
+ *   push mode; default: not on production).
+ * - WEFT_EXAMPLE_MODEL: `fake` (default: deterministic, no provider) or `openai` (the
+ *   `OpenAiApiKey` secret; WEFT_MODEL_NAME and OPENAI_BASE_URL are passed through when set).
  */
 export type RedisMode = "elasticache" | "upstash";
+export type ExampleModel = "fake" | "openai";
 
 export interface DeploySettings {
   redis: RedisMode;
   shards: number;
   exampleAgents: boolean;
+  exampleModel: ExampleModel;
 }
 
 type Env = Record<string, string | undefined>;
@@ -30,7 +35,15 @@ export function deploySettings(env: Env, stage: string): DeploySettings {
     // ElastiCache runs in cluster mode: spread runs over the masters unless told otherwise.
     shards: shardCount(env.WEFT_SHARDS) ?? (redis === "elasticache" ? 4 : 1),
     exampleAgents: flag(env.WEFT_EXAMPLE_AGENTS, "WEFT_EXAMPLE_AGENTS", !production),
+    exampleModel: exampleModel(env.WEFT_EXAMPLE_MODEL),
   };
+}
+
+function exampleModel(raw: string | undefined): ExampleModel {
+  const v = raw?.trim().toLowerCase();
+  if (!v) return "fake";
+  if (v === "fake" || v === "openai") return v;
+  throw new ValidationError(`WEFT_EXAMPLE_MODEL must be "fake" or "openai", got "${raw}"`, "WEFT_EXAMPLE_MODEL");
 }
 
 function redisMode(raw: string | undefined, production: boolean): RedisMode {

@@ -8,7 +8,8 @@ import { routeKey, routes } from "./routes.js";
 import { schedules } from "./schedules.js";
 import { deploySettings } from "./settings.js";
 import { ensurePlatform, evaluate, ROOT, stopHarness, type Evaluation, type MockResource } from "./sst-harness.js";
-import { EXAMPLE_AGENTS, subscriptions } from "./subscriptions.js";
+import { agents as exampleAgents } from "../examples/research-pipeline/agents.js";
+import { EXAMPLE_AGENTS, EXAMPLE_PUSH_HANDLER, subscriptions } from "./subscriptions.js";
 
 // Handlers infra already deploys whose module another milestone is still writing (M4's
 // cold-storage flush). Their functions are in the graph; only the source check waits.
@@ -34,21 +35,30 @@ describe("infra data (shared with the local emulator)", () => {
   it("makes one function per handler, shared by all of its triggers", () => {
     const specs = functionSpecs({ exampleAgents: true });
     expect(specs.map((s) => s.name).sort()).toEqual(
-      ["AgentsSimulated", "Archive", "Cancel", "Claim", "Dispatch", "Node", "Read", "Reconcile", "Relay", "State"].sort(),
+      ["ResearchPipelinePush", "Archive", "Cancel", "Claim", "Dispatch", "Node", "Read", "Reconcile", "Relay", "State"].sort(),
     );
-    expect(specs.find((s) => s.name === "AgentsSimulated")?.role).toBe("agent");
+    expect(specs.find((s) => s.name === "ResearchPipelinePush")).toMatchObject({ role: "agent", handler: EXAMPLE_PUSH_HANDLER, timeout: "3 minutes" });
     expect(specs.filter((s) => s.role === "agent")).toHaveLength(1);
-    expect(functionSpecs({ exampleAgents: false }).map((s) => s.name)).not.toContain("AgentsSimulated");
-    expect(functionName("functions/agents/simulated.handler")).toBe("AgentsSimulated");
+    expect(functionSpecs({ exampleAgents: false }).map((s) => s.name)).not.toContain("ResearchPipelinePush");
+    expect(functionName("examples/research-pipeline/push.handler")).toBe("ResearchPipelinePush");
+  });
+
+  it("routes every agent of the example pipeline, and only those, to its push-mode Lambda", () => {
+    expect([...EXAMPLE_AGENTS].sort()).toEqual(Object.keys(exampleAgents).sort());
+    const routed = subscriptions.filter((s) => s.example);
+    expect(routed.map((s) => s.pattern.detail?.agent)).toEqual(EXAMPLE_AGENTS.map((a) => [a]));
+    for (const s of routed) expect(s).toMatchObject({ handler: EXAMPLE_PUSH_HANDLER, pattern: { detailType: ["NodeReady"] } });
+    expect(routed.find((s) => s.pattern.detail?.agent?.[0] === "fact-checker")?.name).toBe("FactCheckerAgent");
   });
 
   it("defaults Redis to ElastiCache on production and Upstash elsewhere, and rejects unknown switches by name", () => {
-    expect(deploySettings({}, "production")).toEqual({ redis: "elasticache", shards: 4, exampleAgents: false });
-    expect(deploySettings({}, "dev")).toEqual({ redis: "upstash", shards: 1, exampleAgents: true });
-    expect(deploySettings({ WEFT_REDIS: "ElastiCache", WEFT_SHARDS: "8", WEFT_EXAMPLE_AGENTS: "0" }, "dev")).toEqual({
+    expect(deploySettings({}, "production")).toEqual({ redis: "elasticache", shards: 4, exampleAgents: false, exampleModel: "fake" });
+    expect(deploySettings({}, "dev")).toEqual({ redis: "upstash", shards: 1, exampleAgents: true, exampleModel: "fake" });
+    expect(deploySettings({ WEFT_REDIS: "ElastiCache", WEFT_SHARDS: "8", WEFT_EXAMPLE_AGENTS: "0", WEFT_EXAMPLE_MODEL: "OpenAI" }, "dev")).toEqual({
       redis: "elasticache",
       shards: 8,
       exampleAgents: false,
+      exampleModel: "openai",
     });
     const field = (env: Record<string, string>) => {
       try {
@@ -63,6 +73,7 @@ describe("infra data (shared with the local emulator)", () => {
     expect(field({ WEFT_SHARDS: "0" })).toBe("WEFT_SHARDS");
     expect(field({ WEFT_SHARDS: "2.5" })).toBe("WEFT_SHARDS");
     expect(field({ WEFT_EXAMPLE_AGENTS: "maybe" })).toBe("WEFT_EXAMPLE_AGENTS");
+    expect(field({ WEFT_EXAMPLE_MODEL: "gpt" })).toBe("WEFT_EXAMPLE_MODEL");
   });
 });
 
@@ -123,12 +134,21 @@ const ENGINE_FUNCTIONS = ["Dispatch", "Read", "Claim", "Node", "Cancel", "State"
 beforeAll(() => ensurePlatform(), 300_000);
 afterAll(() => stopHarness());
 
-describe("SST resource graph: ElastiCache, example agents on", () => {
+describe("SST resource graph: ElastiCache, example agents on (calling OpenAI)", () => {
   let g: Graph;
   beforeAll(async () => {
     g = new Graph(
       await evaluate(
-        { WEFT_REDIS: "elasticache", WEFT_SHARDS: "4", WEFT_EXAMPLE_AGENTS: undefined, SST_SECRET_WeftApiKeys: "k1:acme, k2:beta" },
+        {
+          WEFT_REDIS: "elasticache",
+          WEFT_SHARDS: "4",
+          WEFT_EXAMPLE_AGENTS: undefined,
+          WEFT_EXAMPLE_MODEL: "openai",
+          WEFT_MODEL_NAME: "gpt-4.1-mini",
+          OPENAI_BASE_URL: undefined,
+          SST_SECRET_WeftApiKeys: "k1:acme, k2:beta",
+          SST_SECRET_OpenAiApiKey: "sk-test",
+        },
         { stack: "elasticache" },
       ),
     );
@@ -166,11 +186,11 @@ describe("SST resource graph: ElastiCache, example agents on", () => {
     // What the brief asks of the data: the flush on every finished run, agents routed by name.
     expect(expected).toContainEqual({ pattern: { source: ["weft"], "detail-type": ["DagSucceeded", "DagFailed", "DagCancelled"] }, targets: ["Archive"] });
     for (const agent of EXAMPLE_AGENTS) {
-      expect(expected).toContainEqual({ pattern: { source: ["weft"], "detail-type": ["NodeReady"], detail: { agent: [agent] } }, targets: ["AgentsSimulated"] });
+      expect(expected).toContainEqual({ pattern: { source: ["weft"], "detail-type": ["NodeReady"], detail: { agent: [agent] } }, targets: ["ResearchPipelinePush"] });
     }
     // EventBridge may invoke each subscribed function.
     const invokers = g.of("aws:lambda/permission:Permission").filter((p) => p.inputs.principal === "events.amazonaws.com");
-    expect(new Set(invokers.map((p) => g.fnOfArn(p.inputs.function)))).toEqual(new Set(["Archive", "AgentsSimulated", "Reconcile"]));
+    expect(new Set(invokers.map((p) => g.fnOfArn(p.inputs.function)))).toEqual(new Set(["Archive", "ResearchPipelinePush", "Reconcile"]));
   });
 
   it("builds the archive table from TABLE: keys, indexes and TTL", () => {
@@ -193,7 +213,7 @@ describe("SST resource graph: ElastiCache, example agents on", () => {
     expect(groups).toHaveLength(1);
     expect(groups[0]!.inputs).toMatchObject({ clusterMode: "enabled", numNodeGroups: 1, transitEncryptionEnabled: true });
     expect(g.of("aws:ec2/vpc:Vpc")).toHaveLength(1);
-    expect(g.of("sst:sst:Secret").map((s) => s.name)).toEqual(["WeftApiKeys"]);
+    expect(g.of("sst:sst:Secret").map((s) => s.name).sort()).toEqual(["OpenAiApiKey", "WeftApiKeys"]);
     const host = groups[0]!.state.configurationEndpointAddress;
     for (const fn of ENGINE_FUNCTIONS) {
       const env = g.env(fn);
@@ -203,13 +223,13 @@ describe("SST resource graph: ElastiCache, example agents on", () => {
       expect(env.UPSTASH_REDIS_REST_URL, fn).toBeUndefined();
       expect(g.lambdas.get(fn)?.inputs.vpcConfig?.subnetIds?.length, fn).toBeGreaterThan(0);
     }
-    expect(g.lambdas.get("AgentsSimulated")?.inputs.vpcConfig).toBeUndefined();
+    expect(g.lambdas.get("ResearchPipelinePush")?.inputs.vpcConfig).toBeUndefined();
   });
 
   it("gives engine functions the shards, keys, bus and table, links them, and copies the Lua scripts", () => {
     const [bus] = g.of("aws:cloudwatch/eventBus:EventBus");
     const [table] = g.of("aws:dynamodb/table:Table");
-    expect([...g.lambdas.keys()].sort()).toEqual([...ENGINE_FUNCTIONS, "AgentsSimulated"].sort());
+    expect([...g.lambdas.keys()].sort()).toEqual([...ENGINE_FUNCTIONS, "ResearchPipelinePush"].sort());
     for (const fn of ENGINE_FUNCTIONS) {
       expect(g.env(fn), fn).toMatchObject({
         WEFT_SHARDS: "4",
@@ -232,12 +252,19 @@ describe("SST resource graph: ElastiCache, example agents on", () => {
     expect(zip).toMatch(/lua\/includes\/[\w-]+\.lua/);
   });
 
-  it("gives the simulated agents only the API's URL and a key, not Redis or the table", () => {
-    const env = g.env("AgentsSimulated");
+  it("deploys the example's push-mode agent Lambda with the API's URL, a key and the model, not Redis or the table", () => {
+    const build = g.ev.builds.find((b) => b.functionID === "ResearchPipelinePush");
+    expect(build?.handler).toBe(EXAMPLE_PUSH_HANDLER);
+    const env = g.env("ResearchPipelinePush");
     expect(env.WEFT_API_URL).toMatch(/^https:\/\/.*execute-api/);
     expect(env.WEFT_API_KEY).toBe("k1");
+    expect(env).toMatchObject({ WEFT_MODEL: "openai", OPENAI_API_KEY: "sk-test", WEFT_MODEL_NAME: "gpt-4.1-mini" });
+    expect(env.OPENAI_BASE_URL).toBeUndefined();
     for (const k of ["REDIS_URL", "REDIS_CLUSTER_NODES", "WEFT_TABLE", "WEFT_API_KEYS"]) expect(env[k], k).toBeUndefined();
-    expect(Object.keys(g.ev.builds.find((b) => b.functionID === "AgentsSimulated")?.links ?? {}).sort()).toEqual(["Api", "WeftApiKeys"]);
+    expect(Object.keys(build?.links ?? {}).sort()).toEqual(["Api", "OpenAiApiKey", "WeftApiKeys"]);
+    expect(g.lambdas.get("ResearchPipelinePush")?.inputs.timeout).toBe(180);
+    // @weft/client bundles @weft/core, which loads its Lua scripts when imported: the agent needs them too.
+    expect(build?.copyFiles).toEqual([{ from: join(ROOT, "packages/core/src/redis/lua"), to: "lua", isDir: true }]);
   });
 });
 
@@ -250,6 +277,8 @@ describe("SST resource graph: Upstash, example agents off", () => {
           WEFT_REDIS: "upstash",
           WEFT_SHARDS: undefined,
           WEFT_EXAMPLE_AGENTS: "0",
+          // Asked for, but with no example agents there is nothing to give the key to.
+          WEFT_EXAMPLE_MODEL: "openai",
           SST_SECRET_WeftApiKeys: "k1:acme",
           SST_SECRET_UpstashRedisRestUrl: "https://eu1-weft.upstash.io",
           SST_SECRET_UpstashRedisRestToken: "tok3n",
@@ -273,8 +302,8 @@ describe("SST resource graph: Upstash, example agents off", () => {
     }
   });
 
-  it("deploys no simulated agents and no NodeReady rules when the example is off", () => {
-    expect(g.lambdas.has("AgentsSimulated")).toBe(false);
+  it("deploys no example agents, no model secret and no NodeReady rules when the example is off", () => {
+    expect(g.lambdas.has("ResearchPipelinePush")).toBe(false);
     const patterns = g.rules().map((r) => r.rule.inputs.eventPattern ?? "");
     expect(patterns.some((p) => p.includes("NodeReady"))).toBe(false);
     expect(patterns.filter((p) => p.includes("DagSucceeded"))).toHaveLength(1);

@@ -19,16 +19,27 @@ export interface Subscription {
   handler: string;
   pattern: EventPattern;
   /**
-   * Part of the example (simulated agents that call the public API like any worker):
-   * deployed only when the example is on, and never given Redis or the table.
+   * Part of the example (the research pipeline's agents, which call the public API like
+   * any worker): deployed only when the example is on, and never given Redis or the table.
    */
   example?: boolean;
 }
 
-/** The agents of the example DAG (plan -> research x3 -> write -> review). */
-export const EXAMPLE_AGENTS = ["planner", "researcher", "writer", "reviewer"] as const;
+/**
+ * The agents of the example, examples/research-pipeline (plan -> research x3 -> draft ->
+ * fact-check -> edit -> publish), all served by its push-mode Lambda. Kept as data here
+ * so the stack does not import the example's code; infra/sst.test.ts checks it matches.
+ */
+export const EXAMPLE_AGENTS = ["planner", "researcher", "drafter", "fact-checker", "editor", "publisher"] as const;
+export const EXAMPLE_PUSH_HANDLER = "examples/research-pipeline/push.handler";
 
-const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+/** `fact-checker` -> `FactChecker` (rule names are PascalCase). */
+const pascal = (s: string) =>
+  s
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((p) => p.charAt(0).toUpperCase() + p.slice(1))
+    .join("");
 
 export const subscriptions: readonly Subscription[] = [
   {
@@ -41,8 +52,8 @@ export const subscriptions: readonly Subscription[] = [
   // function: NodeReady carries `agent` at the top of its detail for exactly this.
   ...EXAMPLE_AGENTS.map(
     (agent): Subscription => ({
-      name: `${capitalize(agent)}Agent`,
-      handler: "functions/agents/simulated.handler",
+      name: `${pascal(agent)}Agent`,
+      handler: EXAMPLE_PUSH_HANDLER,
       pattern: { source: [EVENT_SOURCE], detailType: ["NodeReady"], detail: { agent: [agent] } },
       example: true,
     }),

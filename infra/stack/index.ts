@@ -40,12 +40,18 @@ export function createWeft(env: Record<string, string | undefined>): Weft {
     },
     ...(redis.vpc ? { vpc: redis.vpc } : {}),
   };
+  // The example's agents use the deterministic fake model unless told to call OpenAI (or a compatible server).
+  const openAiKey = settings.exampleAgents && settings.exampleModel === "openai" ? new sst.Secret("OpenAiApiKey") : undefined;
   const agent = {
-    link: [api, apiKeys],
+    link: [api, apiKeys, ...(openAiKey ? [openAiKey] : [])],
     environment: {
       WEFT_API_URL: api.url,
       // An agent authenticates like any worker, with the first configured key.
       WEFT_API_KEY: apiKeys.value.apply((keys) => keys.split(",")[0]?.split(":")[0]?.trim() ?? ""),
+      WEFT_MODEL: settings.exampleModel,
+      ...(openAiKey ? { OPENAI_API_KEY: openAiKey.value } : {}),
+      ...(openAiKey && env.WEFT_MODEL_NAME ? { WEFT_MODEL_NAME: env.WEFT_MODEL_NAME } : {}),
+      ...(openAiKey && env.OPENAI_BASE_URL ? { OPENAI_BASE_URL: env.OPENAI_BASE_URL } : {}),
     },
   };
 
