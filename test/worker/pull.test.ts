@@ -163,6 +163,22 @@ describe("pull worker", () => {
     });
   });
 
+  it("fails the node without a retry when its output cannot be stored (not JSON, too large)", async () => {
+    const agent = agentName("output");
+    const w = worker({
+      agents: { [agent]: (task) => ((task.input as { kind: string }).kind === "bigint" ? { n: 10n } : "x".repeat(300_000)) },
+      baseUrl: local().baseUrl,
+      pollMs: 30,
+      log: quiet,
+    });
+    await withWorker(w, async () => {
+      const submit = (kind: string) => client().submit({ nodes: [{ id: "n", agent, input: { kind }, retry: { maxAttempts: 3, backoffMs: 0 } }] });
+      const runs = await Promise.all([submit("bigint"), submit("large")].map(async (r) => finished(client(), (await r).dagId)));
+      expect(nodeOf(runs[0]!, "n")).toMatchObject({ status: "failed", attempt: 1, error: { message: expect.stringMatching(/^output is not JSON/) } });
+      expect(nodeOf(runs[1]!, "n")).toMatchObject({ status: "failed", attempt: 1, error: { name: "PayloadTooLargeError" } });
+    });
+  });
+
   it("gives handlers their parents' outputs (one request) and shared state written as the task", async () => {
     const agent = agentName("ctx");
     let parentRequests = 0;
