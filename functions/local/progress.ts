@@ -1,4 +1,5 @@
 import type { RunEvent, RunView } from "@weft/core";
+import type { Article } from "../../examples/research-pipeline/agents.js";
 
 const COLOR = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: number, s: string) => (COLOR ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -35,6 +36,33 @@ export function formatEvent(e: RunEvent, t0: number): string {
 }
 
 export function formatSummary(run: RunView): string {
-  const lines = run.nodes.map((n) => `    ${n.id.padEnd(22)} ${n.status.padEnd(10)} attempts ${n.attempt}  ${JSON.stringify(n.output ?? n.error ?? null).slice(0, 90)}`);
+  const lines = run.nodes.map((n) => `    ${n.id.padEnd(12)} ${n.status.padEnd(10)} attempts ${n.attempt}  ${JSON.stringify(n.output ?? n.error ?? null).slice(0, 90)}`);
   return [`  run ${run.dagId}: ${run.status} in ${((run.finishedAt ?? Date.now()) - run.createdAt) / 1000}s`, ...lines].join("\n");
+}
+
+/** The published article: title, the first paragraph, its references. */
+export function formatArticle(a: Article): string {
+  const [first = "", ...rest] = a.body.split(/\n\s*\n/);
+  return [
+    `  ${paint(1, a.title)}  (${a.words} words, model ${a.model})`,
+    ...wrap(first, 88).map((l) => `    ${l}`),
+    rest.length ? paint(90, `    ... ${rest.length} more paragraph${rest.length > 1 ? "s" : ""}`) : "",
+    ...a.references.slice(0, 4).map((r) => paint(90, `    [${r.id}] ${r.url}`)),
+    a.references.length > 4 ? paint(90, `    ... ${a.references.length - 4} more reference${a.references.length > 5 ? "s" : ""}`) : "",
+  ]
+    .filter(Boolean)
+    .join("\n");
+}
+
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + word.length + 1 > width) {
+      out.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) out.push(line);
+  return out;
 }
