@@ -1,9 +1,9 @@
-import type { RunEvent, RunView } from "@weft/core";
+import type { EventType, RunEvent, RunView } from "@weft/core";
 import type { Article } from "../../examples/research-pipeline/agents.js";
 
 const COLOR = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: number, s: string) => (COLOR ? `\x1b[${code}m${s}\x1b[0m` : s);
-const MARK: Record<string, string> = {
+const MARK: Record<EventType, string> = {
   "run.submitted": paint(36, "submitted"),
   "node.ready": paint(90, "ready"),
   "node.started": paint(33, "started"),
@@ -13,9 +13,12 @@ const MARK: Record<string, string> = {
   "node.failed": paint(31, "failed"),
   "node.skipped": paint(90, "skipped"),
   "node.cancelled": paint(90, "cancelled"),
+  "node.reset": paint(36, "reset"),
+  "node.released": paint(35, "released"),
   "run.succeeded": paint(32, "RUN SUCCEEDED"),
   "run.failed": paint(31, "RUN FAILED"),
   "run.cancelled": paint(90, "RUN CANCELLED"),
+  "run.resumed": paint(36, "RUN RESUMED"),
 };
 
 /** One terminal line per event of the run's log. */
