@@ -15,6 +15,10 @@ import {
   type ClaimOptions,
   type CompleteResult,
   type EventPage,
+  type ResetResult,
+  type RunAt,
+  type RunList,
+  type RunStatus,
   type FailResult,
   type NodeError,
   type RunView,
@@ -129,6 +133,17 @@ export function createClient(o: ClientOptions) {
     getRun: async (dagId: string) => (await call<RunView>("GET", `/v1/dags/${encodeURIComponent(dagId)}`)).json(),
     events: async (dagId: string, after = 0) => (await call<EventPage>("GET", `/v1/dags/${encodeURIComponent(dagId)}/events?after=${after}`)).json(),
     cancel: (dagId: string) => post<{ status: string; changed: boolean }>(`/v1/dags/${encodeURIComponent(dagId)}/cancel`, {}),
+    /** Re-run the failed, cancelled and skipped nodes of a finished run (hot or archived). */
+    redrive: (dagId: string) => post<ResetResult>(`/v1/dags/${encodeURIComponent(dagId)}/redrive`, {}),
+    /** Reset a node and its descendants and run again from there. */
+    rewind: (dagId: string, nodeId: string) => post<ResetResult>(`/v1/dags/${encodeURIComponent(dagId)}/rewind`, { nodeId }),
+    /** The tenant's runs, newest first (hot and archived); pass `cursor` back for the next page. */
+    list: async (query: { status?: RunStatus; since?: number; limit?: number; cursor?: string } = {}) => {
+      const q = new URLSearchParams(Object.entries(query).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]]))).toString();
+      return (await call<RunList>("GET", `/v1/dags${q ? `?${q}` : ""}`)).json();
+    },
+    /** The run as it was just after event `at` of its log. */
+    history: async (dagId: string, at: number) => (await call<RunAt>("GET", `/v1/dags/${encodeURIComponent(dagId)}/history?at=${at}`)).json(),
     state: {
       get: (r: ClientStateRef) => state.read(ref(r)),
       put: (r: ClientStateRef, value: unknown, expectedVersion: number, writer?: Writer) => state.put(ref(r), value, { expectedVersion, writer }),
