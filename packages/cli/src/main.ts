@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { contextFrom, DEFAULT_API_URL, type Context, type GlobalOptions } from "./config.js";
 import { EXIT, printJson, reportError } from "./output.js";
@@ -33,8 +34,11 @@ function act<A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<numb
   };
 }
 
+const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+
 const program = new Command("weft")
   .description("Submit, watch and steer Weft runs; run workers.")
+  .version(version)
   .option("--api <url>", `API base URL (env WEFT_API_URL, default ${DEFAULT_API_URL})`)
   .option("--key <key>", "API key (env WEFT_API_KEY)")
   .option("--json", "machine-readable output: JSON on stdout (errors too)")

@@ -18,8 +18,12 @@ export async function watch(ctx: Context, dagId: string, o: { pollMs?: number } 
   const out = process.stdout;
   const events: RunEvent[] = [];
   let drawn = 0;
+  let drawnAt = 0;
 
   const draw = () => {
+    // A long log arrives in many pages at once: one frame per 100 ms is enough for the eye.
+    if (Date.now() - drawnAt < 100) return;
+    drawnAt = Date.now();
     const lines = renderLive(run as RunShape, foldEvents(run.nodes, events), {
       color: true,
       columns: out.columns || 100,
