@@ -146,6 +146,20 @@ describe.each(backends)("cancel, reconcile and the run's end on %s", (name) => {
       expect(dagEvents.map((e) => [e.type, e.dagId])).toEqual([["DagFailed", dagId]]);
     });
 
+    it("lists a running and a finished run with the counts their nodes have", async () => {
+      const ctx = fresh();
+      const running = await ctx.engine.submit(ctx.tenant, diamond());
+      const a = await claimOne(ctx, running.dagId, "a");
+      await ctx.engine.complete(ctx.tenant, running.dagId, "a", a.leaseToken, 1);
+      const ended = await ctx.engine.submit(ctx.tenant, diamond({ onFailure: "continue" }));
+      const a2 = await claimOne(ctx, ended.dagId, "a");
+      await ctx.engine.fail(ctx.tenant, ended.dagId, "a", a2.leaseToken, { message: "no" }, false);
+      const listed = Object.fromEntries((await ctx.engine.listHotRuns(ctx.tenant, { limit: 10 })).map((r) => [r.dagId, r.counts]));
+      for (const dagId of [running.dagId, ended.dagId]) expect(listed[dagId]).toEqual((await ctx.engine.getRun(ctx.tenant, dagId)).counts);
+      expect(listed[running.dagId]).toMatchObject({ succeeded: 1, ready: 2, pending: 1 });
+      expect(listed[ended.dagId]).toMatchObject({ failed: 1, skipped: 3, succeeded: 0 });
+    });
+
     it("is cancelled, not failed, when a cancel ends it", async () => {
       const ctx = fresh();
       const { dagId } = await ctx.engine.submit(ctx.tenant, diamond());

@@ -13,7 +13,7 @@ for _, id in ipairs(ids) do
   local m = redis.call('HMGET', run.meta, 'status', 'createdAt', 'finishedAt')
   if m[1] and (not a.status or a.status == m[1]) then
     out[#out + 1] = { dagId = id, status = m[1], createdAt = tonumber(m[2]), finishedAt = tonumber(m[3]),
-      counts = cjson.decode(counts_json(run)) }
+      counts = cjson.decode(counts_json(run, m[1] ~= 'running')) }
   end
 end
 return cjson.encode({ runs = out })

@@ -139,13 +139,13 @@ end
 
 local STATUSES = { 'pending', 'ready', 'running', 'succeeded', 'failed', 'retrying', 'skipped', 'cancelled' }
 
--- When a run ends every node is terminal, and meta counts the failed, cancelled and
--- skipped ones (set_status), so the rest succeeded. Runs submitted before meta counted
--- skips (no `v`) are counted node by node.
-local function counts_json(run)
+-- Once a run has ended every node is terminal, and meta counts the failed, cancelled and
+-- skipped ones (set_status), so the rest succeeded: O(1). A running run, or one submitted
+-- before meta counted skips (no `v`), is counted node by node.
+local function counts_json(run, ended)
   local c = {}
   for _, s in ipairs(STATUSES) do c[s] = 0 end
-  local m = redis.call('HMGET', run.meta, 'v', 'total', 'failed', 'cancelled', 'skipped')
+  local m = ended and redis.call('HMGET', run.meta, 'v', 'total', 'failed', 'cancelled', 'skipped') or {}
   if m[1] then
     c.failed, c.cancelled, c.skipped = tonumber(m[3]) or 0, tonumber(m[4]) or 0, tonumber(m[5]) or 0
     c.succeeded = tonumber(m[2]) - c.failed - c.cancelled - c.skipped
@@ -165,7 +165,7 @@ local DAG_EVENT = { succeeded = 'DagSucceeded', failed = 'DagFailed', cancelled 
 -- The one place a run becomes terminal; callers check it is still running first.
 local function finish(run, status, at, by)
   redis.call('HSET', run.meta, 'status', status, 'finishedAt', at)
-  append_event(run, 'run.' .. status, nil, nil, by, at, nil, '{"counts":' .. counts_json(run) .. '}')
+  append_event(run, 'run.' .. status, nil, nil, by, at, nil, '{"counts":' .. counts_json(run, true) .. '}')
   outbox(run, DAG_EVENT[status], nil, nil, nil, at)
   redis.call('ZADD', P .. 'finished', at, run.tenant .. '|' .. run.id)
 end
