@@ -81,4 +81,31 @@ describe("@weft/client", () => {
     expect((err as ConflictError).details?.current).toMatchObject({ value: { state: "PAID" }, version: 2 });
     expect((await client.state.get(ref))?.value).toEqual({ state: "PAID" });
   });
+
+  it("patches, transitions along a machine, reads the key's history and deletes at a version", async () => {
+    const ref = { namespace: "bookings", key: `m${Date.now()}` };
+    const machine = await client.machines.put("booking", {
+      states: ["PENDING", "PAID", "REFUNDED"],
+      initial: "PENDING",
+      transitions: { PENDING: ["PAID"], PAID: ["REFUNDED"] },
+    });
+    expect(machine).toMatchObject({ name: "booking", initial: "PENDING" });
+    expect((await client.machines.get("booking")).states).toEqual(["PENDING", "PAID", "REFUNDED"]);
+    expect(await client.state.transition(ref, { machine: "booking", to: "PENDING", expectedVersion: 0 })).toMatchObject({ version: 1, to: "PENDING" });
+    expect(await client.state.patch(ref, { seats: 2 }, 1)).toMatchObject({ version: 2, value: { state: "PENDING", seats: 2 } });
+    await expect(client.state.patch(ref, { seats: 3 }, 1)).rejects.toBeInstanceOf(ConflictError);
+    const paid = await client.state.transition(ref, { machine: "booking", to: "PAID" });
+    expect(paid).toMatchObject({ version: 3, from: "PENDING", to: "PAID" });
+    await expect(client.state.transition(ref, { machine: "booking", to: "PENDING" })).rejects.toBeInstanceOf(ConflictError);
+    const history = await client.state.history(ref);
+    expect(history.map((h) => [h.version, h.op, h.writer.agent])).toEqual([
+      [3, "transition", "counter"],
+      [2, "patch", "counter"],
+      [1, "transition", "counter"],
+    ]);
+    expect(await client.state.history(ref, 1)).toHaveLength(1);
+    await expect(client.state.delete(ref, 2)).rejects.toBeInstanceOf(ConflictError);
+    expect(await client.state.delete(ref, 3)).toMatchObject({ deleted: true });
+    expect(await client.state.get(ref)).toBeUndefined();
+  });
 });

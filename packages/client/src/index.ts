@@ -20,12 +20,16 @@ import {
   type RunList,
   type RunStatus,
   type FailResult,
+  type HistoryEntry,
+  type Machine,
+  type MachineDefinition,
   type NodeError,
   type RunView,
   type StateEntry,
   type StateRef,
   type SubmitResult,
   type Task,
+  type TransitionResult,
   type UpdateOptions,
   type UpdateResult,
   type VersionedStore,
@@ -131,7 +135,8 @@ export function createClient(o: ClientOptions) {
     parents: async (dagId: string, nodeId: string) =>
       (await call<{ parents: Record<string, unknown> }>("GET", `${node(dagId, nodeId)}/parents`)).json().parents,
     getRun: async (dagId: string) => (await call<RunView>("GET", `/v1/dags/${encodeURIComponent(dagId)}`)).json(),
-    events: async (dagId: string, after = 0) => (await call<EventPage>("GET", `/v1/dags/${encodeURIComponent(dagId)}/events?after=${after}`)).json(),
+    events: async (dagId: string, after = 0, limit?: number) =>
+      (await call<EventPage>("GET", `/v1/dags/${encodeURIComponent(dagId)}/events?after=${after}${limit ? `&limit=${limit}` : ""}`)).json(),
     cancel: (dagId: string) => post<{ status: string; changed: boolean }>(`/v1/dags/${encodeURIComponent(dagId)}/cancel`, {}),
     /** Re-run the failed, cancelled and skipped nodes of a finished run (hot or archived). */
     redrive: (dagId: string) => post<ResetResult>(`/v1/dags/${encodeURIComponent(dagId)}/redrive`, {}),
@@ -151,6 +156,23 @@ export function createClient(o: ClientOptions) {
       /** Read, apply `fn`, compare-and-set; on a conflict re-read and re-apply with backoff. */
       update: <T = unknown>(r: ClientStateRef, fn: (current: T | undefined) => unknown, opts?: UpdateOptions): Promise<UpdateResult> =>
         update<T>(state, ref(r), fn, opts),
+      /** JSON merge patch (RFC 7396); with `expectedVersion`, only at that version. */
+      patch: async (r: ClientStateRef, patch: unknown, expectedVersion?: number, writer?: Writer) => {
+        const headers = { ...(expectedVersion === undefined ? {} : { "if-match": `"${expectedVersion}"` }), ...writerHeaders(writer) };
+        return (await call<WriteResult & { value: unknown }>("PATCH", statePath(ref(r)), { body: patch, headers })).json();
+      },
+      delete: async (r: ClientStateRef, expectedVersion: number, writer?: Writer) =>
+        (await call<{ version: number; deleted: true }>("DELETE", statePath(ref(r)), { headers: { "if-match": `"${expectedVersion}"`, ...writerHeaders(writer) } })).json(),
+      /** Recent writes, newest first. */
+      history: async (r: ClientStateRef, limit?: number) =>
+        (await call<{ entries: HistoryEntry[] }>("GET", `${statePath(ref(r))}/history${limit ? `?limit=${limit}` : ""}`)).json().entries,
+      /** Moves the value's `state` along a registered machine, atomically. */
+      transition: async (r: ClientStateRef, req: { machine: string; to: string; expectedVersion?: number }, writer?: Writer) =>
+        (await call<TransitionResult>("POST", `${statePath(ref(r))}/transition`, { body: req, headers: writerHeaders(writer) })).json(),
+    },
+    machines: {
+      put: async (name: string, definition: MachineDefinition) => (await call<Machine>("PUT", `/v1/machines/${encodeURIComponent(name)}`, { body: definition })).json(),
+      get: async (name: string) => (await call<Machine>("GET", `/v1/machines/${encodeURIComponent(name)}`)).json(),
     },
   };
 }
