@@ -263,8 +263,8 @@ describe("SST resource graph: ElastiCache, example agents on (calling OpenAI)", 
     for (const k of ["REDIS_URL", "REDIS_CLUSTER_NODES", "WEFT_TABLE", "WEFT_API_KEYS"]) expect(env[k], k).toBeUndefined();
     expect(Object.keys(build?.links ?? {}).sort()).toEqual(["Api", "OpenAiApiKey", "WeftApiKeys"]);
     expect(g.lambdas.get("ResearchPipelinePush")?.inputs.timeout).toBe(180);
-    // @weft/client bundles @weft/core, which loads its Lua scripts when imported: the agent needs them too.
-    expect(build?.copyFiles).toEqual([{ from: join(ROOT, "packages/core/src/redis/lua"), to: "lua", isDir: true }]);
+    // @weft/client imports only @weft/core/sdk (no Redis, no Lua): nothing ships next to the agent's bundle.
+    expect(build?.copyFiles ?? []).toEqual([]);
   });
 });
 

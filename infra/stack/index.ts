@@ -89,6 +89,8 @@ function baseArgs(spec: FunctionSpec): sst.aws.FunctionArgs {
     handler: spec.handler,
     runtime: "nodejs20.x",
     timeout: spec.timeout,
-    copyFiles: [{ ...LUA_COPY }],
+    // The engine loads its Lua scripts from ./lua; an agent talks HTTP (@weft/client imports
+    // only @weft/core/sdk: errors and types), so its bundle needs nothing next to it.
+    ...(spec.role === "engine" ? { copyFiles: [{ ...LUA_COPY }] } : {}),
   };
 }

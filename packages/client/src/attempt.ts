@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, ValidationError, WeftError, type NodeError, type Task } from "@weft/core";
+import { ConflictError, NotFoundError, ValidationError, WeftError, type NodeError, type Task } from "@weft/core/sdk";
 import { LeaseLostError, ShutdownError, taskContext, type AgentHandler } from "./context.js";
 import type { WeftClient } from "./index.js";
 

@@ -1,4 +1,4 @@
-import type { StateEntry, Task, UpdateOptions, UpdateResult, Writer, WriteResult } from "@weft/core";
+import type { StateEntry, Task, UpdateOptions, UpdateResult, Writer, WriteResult } from "@weft/core/sdk";
 import type { WeftClient } from "./index.js";
 
 /** Shared state of one scope (this run, or a tenant-wide namespace), written as the task's writer. */

@@ -35,7 +35,7 @@ import {
   type VersionedStore,
   type Writer,
   type WriteResult,
-} from "@weft/core";
+} from "@weft/core/sdk";
 
 export interface ClientOptions {
   /** The API's base URL, e.g. http://127.0.0.1:3000. */

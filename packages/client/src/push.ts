@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, type Task } from "@weft/core";
+import { ConflictError, NotFoundError, type Task } from "@weft/core/sdk";
 import { startAttempt, type Outcome } from "./attempt.js";
 import type { Agents } from "./context.js";
 import type { WeftClient } from "./index.js";

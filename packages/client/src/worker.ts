@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import type { Task } from "@weft/core";
+import type { Task } from "@weft/core/sdk";
 import { startAttempt, type Attempt, type AttemptOptions, type Outcome } from "./attempt.js";
 import type { Agents } from "./context.js";
 import { createClient, type WeftClient } from "./index.js";
