@@ -324,9 +324,15 @@ export function createEngine(opts: EngineOptions): Engine {
       const out: OutboxEvent[] = [];
       for (const shard of shards) {
         const r = await call<{ entries: unknown }>(S.outboxRead, shard, { limit });
-        // Entries hold one script call's events each: at most `limit` events per shard.
-        const events = list<[string, string[]]>(r.entries).flatMap((e) => decodeOutbox(shard, e));
-        out.push(...events.slice(0, limit));
+        // Entries hold one script call's events each: at most `limit` events per shard, in
+        // whole entries where possible (a part-acked entry is written back, which costs a copy).
+        const mine: OutboxEvent[] = [];
+        for (const entry of list<[string, string[]]>(r.entries)) {
+          const events = decodeOutbox(shard, entry);
+          if (mine.length > 0 && mine.length + events.length > limit) break;
+          mine.push(...events.slice(0, limit - mine.length));
+        }
+        out.push(...mine);
       }
       return out;
     },

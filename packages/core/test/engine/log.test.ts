@@ -126,6 +126,18 @@ describe.each(backends)("event log and outbox on %s", (name) => {
     expect(await ctx.engine.ackOutbox([out[0]!, out[2]!])).toBe(0);
   });
 
+  it("reads the outbox in whole entries up to the limit, splitting one only when it alone is larger", async () => {
+    const ctx = fresh();
+    const roots = (n: number) => ({ nodes: Array.from({ length: n }, (_, i) => ({ id: `n${i}`, agent: "ag" })) });
+    // One run per shard is not guaranteed: read one shard, the first run's.
+    const first = await ctx.engine.submit(ctx.tenant, { id: "whole-1", ...roots(3) });
+    const shard = (await allOutbox(ctx.engine)).find((e) => e.dagId === first.dagId)!.shard;
+    for (let i = 2; i < 40; i++) await ctx.engine.submit(ctx.tenant, { id: `whole-${i}`, ...roots(3) });
+    const page = await ctx.engine.readOutbox({ shard, limit: 4 });
+    expect(page.map((e) => e.dagId)).toEqual([first.dagId, first.dagId, first.dagId]);
+    expect((await ctx.engine.readOutbox({ shard, limit: 2 })).map((e) => e.nodeId)).toEqual(["n0", "n1"]);
+  });
+
   it("puts references to every ready, succeeded and finished transition in the outbox, never payloads", async () => {
     const ctx = fresh();
     const { dagId, retryAt } = await runChain(ctx);
