@@ -7,10 +7,7 @@ local a = cjson.decode(ARGV[1])
 local run = run_ctx(a.tenant, a.dagId)
 local at = now_ms(a)
 local n = redis.call('HMGET', run.n .. a.nodeId, 's', 'g', 'a', 'p', 'i')
-if not n[1] then
-  if redis.call('EXISTS', run.meta) == 0 then return err('not_found', 'run ' .. a.dagId .. ' not found') end
-  return err('not_found', 'node ' .. a.nodeId .. ' not found in run ' .. a.dagId)
-end
+if not n[1] then return cjson.encode(node_missing(run, a.nodeId)) end
 if n[1] ~= 'ready' then
   return err('conflict', 'node ' .. a.nodeId .. ' is ' .. n[1] .. ', not ready',
     { status = n[1], attempt = tonumber(n[3]) or 0, runStatus = redis.call('HGET', run.meta, 'status') })

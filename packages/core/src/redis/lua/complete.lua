@@ -22,23 +22,19 @@ local function complete(it)
   local node = it.nodeId
   local n = redis.call('HMGET', run.n .. node, 's', 'l', 'a', 'g', 'c')
   local s = n[1]
-  if not s then
-    if redis.call('EXISTS', run.meta) == 0 then return { err = 'not_found', message = 'run ' .. it.dagId .. ' not found' } end
-    return { err = 'not_found', message = 'node ' .. node .. ' not found in run ' .. it.dagId }
-  end
+  if not s then return node_missing(run, node) end
   local lease = parse_lease(n[2])
   local attempt = tonumber(n[3]) or 0
-  local current = { status = s, attempt = attempt }
 
   if s == 'succeeded' and lease and lease.token == it.token then
     if redis.call('HGET', run.n .. node, 'o') ~= it.output then
-      return { err = 'conflict', message = 'node ' .. node .. ' already succeeded with a different output', current = current }
+      return { err = 'conflict', message = 'node ' .. node .. ' already succeeded with a different output',
+        current = { status = s, attempt = attempt } }
     end
     return { duplicate = true, ready = {}, runStatus = redis.call('HGET', run.meta, 'status') }
   end
   if s ~= 'running' or not lease or lease.token ~= it.token then
-    return { err = 'conflict', current = current,
-      message = 'lease token is not the live lease of node ' .. node .. ' (node is ' .. s .. ', attempt ' .. attempt .. ')' }
+    return stale_lease(node, s, attempt)
   end
 
   local writes = it.state or {}

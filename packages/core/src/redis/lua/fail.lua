@@ -12,18 +12,14 @@ local at = now_ms(a)
 local node = a.nodeId
 local n = redis.call('HMGET', run.n .. node, 's', 'l', 'a')
 local s = n[1]
-if not s then
-  if redis.call('EXISTS', run.meta) == 0 then return err('not_found', 'run ' .. a.dagId .. ' not found') end
-  return err('not_found', 'node ' .. node .. ' not found in run ' .. a.dagId)
-end
+if not s then return cjson.encode(node_missing(run, node)) end
 local lease = parse_lease(n[2])
 local attempt = tonumber(n[3]) or 0
 if lease and lease.token == a.token and (s == 'retrying' or s == 'failed') then
   return cjson.encode({ status = s, runStatus = redis.call('HGET', run.meta, 'status'), duplicate = true })
 end
 if s ~= 'running' or not lease or lease.token ~= a.token then
-  return err('conflict', 'lease token is not the live lease of node ' .. node .. ' (node is ' .. s .. ', attempt ' .. attempt .. ')',
-    { status = s, attempt = attempt })
+  return cjson.encode(stale_lease(node, s, attempt))
 end
 local status, due = fail_attempt(run, node, attempt, a.error, a.retryable, at, a.actor or lease.worker)
 local res = { status = status, runStatus = redis.call('HGET', run.meta, 'status'), duplicate = false }

@@ -6,15 +6,11 @@ local a = cjson.decode(ARGV[1])
 local run = run_ctx(a.tenant, a.dagId)
 local at = now_ms(a)
 local n = redis.call('HMGET', run.n .. a.nodeId, 's', 'l', 'a')
-if not n[1] then
-  if redis.call('EXISTS', run.meta) == 0 then return err('not_found', 'run ' .. a.dagId .. ' not found') end
-  return err('not_found', 'node ' .. a.nodeId .. ' not found in run ' .. a.dagId)
-end
+if not n[1] then return cjson.encode(node_missing(run, a.nodeId)) end
 local lease = parse_lease(n[2])
 local attempt = tonumber(n[3]) or 0
 if n[1] ~= 'running' or not lease or lease.token ~= a.token then
-  return err('conflict', 'lease token is not the live lease of node ' .. a.nodeId .. ' (node is ' .. n[1] .. ', attempt ' .. attempt .. ')',
-    { status = n[1], attempt = attempt })
+  return cjson.encode(stale_lease(a.nodeId, n[1], attempt))
 end
 local exp = at + a.leaseMs
 if lease.deadline > 0 and lease.deadline < exp then exp = lease.deadline end

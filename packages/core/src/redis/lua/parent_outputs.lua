@@ -7,10 +7,7 @@
 local a = cjson.decode(ARGV[1])
 local run = run_ctx(a.tenant, a.dagId)
 local n = redis.call('HMGET', run.n .. a.nodeId, 's', 'd')
-if not n[1] then
-  if redis.call('EXISTS', run.meta) == 0 then return err('not_found', 'run ' .. a.dagId .. ' not found') end
-  return err('not_found', 'node ' .. a.nodeId .. ' not found in run ' .. a.dagId)
-end
+if not n[1] then return cjson.encode(node_missing(run, a.nodeId)) end
 local deps = split(n[2], ',')
 local outputs = {}
 for i, d in ipairs(deps) do

@@ -13,15 +13,11 @@ local node = a.nodeId
 local k = run.n .. node
 local n = redis.call('HMGET', k, 's', 'l', 'a', 'g')
 local s = n[1]
-if not s then
-  if redis.call('EXISTS', run.meta) == 0 then return err('not_found', 'run ' .. a.dagId .. ' not found') end
-  return err('not_found', 'node ' .. node .. ' not found in run ' .. a.dagId)
-end
+if not s then return cjson.encode(node_missing(run, node)) end
 local lease = parse_lease(n[2])
 local attempt = tonumber(n[3]) or 0
 if s ~= 'running' or not lease or lease.token ~= a.token then
-  return err('conflict', 'lease token is not the live lease of node ' .. node .. ' (node is ' .. s .. ', attempt ' .. attempt .. ')',
-    { status = s, attempt = attempt })
+  return cjson.encode(stale_lease(node, s, attempt))
 end
 redis.call('ZREM', P .. 'leases', member(run, node))
 set_status(run, node, 'ready')

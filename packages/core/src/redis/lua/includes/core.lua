@@ -51,6 +51,12 @@ local function err(code, message, current)
   return cjson.encode({ err = code, message = message, current = current })
 end
 
+-- Why a node's hash is missing, as a reply table: no such run, or no such node in it.
+local function node_missing(run, node)
+  if redis.call('EXISTS', run.meta) == 0 then return { err = 'not_found', message = 'run ' .. run.id .. ' not found' } end
+  return { err = 'not_found', message = 'node ' .. node .. ' not found in run ' .. run.id }
+end
+
 -- Event log: a Redis Stream per run. Each event has a seq (1, 2, 3... per run), so a cursor
 -- is just a number. An event is one packed field `e` = "type|node|attempt|from|actor|at"
 -- (ids cannot contain '|'), followed by `d` (JSON) when it carries data. The events a

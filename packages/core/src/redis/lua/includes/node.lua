@@ -39,6 +39,12 @@ local function policy_of(run, p)
   return tonumber(v[1]) or 1, tonumber(v[2]) or 0, tonumber(v[3]) or 0, tonumber(v[4]) or 0
 end
 
+-- Fencing, as a reply table: a report whose token is not the node's live lease.
+local function stale_lease(node, s, attempt)
+  return { err = 'conflict', current = { status = s, attempt = attempt },
+    message = 'lease token is not the live lease of node ' .. node .. ' (node is ' .. s .. ', attempt ' .. attempt .. ')' }
+end
+
 local function parse_lease(l)
   if not l then return nil end
   local token, exp, worker, deadline = string.match(l, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
