@@ -1,4 +1,4 @@
-import { prng } from "./stats.js";
+import { prng } from "../test/support/prng.js";
 
 /** One node of a benchmark DAG, engine-neutral. */
 export interface BenchNode {

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { useArchiveServers } from "./servers.js";
+import { prng } from "../../../../test/support/prng.js";
 import { DynamoColdStore } from "../../src/archive/index.js";
 import { createArchiver } from "../../src/archive/archiver.js";
 import { createReadThrough, type RunAt } from "../../src/archive/read-through.js";
@@ -228,20 +229,9 @@ function checkHistory(hist: RunAt[], log: RunEvent[], moments: Moment[]): void {
   }
 }
 
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A random run driven by random workers (completions, failures, lost leases, cancels) and random redrives/rewinds. */
 async function randomRun(c: Ctx, dagId: string, size: number, seed: number, onFailure: "fail-fast" | "continue") {
-  const rnd = mulberry32(seed);
+  const rnd = prng(seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const ids = Array.from({ length: size }, (_, i) => `n${i}`);
   await c.engine.submit(c.tenant, {

@@ -1,0 +1,14 @@
+/**
+ * A seeded PRNG (mulberry32): the same seed gives the same sequence everywhere, so a random
+ * DAG or a random run can be replayed (property tests, and both engines in the benchmark).
+ */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
