@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { startLocal } from "./emulator.js";
+import { startLocal, type Local } from "./emulator.js";
 import { runExample } from "./example.js";
 
 /**
@@ -33,12 +33,11 @@ env: PORT (3000), REDIS_URL, DYNAMODB_ENDPOINT, WEFT_DATA_DIR (.weft), WEFT_API_
 }
 
 const env = process.env;
-const stoppers: (() => Promise<unknown>)[] = [];
+let local: Local | undefined;
 const log = (s: string) => console.log(`weft ${s}`);
 
 async function main(): Promise<number> {
-  const local = await startLocal({ env, log, ...(flags["no-push"] ? { subscriptions: (s) => !s.example } : {}) });
-  stoppers.push(local.stop);
+  local = await startLocal({ env, log, ...(flags["no-push"] ? { subscriptions: (s) => !s.example } : {}) });
 
   const withExample = flags.example && !flags["no-example"];
   if (flags["no-push"]) log("the example's agents are not served here: run npx tsx examples/research-pipeline/worker.ts");
@@ -56,7 +55,7 @@ let stopping = false;
 async function stop(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
-    for (const s of stoppers) await s().catch((err: unknown) => console.error("weft: error while stopping:", err));
+    await local?.stop();
   }
   process.exit(code);
 }
