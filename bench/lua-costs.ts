@@ -4,7 +4,7 @@
  * Calibrates the per-node budget in RESULTS.md. Usage: npx tsx bench/lua-costs.ts
  */
 import { Redis } from "ioredis";
-import { startRedis } from "../test/support/redis.js";
+import { startRedis } from "@weft/test-support";
 import { parseInfo } from "./redis-info.js";
 
 const CALLS = 20_000;

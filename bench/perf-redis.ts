@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import { Redis } from "ioredis";
-import { startRedis } from "../test/support/redis.js";
+import { startRedis } from "@weft/test-support";
 import { parseInfo } from "./redis-info.js";
 import { runWeft } from "./weft-runner.js";
 import { FULL, workloads } from "./workloads.js";

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createRequire } from "node:module";
 import { Redis } from "ioredis";
-import { startRedis } from "../test/support/redis.js";
+import { startRedis } from "@weft/test-support";
 import { runBullmq } from "./bullmq-runner.js";
 import { measureCeiling, type Ceiling } from "./ceiling.js";
 import { groupedBarChart } from "./chart.js";

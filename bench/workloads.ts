@@ -1,4 +1,4 @@
-import { prng } from "../test/support/prng.js";
+import { prng } from "@weft/test-support";
 
 /** One node of a benchmark DAG, engine-neutral. */
 export interface BenchNode {

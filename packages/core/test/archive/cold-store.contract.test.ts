@@ -5,8 +5,7 @@ import { BatchWriteCommand, DynamoDBDocumentClient, PutCommand } from "@aws-sdk/
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DynamoColdStore, ensureTable, type RunArchive, type RunSummary } from "../../src/archive/index.js";
 import { ValidationError } from "../../src/errors.js";
-import { startDynalite, type DynamoServer } from "../../../../test/support/dynamo.js";
-import { prepareDynamoDbLocal, startDynamoDbLocal } from "../../../../test/support/dynamodb-local.js";
+import { startDynalite, type DynamoServer, prepareDynamoDbLocal, startDynamoDbLocal } from "@weft/test-support";
 import { makeRun, partition } from "./fixtures.js";
 
 const jar = await prepareDynamoDbLocal();

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { useArchiveServers } from "./servers.js";
-import { prng } from "../../../../test/support/prng.js";
+import { prng } from "@weft/test-support";
 import { DynamoColdStore } from "../../src/archive/index.js";
 import { createArchiver } from "../../src/archive/archiver.js";
 import { createReadThrough, type RunAt } from "../../src/archive/read-through.js";

@@ -3,8 +3,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
 import { ensureTable } from "../../src/archive/index.js";
 import { TcpRedis } from "../../src/redis/tcp.js";
-import { startDynalite, type DynamoServer } from "../../../../test/support/dynamo.js";
-import { startRedis, type RedisProcess } from "../../../../test/support/redis.js";
+import { startDynalite, type DynamoServer, startRedis, type RedisProcess } from "@weft/test-support";
 
 export interface ArchiveServers {
   /** The engine's Redis port. */

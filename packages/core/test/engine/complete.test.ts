@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConflictError } from "../../src/errors.js";
-import { backends } from "../../../../test/support/backends.js";
+import { backends } from "@weft/test-support";
 import { claimOne, diamond, expectRejectedUnchanged, node, rejection, snapshot, statuses, useEngines } from "./harness.js";
 
 describe.each(backends)("complete on %s", (name) => {

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ConflictError } from "../../src/errors.js";
 import type { Task } from "../../src/engine/types.js";
 import type { RedisPort } from "../../src/redis/port.js";
-import { backends } from "../../../../test/support/backends.js";
+import { backends } from "@weft/test-support";
 import { allEvents, peer, useEngines, type EngineCtx } from "./harness.js";
 import { countBy, logViolations } from "./invariants.js";
 

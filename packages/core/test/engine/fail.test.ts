@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConflictError } from "../../src/errors.js";
-import { backends } from "../../../../test/support/backends.js";
+import { backends } from "@weft/test-support";
 import {
   allEvents,
   claimOne,

@@ -2,7 +2,7 @@ import { beforeAll, expect } from "vitest";
 import { createEngine } from "../../src/index.js";
 import type { Engine, OutboxEvent, RunEvent, RunView, Task } from "../../src/engine/types.js";
 import type { RedisPort } from "../../src/redis/port.js";
-import { useBackend, type Backend, type BackendName } from "../../../../test/support/backends.js";
+import { useBackend, type Backend, type BackendName } from "@weft/test-support";
 
 /** A clock the test moves by hand, so lease expiry and backoff are deterministic. */
 export interface FakeClock {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConflictError, NotFoundError, ValidationError } from "../../src/errors.js";
 import type { Task } from "../../src/engine/types.js";
-import { backends } from "../../../../test/support/backends.js";
+import { backends } from "@weft/test-support";
 import { claimOne, diamond, expectRejectedUnchanged, rejection, snapshot, useEngines, type EngineCtx } from "./harness.js";
 
 const FORGED = "1.AAAAAAAAAAAAAAAAAAAAAA";

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { keySchema } from "../../src/redis/keys.js";
 import { loadScript } from "../../src/redis/scripts.js";
-import { backends } from "../../../../test/support/backends.js";
+import { backends } from "@weft/test-support";
 import { allEvents, allOutbox, claimOne, useEngines, type EngineCtx } from "./harness.js";
 
 const chain = {
@@ -107,7 +107,7 @@ describe.each(backends)("event log and outbox on %s", (name) => {
     const ctx = fresh();
     const { dagId } = await ctx.engine.submit(ctx.tenant, chain);
     const meta = `${keySchema(ctx.prefix, ctx.shardCount).runPrefix(ctx.tenant, dagId)}meta`;
-    const hdel = loadScript("hdel_field", join(import.meta.dirname, "../../../../test/fixtures/lua"));
+    const hdel = loadScript("hdel_field", join(import.meta.dirname, "../fixtures/lua"));
     expect(JSON.parse(await ctx.redis.run(hdel, [meta], ["seq"]))).toBe(1);
     const a = await claimOne(ctx, dagId, "a");
     await ctx.engine.complete(ctx.tenant, dagId, "a", a.leaseToken, "ok");

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ConflictError } from "../../src/errors.js";
 import { foldEvents } from "../../src/engine/fold.js";
 import type { RunStatus, Task } from "../../src/engine/types.js";
-import type { BackendName } from "../../../../test/support/backends.js";
+import type { BackendName } from "@weft/test-support";
 import { allEvents, useEngines, type EngineCtx } from "./harness.js";
 import { logViolations } from "./invariants.js";
 

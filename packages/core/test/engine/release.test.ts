@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConflictError, NotFoundError } from "../../src/errors.js";
 import { foldEvents } from "../../src/engine/fold.js";
-import { backends } from "../../../../test/support/backends.js";
+import { backends } from "@weft/test-support";
 import { allEvents, allOutbox, claimOne, diamond, expectRejectedUnchanged, node, rejection, useEngines } from "./harness.js";
 import { logViolations } from "./invariants.js";
 

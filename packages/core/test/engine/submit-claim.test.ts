@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConflictError, NotFoundError, ValidationError } from "../../src/errors.js";
-import { backends } from "../../../../test/support/backends.js";
+import { backends } from "@weft/test-support";
 import { allEvents, allOutbox, diamond, expectRejectedUnchanged, node, rejection, snapshot, statuses, useEngines } from "./harness.js";
 
 const TOKEN = /^(\d+)\.([A-Za-z0-9_-]{16,})$/;

@@ -3,7 +3,7 @@ import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { ConflictError } from "../../src/errors.js";
 import { createStateStore, update, type StateRef } from "../../src/state/index.js";
-import { backends, useBackend } from "../../../../test/support/backends.js";
+import { backends, useBackend } from "@weft/test-support";
 
 const AGENTS = 100;
 const think = () => new Promise<void>((r) => setTimeout(r, Math.random() * 20));

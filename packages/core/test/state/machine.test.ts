@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ConflictError, NotFoundError, ValidationError } from "../../src/errors.js";
 import { createStateStore, type MachineDefinition, type StateRef, type StateStore } from "../../src/state/index.js";
-import { backends, useBackend } from "../../../../test/support/backends.js";
+import { backends, useBackend } from "@weft/test-support";
 
 const BOOKING: MachineDefinition = {
   states: ["PENDING", "PENDING_PAYMENT", "COMPLETED", "FAILED", "CANCELLED", "REFUND_PENDING"],

@@ -4,7 +4,7 @@ import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } f
 import { createEngine } from "../../src/index.js";
 import { keySchema } from "../../src/redis/keys.js";
 import { createStateStore, RawJson, stateKeys, type StateRef, type StateStore } from "../../src/state/index.js";
-import { admin, backends, useBackend, type Backend } from "../../../../test/support/backends.js";
+import { admin, backends, useBackend, type Backend } from "@weft/test-support";
 
 const ns = (key = "k"): StateRef => ({ tenant: `t-${randomUUID().slice(0, 8)}`, namespace: "bookings", key });
 

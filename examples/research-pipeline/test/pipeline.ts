@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "vitest";
+import { createClient, type WeftClient } from "@weft/client";
+import type { RunView } from "@weft/core";
+import type { Article, SourcesDoc } from "../agents.js";
+import { RATE_LIMITED_NODE, researchPipeline } from "../dag.js";
+import { startLocal, type Local, type LocalOptions } from "../../../functions/local/emulator.js";
+
+/**
+ * The example pipeline against the real local emulation (redis-server, dynalite, the
+ * Lambda handlers behind the local gateway, the bus): one emulator per test file, since
+ * the handlers read process.env.
+ */
+export async function startEmulator(o: Pick<LocalOptions, "subscriptions"> = {}): Promise<{ local: Local; weft: WeftClient; stop(): Promise<void> }> {
+  process.env.REDIS_URL = "";
+  process.env.DYNAMODB_ENDPOINT = "";
+  delete process.env.WEFT_API_KEYS;
+  // The fake model, quick: the pipeline's timing is not what these tests are about.
+  process.env.WEFT_MODEL = "fake";
+  process.env.WEFT_FAKE_LATENCY_MS = "5";
+  const dataDir = mkdtempSync(join(tmpdir(), "weft-example-"));
+  const local = await startLocal({ port: 0, dataDir, reconcileMs: 200, log: () => {}, ...o });
+  return {
+    local,
+    weft: createClient({ baseUrl: local.baseUrl }),
+    async stop() {
+      await local.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const NODES = ["plan", "research-1", "research-2", "research-3", "draft", "fact-check", "edit", "publish"];
+
+/** Submits the pipeline on `topic` and waits for the run to finish. */
+export async function runPipeline(weft: WeftClient, topic: string, timeoutMs = 30_000): Promise<RunView> {
+  const { dagId } = await weft.submit(researchPipeline({ topic, idempotencyKey: `${topic}-${Math.random()}`, retryBackoffMs: 50 }));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const run = await weft.getRun(dagId);
+    if (run.status !== "running") return run;
+    if (Date.now() > deadline) throw new Error(`run ${dagId} still running after ${timeoutMs} ms: ${JSON.stringify(run.counts)}`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+/** What every successful run must show: all nodes succeeded, one retry, sources merged, the article filed. */
+export async function expectPublished(weft: WeftClient, run: RunView): Promise<Article> {
+  const nodes = Object.fromEntries(run.nodes.map((n) => [n.id, n]));
+  expect(run.status, JSON.stringify(run.nodes.map((n) => [n.id, n.status, n.error]))).toBe("succeeded");
+  expect(Object.keys(nodes).sort()).toEqual([...NODES].sort());
+  for (const id of NODES) expect(nodes[id]?.status, id).toBe("succeeded");
+  // The fake model refuses the rate-limited researcher's first call with a 429; attempt 2 succeeds.
+  expect(nodes[RATE_LIMITED_NODE]?.attempt).toBe(2);
+  for (const id of NODES.filter((n) => n !== RATE_LIMITED_NODE)) expect(nodes[id]?.attempt, id).toBe(1);
+  const { events } = await weft.events(run.dagId, 0);
+  const retry = events.find((e) => e.type === "node.retrying");
+  expect(retry).toMatchObject({ node: RATE_LIMITED_NODE, attempt: 1 });
+  expect(JSON.stringify(retry?.data)).toMatch(/429/);
+
+  // Three researchers wrote the run's `sources` at once with compare-and-set: none was lost.
+  const sources = (await weft.state.get({ dagId: run.dagId, key: "sources" }))?.value as SourcesDoc;
+  expect(sources.sources.map((s) => s.id)).toEqual(["S1.1", "S1.2", "S1.3", "S2.1", "S2.2", "S2.3", "S3.1", "S3.2", "S3.3"]);
+  expect(nodes["fact-check"]?.output).toMatchObject({ verdict: "pass", unsupported: [] });
+
+  const published = nodes.publish?.output as { namespace: string; key: string; words: number };
+  expect(published.namespace).toBe("articles");
+  const article = (await weft.state.get({ namespace: "articles", key: published.key }))?.value as Article;
+  expect(article).toBeDefined();
+  expect(article.words).toBe(published.words);
+  expect(article.body.length).toBeGreaterThan(200);
+  expect(article.model).toBe("fake");
+  // Every reference is a source the run found, and the body cites each of them.
+  expect(article.references.length).toBeGreaterThan(0);
+  for (const r of article.references) {
+    expect(sources.sources.map((s) => s.id)).toContain(r.id);
+    expect(article.body).toContain(`[${r.id}]`);
+  }
+  return article;
+}

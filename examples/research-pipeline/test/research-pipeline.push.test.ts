@@ -1,0 +1,40 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { WeftClient } from "@weft/client";
+import { articleKey } from "../dag.js";
+import { expectPublished, runPipeline, startEmulator } from "./pipeline.js";
+
+/**
+ * The example pipeline in push mode, as `npm start` and AWS run it: NodeReady events go
+ * through infra/subscriptions.ts to examples/research-pipeline/push.handler (delivered
+ * in-process), which claims, runs and completes each node through the SDK.
+ */
+let weft: WeftClient;
+let stop: () => Promise<void>;
+
+beforeAll(async () => {
+  ({ weft, stop } = await startEmulator());
+});
+afterAll(async () => {
+  await stop?.();
+});
+
+describe("research pipeline, push mode (the example's Lambda on NodeReady)", () => {
+  it("runs plan -> research x3 -> draft -> fact-check -> edit -> publish to success, retrying the rate-limited researcher", async () => {
+    const run = await runPipeline(weft, "home battery storage in the EU");
+    const article = await expectPublished(weft, run);
+    expect(article.topic).toBe("home battery storage in the EU");
+    expect(article.body).toContain("home battery storage in the EU");
+  });
+
+  it("writes the same article for the same topic, and another for another topic (the fake model is deterministic)", async () => {
+    const first = await expectPublished(weft, await runPipeline(weft, "heat pumps in cold climates"));
+    const againRun = await runPipeline(weft, "heat pumps in cold climates");
+    const again = await expectPublished(weft, againRun);
+    expect(again).toEqual(first);
+    // Filed under the topic: the second run replaced the first with identical content.
+    const entry = await weft.state.get({ namespace: "articles", key: articleKey("heat pumps in cold climates") });
+    expect(entry?.version).toBe(2);
+    const other = await expectPublished(weft, await runPipeline(weft, "offshore wind in the North Sea"));
+    expect(other.body).not.toEqual(first.body);
+  });
+});

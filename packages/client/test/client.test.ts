@@ -1,0 +1,111 @@
+import type { AddressInfo } from "node:net";
+import { serve, type ServerType } from "@hono/node-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../../../functions/http/app.js";
+import { stateRoutes } from "../../../functions/http/routes/state.js";
+import { createClient, type WeftClient } from "@weft/client";
+import { ConflictError, createEngine, createStateStore, NotFoundError, TcpRedis, ValidationError } from "@weft/core";
+import { startRedis, type RedisProcess } from "@weft/test-support";
+
+/** The client package against the real HTTP API (a Node server) on a real Redis. */
+let server: RedisProcess;
+let redis: TcpRedis;
+let http: ServerType;
+let client: WeftClient;
+
+beforeAll(async () => {
+  server = await startRedis();
+  redis = new TcpRedis({ url: server.url });
+  const engine = createEngine({ redis });
+  const state = createStateStore({ redis });
+  const app = createApp({
+    engine,
+    auth: { keys: { "key-a": "tenant-a" } },
+    extra: (a) => a.route("/", stateRoutes({ state, tenantOf: (c) => c.get("tenant") as string })),
+  });
+  http = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));
+  });
+  client = createClient({ baseUrl: `http://127.0.0.1:${(http.address() as AddressInfo).port}`, apiKey: "key-a", writer: { agent: "counter" } });
+});
+
+afterAll(async () => {
+  await new Promise((r) => http?.close(r));
+  await redis?.close();
+  await server?.stop();
+});
+
+describe("@weft/client", () => {
+  it("runs a DAG: submit, claim, complete with the next claim, read the run and its log", async () => {
+    const sub = await client.submit({ nodes: [{ id: "a", agent: "w" }, { id: "b", agent: "w", deps: ["a"] }] });
+    expect(sub).toMatchObject({ created: true, ready: ["a"] });
+    const [a] = await client.claim("w", { max: 5, leaseMs: 10_000 });
+    const done = await client.complete(a!, { ok: 1 }, { claimNext: { agent: "w" } });
+    expect(done.next?.map((t) => t.nodeId)).toEqual(["b"]);
+    await expect(client.complete(a!, { ok: 2 })).rejects.toBeInstanceOf(ConflictError);
+    await client.complete(done.next![0]!, "B");
+    expect((await client.getRun(sub.dagId)).status).toBe("succeeded");
+    expect((await client.events(sub.dagId)).events.at(-1)?.type).toBe("run.succeeded");
+    await expect(client.getRun("no-such-run")).rejects.toBeInstanceOf(NotFoundError);
+    await expect(client.claim("w", { max: 0 })).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it("update(): 50 agents read, think and write one counter over HTTP without losing an update", async () => {
+    const ref = { namespace: "counters", key: `c${Date.now()}` };
+    await client.state.create(ref, 0);
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        client.state.update<number>(
+          ref,
+          async (n) => {
+            await new Promise((r) => setTimeout(r, Math.random() * 10));
+            return (n ?? 0) + 1;
+          },
+          { retries: 200, backoffMs: 2 },
+        ),
+      ),
+    );
+    const final = await client.state.get(ref);
+    expect(final?.value).toBe(50);
+    expect(final?.version).toBe(51);
+    expect(new Set(results.map((r) => r.version)).size).toBe(50);
+    expect(results.some((r) => r.attempts > 1)).toBe(true);
+  });
+
+  it("a stale compare-and-set is a ConflictError carrying the current value", async () => {
+    const ref = { namespace: "bookings", key: `b${Date.now()}` };
+    await client.state.create(ref, { state: "PENDING" });
+    await client.state.put(ref, { state: "PAID" }, 1);
+    const err = await client.state.put(ref, { state: "UNPAID" }, 1).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConflictError);
+    expect((err as ConflictError).details?.current).toMatchObject({ value: { state: "PAID" }, version: 2 });
+    expect((await client.state.get(ref))?.value).toEqual({ state: "PAID" });
+  });
+
+  it("patches, transitions along a machine, reads the key's history and deletes at a version", async () => {
+    const ref = { namespace: "bookings", key: `m${Date.now()}` };
+    const machine = await client.machines.put("booking", {
+      states: ["PENDING", "PAID", "REFUNDED"],
+      initial: "PENDING",
+      transitions: { PENDING: ["PAID"], PAID: ["REFUNDED"] },
+    });
+    expect(machine).toMatchObject({ name: "booking", initial: "PENDING" });
+    expect((await client.machines.get("booking")).states).toEqual(["PENDING", "PAID", "REFUNDED"]);
+    expect(await client.state.transition(ref, { machine: "booking", to: "PENDING", expectedVersion: 0 })).toMatchObject({ version: 1, to: "PENDING" });
+    expect(await client.state.patch(ref, { seats: 2 }, 1)).toMatchObject({ version: 2, value: { state: "PENDING", seats: 2 } });
+    await expect(client.state.patch(ref, { seats: 3 }, 1)).rejects.toBeInstanceOf(ConflictError);
+    const paid = await client.state.transition(ref, { machine: "booking", to: "PAID" });
+    expect(paid).toMatchObject({ version: 3, from: "PENDING", to: "PAID" });
+    await expect(client.state.transition(ref, { machine: "booking", to: "PENDING" })).rejects.toBeInstanceOf(ConflictError);
+    const history = await client.state.history(ref);
+    expect(history.map((h) => [h.version, h.op, h.writer.agent])).toEqual([
+      [3, "transition", "counter"],
+      [2, "patch", "counter"],
+      [1, "transition", "counter"],
+    ]);
+    expect(await client.state.history(ref, 1)).toHaveLength(1);
+    await expect(client.state.delete(ref, 2)).rejects.toBeInstanceOf(ConflictError);
+    expect(await client.state.delete(ref, 3)).toMatchObject({ deleted: true });
+    expect(await client.state.get(ref)).toBeUndefined();
+  });
+});
