@@ -4,8 +4,8 @@ import { subscriptions } from "./subscriptions.js";
 
 /**
  * Every Lambda function Weft deploys, derived from the routes, subscriptions and
- * schedules: one function per handler, shared by all its triggers (five HTTP routes to
- * functions/node.handler are one function, one cold start, not five).
+ * schedules: one function per handler, shared by all its triggers (every HTTP route goes to
+ * functions/api.handler: one function, one cold start, one Redis connection per container).
  */
 export type FunctionRole =
   /** Runs the engine: gets Redis, the table, the bus and the API keys. */
@@ -42,7 +42,12 @@ const TIMEOUTS: Record<string, FunctionSpec["timeout"]> = {
 // API Gateway gives up on an integration after 30 s.
 const HTTP_TIMEOUT = "29 seconds";
 
+/** Names that the path rule would give to something else: `Api` is the API Gateway's own name in SST. */
+const NAMES: Record<string, string> = { "functions/api.handler": "HttpApi" };
+
 export function functionName(handler: string): string {
+  const named = NAMES[handler];
+  if (named) return named;
   const dot = handler.lastIndexOf(".");
   const file = dot < 0 ? handler : handler.slice(0, dot);
   return file

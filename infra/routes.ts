@@ -1,10 +1,13 @@
 /**
  * The HTTP API's routes as plain data: SST builds API Gateway routes from this table
- * (infra/stack/api.ts) and the local emulator serves the very same table, so a route
- * exists in both places or in neither.
+ * (infra/stack/index.ts) and the local emulator serves the very same table, so a route
+ * exists in both places or in neither. functions/test/http/routes.test.ts checks that the
+ * routes served by functions/api.handler are exactly what the app serves and documents,
+ * route by route, so the table and the app cannot disagree.
  *
  * `path` is API Gateway style: `{name}` is one path segment, `{proxy+}` the rest of the
- * path. `handler` is `<module path from the repo root>.<export>`, as SST and Lambda take it.
+ * path, `$default` anything no other route matches (its `method` is ignored). `handler`
+ * is `<module path from the repo root>.<export>`, as SST and Lambda take it.
  */
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "ANY";
 
@@ -14,41 +17,52 @@ export interface Route {
   handler: string;
 }
 
-const dispatch = "functions/dispatch.handler";
-const read = "functions/read.handler";
-const claim = "functions/claim.handler";
-const node = "functions/node.handler";
-const cancel = "functions/cancel.handler";
-const state = "functions/state.handler";
+/** The app of functions/http/app.ts: every Weft route. */
+export const API_HANDLER = "functions/api.handler";
 
-export const routes: readonly Route[] = [
-  { method: "POST", path: "/v1/dags", handler: dispatch },
-  { method: "GET", path: "/v1/dags", handler: dispatch },
+const api = (method: HttpMethod, path: string): Route => ({ method, path, handler: API_HANDLER });
 
-  { method: "GET", path: "/v1/dags/{dagId}", handler: read },
-  { method: "GET", path: "/v1/dags/{dagId}/events", handler: read },
-  { method: "GET", path: "/v1/dags/{dagId}/history", handler: read },
-  { method: "GET", path: "/openapi.json", handler: read },
-
-  { method: "POST", path: "/v1/agents/{agent}/claim", handler: claim },
-  { method: "POST", path: "/v1/dags/{dagId}/nodes/{nodeId}/claim", handler: claim },
-
-  { method: "POST", path: "/v1/dags/{dagId}/nodes/{nodeId}/complete", handler: node },
-  { method: "POST", path: "/v1/dags/{dagId}/nodes/{nodeId}/fail", handler: node },
-  { method: "POST", path: "/v1/dags/{dagId}/nodes/{nodeId}/heartbeat", handler: node },
-  { method: "POST", path: "/v1/dags/{dagId}/nodes/{nodeId}/release", handler: node },
-  { method: "GET", path: "/v1/dags/{dagId}/nodes/{nodeId}/parents", handler: read },
-
-  { method: "POST", path: "/v1/dags/{dagId}/cancel", handler: cancel },
-  { method: "POST", path: "/v1/dags/{dagId}/redrive", handler: cancel },
-  { method: "POST", path: "/v1/dags/{dagId}/rewind", handler: cancel },
-
-  { method: "ANY", path: "/v1/state/{proxy+}", handler: state },
-  { method: "ANY", path: "/v1/dags/{dagId}/state/{proxy+}", handler: state },
-  { method: "PUT", path: "/v1/machines/{name}", handler: state },
+/** Shared state, run-scoped or in a namespace: the same six operations under each base. */
+const stateRoutes = (base: string): Route[] => [
+  api("GET", base),
+  api("PUT", base),
+  api("PATCH", base),
+  api("DELETE", base),
+  api("GET", `${base}/history`),
+  api("POST", `${base}/transition`),
 ];
 
-/** `"POST /v1/dags"`: the route key API Gateway (and `sst.aws.ApiGatewayV2.route`) uses. */
+export const routes: readonly Route[] = [
+  api("GET", "/openapi.json"),
+
+  api("POST", "/v1/dags"),
+  api("GET", "/v1/dags"),
+  api("GET", "/v1/dags/{dagId}"),
+  api("GET", "/v1/dags/{dagId}/events"),
+  api("GET", "/v1/dags/{dagId}/history"),
+  api("POST", "/v1/dags/{dagId}/cancel"),
+  api("POST", "/v1/dags/{dagId}/redrive"),
+  api("POST", "/v1/dags/{dagId}/rewind"),
+
+  api("POST", "/v1/agents/{agent}/claim"),
+  api("POST", "/v1/dags/{dagId}/nodes/{nodeId}/claim"),
+  api("POST", "/v1/dags/{dagId}/nodes/{nodeId}/complete"),
+  api("POST", "/v1/dags/{dagId}/nodes/{nodeId}/fail"),
+  api("POST", "/v1/dags/{dagId}/nodes/{nodeId}/heartbeat"),
+  api("POST", "/v1/dags/{dagId}/nodes/{nodeId}/release"),
+  api("GET", "/v1/dags/{dagId}/nodes/{nodeId}/parents"),
+
+  ...stateRoutes("/v1/dags/{dagId}/state/{key}"),
+  ...stateRoutes("/v1/state/{namespace}/{key}"),
+  api("PUT", "/v1/machines/{name}"),
+  api("GET", "/v1/machines/{name}"),
+
+  // Everything else (an unknown path, a method a path does not serve) reaches the app,
+  // which answers 404 or 405 with `Allow` in its error envelope, not API Gateway's bare 404.
+  api("ANY", "$default"),
+];
+
+/** `"POST /v1/dags"` (or `$default`): the route key API Gateway (and `sst.aws.ApiGatewayV2.route`) uses. */
 export function routeKey(route: Route): string {
-  return `${route.method} ${route.path}`;
+  return route.path === "$default" ? "$default" : `${route.method} ${route.path}`;
 }

@@ -20,7 +20,7 @@ describe("infra data (shared with the local emulator)", () => {
     const keys = routes.map(routeKey);
     expect(new Set(keys).size).toBe(keys.length);
     for (const r of routes) {
-      expect(r.path).toMatch(/^(\/[A-Za-z0-9._-]+|\/\{[A-Za-z]+\}|\/\{proxy\+\})+$/);
+      if (r.path !== "$default") expect(r.path).toMatch(/^(\/[A-Za-z0-9._-]+|\/\{[A-Za-z]+\}|\/\{proxy\+\})+$/);
       expect(existsSync(join(ROOT, `${r.handler.replace(/\.handler$/, "")}.ts`)), r.handler).toBe(true);
     }
   });
@@ -35,7 +35,7 @@ describe("infra data (shared with the local emulator)", () => {
   it("makes one function per handler, shared by all of its triggers", () => {
     const specs = functionSpecs({ exampleAgents: true });
     expect(specs.map((s) => s.name).sort()).toEqual(
-      ["ResearchPipelinePush", "Archive", "Cancel", "Claim", "Dispatch", "Node", "Read", "Reconcile", "Relay", "State"].sort(),
+      ["ResearchPipelinePush", "Archive", "HttpApi", "Reconcile", "Relay"].sort(),
     );
     expect(specs.find((s) => s.name === "ResearchPipelinePush")).toMatchObject({ role: "agent", handler: EXAMPLE_PUSH_HANDLER, timeout: "3 minutes" });
     expect(specs.filter((s) => s.role === "agent")).toHaveLength(1);
@@ -129,7 +129,7 @@ class Graph {
   }
 }
 
-const ENGINE_FUNCTIONS = ["Dispatch", "Read", "Claim", "Node", "Cancel", "State", "Reconcile", "Relay", "Archive"];
+const ENGINE_FUNCTIONS = ["HttpApi", "Reconcile", "Relay", "Archive"];
 
 beforeAll(() => ensurePlatform(), 300_000);
 afterAll(() => stopHarness());
@@ -246,8 +246,8 @@ describe("SST resource graph: ElastiCache, example agents on (calling OpenAI)", 
   });
 
   it("ships the Lua scripts inside each engine function's zip, under lua/", () => {
-    const zip = readFileSync(join(g.ev.workDir, "artifacts", "Node", "code.zip")).toString("latin1");
-    expect(zip).toContain("functions/node.mjs");
+    const zip = readFileSync(join(g.ev.workDir, "artifacts", "HttpApi", "code.zip")).toString("latin1");
+    expect(zip).toContain("functions/api.mjs");
     expect(zip).toContain("lua/complete.lua");
     expect(zip).toMatch(/lua\/includes\/[\w-]+\.lua/);
   });

@@ -1,21 +1,21 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import { PayloadTooLargeError, type Engine } from "@weft/core";
-import { authMiddleware, type AuthConfig, type AuthEnv } from "./auth.js";
-import { errorResponse } from "./errors.js";
+import { PayloadTooLargeError, type Engine, type ReadThrough, type StateStore } from "@weft/core";
+import { authMiddleware, type AuthConfig } from "./auth.js";
+import { errorResponse, MethodNotAllowedError } from "./errors.js";
 import { claimRoutes } from "./routes/claims.js";
 import { dagRoutes } from "./routes/dags.js";
-import { hotOnlyReads, type WeftApp, type WriteRef } from "./routes/deps.js";
-import { runRoutes } from "./routes/runs.js";
-import type { ReadThrough } from "@weft/core";
+import { hotOnlyReads, subApp, type WeftApp, type WriteRef } from "./routes/deps.js";
 import { nodeRoutes } from "./routes/nodes.js";
-import { requestErrorFromZod } from "./validation.js";
+import { runRoutes } from "./routes/runs.js";
+import { stateRoutes } from "./routes/state.js";
 
 export interface AppDeps {
   engine: Engine;
   auth: AuthConfig;
   /** Reads that fall back to the cold store once Redis let a run go; hot-only by default. */
   runs?: ReadThrough;
+  /** Shared agent state; without it the /v1/state, /v1/dags/{dagId}/state and /v1/machines routes are not mounted. */
+  state?: StateStore;
   /** Largest request body; larger gets 413 before it is parsed. Default 6 MiB (Lambda's own limit). */
   bodyLimitBytes?: number;
   /**
@@ -25,22 +25,19 @@ export interface AppDeps {
    */
   afterWrite?: (ref: WriteRef) => Promise<unknown>;
   afterWriteTimeoutMs?: number;
-  /** Mounts more routes (e.g. the shared-state routes) behind the same auth, limits and errors. */
-  extra?: (app: WeftApp) => void;
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 6 * 1024 * 1024;
 
-/** The Weft HTTP API: one Hono app served by every HTTP Lambda and by the local server. */
+/**
+ * The Weft HTTP API: one Hono app composed of one sub-app per resource, served by the API
+ * Lambda (functions/api.ts) and, through the local gateway, by `npm start`. What it serves
+ * is `app.routes`; infra/routes.ts deploys the same table (functions/test/http/routes.test.ts
+ * compares them route by route).
+ */
 export function createApp(deps: AppDeps): WeftApp {
-  const app: WeftApp = new OpenAPIHono<AuthEnv>({
-    // Schema failures become our 400 (naming the field) instead of zod's raw issue list.
-    defaultHook: (result) => {
-      if (!result.success) throw requestErrorFromZod(result.error, result.target);
-    },
-  });
+  const app = subApp();
   app.onError((err, c) => errorResponse(c, err));
-  app.notFound((c) => c.json({ error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}` } }, 404));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",
@@ -66,12 +63,53 @@ export function createApp(deps: AppDeps): WeftApp {
   );
 
   const routeDeps = { engine: deps.engine, runs: deps.runs ?? hotOnlyReads(deps.engine), afterWrite: boundedAfterWrite(deps) };
-  dagRoutes(app, routeDeps);
-  runRoutes(app, routeDeps);
-  claimRoutes(app, routeDeps);
-  nodeRoutes(app, routeDeps);
-  deps.extra?.(app);
+  app.route("/", dagRoutes(routeDeps));
+  app.route("/", runRoutes(routeDeps));
+  app.route("/", claimRoutes(routeDeps));
+  app.route("/", nodeRoutes(routeDeps));
+  if (deps.state) app.route("/", stateRoutes({ state: deps.state }));
+
+  app.notFound((c) => {
+    const methods = allowedMethods(app, c.req.path);
+    if (methods.length) return errorResponse(c, new MethodNotAllowedError(c.req.method, c.req.path, methods));
+    return c.json({ error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}` } }, 404);
+  });
   return app;
+}
+
+/** A served route in API Gateway's notation: `GET /v1/dags/{dagId}`. */
+export interface ServedRoute {
+  method: string;
+  path: string;
+}
+
+/** What the app serves, from Hono's own route list (middleware left out). */
+export function servedRoutes(app: WeftApp): ServedRoute[] {
+  const seen = new Set<string>();
+  const out: ServedRoute[] = [];
+  for (const r of app.routes) {
+    if (r.method === "ALL") continue;
+    const route = { method: r.method, path: r.path.replace(/:(\w+)/g, "{$1}") };
+    const key = `${route.method} ${route.path}`;
+    if (!seen.has(key)) out.push(route);
+    seen.add(key);
+  }
+  return out;
+}
+
+const matchers = new WeakMap<WeftApp, { regex: RegExp; method: string }[]>();
+
+/** The methods the app serves on `path` (for 405 and its Allow header); empty for an unknown path. */
+export function allowedMethods(app: WeftApp, path: string): string[] {
+  let table = matchers.get(app);
+  if (!table) {
+    table = servedRoutes(app).map((r) => ({
+      method: r.method,
+      regex: new RegExp(`^${r.path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{\w+\}/g, "[^/]+")}$`),
+    }));
+    matchers.set(app, table);
+  }
+  return [...new Set(table.filter((r) => r.regex.test(path)).map((r) => r.method))];
 }
 
 function boundedAfterWrite(deps: AppDeps): (ref: WriteRef) => Promise<void> {

@@ -36,6 +36,17 @@ export class UnauthorizedError extends WeftError {
   }
 }
 
+/** A path the app serves, with a method it does not: 405 with `Allow`. */
+export class MethodNotAllowedError extends Error {
+  constructor(
+    method: string,
+    path: string,
+    readonly allow: readonly string[],
+  ) {
+    super(`${method} is not served on ${path}; use ${allow.join(", ")}`);
+  }
+}
+
 const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   validation: 422,
   not_found: 404,
@@ -56,7 +67,10 @@ const HTTP_CODES: Partial<Record<number, string>> = {
   415: "unsupported_media_type",
 };
 
-export function toErrorResponse(err: unknown): { status: ContentfulStatusCode; body: ErrorBody } {
+export function toErrorResponse(err: unknown): { status: ContentfulStatusCode; body: ErrorBody; headers?: Record<string, string> } {
+  if (err instanceof MethodNotAllowedError) {
+    return { status: 405, body: { error: { code: "method_not_allowed", message: err.message } }, headers: { allow: err.allow.join(", ") } };
+  }
   if (err instanceof WeftError) {
     const status = err instanceof RequestValidationError ? 400 : STATUS[err.code];
     const error: ErrorBody["error"] = { code: err.code, message: err.message };
@@ -72,9 +86,9 @@ export function toErrorResponse(err: unknown): { status: ContentfulStatusCode; b
 }
 
 export function errorResponse(c: Context, err: unknown): Response {
-  const { status, body } = toErrorResponse(err);
+  const { status, body, headers } = toErrorResponse(err);
   if (status >= 500) console.error("weft: unexpected error", c.req.method, c.req.path, err);
-  return c.json(body, status);
+  return c.json(body, status, headers);
 }
 
 /** Shared OpenAPI response entries for the errors every /v1 route can return. */

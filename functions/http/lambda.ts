@@ -1,8 +1,9 @@
+import { NotFoundError } from "@weft/core";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from "aws-lambda";
 import { handle } from "hono/aws-lambda";
-import { createApp } from "./app.js";
+import { allowedMethods, createApp } from "./app.js";
+import { MethodNotAllowedError, toErrorResponse } from "./errors.js";
 import type { WeftApp } from "./routes/deps.js";
-import { stateRoutes } from "./routes/state.js";
 import { getRuntime, type Runtime } from "../config.js";
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyResultV2>;
@@ -14,22 +15,37 @@ export function appFor(rt: Runtime): WeftApp {
     runs: rt.runs,
     auth: rt.config.auth,
     ...(rt.config.bodyLimitBytes ? { bodyLimitBytes: rt.config.bodyLimitBytes } : {}),
+    state: rt.state,
     afterWrite: rt.relayRun,
-    extra: (app) => app.route("/", stateRoutes({ state: rt.state, tenantOf: (c) => c.get("tenant") as string })),
   });
 }
 
 /**
- * An API Gateway (HTTP API, payload v2) handler serving the whole app. Each HTTP
- * function wraps the same app; API Gateway decides which paths reach which function.
+ * An API Gateway (HTTP API, payload v2) handler serving the whole app (functions/api.ts).
  * The app is built on first invocation so the Redis connection is opened once per
  * container, and rebuilt if the runtime was reset (tests, the local emulator).
  */
 export function httpHandler(): HttpHandler {
-  let built: { rt: Runtime; serve: HttpHandler } | undefined;
+  let built: { rt: Runtime; app: WeftApp; serve: HttpHandler } | undefined;
   return async (event, context) => {
     const rt = getRuntime();
-    if (built?.rt !== rt) built = { rt, serve: handle(appFor(rt)) as HttpHandler };
+    if (built?.rt !== rt) {
+      const app = appFor(rt);
+      built = { rt, app, serve: handle(app) as HttpHandler };
+    }
+    const method = event.requestContext?.http?.method?.toUpperCase() ?? "";
+    if (UNFETCHABLE.has(method)) return refuseMethod(built.app, method, event.rawPath);
     return built.serve(event, context);
   };
+}
+
+/** Methods a fetch Request cannot carry: the adapter would answer a plain-text 400. */
+const UNFETCHABLE = new Set(["CONNECT", "TRACE", "TRACK"]);
+
+function refuseMethod(app: WeftApp, method: string, path: string): APIGatewayProxyResultV2 {
+  const allow = allowedMethods(app, path);
+  const { status, body, headers } = toErrorResponse(
+    allow.length ? new MethodNotAllowedError(method, path, allow) : new NotFoundError(`no route ${method} ${path}`),
+  );
+  return { statusCode: status, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) };
 }

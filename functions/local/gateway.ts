@@ -18,6 +18,11 @@ interface Compiled extends GatewayRoute {
 }
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024; // API Gateway's own payload limit
+/**
+ * An oversized body is still read (and dropped) up to this much, so the client, which is
+ * still sending it, sees the 413 instead of a reset; past it the connection is cut.
+ */
+const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
 
 function compile(route: GatewayRoute): Compiled {
   if (route.path === "$default") return { ...route, regex: null, params: [] };
@@ -47,15 +52,21 @@ export function lambdaContext(name: string): Context {
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | "too_large"> {
+/** The body, or how an oversized one ended: fully drained, or cut off past MAX_DRAIN_BYTES. */
+async function readBody(req: IncomingMessage): Promise<Buffer | "too_large" | "too_large_cut"> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return "too_large";
-    chunks.push(chunk as Buffer);
+    if (size > MAX_DRAIN_BYTES) return "too_large_cut";
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks);
+  return size > MAX_BODY_BYTES ? "too_large" : Buffer.concat(chunks);
+}
+
+/** Gateway-level errors carry the same `{ error: { code, message } }` envelope as the app's. */
+function gatewayError(status: number, code: string, message: string, headers: Record<string, string> = {}): APIGatewayProxyResultV2 {
+  return { statusCode: status, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ error: { code, message } }) };
 }
 
 /** Builds the payload v2 event API Gateway would send for this request. */
@@ -116,6 +127,14 @@ export function startGateway(routes: GatewayRoute[], port: number, host = "127.0
   const server = createServer(async (req, res) => {
     try {
       const path = new URL(req.url ?? "/", "http://localhost").pathname;
+      try {
+        decodeURIComponent(path);
+      } catch {
+        // API Gateway refuses such a path too, before any route or integration.
+        await readBody(req);
+        send(res, gatewayError(400, "validation", "the request path has a malformed percent-escape"));
+        return;
+      }
       let match: { route: Compiled; params: Record<string, string> } | undefined;
       for (const route of compiled) {
         if (!route.regex || (route.method !== "ANY" && route.method !== req.method)) continue;
@@ -126,13 +145,17 @@ export function startGateway(routes: GatewayRoute[], port: number, host = "127.0
         }
       }
       if (!match && fallback) match = { route: fallback, params: {} };
+      const body = await readBody(req);
       if (!match) {
-        send(res, { statusCode: 404, headers: { "content-type": "application/json" }, body: JSON.stringify({ message: "Not Found" }) });
+        send(res, gatewayError(404, "not_found", `no route ${req.method} ${path}`));
         return;
       }
-      const body = await readBody(req);
-      if (body === "too_large") {
-        send(res, { statusCode: 413, headers: { "content-type": "application/json" }, body: JSON.stringify({ message: "Request Entity Too Large" }) });
+      if (body === "too_large" || body === "too_large_cut") {
+        // Connection: close, so the client's next request opens a fresh connection; the
+        // body was read to its end (unless it was absurdly large), so nothing is reset.
+        res.shouldKeepAlive = false;
+        send(res, gatewayError(413, "payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`, { connection: "close" }));
+        if (body === "too_large_cut") res.once("finish", () => req.destroy());
         return;
       }
       const event = toEvent(req, body, match.route, match.params);
@@ -140,7 +163,7 @@ export function startGateway(routes: GatewayRoute[], port: number, host = "127.0
     } catch (err) {
       // What API Gateway answers when the integration throws.
       console.error("weft local: handler threw", err);
-      send(res, { statusCode: 500, headers: { "content-type": "application/json" }, body: JSON.stringify({ message: "Internal Server Error" }) });
+      send(res, gatewayError(500, "internal", "internal error"));
     }
   });
   return new Promise((resolve, reject) => {

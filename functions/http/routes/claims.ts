@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { Id } from "@weft/core";
 import { errorResponses } from "../errors.js";
 import { ClaimBodySchema, LeaseMs, NodeParams, TaskSchema, WorkerId } from "../schemas.js";
-import type { RouteDeps, WeftApp } from "./deps.js";
+import { subApp, type RouteDeps, type WeftApp } from "./deps.js";
 
 const claimByAgent = createRoute({
   method: "post",
@@ -38,7 +38,8 @@ const claimNode = createRoute({
   },
 });
 
-export function claimRoutes(app: WeftApp, { engine }: RouteDeps): void {
+export function claimRoutes({ engine }: RouteDeps): WeftApp {
+  const app = subApp();
   // Claims add nothing to the outbox (node.started is not relayed), so no afterWrite.
   app.openapi(claimByAgent, async (c) => {
     const { agent } = c.req.valid("param");
@@ -51,4 +52,5 @@ export function claimRoutes(app: WeftApp, { engine }: RouteDeps): void {
     const task = await engine.claimNode(c.var.tenant, dagId, nodeId, c.req.valid("json"));
     return c.json({ task }, 200);
   });
+  return app;
 }

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { RunSpecSchema } from "@weft/core";
 import { errorResponses } from "../errors.js";
 import { DagParams, NodeStatusSchema, RunStatusSchema } from "../schemas.js";
-import type { RouteDeps, WeftApp } from "./deps.js";
+import { subApp, type RouteDeps, type WeftApp } from "./deps.js";
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 
@@ -112,7 +112,8 @@ const events = createRoute({
   },
 });
 
-export function dagRoutes(app: WeftApp, { engine, runs, afterWrite }: RouteDeps): void {
+export function dagRoutes({ engine, runs, afterWrite }: RouteDeps): WeftApp {
+  const app = subApp();
   app.openapi(submit, async (c) => {
     const tenant = c.var.tenant;
     const result = await engine.submit(tenant, c.req.valid("json"));
@@ -142,4 +143,5 @@ export function dagRoutes(app: WeftApp, { engine, runs, afterWrite }: RouteDeps)
     const { after, limit } = c.req.valid("query");
     return c.json(await runs.events(c.var.tenant, dagId, { after: after ?? 0, ...(limit ? { limit } : {}) }), 200);
   });
+  return app;
 }

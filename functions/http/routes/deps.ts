@@ -1,10 +1,24 @@
-import type { OpenAPIHono } from "@hono/zod-openapi";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Engine } from "@weft/core";
 import type { ColdStore } from "@weft/core";
 import { createReadThrough, type ReadThrough } from "@weft/core";
 import type { AuthEnv } from "../auth.js";
+import { requestErrorFromZod } from "../validation.js";
 
 export type WeftApp = OpenAPIHono<AuthEnv>;
+
+/**
+ * A sub-app of the API (one per resource: runs, claims, nodes, state); createApp mounts
+ * each with `app.route("/", ...)`, behind the same auth, limits and error mapping.
+ * Schema failures become our 400 (naming the field) instead of zod's raw issue list.
+ */
+export function subApp(): WeftApp {
+  return new OpenAPIHono<AuthEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw requestErrorFromZod(result.error, result.target);
+    },
+  });
+}
 
 /** A run whose outbox may just have gained entries. */
 export interface WriteRef {

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { Id } from "@weft/core";
 import { errorResponses } from "../errors.js";
 import { LeaseMs, LeaseToken, NodeErrorSchema, NodeParams, RunStatusSchema, TaskSchema, WorkerId } from "../schemas.js";
-import type { RouteDeps, WeftApp } from "./deps.js";
+import { subApp, type RouteDeps, type WeftApp } from "./deps.js";
 
 const reportErrors = errorResponses(400, 401, 404, 409, 413, 415, 503);
 
@@ -169,7 +169,8 @@ const parents = createRoute({
   },
 });
 
-export function nodeRoutes(app: WeftApp, { engine, afterWrite }: RouteDeps): void {
+export function nodeRoutes({ engine, afterWrite }: RouteDeps): WeftApp {
+  const app = subApp();
   app.openapi(complete, async (c) => {
     const tenant = c.var.tenant;
     const { dagId, nodeId } = c.req.valid("param");
@@ -211,4 +212,5 @@ export function nodeRoutes(app: WeftApp, { engine, afterWrite }: RouteDeps): voi
     const { dagId, nodeId } = c.req.valid("param");
     return c.json({ parents: await engine.parentOutputs(c.var.tenant, dagId, nodeId) }, 200);
   });
+  return app;
 }

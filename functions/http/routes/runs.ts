@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { Id } from "@weft/core";
 import { errorResponses } from "../errors.js";
 import { DagParams, NodeStatusSchema, RunStatusSchema } from "../schemas.js";
-import type { RouteDeps, WeftApp } from "./deps.js";
+import { subApp, type RouteDeps, type WeftApp } from "./deps.js";
 
 /** Runs over their whole life: listing, time travel, and resuming finished runs (hot or archived). */
 
@@ -88,7 +88,8 @@ const rewind = createRoute({
   responses: { 200: json(ResetResultSchema, "Nodes reset"), ...errorResponses(400, 401, 404, 409, 415, 503) },
 });
 
-export function runRoutes(app: WeftApp, { runs, afterWrite }: RouteDeps): void {
+export function runRoutes({ runs, afterWrite }: RouteDeps): WeftApp {
+  const app = subApp();
   app.openapi(list, async (c) => {
     const { status, since, limit, cursor } = c.req.valid("query");
     const page = await runs.listRuns(c.var.tenant, {
@@ -120,4 +121,5 @@ export function runRoutes(app: WeftApp, { runs, afterWrite }: RouteDeps): void {
     await afterWrite({ tenant, dagId });
     return c.json(result, 200);
   });
+  return app;
 }

@@ -1,4 +1,4 @@
-import { createRoute, OpenAPIHono, z, type RouteConfig } from "@hono/zod-openapi";
+import { createRoute, z, type RouteConfig } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { Id } from "@weft/core";
 import {
@@ -10,6 +10,7 @@ import {
 } from "@weft/core";
 import { errorResponses, RequestValidationError } from "../errors.js";
 import { requestErrorFromZod } from "../validation.js";
+import { subApp, type WeftApp } from "./deps.js";
 
 // Core's schemas may be created before @hono/zod-openapi extends zod; clones made here carry `.openapi()`.
 const PathId = Id.clone();
@@ -26,8 +27,9 @@ const PathId = Id.clone();
  */
 export interface StateRouteDeps {
   state: StateStore;
-  tenantOf: (c: Context) => string;
 }
+
+const tenantOf = (c: Context) => c.get("tenant") as string;
 
 const SCOPES = [
   { base: "/v1/dags/:dagId/state/:key", doc: "/v1/dags/{dagId}/state/{key}", param: "dagId", tag: "Run state" },
@@ -45,18 +47,13 @@ const TransitionBody = z
 
 const MachineBody = MachineDefinitionSchema.clone().openapi("MachineDefinition");
 
-export function stateRoutes(deps: StateRouteDeps): OpenAPIHono {
-  const app = new OpenAPIHono({
-    defaultHook: (result) => {
-      if (!result.success) throw requestErrorFromZod(result.error, result.target);
-    },
-  });
-  const { state } = deps;
+export function stateRoutes({ state }: StateRouteDeps): WeftApp {
+  const app = subApp();
 
   for (const scope of SCOPES) {
     const refOf = (c: Context): StateRef => {
       const key = pathId(c, "key");
-      const tenant = deps.tenantOf(c);
+      const tenant = tenantOf(c);
       return scope.param === "dagId" ? { tenant, dagId: pathId(c, "dagId"), key } : { tenant, namespace: pathId(c, "namespace"), key };
     };
     document(app, scope.doc, scope.tag);
@@ -125,10 +122,10 @@ export function stateRoutes(deps: StateRouteDeps): OpenAPIHono {
   }
 
   app.openapi(putMachine, async (c) => {
-    const m = await state.putMachine(deps.tenantOf(c), c.req.valid("param").name, c.req.valid("json"));
+    const m = await state.putMachine(tenantOf(c), c.req.valid("param").name, c.req.valid("json"));
     return c.json(m, 200);
   });
-  app.openapi(getMachine, async (c) => c.json(await state.getMachine(deps.tenantOf(c), c.req.valid("param").name), 200));
+  app.openapi(getMachine, async (c) => c.json(await state.getMachine(tenantOf(c), c.req.valid("param").name), 200));
   return app;
 }
 
@@ -204,7 +201,7 @@ const getMachine = createRoute({
 });
 
 /** OpenAPI entries for the plain handlers of one scope. */
-function document(app: OpenAPIHono, path: string, tag: string): void {
+function document(app: WeftApp, path: string, tag: string): void {
   const params = z.object(
     Object.fromEntries(
       [...path.matchAll(/\{(\w+)\}/g)].map((m) => [m[1]!, PathId.openapi({ param: { name: m[1]!, in: "path" } })]),

@@ -3,12 +3,8 @@ import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-vitest/extend";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { handler as cancel } from "../../cancel.js";
-import { handler as claim } from "../../claim.js";
+import { handler as api } from "../../api.js";
 import { configureRuntime, resetRuntime } from "../../config.js";
-import { handler as dispatch } from "../../dispatch.js";
-import { handler as node } from "../../node.js";
-import { handler as read } from "../../read.js";
 import { startRedis, type RedisProcess } from "@weft/test-support";
 import { digest, invoke } from "./harness.js";
 import type { apiEvent, Reply } from "./apigw.js";
@@ -33,8 +29,8 @@ beforeAll(async () => {
     },
   });
   // One running node, so reports on a live lease can be attempted too.
-  expect((await invoke(dispatch, "POST", "/v1/dags", { body: { id: run, nodes: [{ id: "a", agent: "bad-ag" }, { id: "b", agent: "bad-ag", deps: ["a"] }] } })).status).toBe(201);
-  const claimed = await invoke(claim, "POST", "/v1/agents/bad-ag/claim", { body: {} });
+  expect((await invoke(api, "POST", "/v1/dags", { body: { id: run, nodes: [{ id: "a", agent: "bad-ag" }, { id: "b", agent: "bad-ag", deps: ["a"] }] } })).status).toBe(201);
+  const claimed = await invoke(api, "POST", "/v1/agents/bad-ag/claim", { body: {} });
   leaseToken = claimed.json.tasks[0].leaseToken;
 });
 afterAll(async () => {
@@ -44,40 +40,40 @@ afterAll(async () => {
 });
 
 type Opts = Parameters<typeof apiEvent>[2];
-type Case = [name: string, handler: typeof dispatch, method: string, path: string, opts: Opts, status: number, code: string, field?: string];
+type Case = [name: string, handler: typeof api, method: string, path: string, opts: Opts, status: number, code: string, field?: string];
 
 const bigInput = "x".repeat(300 * 1024);
 const cases: Case[] = [
-  ["malformed JSON", dispatch, "POST", "/v1/dags", { rawBody: '{"nodes": [' }, 400, "validation"],
-  ["a body that is not an object", dispatch, "POST", "/v1/dags", { rawBody: "null" }, 400, "validation"],
-  ["a missing required field", dispatch, "POST", "/v1/dags", { body: { id: "x" } }, 400, "validation", "nodes"],
-  ["a wrong type deep in the body", dispatch, "POST", "/v1/dags", { body: { nodes: [{ id: "a", agent: 5 }] } }, 400, "validation", "nodes[0].agent"],
-  ["an id with characters unsafe in keys", dispatch, "POST", "/v1/dags", { body: { nodes: [{ id: "a b", agent: "x" }] } }, 400, "validation", "nodes[0].id"],
-  ["a cycle", dispatch, "POST", "/v1/dags", { body: { nodes: [{ id: "a", agent: "x", deps: ["b"] }, { id: "b", agent: "x", deps: ["a"] }] } }, 422, "validation"],
-  ["an unknown dependency", dispatch, "POST", "/v1/dags", { body: { nodes: [{ id: "a", agent: "x", deps: ["ghost"] }] } }, 422, "validation"],
-  ["a body over the size limit", dispatch, "POST", "/v1/dags", { rawBody: JSON.stringify({ nodes: [{ id: "a", agent: "x", input: "y".repeat(BODY_LIMIT) }] }) }, 413, "payload_too_large"],
-  ["a node input over the input limit", dispatch, "POST", "/v1/dags", { body: { nodes: [{ id: "a", agent: "x", input: bigInput }] } }, 413, "payload_too_large"],
-  ["a body that is not JSON", dispatch, "POST", "/v1/dags", { rawBody: "nodes=1", headers: { "content-type": "text/plain" } }, 415, "unsupported_media_type"],
-  ["no Authorization header", dispatch, "POST", "/v1/dags", { body: { nodes: [{ id: "a", agent: "x" }] }, key: "", headers: {} }, 401, "unauthorized"],
-  ["an unknown API key", dispatch, "POST", "/v1/dags", { body: { nodes: [{ id: "a", agent: "x" }] }, key: "not-a-key" }, 401, "unauthorized"],
-  ["a non-bearer Authorization", read, "GET", `/v1/dags/${run}`, { key: "", headers: { authorization: "Basic YWRtaW46YWRtaW4=" } }, 401, "unauthorized"],
-  ["an unknown route", read, "GET", "/v1/nothing-here", {}, 404, "not_found"],
-  ["an unknown route outside /v1", read, "GET", "/admin", {}, 404, "not_found"],
-  ["a known path with the wrong method", claim, "GET", "/v1/agents/bad-ag/claim", {}, 404, "not_found"],
-  ["an unknown run", read, "GET", "/v1/dags/no-such-run", {}, 404, "not_found"],
-  ["a path id that is not an id", read, "GET", `/v1/dags/${"z".repeat(200)}`, {}, 400, "validation", "path.dagId"],
-  ["a cursor that is not a number", read, "GET", `/v1/dags/${run}/events?after=abc`, {}, 400, "validation", "query.after"],
-  ["a negative cursor", read, "GET", `/v1/dags/${run}/events?after=-1`, {}, 400, "validation", "query.after"],
-  ["claim max of zero", claim, "POST", "/v1/agents/bad-ag/claim", { body: { max: 0 } }, 400, "validation", "max"],
-  ["claim max as a string", claim, "POST", "/v1/agents/bad-ag/claim", { body: { max: "3" } }, 400, "validation", "max"],
-  ["a leaseToken that is a number", node, "POST", `/v1/dags/${run}/nodes/a/complete`, { body: { leaseToken: 42, output: 1 } }, 400, "validation", "leaseToken"],
-  ["complete without a leaseToken", node, "POST", `/v1/dags/${run}/nodes/a/complete`, { body: { output: 1 } }, 400, "validation", "leaseToken"],
-  ["fail without error.message", node, "POST", `/v1/dags/${run}/nodes/a/fail`, { body: { leaseToken: "1.x", error: {} } }, 400, "validation", "error.message"],
-  ["fail with retryable as a string", node, "POST", `/v1/dags/${run}/nodes/a/fail`, { body: { leaseToken: "1.x", error: { message: "m" }, retryable: "no" } }, 400, "validation", "retryable"],
-  ["a negative heartbeat lease", node, "POST", `/v1/dags/${run}/nodes/a/heartbeat`, { body: { leaseToken: "1.x", leaseMs: -5 } }, 400, "validation", "leaseMs"],
-  ["a wrong lease token", node, "POST", `/v1/dags/${run}/nodes/a/complete`, { body: { leaseToken: "1.forged", output: 1 } }, 409, "conflict"],
-  ["completing a node that is not running", node, "POST", `/v1/dags/${run}/nodes/b/complete`, { body: { leaseToken: "1.forged", output: 1 } }, 409, "conflict"],
-  ["cancel with a reason that is not a string", cancel, "POST", `/v1/dags/${run}/cancel`, { body: { reason: 7 } }, 400, "validation", "reason"],
+  ["malformed JSON", api, "POST", "/v1/dags", { rawBody: '{"nodes": [' }, 400, "validation"],
+  ["a body that is not an object", api, "POST", "/v1/dags", { rawBody: "null" }, 400, "validation"],
+  ["a missing required field", api, "POST", "/v1/dags", { body: { id: "x" } }, 400, "validation", "nodes"],
+  ["a wrong type deep in the body", api, "POST", "/v1/dags", { body: { nodes: [{ id: "a", agent: 5 }] } }, 400, "validation", "nodes[0].agent"],
+  ["an id with characters unsafe in keys", api, "POST", "/v1/dags", { body: { nodes: [{ id: "a b", agent: "x" }] } }, 400, "validation", "nodes[0].id"],
+  ["a cycle", api, "POST", "/v1/dags", { body: { nodes: [{ id: "a", agent: "x", deps: ["b"] }, { id: "b", agent: "x", deps: ["a"] }] } }, 422, "validation"],
+  ["an unknown dependency", api, "POST", "/v1/dags", { body: { nodes: [{ id: "a", agent: "x", deps: ["ghost"] }] } }, 422, "validation"],
+  ["a body over the size limit", api, "POST", "/v1/dags", { rawBody: JSON.stringify({ nodes: [{ id: "a", agent: "x", input: "y".repeat(BODY_LIMIT) }] }) }, 413, "payload_too_large"],
+  ["a node input over the input limit", api, "POST", "/v1/dags", { body: { nodes: [{ id: "a", agent: "x", input: bigInput }] } }, 413, "payload_too_large"],
+  ["a body that is not JSON", api, "POST", "/v1/dags", { rawBody: "nodes=1", headers: { "content-type": "text/plain" } }, 415, "unsupported_media_type"],
+  ["no Authorization header", api, "POST", "/v1/dags", { body: { nodes: [{ id: "a", agent: "x" }] }, key: "", headers: {} }, 401, "unauthorized"],
+  ["an unknown API key", api, "POST", "/v1/dags", { body: { nodes: [{ id: "a", agent: "x" }] }, key: "not-a-key" }, 401, "unauthorized"],
+  ["a non-bearer Authorization", api, "GET", `/v1/dags/${run}`, { key: "", headers: { authorization: "Basic YWRtaW46YWRtaW4=" } }, 401, "unauthorized"],
+  ["an unknown route", api, "GET", "/v1/nothing-here", {}, 404, "not_found"],
+  ["an unknown route outside /v1", api, "GET", "/admin", {}, 404, "not_found"],
+  ["a known path with the wrong method", api, "GET", "/v1/agents/bad-ag/claim", {}, 405, "method_not_allowed"],
+  ["an unknown run", api, "GET", "/v1/dags/no-such-run", {}, 404, "not_found"],
+  ["a path id that is not an id", api, "GET", `/v1/dags/${"z".repeat(200)}`, {}, 400, "validation", "path.dagId"],
+  ["a cursor that is not a number", api, "GET", `/v1/dags/${run}/events?after=abc`, {}, 400, "validation", "query.after"],
+  ["a negative cursor", api, "GET", `/v1/dags/${run}/events?after=-1`, {}, 400, "validation", "query.after"],
+  ["claim max of zero", api, "POST", "/v1/agents/bad-ag/claim", { body: { max: 0 } }, 400, "validation", "max"],
+  ["claim max as a string", api, "POST", "/v1/agents/bad-ag/claim", { body: { max: "3" } }, 400, "validation", "max"],
+  ["a leaseToken that is a number", api, "POST", `/v1/dags/${run}/nodes/a/complete`, { body: { leaseToken: 42, output: 1 } }, 400, "validation", "leaseToken"],
+  ["complete without a leaseToken", api, "POST", `/v1/dags/${run}/nodes/a/complete`, { body: { output: 1 } }, 400, "validation", "leaseToken"],
+  ["fail without error.message", api, "POST", `/v1/dags/${run}/nodes/a/fail`, { body: { leaseToken: "1.x", error: {} } }, 400, "validation", "error.message"],
+  ["fail with retryable as a string", api, "POST", `/v1/dags/${run}/nodes/a/fail`, { body: { leaseToken: "1.x", error: { message: "m" }, retryable: "no" } }, 400, "validation", "retryable"],
+  ["a negative heartbeat lease", api, "POST", `/v1/dags/${run}/nodes/a/heartbeat`, { body: { leaseToken: "1.x", leaseMs: -5 } }, 400, "validation", "leaseMs"],
+  ["a wrong lease token", api, "POST", `/v1/dags/${run}/nodes/a/complete`, { body: { leaseToken: "1.forged", output: 1 } }, 409, "conflict"],
+  ["completing a node that is not running", api, "POST", `/v1/dags/${run}/nodes/b/complete`, { body: { leaseToken: "1.forged", output: 1 } }, 409, "conflict"],
+  ["cancel with a reason that is not a string", api, "POST", `/v1/dags/${run}/cancel`, { body: { reason: 7 } }, 400, "validation", "reason"],
 ];
 
 describe("bad input gets its 4xx, a JSON error naming the field, and writes nothing", () => {
@@ -92,7 +88,7 @@ describe("bad input gets its 4xx, a JSON error naming the field, and writes noth
   });
 
   it("leaves the live lease usable after all of that", async () => {
-    const r = await invoke(node, "POST", `/v1/dags/${run}/nodes/a/complete`, { body: { leaseToken, output: "fine" } });
+    const r = await invoke(api, "POST", `/v1/dags/${run}/nodes/a/complete`, { body: { leaseToken, output: "fine" } });
     expect(r.json).toMatchObject({ duplicate: false, ready: ["b"] });
   });
 });

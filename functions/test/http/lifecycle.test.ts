@@ -3,12 +3,8 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // Handlers first: they load @hono/zod-openapi before core's schemas exist (see functions/config.ts).
 import { handler as archive } from "../../archive.js";
-import { handler as cancel } from "../../cancel.js";
-import { handler as claim } from "../../claim.js";
+import { handler as api } from "../../api.js";
 import { configureRuntime, resetRuntime } from "../../config.js";
-import { handler as dispatch } from "../../dispatch.js";
-import { handler as node } from "../../node.js";
-import { handler as read } from "../../read.js";
 import { ensureTable, type BusEvent } from "@weft/core";
 import { startDynalite, type DynamoServer, startRedis, type RedisProcess } from "@weft/test-support";
 import { diamond, invoke, TENANT_A, uid } from "./harness.js";
@@ -66,58 +62,58 @@ async function waitUntilGoneFromRedis(dagId: string) {
 describe("a finished run over its whole life", () => {
   it("is archived on DagFailed, read identically once Redis let it go, and redriven from the archive", async () => {
     const id = uid("life");
-    await invoke(dispatch, "POST", "/v1/dags", { body: diamond(id) });
-    const [a] = (await invoke(claim, "POST", `/v1/agents/${id}-plan/claim`, { body: {} })).json.tasks;
-    await invoke(node, "POST", `/v1/dags/${id}/nodes/a/complete`, { body: { leaseToken: a.leaseToken, output: { plan: 1 } } });
-    const research = (await invoke(claim, "POST", `/v1/agents/${id}-research/claim`, { body: { max: 2 } })).json.tasks;
+    await invoke(api, "POST", "/v1/dags", { body: diamond(id) });
+    const [a] = (await invoke(api, "POST", `/v1/agents/${id}-plan/claim`, { body: {} })).json.tasks;
+    await invoke(api, "POST", `/v1/dags/${id}/nodes/a/complete`, { body: { leaseToken: a.leaseToken, output: { plan: 1 } } });
+    const research = (await invoke(api, "POST", `/v1/agents/${id}-research/claim`, { body: { max: 2 } })).json.tasks;
     const b = research.find((t: { nodeId: string }) => t.nodeId === "b");
-    const failed = await invoke(node, "POST", `/v1/dags/${id}/nodes/b/fail`, { body: { leaseToken: b.leaseToken, error: { message: "boom" }, retryable: false } });
+    const failed = await invoke(api, "POST", `/v1/dags/${id}/nodes/b/fail`, { body: { leaseToken: b.leaseToken, error: { message: "boom" }, retryable: false } });
     expect(failed.json.runStatus).toBe("failed");
 
-    const hotRun = await invoke(read, "GET", `/v1/dags/${id}`);
-    const hotEvents = await invoke(read, "GET", `/v1/dags/${id}/events?limit=1000`);
+    const hotRun = await invoke(api, "GET", `/v1/dags/${id}`);
+    const hotEvents = await invoke(api, "GET", `/v1/dags/${id}/events?limit=1000`);
     expect(await archive(finished("DagFailed", id))).toMatchObject({ flushed: true, released: true });
     await waitUntilGoneFromRedis(id);
 
-    const coldRun = await invoke(read, "GET", `/v1/dags/${id}`);
+    const coldRun = await invoke(api, "GET", `/v1/dags/${id}`);
     expect(coldRun.status).toBe(200);
     expect(coldRun.json).toEqual(hotRun.json);
-    expect((await invoke(read, "GET", `/v1/dags/${id}/events?limit=1000`)).json).toEqual(hotEvents.json);
-    const listed = await invoke(dispatch, "GET", "/v1/dags?status=failed");
+    expect((await invoke(api, "GET", `/v1/dags/${id}/events?limit=1000`)).json).toEqual(hotEvents.json);
+    const listed = await invoke(api, "GET", "/v1/dags?status=failed");
     expect(listed.json.runs.map((r: { dagId: string }) => r.dagId)).toContain(id);
 
-    const atSubmit = await invoke(read, "GET", `/v1/dags/${id}/history?at=2`);
+    const atSubmit = await invoke(api, "GET", `/v1/dags/${id}/history?at=2`);
     expect(atSubmit.json).toMatchObject({ dagId: id, seq: 2, status: "running" });
     expect(atSubmit.json.nodes.find((n: { id: string }) => n.id === "a")).toMatchObject({ status: "ready" });
 
-    const redriven = await invoke(cancel, "POST", `/v1/dags/${id}/redrive`);
+    const redriven = await invoke(api, "POST", `/v1/dags/${id}/redrive`);
     expect(redriven.status).toBe(200);
     expect(redriven.json.status).toBe("running");
     expect(redriven.json.reset).toEqual(expect.arrayContaining(["b"]));
     expect(redriven.json.reset).not.toContain("a");
-    const after = await invoke(read, "GET", `/v1/dags/${id}`);
+    const after = await invoke(api, "GET", `/v1/dags/${id}`);
     expect(after.json.nodes.find((n: { id: string }) => n.id === "a")).toMatchObject({ status: "succeeded", output: { plan: 1 } });
   });
 
   it("answers 400 for a history seq that is not a number and 422 for one past the log's end", async () => {
     const id = uid("hist");
-    await invoke(dispatch, "POST", "/v1/dags", { body: diamond(id) });
-    expect((await invoke(read, "GET", `/v1/dags/${id}/history?at=x`)).status).toBe(400);
-    expect((await invoke(read, "GET", `/v1/dags/${id}/history?at=999`)).status).toBe(422);
-    expect((await invoke(read, "GET", `/v1/dags/nope-${id}/history?at=1`)).status).toBe(404);
+    await invoke(api, "POST", "/v1/dags", { body: diamond(id) });
+    expect((await invoke(api, "GET", `/v1/dags/${id}/history?at=x`)).status).toBe(400);
+    expect((await invoke(api, "GET", `/v1/dags/${id}/history?at=999`)).status).toBe(422);
+    expect((await invoke(api, "GET", `/v1/dags/nope-${id}/history?at=1`)).status).toBe(404);
   });
 
   it("rewinds a node of a finished run and its descendants", async () => {
     const id = uid("rewind");
-    await invoke(dispatch, "POST", "/v1/dags", { body: { id, nodes: [{ id: "a", agent: `${id}-ag` }, { id: "b", agent: `${id}-ag`, deps: ["a"] }] } });
+    await invoke(api, "POST", "/v1/dags", { body: { id, nodes: [{ id: "a", agent: `${id}-ag` }, { id: "b", agent: `${id}-ag`, deps: ["a"] }] } });
     for (const n of ["a", "b"]) {
-      const [t] = (await invoke(claim, "POST", `/v1/agents/${id}-ag/claim`, { body: {} })).json.tasks;
+      const [t] = (await invoke(api, "POST", `/v1/agents/${id}-ag/claim`, { body: {} })).json.tasks;
       expect(t.nodeId).toBe(n);
-      await invoke(node, "POST", `/v1/dags/${id}/nodes/${n}/complete`, { body: { leaseToken: t.leaseToken, output: n } });
+      await invoke(api, "POST", `/v1/dags/${id}/nodes/${n}/complete`, { body: { leaseToken: t.leaseToken, output: n } });
     }
-    const r = await invoke(cancel, "POST", `/v1/dags/${id}/rewind`, { body: { nodeId: "a" } });
+    const r = await invoke(api, "POST", `/v1/dags/${id}/rewind`, { body: { nodeId: "a" } });
     expect(r).toMatchObject({ status: 200, json: { status: "running", ready: ["a"] } });
     expect([...r.json.reset].sort()).toEqual(["a", "b"]);
-    expect((await invoke(cancel, "POST", `/v1/dags/${id}/rewind`, { body: {} })).status).toBe(400);
+    expect((await invoke(api, "POST", `/v1/dags/${id}/rewind`, { body: {} })).status).toBe(400);
   });
 });

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { handler as api } from "../../api.js";
 import { configureRuntime, resetRuntime } from "../../config.js";
-import { handler as read } from "../../read.js";
-import { handler as claim } from "../../claim.js";
 import { startRedis, type RedisProcess } from "@weft/test-support";
 import { invoke } from "./harness.js";
 
@@ -17,7 +16,7 @@ afterAll(async () => {
 
 describe("GET /openapi.json", () => {
   it("needs no API key and documents every route of the contract", async () => {
-    const r = await invoke(read, "GET", "/openapi.json", { key: "" });
+    const r = await invoke(api, "GET", "/openapi.json", { key: "" });
     expect(r.status).toBe(200);
     expect(r.json.openapi).toMatch(/^3\./);
     // The state routes are mounted on the same app and documented too; these are the engine's.
@@ -41,12 +40,12 @@ describe("GET /openapi.json", () => {
   });
 
   it("documents the very limits the validator enforces", async () => {
-    const doc = (await invoke(read, "GET", "/openapi.json", { key: "" })).json;
+    const doc = (await invoke(api, "GET", "/openapi.json", { key: "" })).json;
     const max = doc.components.schemas.ClaimRequest.properties.max;
     expect(max).toMatchObject({ type: "integer", minimum: 1, maximum: 1000 });
-    const over = await invoke(claim, "POST", "/v1/agents/ag/claim", { key: "k-0123456789", body: { max: max.maximum + 1 } });
+    const over = await invoke(api, "POST", "/v1/agents/ag/claim", { key: "k-0123456789", body: { max: max.maximum + 1 } });
     expect(over).toMatchObject({ status: 400, json: { error: { field: "max" } } });
-    const at = await invoke(claim, "POST", "/v1/agents/ag/claim", { key: "k-0123456789", body: { max: max.maximum } });
+    const at = await invoke(api, "POST", "/v1/agents/ag/claim", { key: "k-0123456789", body: { max: max.maximum } });
     expect(at).toMatchObject({ status: 200, json: { tasks: [] } });
 
     const submit = doc.paths["/v1/dags"].post.requestBody.content["application/json"].schema;

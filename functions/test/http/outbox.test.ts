@@ -2,9 +2,8 @@ import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from 
 import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-vitest/extend";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { handler as claim } from "../../claim.js";
+import { handler as api } from "../../api.js";
 import { configureRuntime, getRuntime, resetRuntime } from "../../config.js";
-import { handler as dispatch } from "../../dispatch.js";
 import { handler as reconcile } from "../../reconcile.js";
 import { handler as relay } from "../../relay.js";
 import { startRedis, type RedisProcess } from "@weft/test-support";
@@ -44,7 +43,7 @@ describe("events reach EventBridge at least once", () => {
   it("a write whose PutEvents fails still succeeds, and the reconcile cron publishes its events later", async () => {
     eb.on(PutEventsCommand).rejects(Object.assign(new Error("Service unavailable"), { name: "ServiceUnavailable" }));
     const id = uid("eb-down");
-    const r = await invoke(dispatch, "POST", "/v1/dags", { body: diamond(id) });
+    const r = await invoke(api, "POST", "/v1/dags", { body: diamond(id) });
     expect(r.status).toBe(201);
     expect(eb.commandCalls(PutEventsCommand).length).toBeGreaterThan(1); // tried, and retried
     expect((await outboxOf(id)).map((e) => `${e.type}:${e.nodeId}`)).toEqual(["NodeReady:a"]);
@@ -59,8 +58,8 @@ describe("events reach EventBridge at least once", () => {
 
   it("a function that dies between the Redis write and PutEvents loses no event: reconcile relays it", async () => {
     const id = uid("crash");
-    await invoke(dispatch, "POST", "/v1/dags", { body: diamond(id) });
-    const [a] = (await invoke(claim, "POST", `/v1/agents/${id}-plan/claim`, { body: {} })).json.tasks;
+    await invoke(api, "POST", "/v1/dags", { body: diamond(id) });
+    const [a] = (await invoke(api, "POST", `/v1/agents/${id}-plan/claim`, { body: {} })).json.tasks;
     eb.resetHistory();
     // What the node handler does before it relays: the Redis write. Then the process is gone.
     await getRuntime().engine.complete(TENANT_A, id, "a", a.leaseToken, "done");
@@ -83,7 +82,7 @@ describe("events reach EventBridge at least once", () => {
     });
     const id = uid("partial");
     const spec = { id, nodes: ["x", "y", "z"].map((n) => ({ id: n, agent: `${id}-ag` })) };
-    expect((await invoke(dispatch, "POST", "/v1/dags", { body: spec })).status).toBe(201);
+    expect((await invoke(api, "POST", "/v1/dags", { body: spec })).status).toBe(201);
     expect((await outboxOf(id)).map((e) => e.nodeId)).toEqual(["y"]);
     const firstRound = sent().filter((e) => e.nodeId !== "y");
     expect(firstRound.map((e) => e.nodeId).sort()).toEqual(["x", "z"]);

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../http/app.js";
-import { stateRoutes } from "../../http/routes/state.js";
 import { createEngine, TcpRedis, createStateStore } from "@weft/core";
 import { startRedis, type RedisProcess } from "@weft/test-support";
 
@@ -17,7 +16,7 @@ beforeAll(async () => {
   app = createApp({
     engine,
     auth: { keys: { "key-a": "tenant-a", "key-b": "tenant-b" } },
-    extra: (a) => a.route("/", stateRoutes({ state, tenantOf: (c) => c.get("tenant") as string })),
+    state,
   });
 });
 

@@ -2,7 +2,6 @@ import type { AddressInfo } from "node:net";
 import { serve, type ServerType } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../functions/http/app.js";
-import { stateRoutes } from "../../../functions/http/routes/state.js";
 import { createClient, type WeftClient } from "@weft/client";
 import { ConflictError, createEngine, createStateStore, NotFoundError, TcpRedis, ValidationError } from "@weft/core";
 import { startRedis, type RedisProcess } from "@weft/test-support";
@@ -21,7 +20,7 @@ beforeAll(async () => {
   const app = createApp({
     engine,
     auth: { keys: { "key-a": "tenant-a" } },
-    extra: (a) => a.route("/", stateRoutes({ state, tenantOf: (c) => c.get("tenant") as string })),
+    state,
   });
   http = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(s));

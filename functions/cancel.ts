@@ -1,4 +1,0 @@
-import { httpHandler } from "./http/lambda.js";
-
-/** POST /v1/dags/{dagId}/cancel. */
-export const handler = httpHandler();
