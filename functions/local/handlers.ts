@@ -5,7 +5,7 @@ import { pathToFileURL } from "node:url";
 export const ROOT = resolve(import.meta.dirname, "..", "..");
 
 /**
- * Loads a handler by the reference infra uses (`functions/node.handler`): the module path
+ * Loads a handler by the reference infra uses (`functions/api.handler`): the module path
  * relative to the repo root, then the export name, as SST/Lambda resolve it.
  */
 export async function loadHandler<T = (...args: never[]) => Promise<unknown>>(ref: string): Promise<T> {
