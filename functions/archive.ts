@@ -1,5 +1,6 @@
 import type { BusEvent } from "@weft/core";
 import { getRuntime } from "./config.js";
+import { errorFields, logger } from "./log.js";
 
 /**
  * DagSucceeded | DagFailed | DagCancelled -> flush the run to the cold store, after which
@@ -9,9 +10,14 @@ import { getRuntime } from "./config.js";
 export const handler = async (event: BusEvent) => {
   const rt = getRuntime();
   if (!rt.archiver) {
-    console.warn("weft: no WEFT_TABLE: finished runs stay in Redis, not archived");
+    logger.warn("no WEFT_TABLE: finished runs stay in Redis, not archived");
     return { flushed: false, released: false, reason: "no cold store" };
   }
   const { tenant, dagId } = event.detail;
-  return rt.archiver.flush(tenant, dagId);
+  try {
+    return await rt.archiver.flush(tenant, dagId);
+  } catch (err) {
+    logger.error("archive flush failed; EventBridge retries it, then reconcile", { tenant, run: dagId, ...errorFields(err) });
+    throw err;
+  }
 };

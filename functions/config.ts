@@ -25,6 +25,7 @@ import {
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { hotOnlyReads } from "./http/routes/deps.js";
 import { parseApiKeys, type AuthConfig } from "./http/auth.js";
+import { errorFields, logger } from "./log.js";
 
 type Env = Record<string, string | undefined>;
 
@@ -89,7 +90,7 @@ export function authFromEnv(env: Env): AuthConfig {
   const dev = env.WEFT_DEV_TENANT?.trim();
   if (dev) return { devTenant: dev };
   if (env.AWS_LAMBDA_FUNCTION_NAME) {
-    console.error("weft: WEFT_API_KEYS is not set; every /v1 request will get 401");
+    logger.error("WEFT_API_KEYS is not set; every /v1 request will get 401");
     return { keys: {} };
   }
   return { devTenant: "dev" };
@@ -165,10 +166,18 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
   const state = createStateStore({ redis, shardCount: config.shardCount, prefix: config.prefix });
   const keys = keySchema(config.prefix, engine.shardCount);
   const publisher = o.publisher ?? (config.eventBus ? new EventBridgePublisher({ eventBusName: config.eventBus }) : undefined);
-  if (!publisher) console.warn("weft: no WEFT_EVENT_BUS: outbox events are kept in Redis, not published");
+  if (!publisher) logger.warn("no WEFT_EVENT_BUS: outbox events are kept in Redis, not published");
   const cold = o.cold ?? coldStoreFor(config);
   const runs = cold ? createReadThrough({ engine, cold }) : hotOnlyReads(engine);
-  const archiver = cold ? createArchiver({ engine, cold, ...(config.hotTtlSeconds ? { hotTtlSeconds: config.hotTtlSeconds } : {}) }) : undefined;
+  const archiver = cold
+    ? createArchiver({
+        engine,
+        cold,
+        ...(config.hotTtlSeconds ? { hotTtlSeconds: config.hotTtlSeconds } : {}),
+        onFlushError: (ref, err) =>
+          logger.warn("archive flush failed; the run stays in the finished index and is retried", { tenant: ref.tenant, run: ref.dagId, ...errorFields(err) }),
+      })
+    : undefined;
   const relay = async (opts?: RelayOptions) => (publisher ? relayOutbox(engine, publisher, opts) : { published: 0, failed: 0 });
   return {
     config,

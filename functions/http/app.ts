@@ -2,6 +2,7 @@ import { bodyLimit } from "hono/body-limit";
 import { PayloadTooLargeError, type Engine, type ReadThrough, type StateStore } from "@weft/core";
 import { authMiddleware, type AuthConfig } from "./auth.js";
 import { errorResponse, MethodNotAllowedError } from "./errors.js";
+import { errorFields, logger } from "../log.js";
 import { claimRoutes } from "./routes/claims.js";
 import { dagRoutes } from "./routes/dags.js";
 import { hotOnlyReads, subApp, type WeftApp, type WriteRef } from "./routes/deps.js";
@@ -118,7 +119,9 @@ function boundedAfterWrite(deps: AppDeps): (ref: WriteRef) => Promise<void> {
   const timeoutMs = deps.afterWriteTimeoutMs ?? 2_000;
   return async (ref) => {
     let timer: NodeJS.Timeout | undefined;
-    const work = hook(ref).catch((err: unknown) => console.warn("weft: relay after write failed (reconcile will retry)", err));
+    const work = hook(ref).catch((err: unknown) =>
+      logger.warn("relay after write failed; reconcile will retry", { tenant: ref.tenant, run: ref.dagId, ...errorFields(err) }),
+    );
     const timeout = new Promise<void>((res) => (timer = setTimeout(res, timeoutMs)));
     await Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   };

@@ -2,13 +2,19 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ValidationError, WeftError, type ErrorCode } from "@weft/core";
+import { UnavailableError, ValidationError, WeftError, type ErrorCode } from "@weft/core";
+import { errorFields, logger } from "../log.js";
 
 /**
  * The one place where errors become HTTP responses. Core throws typed WeftErrors; the
  * HTTP layer adds its own few (bad auth, malformed request) and nothing else maps status
- * codes. Anything unrecognised is a 500 that is logged, since bad input must never get here.
+ * codes. A dependency that cannot serve (Redis down, full, read-only) is 503 with
+ * Retry-After. Anything unrecognised is a 500 that is logged, since bad input must never
+ * get here; log lines name the route and the error, never the request or its body.
  */
+
+/** Seconds a client should wait before retrying a 503. */
+export const RETRY_AFTER_SECONDS = 1;
 
 export const ErrorBodySchema = z
   .object({
@@ -76,6 +82,7 @@ export function toErrorResponse(err: unknown): { status: ContentfulStatusCode; b
     const error: ErrorBody["error"] = { code: err.code, message: err.message };
     if (err.field !== undefined) error.field = err.field;
     if (err.details !== undefined) error.details = err.details;
+    if (err instanceof UnavailableError) return { status, body: { error }, headers: { "retry-after": String(RETRY_AFTER_SECONDS) } };
     return { status, body: { error } };
   }
   if (err instanceof HTTPException && err.status < 500) {
@@ -87,8 +94,24 @@ export function toErrorResponse(err: unknown): { status: ContentfulStatusCode; b
 
 export function errorResponse(c: Context, err: unknown): Response {
   const { status, body, headers } = toErrorResponse(err);
-  if (status >= 500) console.error("weft: unexpected error", c.req.method, c.req.path, err);
+  if (status >= 500) {
+    const fields = { method: c.req.method, route: c.req.routePath, ...requestIds(c), ...errorFields(err) };
+    if (status === 503) logger.warn("dependency unavailable", fields);
+    else logger.error("unexpected error", fields);
+  }
   return c.json(body, status, headers);
+}
+
+/** The ids a request names (tenant, run, node): safe to log, unlike anything it carries. */
+function requestIds(c: Context): Record<string, string> {
+  const ids: Record<string, string> = {};
+  const tenant = c.get("tenant") as unknown;
+  if (typeof tenant === "string") ids.tenant = tenant;
+  const run = c.req.param("dagId");
+  if (run) ids.run = run;
+  const node = c.req.param("nodeId");
+  if (node) ids.node = node;
+  return ids;
 }
 
 /** Shared OpenAPI response entries for the errors every /v1 route can return. */

@@ -5,6 +5,7 @@ import { allowedMethods, createApp } from "./app.js";
 import { MethodNotAllowedError, toErrorResponse } from "./errors.js";
 import type { WeftApp } from "./routes/deps.js";
 import { getRuntime, type Runtime } from "../config.js";
+import { logger } from "../log.js";
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyResultV2>;
 
@@ -33,6 +34,9 @@ export function httpHandler(): HttpHandler {
       const app = appFor(rt);
       built = { rt, app, serve: handle(app) as HttpHandler };
     }
+    logger.resetKeys();
+    if (context) logger.addContext(context);
+    if (event.requestContext?.requestId) logger.appendKeys({ request_id: event.requestContext.requestId });
     const method = event.requestContext?.http?.method?.toUpperCase() ?? "";
     if (UNFETCHABLE.has(method)) return refuseMethod(built.app, method, event.rawPath);
     return built.serve(event, context);

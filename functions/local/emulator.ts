@@ -5,6 +5,7 @@ import { routes } from "../../infra/routes.js";
 import { schedules } from "../../infra/schedules.js";
 import { subscriptions, type Subscription } from "../../infra/subscriptions.js";
 import { configureRuntime, resetRuntime } from "../config.js";
+import { errorFields, logger } from "../log.js";
 import { startGateway, type HttpHandler } from "./gateway.js";
 import { loadHandler, ROOT } from "./handlers.js";
 import { startDynamo, startRedis, type Service } from "./services.js";
@@ -48,11 +49,13 @@ export async function startLocal(o: LocalOptions = {}): Promise<Local> {
   const log = o.log ?? ((s: string) => console.log(`weft ${s}`));
   // The SDK's notice that its 2027 releases need Node 22 is known (versions are pinned).
   env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  // The functions' structured log records, printed as readable lines (functions/log.ts).
+  env.WEFT_LOG_FORMAT ??= "text";
   const dataDir = o.dataDir ?? env.WEFT_DATA_DIR ?? join(ROOT, ".weft");
   const table = env.WEFT_TABLE ?? "weft-local";
   const stoppers: (() => Promise<unknown>)[] = [];
   const stop = async () => {
-    for (const s of stoppers.splice(0)) await s().catch((err: unknown) => console.error("weft: error while stopping:", err));
+    for (const s of stoppers.splice(0)) await s().catch((err: unknown) => logger.error("error while stopping", errorFields(err)));
   };
 
   try {
@@ -74,7 +77,9 @@ export async function startLocal(o: LocalOptions = {}): Promise<Local> {
     }
 
     // Events: the outbox relay publishes to this in-process bus instead of EventBridge.
-    const bus = new InProcessPublisher({ onError: (err, e) => console.error(`weft: subscriber of ${e["detail-type"]} failed:`, err) });
+    const bus = new InProcessPublisher({
+      onError: (err, e) => logger.error("subscriber failed", { event: e["detail-type"], tenant: e.detail.tenant, run: e.detail.dagId, ...errorFields(err) }),
+    });
     await configureRuntime({ publisher: bus });
     // Stoppers run newest first: timers, API, then the bus drains, then storage goes.
     stoppers.unshift(async () => {
@@ -106,7 +111,7 @@ export async function startLocal(o: LocalOptions = {}): Promise<Local> {
         if (busy) return;
         busy = true;
         fn()
-          .catch((err: unknown) => console.error(`weft: ${s.handler} failed:`, err))
+          .catch((err: unknown) => logger.error("schedule failed", { handler: s.handler, ...errorFields(err) }))
           .finally(() => (busy = false));
       }, period);
       stoppers.unshift(async () => clearInterval(timer));

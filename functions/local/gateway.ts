@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { errorFields, logger } from "../log.js";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from "aws-lambda";
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
@@ -125,6 +126,7 @@ export function startGateway(routes: GatewayRoute[], port: number, host = "127.0
   const compiled = routes.map(compile);
   const fallback = compiled.find((r) => r.regex === null);
   const server = createServer(async (req, res) => {
+    let match: { route: Compiled; params: Record<string, string> } | undefined;
     try {
       const path = new URL(req.url ?? "/", "http://localhost").pathname;
       try {
@@ -135,7 +137,6 @@ export function startGateway(routes: GatewayRoute[], port: number, host = "127.0
         send(res, gatewayError(400, "validation", "the request path has a malformed percent-escape"));
         return;
       }
-      let match: { route: Compiled; params: Record<string, string> } | undefined;
       for (const route of compiled) {
         if (!route.regex || (route.method !== "ANY" && route.method !== req.method)) continue;
         const m = route.regex.exec(path);
@@ -162,7 +163,7 @@ export function startGateway(routes: GatewayRoute[], port: number, host = "127.0
       send(res, await match.route.handler(event, lambdaContext(match.route.name)));
     } catch (err) {
       // What API Gateway answers when the integration throws.
-      console.error("weft local: handler threw", err);
+      logger.error("handler threw", { handler: match?.route.name, ...errorFields(err) });
       send(res, gatewayError(500, "internal", "internal error"));
     }
   });

@@ -9,6 +9,8 @@ export interface ArchiverOptions {
   /** A finished run not flushed this long after it finished is flushed by reconcile. Default 60 s. */
   overdueAfterMs?: number;
   now?: () => number;
+  /** Told of each run whose overdue flush failed (it is retried); default: a warning naming the run and the error's message. */
+  onFlushError?: (ref: { tenant: string; dagId: string }, err: unknown) => void;
 }
 
 export interface FlushResult {
@@ -48,7 +50,11 @@ export function createArchiver(o: ArchiverOptions) {
         if ((await flush(tenant, dagId)).flushed) flushed++;
       } catch (err) {
         failed++;
-        console.warn(`weft: flush of ${tenant}/${dagId} failed; it stays in the finished index and is retried`, err);
+        // Never the error object itself: a Redis client's error carries the command's arguments.
+        (o.onFlushError ?? ((ref, e) => console.warn(`weft: flush of ${ref.tenant}/${ref.dagId} failed; it stays in the finished index and is retried: ${e instanceof Error ? e.message : String(e)}`)))(
+          { tenant, dagId },
+          err,
+        );
       }
     }
     return { flushed, failed };

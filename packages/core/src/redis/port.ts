@@ -24,3 +24,26 @@ export interface RedisPort {
   readonly cluster: boolean;
   close(): Promise<void>;
 }
+
+/**
+ * Replies that mean "Redis cannot take writes (or any command) right now", not "the
+ * script is wrong": out of memory under maxmemory, a read-only replica, a script or
+ * module keeping it busy, failed persistence, too few replicas, a failover, a load.
+ * Adapters turn them into UnavailableError (HTTP 503 with Retry-After).
+ */
+export const UNAVAILABLE_REPLY = /\b(OOM|READONLY|BUSY|MISCONF|NOREPLICAS|MASTERDOWN|LOADING|CLUSTERDOWN|TRYAGAIN)\b/;
+
+/**
+ * Any other failure of a script call, carrying the script's name and Redis's message only:
+ * never the command's arguments (the script's JSON argument holds node inputs, outputs and
+ * lease tokens), which the clients' own errors carry and loggers would print.
+ */
+export class ScriptCallError extends Error {
+  constructor(
+    readonly script: string,
+    message: string,
+  ) {
+    super(`${script}: ${message}`);
+    this.name = "ScriptCallError";
+  }
+}

@@ -1,6 +1,6 @@
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from "ioredis";
 import { UnavailableError, ValidationError } from "../errors.js";
-import type { LuaScript, RedisPort } from "./port.js";
+import { ScriptCallError, UNAVAILABLE_REPLY, type LuaScript, type RedisPort } from "./port.js";
 
 export interface TcpRedisOptions {
   /** `redis://[[user]:password@]host:port[/db]`, or `rediss://` for TLS. */
@@ -116,8 +116,9 @@ function checkNode(n: { host: string; port: number }, field: string): void {
 const UNAVAILABLE =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|Connection is closed|Stream isn't writeable|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|max retries|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready|Command timed out|WRONGPASS|NOAUTH/i;
 
+/** A typed error without ioredis's `command.args` (see ScriptCallError). */
 export function toPortError(err: unknown, script: LuaScript): Error {
   const msg = err instanceof Error ? err.message : String(err);
-  if (UNAVAILABLE.test(msg)) return new UnavailableError(`Redis unavailable running ${script.name}: ${msg}`);
-  return err instanceof Error ? err : new Error(msg);
+  if (UNAVAILABLE.test(msg) || UNAVAILABLE_REPLY.test(msg)) return new UnavailableError(`Redis unavailable running ${script.name}: ${msg}`);
+  return new ScriptCallError(script.name, msg);
 }

@@ -1,6 +1,6 @@
 import { Redis, errors } from "@upstash/redis";
 import { UnavailableError, ValidationError } from "../errors.js";
-import type { LuaScript, RedisPort } from "./port.js";
+import { ScriptCallError, UNAVAILABLE_REPLY, type LuaScript, type RedisPort } from "./port.js";
 import { isNoScript } from "./tcp.js";
 
 export interface UpstashRedisOptions {
@@ -70,10 +70,10 @@ const UNAVAILABLE = /unauthori[sz]ed|WRONGPASS|NOAUTH|invalid or missing auth to
 export function toPortError(err: unknown, script: LuaScript): Error {
   if (err instanceof errors.UpstashError && !(err instanceof errors.UpstashJSONParseError)) {
     const msg = redisMessage(err.message);
-    if (UNAVAILABLE.test(msg)) return new UnavailableError(`Upstash unavailable running ${script.name}: ${msg}`);
+    if (UNAVAILABLE.test(msg) || UNAVAILABLE_REPLY.test(msg)) return new UnavailableError(`Upstash unavailable running ${script.name}: ${msg}`);
     // Same shape as a TCP reply error, without the client's prefix and the echoed command
-    // (which would carry the whole script source).
-    return new Error(msg);
+    // (which would carry the whole script source and its arguments).
+    return new ScriptCallError(script.name, msg);
   }
   // fetch() itself failed (refused, DNS, TLS, reset) after the client's retries, or a
   // proxy answered with something that is not Upstash JSON.
