@@ -15,6 +15,9 @@ const MARK: Record<EventType, string> = {
   "node.cancelled": paint(90, "cancelled"),
   "node.reset": paint(36, "reset"),
   "node.released": paint(35, "released"),
+  "node.added": paint(36, "added"),
+  "node.deps_added": paint(36, "deps added"),
+  "node.removed": paint(90, "removed"),
   "run.succeeded": paint(32, "RUN SUCCEEDED"),
   "run.failed": paint(31, "RUN FAILED"),
   "run.cancelled": paint(90, "RUN CANCELLED"),
@@ -34,7 +37,11 @@ export function formatEvent(e: RunEvent, t0: number): string {
         ? `  ${JSON.stringify(e.data.counts)}`
         : e.type === "node.started"
           ? `  by ${e.actor}`
-          : "";
+          : e.type === "node.added"
+            ? `  by ${e.actor}`
+            : e.type === "node.deps_added"
+              ? `  now also waits for ${String((e.data?.deps as string[] | undefined)?.join(", "))}`
+              : "";
   return `  ${paint(90, at)}  ${node} ${what} ${paint(90, attempt)}${extra}`;
 }
 

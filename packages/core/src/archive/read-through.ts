@@ -66,14 +66,22 @@ export function createReadThrough(o: { engine: Engine; cold: ColdStore; restoreT
     }
     const last = log[log.length - 1];
     if (!last || last.seq < seq) throw new ValidationError(`run ${dagId} has no event ${seq} (its log ends at ${last?.seq ?? 0})`, "at");
-    const folded = foldEvents(run.nodes, log, seq);
+    // Nodes added while the run ran exist from their node.added event on (the log is read only up to seq).
+    const folded = foldEvents(run.nodes.filter((n) => !n.addedBy), log, seq);
+    const listed = new Set(run.nodes.map((n) => n.id));
     return {
       dagId,
       seq,
       at: last.at,
       status: folded.status,
       counts: folded.counts,
-      nodes: run.nodes.map((n) => ({ id: n.id, agent: n.agent, ...folded.nodes[n.id]! })),
+      // The nodes the run had at `seq`: added ones from their node.added on, removed ones until then.
+      nodes: [
+        ...run.nodes.filter((n) => folded.nodes[n.id]).map((n) => ({ id: n.id, agent: n.agent, ...folded.nodes[n.id]! })),
+        ...Object.keys(folded.nodes)
+          .filter((id) => !listed.has(id))
+          .map((id) => ({ id, agent: folded.added[id] ?? "", ...folded.nodes[id]! })),
+      ],
     };
   }
 

@@ -18,6 +18,11 @@ export const RetryPolicySchema = z
     message: "must not be less than backoffMs",
   });
 
+export const OnFailureSchema = z.enum(["fail-fast", "continue"]);
+
+/** A node that runs once `min` of its deps succeeded (default: all of them). */
+export const JoinSchema = z.object({ min: z.number().int().min(1).max(100_000) }).strict();
+
 export const NodeSpecSchema = z.object({
   id: Id,
   agent: Id,
@@ -26,9 +31,11 @@ export const NodeSpecSchema = z.object({
   retry: RetryPolicySchema.optional(),
   /** Longest one attempt may run, heartbeats included; its lease never outlives it. */
   timeoutMs: z.number().int().min(1).max(86_400_000).optional(),
+  /** Ready once `min` deps succeeded; skipped (or fails the run, per onFailure) once `min` cannot be reached. */
+  join: JoinSchema.optional(),
+  /** What this node's own permanent failure does, over the run's onFailure. */
+  onFailure: OnFailureSchema.optional(),
 }).strict();
-
-export const OnFailureSchema = z.enum(["fail-fast", "continue"]);
 
 export const RunSpecSchema = z.object({
   id: Id.optional(),
@@ -37,6 +44,17 @@ export const RunSpecSchema = z.object({
   onFailure: OnFailureSchema.optional(),
 }).strict();
 
+/**
+ * Work added to a running run (by a completion, an extension or from outside): new nodes
+ * with the submit schema, whose deps may name nodes already in the run, and new deps of
+ * existing pending nodes (`deps: { "<existing id>": ["<dep id>", ...] }`).
+ */
+export const AdditionSchema = z.object({
+  nodes: z.array(NodeSpecSchema).optional(),
+  deps: z.record(Id, z.array(Id).min(1, "must name at least one dependency")).optional(),
+}).strict();
+
+export type Addition = z.infer<typeof AdditionSchema>;
 export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
 export type NodeSpec = z.infer<typeof NodeSpecSchema>;
 export type RunSpec = z.infer<typeof RunSpecSchema>;

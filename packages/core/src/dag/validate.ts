@@ -19,6 +19,9 @@ export interface ValidNode {
   timeoutMs?: number;
   /** `JSON.stringify(input)`, computed once here so the engine never serializes twice. */
   inputJson?: string;
+  /** Successes of deps needed (`join.min`); absent: all of them. */
+  join?: number;
+  onFailure?: OnFailure;
 }
 
 export interface ValidRun {
@@ -69,6 +72,8 @@ export function validateRun(input: unknown, limits: Partial<DagLimits> = {}): Va
     };
     if (node.retry !== undefined) valid.retry = node.retry;
     if (node.timeoutMs !== undefined) valid.timeoutMs = node.timeoutMs;
+    if (node.join !== undefined) valid.join = checkJoin(node, i);
+    if (node.onFailure !== undefined) valid.onFailure = node.onFailure;
     const json = inputJson[i];
     if (json !== undefined) valid.inputJson = json;
     return valid;
@@ -84,6 +89,17 @@ export function validateRun(input: unknown, limits: Partial<DagLimits> = {}): Va
   return run;
 }
 
+/** A join needs at least one and at most every dep to succeed. */
+export function checkJoin(node: NodeSpec, i: number, prefix = ""): number {
+  const min = node.join!.min;
+  const deps = node.deps?.length ?? 0;
+  if (min > deps) {
+    const field = `${prefix}nodes[${i}].join.min`;
+    throw new ValidationError(`${field} is ${min} but the node has ${deps} dependencies`, field);
+  }
+  return min;
+}
+
 /** Counted before parsing, so an oversized run is refused without paying to parse it. */
 function refuseTooManyNodes(input: unknown, maxNodes: number): void {
   const nodes = typeof input === "object" && input !== null ? (input as { nodes?: unknown }).nodes : undefined;
@@ -92,7 +108,7 @@ function refuseTooManyNodes(input: unknown, maxNodes: number): void {
   }
 }
 
-function indexIds(nodes: readonly NodeSpec[]): Map<string, number> {
+export function indexIds(nodes: readonly NodeSpec[]): Map<string, number> {
   const indexOf = new Map<string, number>();
   nodes.forEach((node, i) => {
     const earlier = indexOf.get(node.id);
@@ -128,12 +144,12 @@ function depIndices(node: NodeSpec, i: number, indexOf: ReadonlyMap<string, numb
   return out;
 }
 
-function depError(i: number, j: number, what: string, space = " "): ValidationError {
-  const field = `nodes[${i}].deps[${j}]`;
+export function depError(i: number, j: number, what: string, space = " ", prefix = ""): ValidationError {
+  const field = `${prefix}nodes[${i}].deps[${j}]`;
   return new ValidationError(`${field}${space}${what}`, field);
 }
 
-function serializeInput(node: NodeSpec, i: number, maxBytes: number): string | undefined {
+export function serializeInput(node: NodeSpec, i: number, maxBytes: number): string | undefined {
   if (!("input" in node)) return undefined;
   const field = `nodes[${i}].input`;
   const value = node.input;
@@ -212,7 +228,7 @@ function cycleError(cycle: readonly number[], nodes: readonly NodeSpec[], deps: 
 // (details.cycle keeps the whole path).
 const MAX_PATH_IN_MESSAGE = 100;
 
-function shortPath(path: readonly string[]): string {
+export function shortPath(path: readonly string[]): string {
   if (path.length <= MAX_PATH_IN_MESSAGE) return path.join(" -> ");
   const half = MAX_PATH_IN_MESSAGE / 2;
   const hidden = path.length - 2 * half;

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, WeftError } from "../errors.js";
+import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError, WeftError } from "../errors.js";
 import type { NodeStatus, OutboxEvent, OutboxEventType, RunEvent, EventType } from "./types.js";
 
 /**
@@ -20,6 +20,9 @@ interface ScriptError {
   err: string;
   message: string;
   current?: Record<string, unknown>;
+  /** The input field at fault (additions name theirs), and more context (a cycle's path). */
+  field?: string;
+  details?: Record<string, unknown>;
 }
 
 export function isScriptError(value: unknown): value is ScriptError {
@@ -33,8 +36,12 @@ export function scriptError(e: ScriptError): WeftError {
   const state = current?.state as { value?: unknown } | undefined;
   if (state && typeof state.value === "string") state.value = JSON.parse(state.value);
   if (e.err === "not_found") return new NotFoundError(e.message);
-  if (e.err === "conflict") return new ConflictError(e.message, current ? { current } : undefined);
-  return new WeftError("validation", e.message);
+  if (e.err === "conflict") {
+    const err = new ConflictError(e.message, current ? { current } : undefined);
+    return e.field ? Object.assign(err, { field: e.field }) : err;
+  }
+  if (e.err === "payload_too_large") return new PayloadTooLargeError(e.message, e.field);
+  return new ValidationError(e.message, e.field, e.details && !Array.isArray(e.details) ? e.details : undefined);
 }
 
 /** Parses a script reply, turning `{ err }` replies into typed errors. */

@@ -5,12 +5,14 @@ import { keySchema, type KeySchema } from "../redis/keys.js";
 import type { LuaScript, RedisPort } from "../redis/port.js";
 import { loadScript } from "../redis/scripts.js";
 import { decodeEvents, decodeOutbox, isScriptError, list, reply, scriptError } from "./codec.js";
+import { buildAddition, growth } from "./grow.js";
 import { handoff } from "./handoff.js";
 import { lifecycle } from "./lifecycle.js";
 import { readRunView } from "./read.js";
 import { buildSubmit } from "./submit.js";
 import type {
   ClaimOptions,
+  CompleteItem,
   CompleteResult,
   Engine,
   EventPage,
@@ -166,6 +168,7 @@ export function createEngine(opts: EngineOptions): Engine {
     shardCount: keys.shardCount,
     ...lifecycle({ keys, call, onRun, readEvents }),
     ...handoff({ onRun }),
+    ...growth({ onRun }, limits, defaultRetry),
 
     async submit(tenant, spec) {
       const t = id(tenant, "tenant");
@@ -207,7 +210,7 @@ export function createEngine(opts: EngineOptions): Engine {
     },
 
     async complete(tenant, dagId, nodeId, leaseToken, output, o) {
-      const item = o?.state ? { dagId, nodeId, leaseToken, output, state: o.state } : { dagId, nodeId, leaseToken, output };
+      const item: CompleteItem = { dagId, nodeId, leaseToken, output, ...(o?.state ? { state: o.state } : {}), ...(o?.add ? { add: o.add } : {}) };
       const { results, next } = await engine.completeMany(tenant, [item], o);
       const r = results[0]!;
       if ("error" in r) throw r.error;
@@ -236,6 +239,7 @@ export function createEngine(opts: EngineOptions): Engine {
           output: serialize(it.output, at(index, "output")),
           actor,
           ...(it.state ? { state: stateWrites(it.state, at(index, "state")) } : {}),
+          ...(it.add ? buildAddition(it.add, limits, defaultRetry, at(index, "add.")) : {}),
         };
         const shard = keys.shardOf(t, item.dagId);
         byShard.set(shard, [...(byShard.get(shard) ?? []), { index, item }]);

@@ -10,6 +10,8 @@ export interface FoldedRun {
   status: RunStatus;
   nodes: Record<string, FoldedNode>;
   counts: Record<NodeStatus, number>;
+  /** Agents of the nodes the log added (`node.added`), by node id: also those a rewind removed since. */
+  added: Record<string, string>;
 }
 
 /** Node status each node event moves to; heartbeats and run events move no node. */
@@ -44,20 +46,34 @@ export function emptyCounts(): Record<NodeStatus, number> {
  * the log and the live state never disagree.
  *
  * Events naming a node outside `nodes` are ignored: history must render even if the
- * caller passes a partial node list.
+ * caller passes a partial node list. Nodes added while the run ran exist from their
+ * `node.added` event on (and until a `node.removed`), whether or not `nodes` lists them:
+ * the run at a seq has the nodes it had then.
  */
 export function foldEvents(nodes: { id: string }[], events: RunEvent[], atSeq?: number): FoldedRun {
   if (atSeq !== undefined && (!Number.isInteger(atSeq) || atSeq < 0)) {
     throw new ValidationError("atSeq must be a non-negative integer", "atSeq");
   }
   const state: Record<string, FoldedNode> = {};
-  for (const n of nodes) state[n.id] = { status: "pending", attempt: 0 };
+  const later = new Set<string>();
+  for (const ev of events) if (ev.type === "node.added" && ev.node !== undefined) later.add(ev.node);
+  for (const n of nodes) if (!later.has(n.id)) state[n.id] = { status: "pending", attempt: 0 };
+  const added: Record<string, string> = {};
   let status: RunStatus = "running";
 
   // The log is ordered by seq, but a caller may concatenate pages: sort to be sure.
   const ordered = [...events].sort((a, b) => a.seq - b.seq);
   for (const ev of ordered) {
     if (atSeq !== undefined && ev.seq > atSeq) break;
+    if (ev.node !== undefined && (ev.type === "node.added" || ev.type === "node.removed")) {
+      if (ev.type === "node.added") {
+        state[ev.node] = { status: "pending", attempt: 0 };
+        added[ev.node] = typeof ev.data?.agent === "string" ? ev.data.agent : "";
+      } else {
+        delete state[ev.node];
+      }
+      continue;
+    }
     const runStatus = RUN_STATUS_OF[ev.type];
     if (runStatus) {
       status = runStatus;
@@ -72,5 +88,5 @@ export function foldEvents(nodes: { id: string }[], events: RunEvent[], atSeq?: 
 
   const counts = emptyCounts();
   for (const n of Object.values(state)) counts[n.status]++;
-  return { status, nodes: state, counts };
+  return { status, nodes: state, counts, added };
 }

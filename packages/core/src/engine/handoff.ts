@@ -3,6 +3,7 @@ import { ValidationError } from "../errors.js";
 import { loadScript } from "../redis/scripts.js";
 import { list, parseJson } from "./codec.js";
 import type { ScriptContext } from "./lifecycle.js";
+import type { NodeStatus, ParentsResult } from "./types.js";
 
 /**
  * What a worker runtime needs besides claim and report: give a lease back (a worker
@@ -21,6 +22,21 @@ function id(value: unknown, field: string): string {
 }
 
 export function handoff(ctx: Pick<ScriptContext, "onRun">) {
+  /** Outputs of the deps that succeeded, and the status of those that did not (a join may run without them). */
+  async function parents(tenant: string, dagId: string, nodeId: string): Promise<ParentsResult> {
+    const r = await ctx.onRun<{ deps: unknown; outputs: unknown; statuses: unknown }>(S.parentOutputs, id(tenant, "tenant"), id(dagId, "dagId"), {
+      nodeId: id(nodeId, "nodeId"),
+    });
+    const outputs = list<string | false>(r.outputs);
+    const statuses = list<NodeStatus>(r.statuses);
+    const out: ParentsResult = { outputs: {}, notSucceeded: {} };
+    list<string>(r.deps).forEach((dep, i) => {
+      const o = outputs[i];
+      if (statuses[i] === "succeeded" && typeof o === "string") out.outputs[dep] = parseJson(o);
+      else out.notSucceeded[dep] = statuses[i] ?? "pending";
+    });
+    return out;
+  }
   return {
     /**
      * Gives back the live lease of a running attempt: the node is ready again at once, first
@@ -40,16 +56,9 @@ export function handoff(ctx: Pick<ScriptContext, "onRun">) {
 
     /** The outputs of a node's dependencies by node id (a dependency without an output is left out). */
     async parentOutputs(tenant: string, dagId: string, nodeId: string): Promise<Record<string, unknown>> {
-      const r = await ctx.onRun<{ deps: unknown; outputs: unknown }>(S.parentOutputs, id(tenant, "tenant"), id(dagId, "dagId"), {
-        nodeId: id(nodeId, "nodeId"),
-      });
-      const outputs = list<string | false>(r.outputs);
-      const out: Record<string, unknown> = {};
-      list<string>(r.deps).forEach((dep, i) => {
-        const o = outputs[i];
-        if (typeof o === "string") out[dep] = parseJson(o);
-      });
-      return out;
+      return (await parents(tenant, dagId, nodeId)).outputs;
     },
+
+    parents,
   };
 }

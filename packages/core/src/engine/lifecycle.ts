@@ -45,6 +45,7 @@ export function lifecycle(ctx: ScriptContext) {
       const snapshot = readRunView(tenant, dagId, raw);
       const fields = list<string>(raw.fields);
       const pAt = fields.indexOf("p");
+      const tAt = fields.indexOf("t");
       const rows = list<unknown[]>(raw.nodes);
       const meta = Object.fromEntries(hash(raw.meta));
       const events: RunEvent[] = [];
@@ -63,6 +64,10 @@ export function lifecycle(ctx: ScriptContext) {
           ...(n.input !== undefined ? { input: n.input } : {}),
           ...policyFields(typeof p === "string" ? p : undefined),
           ...(typeof p === "string" ? { policy: p } : {}),
+          ...(n.join ? { join: n.join } : {}),
+          ...(n.onFailure ? { onFailure: n.onFailure } : {}),
+          ...(n.addedBy ? { addedBy: n.addedBy } : {}),
+          ...(typeof list<string | false>(rows[i])[tAt] === "string" ? { tolerated: true as const } : {}),
         };
       });
       return {
@@ -113,6 +118,11 @@ export function lifecycle(ctx: ScriptContext) {
         if (s?.input !== undefined) f.push("i", JSON.stringify(s.input));
         if (n.output !== undefined) f.push("o", JSON.stringify(n.output));
         if (n.error !== undefined) f.push("e", JSON.stringify(n.error));
+        if (s?.join) f.push("j", s.join.min);
+        if (s?.onFailure) f.push("f", s.onFailure);
+        if (s?.tolerated) f.push("t", 1);
+        const by = s?.addedBy;
+        if (by) f.push("ab", "node" in by ? `${by.node}|${by.attempt}` : `|${by.actor}`);
         return { id: n.id, f };
       });
       const evs = events.map((e) => ({ seq: e.seq, f: encodeEvent(e) }));
@@ -160,6 +170,7 @@ export function lifecycle(ctx: ScriptContext) {
 }
 
 async function reset(ctx: ScriptContext, tenant: string, dagId: string, args: Record<string, unknown>): Promise<ResetResult> {
-  const r = await ctx.onRun<{ status: RunStatus; reset: unknown; ready: unknown }>(S.reset, tenant, dagId, args);
-  return { status: r.status, reset: list<string>(r.reset), ready: list<string>(r.ready) };
+  const r = await ctx.onRun<{ status: RunStatus; reset: unknown; ready: unknown; removed: unknown }>(S.reset, tenant, dagId, args);
+  const removed = list<string>(r.removed);
+  return { status: r.status, reset: list<string>(r.reset), ready: list<string>(r.ready), ...(removed.length ? { removed } : {}) };
 }

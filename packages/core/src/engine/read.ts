@@ -24,6 +24,15 @@ export function readRunView(tenant: string, dagId: string, raw: Record<string, u
     if (f("i") !== undefined) view.input = parseJson(f("i"));
     if (f("o") !== undefined) view.output = parseJson(f("o"));
     if (f("e") !== undefined && status !== "succeeded") view.error = parseJson(f("e")) as NodeError;
+    const ab = f("ab");
+    if (ab !== undefined) {
+      const bar = ab.indexOf("|");
+      view.addedBy = bar > 0 ? { node: ab.slice(0, bar), attempt: Number(ab.slice(bar + 1)) } : { actor: ab.slice(bar + 1) };
+    }
+    const j = f("j");
+    if (j !== undefined) view.join = { min: Number(j) };
+    const onFailure = f("f");
+    if (onFailure !== undefined) view.onFailure = onFailure as OnFailure;
     const lease = f("l");
     if (lease && status === "running") {
       const [, exp, worker] = lease.split("|");

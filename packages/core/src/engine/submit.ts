@@ -14,7 +14,21 @@ export interface SubmitArgs {
   roots: string[];
   order: string;
   actor: string;
-  nodes: { id: string; agent: string; deps?: string; waiting?: number; children?: string; input?: string; policy?: string }[];
+  nodes: SubmitNode[];
+}
+
+export interface SubmitNode {
+  id: string;
+  agent: string;
+  deps?: string;
+  waiting?: number;
+  children?: string;
+  input?: string;
+  policy?: string;
+  /** Successes needed (join.min) and failures tolerated (deps - min). */
+  join?: number;
+  tolerate?: number;
+  onFailure?: string;
 }
 
 const policyField = (retry: RetryPolicy, timeoutMs = 0) =>
@@ -31,9 +45,27 @@ function runId(tenant: string, given: string | undefined, idempotencyKey: string
   return `dag_${randomBytes(12).toString("hex")}`;
 }
 
-function nodePolicy(n: ValidNode): string | undefined {
+function nodePolicy(n: Pick<ValidNode, "retry" | "timeoutMs">): string | undefined {
   if (!n.retry && !n.timeoutMs) return undefined;
   return policyField(n.retry ?? { maxAttempts: 0, backoffMs: 0 }, n.timeoutMs);
+}
+
+/** Input, policy, join and onFailure: what a node carries besides its edges (submit and additions alike). */
+export function withFields<T extends { input?: string; policy?: string; join?: number; tolerate?: number; onFailure?: string }>(
+  out: T,
+  n: Omit<ValidNode, "children">,
+  defaultRetry: RetryPolicy,
+): T {
+  const p = nodePolicy(n);
+  if (n.inputJson !== undefined) out.input = n.inputJson;
+  // A node with a timeout but no retry policy keeps the run's default attempts.
+  if (p) out.policy = n.retry ? p : policyField(defaultRetry, n.timeoutMs);
+  if (n.join !== undefined) {
+    out.join = n.join;
+    out.tolerate = n.deps.length - n.join;
+  }
+  if (n.onFailure !== undefined) out.onFailure = n.onFailure;
+  return out;
 }
 
 export function buildSubmit(tenant: string, spec: unknown, limits: DagLimits, defaultRetry: RetryPolicy): SubmitArgs {
@@ -43,15 +75,14 @@ export function buildSubmit(tenant: string, spec: unknown, limits: DagLimits, de
   const nodes = run.nodes.map((n) => {
     const p = nodePolicy(n);
     defHash.update(`\n${n.id}\t${n.agent}\t${n.deps.join(",")}\t${p ?? ""}\t${n.inputJson ?? ""}`);
-    return {
+    if (n.join !== undefined || n.onFailure !== undefined) defHash.update(`\t${n.join ?? ""}\t${n.onFailure ?? ""}`);
+    const node: SubmitNode = {
       id: n.id,
       agent: n.agent,
-      ...(n.deps.length ? { deps: n.deps.join(","), waiting: n.deps.length } : {}),
+      ...(n.deps.length ? { deps: n.deps.join(","), waiting: n.join ?? n.deps.length } : {}),
       ...(n.children.length ? { children: n.children.join(",") } : {}),
-      ...(n.inputJson !== undefined ? { input: n.inputJson } : {}),
-      // A node with a timeout but no retry policy keeps the run's default attempts.
-      ...(p ? { policy: n.retry ? p : policyField(defaultRetry, n.timeoutMs) } : {}),
     };
+    return withFields(node, n, defaultRetry);
   });
   return {
     tenant,

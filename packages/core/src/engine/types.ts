@@ -1,4 +1,4 @@
-import type { OnFailure } from "../dag/spec.js";
+import type { Addition, OnFailure } from "../dag/spec.js";
 
 export type NodeStatus =
   | "pending"
@@ -59,6 +59,22 @@ export interface CompleteItem {
   output: unknown;
   /** Run-scoped shared-state writes applied atomically with the completion (both or neither). */
   state?: StateWrite[];
+  /** Nodes and deps the completion adds, applied before its children are released (all or nothing). */
+  add?: Addition;
+}
+
+export interface ExtendResult {
+  /** True when this attempt had already made this exact extension: nothing changed. */
+  duplicate: boolean;
+  /** Ids of the nodes added. */
+  added: string[];
+  /** Nodes ready now because of the addition. */
+  ready: string[];
+}
+
+export interface AddResult {
+  added: string[];
+  ready: string[];
 }
 
 /** A guarded write of a run's shared state: compare-and-set on `expectedVersion`, or create-only. */
@@ -93,6 +109,10 @@ export interface NodeView {
   error?: NodeError;
   leaseExpiresAt?: number;
   workerId?: string;
+  /** Set on a node added while the run ran: the node (and its attempt) whose completion or extension added it, or the actor who added it from outside. */
+  addedBy?: { node: string; attempt: number } | { actor: string };
+  join?: { min: number };
+  onFailure?: OnFailure;
 }
 
 export interface RunView {
@@ -118,6 +138,9 @@ export type EventType =
   | "node.cancelled"
   | "node.reset"
   | "node.released"
+  | "node.added"
+  | "node.deps_added"
+  | "node.removed"
   | "run.succeeded"
   | "run.failed"
   | "run.cancelled"
@@ -142,6 +165,12 @@ export interface EventPage {
   events: RunEvent[];
   /** Pass as `after` to read on; equals the last event's seq (or the `after` given). */
   cursor: number;
+}
+
+export interface ParentsResult {
+  outputs: Record<string, unknown>;
+  /** Deps that have not succeeded, by id: their status. */
+  notSucceeded: Record<string, NodeStatus>;
 }
 
 export interface ReconcileResult {
@@ -184,6 +213,12 @@ export interface ArchivedNode {
   timeoutMs?: number;
   /** The engine's policy field as stored, for an exact restore. */
   policy?: string;
+  join?: { min: number };
+  onFailure?: OnFailure;
+  /** Who added the node while the run ran (NodeView.addedBy). */
+  addedBy?: { node: string; attempt: number } | { actor: string };
+  /** Its failure was absorbed by joins (it did not fail the run). */
+  tolerated?: true;
 }
 
 /** What a finished run leaves for the cold store. */
@@ -215,6 +250,8 @@ export interface ResetResult {
   reset: string[];
   /** Of those, the ones ready at once. */
   ready: string[];
+  /** Nodes a rewind removed: those the rewound nodes had added (and what those added). */
+  removed?: string[];
 }
 
 export interface Engine {
@@ -228,8 +265,12 @@ export interface Engine {
     nodeId: string,
     leaseToken: string,
     output: unknown,
-    opts?: { claimNext?: { agent: string } & ClaimOptions; workerId?: string; state?: StateWrite[] },
+    opts?: { claimNext?: { agent: string } & ClaimOptions; workerId?: string; state?: StateWrite[]; add?: Addition },
   ): Promise<CompleteResult>;
+  /** A running node adds nodes and deps without finishing, fenced by its lease. */
+  extend(tenant: string, dagId: string, nodeId: string, leaseToken: string, addition: Addition): Promise<ExtendResult>;
+  /** Adds nodes and deps to a running run from outside it. Conflict once the run has ended. */
+  addNodes(tenant: string, dagId: string, addition: Addition, opts?: { actor?: string }): Promise<AddResult>;
   /**
    * Many completions in one round trip per shard (a worker flushing what finished together).
    * Each item succeeds or fails on its own; results keep the items' order.
@@ -271,6 +312,8 @@ export interface Engine {
   release(tenant: string, dagId: string, nodeId: string, leaseToken: string, opts?: { workerId?: string }): Promise<{ status: "ready"; attempt: number }>;
   /** Outputs of a node's dependencies by node id (what its agent builds on). */
   parentOutputs(tenant: string, dagId: string, nodeId: string): Promise<Record<string, unknown>>;
+  /** The same, and the status of each dependency that did not succeed (a join may run without them). */
+  parents(tenant: string, dagId: string, nodeId: string): Promise<ParentsResult>;
   readonly shardCount: number;
   close(): Promise<void>;
 }

@@ -2,15 +2,19 @@
 -- A batch of completions of one tenant on one shard runs in one script: one round trip.
 -- KEYS[1] shard prefix. ARGV[1] JSON { tenant, items: [{ dagId, nodeId, token, output (JSON
 --   string), actor?, state?: [{ key, mode: create|match, expected?, json }] }], seed, now?,
---   next?: { agent, max, leaseMs, workerId, rands } }.
+--   next?: { agent, max, leaseMs, workerId, rands } }; an item may carry `add` (nodes and
+--   deps the completion adds, see includes/grow.lua) and `digest` (of that addition).
 -- `state`: run-scoped shared-state writes applied with the completion, both or neither:
 -- one stale version rejects the whole completion.
 -- Returns { results: [{ duplicate, ready: [id], runStatus } | { err, message, current }],
 --   next?: [Task] }: each item succeeds or fails on its own.
 -- Invariants: only the live lease completes (fencing); the same completion twice changes
--- nothing and says so; a child is released exactly once, by the last dep to succeed.
+-- nothing and says so; a child is released exactly once, by the last dep to succeed; an
+-- addition is applied before the completed node's children are released, so a child that
+-- now waits for new nodes cannot start before them.
 --@include node
 --@include state_entry
+--@include grow
 local a = cjson.decode(ARGV[1])
 local at = now_ms(a)
 -- Written once for the whole batch: ready-queue entries per queue, lease members to drop.
@@ -27,8 +31,13 @@ local function complete(it)
   local attempt = tonumber(n[3]) or 0
 
   if s == 'succeeded' and lease and lease.token == it.token then
-    if redis.call('HGET', run.n .. node, 'o') ~= it.output then
+    local o = redis.call('HMGET', run.n .. node, 'o', 'ad')
+    if o[1] ~= it.output then
       return { err = 'conflict', message = 'node ' .. node .. ' already succeeded with a different output',
+        current = { status = s, attempt = attempt } }
+    end
+    if (o[2] or '') ~= (it.digest or '') then
+      return { err = 'conflict', message = 'node ' .. node .. ' already succeeded with different additions',
         current = { status = s, attempt = attempt } }
     end
     return { duplicate = true, ready = {}, runStatus = redis.call('HGET', run.meta, 'status') }
@@ -37,6 +46,12 @@ local function complete(it)
     return stale_lease(node, s, attempt)
   end
 
+  local st
+  if it.add then
+    local e
+    e, st = grow_check(run, it.add, { node = node, attempt = attempt })
+    if e then return grow_error(e, 'add.') end
+  end
   local writes = it.state or {}
   for _, w in ipairs(writes) do
     local c = state_check(run.k .. 'state:' .. w.key, w)
@@ -57,6 +72,13 @@ local function complete(it)
   outbox(run, 'NodeSucceeded', node, n[4], attempt, at)
 
   local ready = {}
+  if it.add then
+    st[node] = 'succeeded'
+    local _, grown = grow_apply(run, it.add, { node = node, attempt = attempt }, st, at, pushes)
+    for _, id in ipairs(grown) do ready[#ready + 1] = id end
+    redis.call('HSET', run.n .. node, 'ad', it.digest)
+    remaining = tonumber(redis.call('HGET', run.meta, 'remaining'))
+  end
   for _, child in ipairs(split(n[5], ',')) do
     local ck = run.n .. child
     if redis.call('HINCRBY', ck, 'w', -1) == 0 then

@@ -1,7 +1,7 @@
 -- parent_outputs: the outputs of one node's dependencies (what its agent builds on).
 -- KEYS[1] shard prefix. ARGV[1] JSON { tenant, dagId, nodeId }.
--- Returns { deps: [id], outputs: [output JSON | false] } in the node's dependency order;
--- false for a dependency without an output (not succeeded). Read-only: one script, so the
+-- Returns { deps: [id], outputs: [output JSON | false], statuses: [status] } in the node's
+-- dependency order; false for a dependency without an output (not succeeded). Read-only: one script, so the
 -- outputs are read as of one moment.
 --@include core
 local a = cjson.decode(ARGV[1])
@@ -10,7 +10,10 @@ local n = redis.call('HMGET', run.n .. a.nodeId, 's', 'd')
 if not n[1] then return cjson.encode(node_missing(run, a.nodeId)) end
 local deps = split(n[2], ',')
 local outputs = {}
+local statuses = {}
 for i, d in ipairs(deps) do
-  outputs[i] = redis.call('HGET', run.n .. d, 'o')
+  local o = redis.call('HMGET', run.n .. d, 'o', 's')
+  outputs[i] = o[1]
+  statuses[i] = o[2] or 'pending'
 end
-return cjson.encode({ deps = deps, outputs = outputs })
+return cjson.encode({ deps = deps, outputs = outputs, statuses = statuses })

@@ -7,10 +7,10 @@ local run = run_ctx(a.tenant, a.dagId)
 local meta = redis.call('HGETALL', run.meta)
 if #meta == 0 then return err('not_found', 'run ' .. a.dagId .. ' not found') end
 local order = redis.call('GET', run.k .. 'order')
-local fields = { 's', 'g', 'd', 'a', 'l', 'e' }
+local fields = { 's', 'g', 'd', 'a', 'l', 'e', 'ab', 'j', 'f' }
 if a.output then fields[#fields + 1] = 'o' end
 if a.input then fields[#fields + 1] = 'i' end
-if a.policy then fields[#fields + 1] = 'p' end
+if a.policy then fields[#fields + 1] = 'p'; fields[#fields + 1] = 't' end
 local nodes = {}
 for i, node in ipairs(split(order, ',')) do
   nodes[i] = redis.call('HMGET', run.n .. node, unpack(fields))

@@ -3,10 +3,12 @@
 --     outputs are kept, so no expensive call is repeated.
 --   mode "rewind": one node and all its descendants, whatever their status.
 -- KEYS[1] shard prefix. ARGV[1] JSON { tenant, dagId, mode, nodeId?, actor, now? }.
--- Returns { status, reset: [id], ready: [id] }.
+-- Returns { status, reset: [id], ready: [id], removed: [id] }.
 -- Invariants: attempt numbers keep growing (old lease tokens stay stale) while the retry
--- budget restarts; a reset node waits for every dep that has not succeeded; the run is
--- running again and its keys lose their TTL.
+-- budget restarts; a reset node waits for every dep that has not succeeded (a join for its
+-- quorum); the run is running again and its keys lose their TTL. A rewind removes the
+-- nodes the rewound nodes added (and what those added): the adder runs again and adds
+-- anew. Dependencies an addition gave existing nodes toward existing nodes stay.
 --@include node
 local a = cjson.decode(ARGV[1])
 local run = run_ctx(a.tenant, a.dagId)
@@ -36,6 +38,46 @@ else
   end
 end
 
+-- Rewind: the nodes added by a reset node go, and so do the nodes those added.
+local removed = {}
+local gone = {}
+if a.mode == 'rewind' then
+  local adders = {}
+  for _, t in ipairs(targets) do adders[t] = true end
+  -- `order` lists nodes as they were added, so an adder always comes before what it added.
+  for _, node in ipairs(order) do
+    local ab = redis.call('HGET', run.n .. node, 'ab')
+    local by = ab and string.match(ab, '^([^|]+)|')
+    if by and adders[by] then
+      gone[node] = true
+      adders[node] = true
+      removed[#removed + 1] = node
+    end
+  end
+  if #removed > 0 then
+    local keep = {}
+    for _, t in ipairs(targets) do if not gone[t] then keep[#keep + 1] = t end end
+    targets = keep
+  end
+end
+-- A join whose failed deps stay failed may be impossible to meet again: refuse up front.
+for _, node in ipairs(targets) do
+  local j = tonumber(redis.call('HGET', run.n .. node, 'j'))
+  if j then
+    local resetting = {}
+    for _, t in ipairs(targets) do resetting[t] = true end
+    local deps = split(redis.call('HGET', run.n .. node, 'd'), ',')
+    local bad = 0
+    for _, d in ipairs(deps) do
+      local s = redis.call('HGET', run.n .. d, 's')
+      if not resetting[d] and not gone[d] and (s == 'failed' or s == 'skipped' or s == 'cancelled') then bad = bad + 1 end
+    end
+    if bad > #deps - j then
+      return err('conflict', 'the join of node ' .. node .. ' could not be met: ' .. bad .. ' of its deps stay failed; rewind them too', { status = rs })
+    end
+  end
+end
+
 if rs ~= 'running' then
   -- Back to life: drop the TTL the flush set and the run's place in the finished index.
   for _, node in ipairs(order) do redis.call('PERSIST', run.n .. node) end
@@ -52,6 +94,42 @@ if rs ~= 'running' then
 end
 
 local data = cjson.encode({ mode = a.mode })
+-- Pending nodes outside the rewind that lose a dep to the removal count their deps again.
+local recount = {}
+if #removed > 0 then
+  local rdata = cjson.encode({ mode = a.mode, cause = a.nodeId })
+  local left = {}
+  for _, node in ipairs(order) do if not gone[node] then left[#left + 1] = node end end
+  for _, node in ipairs(removed) do
+    local n = redis.call('HMGET', run.n .. node, 's', 'a', 'd', 'c', 't')
+    local s = n[1]
+    if s == 'running' then redis.call('ZREM', P .. 'leases', member(run, node)) end
+    if s == 'retrying' then redis.call('ZREM', P .. 'retries', member(run, node)) end
+    if not TERMINAL[s] then redis.call('HINCRBY', run.meta, 'remaining', -1) end
+    if s == 'failed' or s == 'cancelled' or s == 'skipped' then redis.call('HINCRBY', run.meta, s, -1) end
+    if n[5] then redis.call('HINCRBY', run.meta, 'tolerated', -1) end
+    -- Deps and children that stay forget the removed node.
+    for _, d in ipairs(split(n[3], ',')) do
+      if not gone[d] then
+        local kept = {}
+        for _, c in ipairs(split(redis.call('HGET', run.n .. d, 'c'), ',')) do if c ~= node then kept[#kept + 1] = c end end
+        redis.call('HSET', run.n .. d, 'c', table.concat(kept, ','))
+      end
+    end
+    for _, c in ipairs(split(n[4], ',')) do
+      if not gone[c] then
+        local kept = {}
+        for _, d in ipairs(split(redis.call('HGET', run.n .. c, 'd'), ',')) do if d ~= node then kept[#kept + 1] = d end end
+        redis.call('HSET', run.n .. c, 'd', table.concat(kept, ','))
+        recount[#recount + 1] = c
+      end
+    end
+    redis.call('DEL', run.n .. node)
+    append_event(run, 'node.removed', node, tonumber(n[2]) or 0, a.actor, at, s, rdata)
+  end
+  redis.call('HINCRBY', run.meta, 'total', -#removed)
+  redis.call('SET', run.k .. 'order', table.concat(left, ','))
+end
 for _, node in ipairs(targets) do
   local n = redis.call('HMGET', run.n .. node, 's', 'a')
   local s = n[1]
@@ -59,25 +137,43 @@ for _, node in ipairs(targets) do
   if s == 'retrying' then redis.call('ZREM', P .. 'retries', member(run, node)) end
   if TERMINAL[s] then redis.call('HINCRBY', run.meta, 'remaining', 1) end
   if s == 'failed' or s == 'cancelled' or s == 'skipped' then redis.call('HINCRBY', run.meta, s, -1) end
-  redis.call('HDEL', run.n .. node, 'o', 'e', 'l')
+  if redis.call('HGET', run.n .. node, 't') then redis.call('HINCRBY', run.meta, 'tolerated', -1) end
+  redis.call('HDEL', run.n .. node, 'o', 'e', 'l', 't', 'ad')
   redis.call('HSET', run.n .. node, 's', 'pending', 'b', tonumber(n[2]) or 0)
   append_event(run, 'node.reset', node, tonumber(n[2]) or 0, a.actor, at, s, data)
 end
 -- Counters read as "how many" elsewhere; a zero must read as absent-or-zero alike.
-for _, k in ipairs({ 'failed', 'cancelled', 'skipped' }) do
+for _, k in ipairs({ 'failed', 'cancelled', 'skipped', 'tolerated' }) do
   if (tonumber(redis.call('HGET', run.meta, k)) or 0) <= 0 then redis.call('HDEL', run.meta, k) end
 end
 
 local ready = {}
+local counted = {}
+for _, t in ipairs(targets) do counted[t] = true end
+for _, c in ipairs(recount) do
+  if not counted[c] and redis.call('HGET', run.n .. c, 's') == 'pending' then
+    counted[c] = true
+    targets[#targets + 1] = c
+  end
+end
 for _, node in ipairs(targets) do
-  local waiting = 0
-  for _, d in ipairs(split(redis.call('HGET', run.n .. node, 'd'), ',')) do
-    if redis.call('HGET', run.n .. d, 's') ~= 'succeeded' then waiting = waiting + 1 end
+  local waiting, bad = 0, 0
+  local deps = split(redis.call('HGET', run.n .. node, 'd'), ',')
+  for _, d in ipairs(deps) do
+    local s = redis.call('HGET', run.n .. d, 's')
+    if s ~= 'succeeded' then waiting = waiting + 1 end
+    if s == 'failed' or s == 'skipped' or s == 'cancelled' then bad = bad + 1 end
+  end
+  local j = tonumber(redis.call('HGET', run.n .. node, 'j'))
+  if j then
+    -- A join waits for j successes and tolerates what is left over, less what already failed.
+    waiting = j - (#deps - waiting)
+    redis.call('HSET', run.n .. node, 'q', #deps - j - bad)
   end
   redis.call('HSET', run.n .. node, 'w', waiting)
-  if waiting == 0 then
+  if waiting <= 0 then
     make_ready(run, node, 'pending', redis.call('HGET', run.n .. node, 'g'), tonumber(redis.call('HGET', run.n .. node, 'a')) or 0, at, a.actor)
     ready[#ready + 1] = node
   end
 end
-return cjson.encode({ status = 'running', reset = targets, ready = ready })
+return cjson.encode({ status = 'running', reset = targets, ready = ready, removed = removed })

@@ -1,7 +1,8 @@
 -- submit: create a run; its roots become ready.
 -- KEYS[1] shard prefix. ARGV[1] JSON { tenant, id, defHash, idempotencyKey?, onFailure,
 --   policy, order, actor, now?, roots: [id], nodes: [{ id, agent, deps?, waiting?, children?,
---   input?, policy? }] } (deps/children comma-joined, input a JSON string).
+--   input?, policy?, join?, tolerate?, onFailure? }] } (deps/children comma-joined, input a
+--   JSON string; `waiting` is join when a join is set).
 -- Returns { created, status, ready: [id] }; an existing run with the same definition hash
 -- (same id or idempotency key) is returned unchanged with created=false, another -> conflict.
 -- Invariant: the run appears whole or not at all; only roots start ready.
@@ -28,6 +29,8 @@ for _, n in ipairs(a.nodes) do
   if n.children then f[#f + 1] = 'c'; f[#f + 1] = n.children end
   if n.input then f[#f + 1] = 'i'; f[#f + 1] = n.input end
   if n.policy then f[#f + 1] = 'p'; f[#f + 1] = n.policy end
+  if n.join then f[#f + 1] = 'j'; f[#f + 1] = n.join; f[#f + 1] = 'q'; f[#f + 1] = n.tolerate end
+  if n.onFailure then f[#f + 1] = 'f'; f[#f + 1] = n.onFailure end
   redis.call('HSET', run.n .. n.id, unpack(f))
 end
 redis.call('SET', run.k .. 'order', a.order)

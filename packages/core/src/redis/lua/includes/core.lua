@@ -7,7 +7,11 @@
 -- and one small hash per node `n:<id>` with fields:
 --   s status, g agent, a attempt, w deps still waiting, d deps, c children (comma-joined),
 --   p policy "maxAttempts,backoffMs,maxBackoffMs,timeoutMs", i input, o output, e error,
---   l lease "token|expiresAt|workerId|deadline".
+--   l lease "token|expiresAt|workerId|deadline", and for grown runs (includes/grow.lua):
+--   ab added by "<node>|<attempt>" or "|<actor>", j join (successes needed; then `w` counts
+--   successes still needed), q failures the join still tolerates, f the node's onFailure,
+--   t 1 on a failure a join absorbed, ad digest of a completion's additions, x.<digest> the
+--   lease token of an applied extension.
 -- One hash per node keeps the hot path to one HMGET and one HSET per transition.
 local P = KEYS[1]
 
@@ -179,10 +183,11 @@ end
 -- Ends the run when every node is terminal (`remaining` as returned by set_status).
 local function maybe_finish(run, remaining, at, by)
   if remaining == nil or remaining > 0 then return 'running' end
-  local m = redis.call('HMGET', run.meta, 'status', 'failed', 'cancelled')
+  local m = redis.call('HMGET', run.meta, 'status', 'failed', 'cancelled', 'tolerated')
   if m[1] ~= 'running' then return m[1] end
   local status = 'succeeded'
-  if tonumber(m[2]) then status = 'failed' elseif tonumber(m[3]) then status = 'cancelled' end
+  -- Failures a join absorbed (`tolerated`) do not fail the run.
+  if (tonumber(m[2]) or 0) > (tonumber(m[4]) or 0) then status = 'failed' elseif tonumber(m[3]) then status = 'cancelled' end
   finish(run, status, at, by)
   return status
 end

@@ -120,23 +120,36 @@ local function cancel_open(run, reason, at, by)
 end
 
 -- onFailure=continue: the failed node's descendants can never run; independent branches go on.
--- Returns meta.remaining after the last skip (nil when nothing was skipped).
+-- A child with a join (`j` successes of its deps needed) spends one tolerated failure (`q`)
+-- and waits on while its join can still be met; a join that no longer can is skipped, or
+-- fails the run when its node (or the run) says fail-fast. Returns meta.remaining after the
+-- last skip (nil when nothing was skipped), whether every direct child absorbed the
+-- failure, and the node whose unmet join fails the run (nil if none).
 local function skip_descendants(run, failed, children, at, by)
   local queue = split(children, ',')
+  local direct = #queue
+  local absorbed = direct > 0
   local data = cjson.encode({ cause = failed })
   local remaining = nil
   local i = 1
   while i <= #queue do
     local node = queue[i]
-    i = i + 1
-    local n = redis.call('HMGET', run.n .. node, 's', 'c', 'a')
-    if n[1] == 'pending' then
-      remaining = set_status(run, node, 'skipped')
-      append_event(run, 'node.skipped', node, n[3] or 0, by, at, 'pending', data)
-      for _, c in ipairs(split(n[2], ',')) do queue[#queue + 1] = c end
+    local n = redis.call('HMGET', run.n .. node, 's', 'c', 'a', 'j', 'f')
+    local keep = n[4] and redis.call('HINCRBY', run.n .. node, 'q', -1) >= 0
+    if not keep then
+      if i <= direct then absorbed = false end
+      if n[4] and n[1] == 'pending' and (n[5] or redis.call('HGET', run.meta, 'onFailure')) == 'fail-fast' then
+        return remaining, false, node
+      end
+      if n[1] == 'pending' then
+        remaining = set_status(run, node, 'skipped')
+        append_event(run, 'node.skipped', node, n[3] or 0, by, at, 'pending', data)
+        for _, c in ipairs(split(n[2], ',')) do queue[#queue + 1] = c end
+      end
     end
+    i = i + 1
   end
-  return remaining
+  return remaining, absorbed, nil
 end
 
 -- Ends a running attempt that failed (reported, or its lease expired): retry with
@@ -144,7 +157,7 @@ end
 -- apply the run's onFailure policy. `e` is the error as a JSON object string.
 local function fail_attempt(run, node, attempt, e, retryable, at, by)
   redis.call('ZREM', P .. 'leases', member(run, node))
-  local n = redis.call('HMGET', run.n .. node, 'p', 'g', 'c', 'b')
+  local n = redis.call('HMGET', run.n .. node, 'p', 'g', 'c', 'b', 'f')
   local max_attempts, backoff, max_backoff = policy_of(run, n[1])
   -- `b`: attempts made before a redrive/rewind; the retry budget counts from there.
   local tries = attempt - (tonumber(n[4]) or 0)
@@ -165,10 +178,20 @@ local function fail_attempt(run, node, attempt, e, retryable, at, by)
   local remaining = set_status(run, node, 'failed', { 'e', e })
   append_event(run, 'node.failed', node, attempt, by, at, 'running', '{"error":' .. e .. '}')
   outbox(run, 'NodeFailed', node, n[2], attempt, at)
-  if redis.call('HGET', run.meta, 'onFailure') == 'continue' then
-    remaining = skip_descendants(run, node, n[3], at, by) or remaining
-  else
-    cancel_open(run, 'fail-fast: node ' .. node .. ' failed', at, by)
+  -- `f`: the node's own onFailure, over the run's. A failure every child absorbed (joins
+  -- that can still be met) is tolerated (`t`): it does not fail the run.
+  local unmet = nil
+  if (n[5] or redis.call('HGET', run.meta, 'onFailure')) == 'continue' then
+    local left, absorbed
+    left, absorbed, unmet = skip_descendants(run, node, n[3], at, by)
+    remaining = left or remaining
+    if absorbed then
+      redis.call('HSET', run.n .. node, 't', 1)
+      redis.call('HINCRBY', run.meta, 'tolerated', 1)
+    end
+  end
+  if unmet or (n[5] or redis.call('HGET', run.meta, 'onFailure')) ~= 'continue' then
+    cancel_open(run, unmet and ('fail-fast: the join of node ' .. unmet .. ' can no longer be met') or ('fail-fast: node ' .. node .. ' failed'), at, by)
     remaining = tonumber(redis.call('HGET', run.meta, 'remaining'))
   end
   maybe_finish(run, remaining, at, by)

@@ -1,0 +1,242 @@
+-- Growing a run: nodes and dependencies added while it runs, by a completion (`add`), an
+-- extension from a running node, or from outside. Shared by complete, extend and add_nodes.
+-- Invariant: the run's graph stays acyclic at every moment. The cycle check runs here, on
+-- the run as it is inside the script, so two concurrent additions cannot together close a
+-- cycle; an addition is applied whole or not at all (every check precedes every write).
+--@include node
+
+-- One addition, as the engine sends it (engine/grow.ts):
+--   add = { nodes: [{ id, agent, deps?: [id], input?, policy?, join?: k, onFailure? }],
+--           deps?: [[target, [id...]]], maxNodes }
+--   by = { node?, attempt?, actor } (node and attempt when a node of the run adds).
+-- Returns nil and the ids of new (and newly ready) nodes, or an error reply table.
+local BAD = { failed = true, skipped = true, cancelled = true }
+
+local function grow_check(run, add, by)
+  local m = redis.call('HMGET', run.meta, 'status', 'total')
+  if not m[1] then return { err = 'not_found', message = 'run ' .. run.id .. ' not found' } end
+  if m[1] ~= 'running' then
+    return { err = 'conflict', current = { runStatus = m[1] },
+      message = 'run ' .. run.id .. ' has ended (' .. m[1] .. '); redrive or rewind it to add work' }
+  end
+  local nodes = add.nodes
+  if tonumber(m[2]) + #nodes > add.maxNodes then
+    return { err = 'payload_too_large', field = 'nodes',
+      message = 'run ' .. run.id .. ' has ' .. m[2] .. ' nodes; adding ' .. #nodes .. ' would pass the limit of ' .. add.maxNodes }
+  end
+  local new = {}
+  for i, n in ipairs(nodes) do
+    if redis.call('EXISTS', run.n .. n.id) == 1 then
+      return { err = 'conflict', field = 'nodes[' .. (i - 1) .. '].id', current = { nodeId = n.id },
+        message = 'nodes[' .. (i - 1) .. '].id "' .. n.id .. '" is already a node of run ' .. run.id }
+    end
+    new[n.id] = n
+  end
+  -- Status of an existing node (false when there is none), read once per node.
+  local st = {}
+  local function status(id)
+    local s = st[id]
+    if s == nil then
+      s = redis.call('HGET', run.n .. id, 's') or false
+      st[id] = s
+    end
+    return s
+  end
+  -- Edges the addition creates, as children lists: what the cycle check walks besides `c`.
+  local kids = {}
+  local function edge(from, to)
+    local l = kids[from]
+    if not l then l = {}; kids[from] = l end
+    l[#l + 1] = to
+  end
+  for i, n in ipairs(nodes) do
+    local bad = 0
+    for j, d in ipairs(n.deps or {}) do
+      if not new[d] then
+        local s = status(d)
+        if not s then
+          return { err = 'validation', field = 'nodes[' .. (i - 1) .. '].deps[' .. (j - 1) .. ']',
+            message = 'nodes[' .. (i - 1) .. '].deps[' .. (j - 1) .. '] "' .. d .. '" is not a node of run ' .. run.id }
+        end
+        if BAD[s] then bad = bad + 1 end
+      end
+      edge(d, n.id)
+    end
+    -- A dep that will never succeed: tolerated only by a join that can still be met.
+    if bad > 0 and (not n.join or #n.deps - n.join < bad) then
+      return { err = 'conflict', field = 'nodes[' .. (i - 1) .. '].deps', current = { nodeId = n.id },
+        message = 'nodes[' .. (i - 1) .. '] "' .. n.id .. '" depends on ' .. bad .. ' node(s) that will never succeed; its join cannot be met' }
+    end
+  end
+  local targets = add.deps or {}
+  for t, pair in ipairs(targets) do
+    local target, ds = pair[1], pair[2]
+    local field = 'deps.' .. target
+    if new[target] then
+      return { err = 'validation', field = field, message = field .. ': "' .. target .. '" is a new node; give it its deps in nodes' }
+    end
+    local s = status(target)
+    if not s then return { err = 'validation', field = field, message = field .. ': "' .. target .. '" is not a node of run ' .. run.id } end
+    if s ~= 'pending' then
+      return { err = 'conflict', field = field, current = { nodeId = target, status = s },
+        message = field .. ': node ' .. target .. ' is ' .. s .. '; only a pending node can gain dependencies' }
+    end
+    local has = {}
+    for _, d in ipairs(split(redis.call('HGET', run.n .. target, 'd'), ',')) do has[d] = true end
+    local j = redis.call('HGET', run.n .. target, 'j')
+    for k, d in ipairs(ds) do
+      local f = field .. '[' .. (k - 1) .. ']'
+      if d == target then return { err = 'validation', field = f, message = f .. ': node ' .. target .. ' cannot depend on itself' } end
+      if has[d] then return { err = 'validation', field = f, message = f .. ': "' .. d .. '" is already a dependency of ' .. target } end
+      has[d] = true
+      if not new[d] then
+        local ds_ = status(d)
+        if not ds_ then return { err = 'validation', field = f, message = f .. ': "' .. d .. '" is not a node of run ' .. run.id } end
+        if BAD[ds_] and not j then
+          return { err = 'conflict', field = f, current = { nodeId = d, status = ds_ },
+            message = f .. ': node ' .. d .. ' is ' .. ds_ .. ' and will never succeed; ' .. target .. ' would never run' }
+        end
+      end
+      edge(d, target)
+    end
+  end
+  -- Cycle check: an addition closes a cycle only through a dependency it gives an existing
+  -- node (a new node has no children yet outside the addition). So walk from each target
+  -- along children, old (`c`) and new, looking for one of its new deps. The walk stays in
+  -- the pending part of the run: everything downstream of a pending node is pending.
+  for _, pair in ipairs(targets) do
+    local target, ds = pair[1], pair[2]
+    local want = {}
+    for _, d in ipairs(ds) do want[d] = true end
+    local from = { [target] = false }
+    local stack = { target }
+    while #stack > 0 do
+      local x = table.remove(stack)
+      local cs = new[x] and {} or split(redis.call('HGET', run.n .. x, 'c'), ',')
+      for _, c in ipairs(kids[x] or {}) do cs[#cs + 1] = c end
+      for _, c in ipairs(cs) do
+        if from[c] == nil then
+          from[c] = x
+          if want[c] then
+            -- c -> target -> ... -> x -> c
+            local back = {}
+            local y = c
+            while y do back[#back + 1] = y; y = from[y] end
+            local path = { c }
+            for i = #back, 1, -1 do path[#path + 1] = back[i] end
+            local shown = table.concat(path, ' -> ')
+            if #path > 100 then shown = table.concat(path, ' -> ', 1, 50) .. ' -> ... -> ' .. table.concat(path, ' -> ', #path - 49) end
+            return { err = 'validation', field = 'deps.' .. target, details = { cycle = path },
+              message = 'the addition would close a cycle: ' .. shown }
+          end
+          stack[#stack + 1] = c
+        end
+      end
+    end
+  end
+  return nil, st
+end
+
+-- Writes an addition grow_check accepted. `st` = node statuses it read. Returns the new
+-- nodes' ids and the ids that became ready.
+local function grow_apply(run, add, by, st, at, pushes)
+  local nodes = add.nodes
+  local ab = by.node and (by.node .. '|' .. by.attempt) or ('|' .. by.actor)
+  local actor = by.node or by.actor
+  local children = {}
+  local function child(from, to)
+    local l = children[from]
+    if not l then l = {}; children[from] = l end
+    l[#l + 1] = to
+  end
+  local ids = {}
+  local ready = {}
+  local hot = {}
+  for i, n in ipairs(nodes) do
+    ids[i] = n.id
+    hot[n.id] = n
+  end
+  -- Children of new nodes come from new nodes' deps and from the targets' new deps.
+  for _, n in ipairs(nodes) do for _, d in ipairs(n.deps or {}) do child(d, n.id) end end
+  for _, pair in ipairs(add.deps or {}) do for _, d in ipairs(pair[2]) do child(d, pair[1]) end end
+
+  local data = '{"agent":"%s","addedBy":' .. (by.node and ('{"node":"' .. by.node .. '","attempt":' .. by.attempt .. '}') or ('{"actor":"' .. by.actor .. '"}')) .. '}'
+  local open = {}
+  for _, n in ipairs(nodes) do
+    local deps = n.deps or {}
+    local succeeded, bad = 0, 0
+    for _, d in ipairs(deps) do
+      local s = hot[d] and 'pending' or st[d]
+      if s == 'succeeded' then succeeded = succeeded + 1 elseif BAD[s] then bad = bad + 1 end
+    end
+    local w = (n.join or #deps) - succeeded
+    local f = { 's', 'pending', 'g', n.agent, 'ab', ab, 'w', w }
+    if #deps > 0 then f[#f + 1] = 'd'; f[#f + 1] = table.concat(deps, ',') end
+    local c = children[n.id]
+    if c then f[#f + 1] = 'c'; f[#f + 1] = table.concat(c, ',') end
+    if n.input then f[#f + 1] = 'i'; f[#f + 1] = n.input end
+    if n.policy then f[#f + 1] = 'p'; f[#f + 1] = n.policy end
+    if n.join then f[#f + 1] = 'j'; f[#f + 1] = n.join; f[#f + 1] = 'q'; f[#f + 1] = #deps - n.join - bad end
+    if n.onFailure then f[#f + 1] = 'f'; f[#f + 1] = n.onFailure end
+    redis.call('HSET', run.n .. n.id, unpack(f))
+    append_event(run, 'node.added', n.id, 0, actor, at, nil, string.format(data, n.agent))
+    if w <= 0 then open[#open + 1] = n end
+  end
+  -- Existing nodes gain children (new nodes depending on them) and, targets, deps.
+  for from, l in pairs(children) do
+    if not hot[from] then
+      local c = redis.call('HGET', run.n .. from, 'c')
+      redis.call('HSET', run.n .. from, 'c', (c and c ~= '') and (c .. ',' .. table.concat(l, ',')) or table.concat(l, ','))
+    end
+  end
+  for _, pair in ipairs(add.deps or {}) do
+    local target, ds = pair[1], pair[2]
+    local t = redis.call('HMGET', run.n .. target, 'd', 'j', 'g', 'a')
+    local more, bad, succeeded = 0, 0, 0
+    for _, d in ipairs(ds) do
+      local s = hot[d] and 'pending' or st[d]
+      if s == 'succeeded' then succeeded = succeeded + 1 elseif BAD[s] then bad = bad + 1 else more = more + 1 end
+    end
+    local d = (t[1] and t[1] ~= '') and (t[1] .. ',' .. table.concat(ds, ',')) or table.concat(ds, ',')
+    local w
+    if t[2] then
+      -- A join needs k successes whatever the count of deps: more deps, more tolerance.
+      w = redis.call('HINCRBY', run.n .. target, 'w', -succeeded)
+      redis.call('HINCRBY', run.n .. target, 'q', #ds - bad)
+      redis.call('HSET', run.n .. target, 'd', d)
+    else
+      w = redis.call('HINCRBY', run.n .. target, 'w', more)
+      redis.call('HSET', run.n .. target, 'd', d)
+    end
+    append_event(run, 'node.deps_added', target, tonumber(t[4]) or 0, actor, at, nil, cjson.encode({ deps = ds }))
+    if w <= 0 then
+      make_ready(run, target, 'pending', t[3], tonumber(t[4]) or 0, at, 'engine', pushes)
+      ready[#ready + 1] = target
+    end
+  end
+  redis.call('APPEND', run.k .. 'order', ',' .. table.concat(ids, ','))
+  redis.call('HINCRBY', run.meta, 'total', #nodes)
+  redis.call('HINCRBY', run.meta, 'remaining', #nodes)
+  for _, n in ipairs(open) do
+    make_ready(run, n.id, 'pending', n.agent, 0, at, 'engine', pushes)
+    ready[#ready + 1] = n.id
+  end
+  return ids, ready
+end
+
+-- Checks and applies one addition: nil, ids, ready on success; an error reply table otherwise.
+local function grow(run, add, by, at, pushes)
+  local e, st = grow_check(run, add, by)
+  if e then return e end
+  local ids, ready = grow_apply(run, add, by, st, at, pushes)
+  return nil, ids, ready
+end
+
+-- Field names in replies are relative to the addition; a completion's sits under `add.`.
+local function grow_error(e, at)
+  if at and e.field then
+    e.field = at .. e.field
+    if string.sub(e.message, 1, 5) == 'nodes' or string.sub(e.message, 1, 5) == 'deps.' then e.message = at .. e.message end
+  end
+  return e
+end
