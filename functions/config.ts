@@ -26,6 +26,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { hotOnlyReads } from "./http/routes/deps.js";
 import { parseApiKeys, type AuthConfig } from "./http/auth.js";
 import { errorFields, logger } from "./log.js";
+import { watchSecretFromEnv, watchTokens, type WatchTokens } from "./live/watch-token.js";
 
 type Env = Record<string, string | undefined>;
 
@@ -44,13 +45,17 @@ export interface WeftConfig {
   dynamoEndpoint?: string;
   /** How long a run stays in Redis once archived. */
   hotTtlSeconds?: number;
+  /** Signs watch tokens (functions/live/watch-token.ts). */
+  watchSecret: Buffer;
+  /** Base URL of the stream API when it is not this API (deployed: the REST API in front of the Stream function). */
+  streamUrl?: string;
 }
 
 /**
  * REDIS_URL | REDIS_CLUSTER_NODES | UPSTASH_REDIS_REST_URL + UPSTASH_REDIS_REST_TOKEN,
  * WEFT_SHARDS (default 1), WEFT_PREFIX (default "weft"), WEFT_API_KEYS ("key:tenant,..."),
  * WEFT_DEV_TENANT, WEFT_EVENT_BUS, WEFT_BODY_LIMIT_BYTES, WEFT_TABLE, DYNAMODB_ENDPOINT,
- * WEFT_HOT_TTL_SECONDS. Bad values throw a
+ * WEFT_HOT_TTL_SECONDS, WEFT_WATCH_SECRET, WEFT_STREAM_URL. Bad values throw a
  * ValidationError naming the variable, so a broken deployment fails at cold start.
  */
 export function configFromEnv(env: Env = process.env): WeftConfig {
@@ -59,7 +64,11 @@ export function configFromEnv(env: Env = process.env): WeftConfig {
     shardCount: intVar(env, "WEFT_SHARDS", 1, 16384) ?? 1,
     prefix: env.WEFT_PREFIX?.trim() || "weft",
     auth: authFromEnv(env),
+    watchSecret: watchSecretFromEnv(env),
   };
+  if (cfg.watchSecret.length < 16) throw new ValidationError("WEFT_WATCH_SECRET must be at least 16 characters", "WEFT_WATCH_SECRET");
+  const streamUrl = env.WEFT_STREAM_URL?.trim().replace(/\/+$/, "");
+  if (streamUrl) cfg.streamUrl = streamUrl;
   const bus = env.WEFT_EVENT_BUS?.trim();
   if (bus) cfg.eventBus = bus;
   const limit = intVar(env, "WEFT_BODY_LIMIT_BYTES", 1, 100 * 1024 * 1024);
@@ -108,6 +117,10 @@ function intVar(env: Env, name: string, min: number, max: number): number | unde
 export interface Runtime {
   config: WeftConfig;
   engine: Engine;
+  /** The Redis port the engine runs on (the live stream duplicates its TCP client to block on). */
+  redis: RedisPort;
+  /** Issues and verifies watch tokens. */
+  tokens: WatchTokens;
   /** Shared agent state, on the same Redis connection as the engine. */
   state: StateStore;
   /** Reads and resumes that find a run in Redis or, once released, in the cold store. */
@@ -182,6 +195,8 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
   return {
     config,
     engine,
+    redis,
+    tokens: watchTokens(config.watchSecret),
     state,
     runs,
     ...(archiver ? { archiver } : {}),

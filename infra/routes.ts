@@ -40,6 +40,7 @@ export const routes: readonly Route[] = [
   api("GET", "/v1/dags/{dagId}"),
   api("GET", "/v1/dags/{dagId}/events"),
   api("GET", "/v1/dags/{dagId}/history"),
+  api("POST", "/v1/dags/{dagId}/watch-token"),
   api("POST", "/v1/dags/{dagId}/cancel"),
   api("POST", "/v1/dags/{dagId}/redrive"),
   api("POST", "/v1/dags/{dagId}/rewind"),
@@ -60,6 +61,17 @@ export const routes: readonly Route[] = [
   // Everything else (an unknown path, a method a path does not serve) reaches the app,
   // which answers 404 or 405 with `Allow` in its error envelope, not API Gateway's bare 404.
   api("ANY", "$default"),
+];
+
+/**
+ * Server-Sent Events, served by a response-streaming function behind API Gateway's REST API
+ * (infra/stack/stream.ts): the HTTP API above cannot stream a response. Locally the same
+ * gateway serves both tables (functions/local/streaming.ts).
+ */
+export const STREAM_HANDLER = "functions/stream.handler";
+export const streamRoutes: readonly Route[] = [
+  { method: "GET", path: "/v1/dags/{dagId}/events/stream", handler: STREAM_HANDLER },
+  { method: "GET", path: "/v1/events/stream", handler: STREAM_HANDLER },
 ];
 
 /** `"POST /v1/dags"` (or `$default`): the route key API Gateway (and `sst.aws.ApiGatewayV2.route`) uses. */

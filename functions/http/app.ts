@@ -9,6 +9,9 @@ import { hotOnlyReads, subApp, type WeftApp, type WriteRef } from "./routes/deps
 import { nodeRoutes } from "./routes/nodes.js";
 import { runRoutes } from "./routes/runs.js";
 import { stateRoutes } from "./routes/state.js";
+import { watchTokenRoutes } from "../live/routes.js";
+import { randomBytes } from "node:crypto";
+import { watchTokens, type WatchTokens } from "../live/watch-token.js";
 
 export interface AppDeps {
   engine: Engine;
@@ -26,6 +29,11 @@ export interface AppDeps {
    */
   afterWrite?: (ref: WriteRef) => Promise<unknown>;
   afterWriteTimeoutMs?: number;
+  /**
+   * Watch tokens: issued by POST /v1/dags/{dagId}/watch-token, accepted as `?token=` on the
+   * run's reads. Default: a secret of this app's own (tokens verify only where they were issued).
+   */
+  watch?: { tokens: WatchTokens; streamBaseUrl?: string };
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 6 * 1024 * 1024;
@@ -51,7 +59,8 @@ export function createApp(deps: AppDeps): WeftApp {
     security: [{ apiKey: [] }],
   });
 
-  app.use("/v1/*", authMiddleware(deps.auth));
+  const watch = deps.watch ?? { tokens: watchTokens(randomBytes(32)) };
+  app.use("/v1/*", authMiddleware(deps.auth, watch.tokens));
   const maxSize = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   app.use(
     "/v1/*",
@@ -69,6 +78,7 @@ export function createApp(deps: AppDeps): WeftApp {
   app.route("/", claimRoutes(routeDeps));
   app.route("/", nodeRoutes(routeDeps));
   if (deps.state) app.route("/", stateRoutes({ state: deps.state }));
+  app.route("/", watchTokenRoutes({ runs: routeDeps.runs, ...watch }));
 
   app.notFound((c) => {
     const methods = allowedMethods(app, c.req.path);

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import { UnauthorizedError } from "./errors.js";
+import { tokenAllows, type WatchTokens } from "../live/watch-token.js";
 
 /** API keys mapped to the tenant they act as, or (local only) one dev tenant for every caller. */
 export type AuthConfig = { keys: Record<string, string> } | { devTenant: string };
@@ -10,8 +11,10 @@ export type AuthEnv = { Variables: { tenant: string } };
 /**
  * `Authorization: Bearer <key>` -> `c.var.tenant`. Keys are compared by SHA-256 digest in
  * constant time, so neither the map lookup nor the comparison leaks a key's prefix.
+ * Without the header, a watch token in `?token=` (functions/live/watch-token.ts) opens
+ * the read routes of its one run, as its tenant.
  */
-export function authMiddleware(auth: AuthConfig): MiddlewareHandler<AuthEnv> {
+export function authMiddleware(auth: AuthConfig, tokens?: WatchTokens): MiddlewareHandler<AuthEnv> {
   if ("devTenant" in auth) {
     return async (c, next) => {
       c.set("tenant", auth.devTenant);
@@ -21,6 +24,15 @@ export function authMiddleware(auth: AuthConfig): MiddlewareHandler<AuthEnv> {
   const entries = Object.entries(auth.keys).map(([key, tenant]) => ({ digest: sha256(key), tenant }));
   return async (c, next) => {
     const header = c.req.header("authorization");
+    const token = header ? undefined : c.req.query("token");
+    if (token !== undefined && tokens) {
+      const claims = tokens.verify(token);
+      if (!claims) throw new UnauthorizedError("watch token is invalid or expired");
+      if (!tokenAllows(claims, c.req.method, c.req.path)) throw new UnauthorizedError("watch token does not open this route (only its run's read routes)");
+      c.set("tenant", claims.tenant);
+      await next();
+      return;
+    }
     if (!header) throw new UnauthorizedError("missing Authorization: Bearer <api key>");
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!m?.[1]) throw new UnauthorizedError("Authorization must be 'Bearer <api key>'");

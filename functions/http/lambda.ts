@@ -18,6 +18,7 @@ export function appFor(rt: Runtime): WeftApp {
     ...(rt.config.bodyLimitBytes ? { bodyLimitBytes: rt.config.bodyLimitBytes } : {}),
     state: rt.state,
     afterWrite: rt.relayRun,
+    watch: { tokens: rt.tokens, ...(rt.config.streamUrl ? { streamBaseUrl: rt.config.streamUrl } : {}) },
   });
 }
 

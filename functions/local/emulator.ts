@@ -1,13 +1,14 @@
 import { join } from "node:path";
 import type { Server } from "node:http";
 import { InProcessPublisher, type BusEvent } from "@weft/core";
-import { routes } from "../../infra/routes.js";
+import { routes, streamRoutes } from "../../infra/routes.js";
 import { schedules } from "../../infra/schedules.js";
 import { subscriptions, type Subscription } from "../../infra/subscriptions.js";
 import { configureRuntime, resetRuntime } from "../config.js";
 import { errorFields, logger } from "../log.js";
 import { startGateway, type HttpHandler } from "./gateway.js";
 import { loadHandler, ROOT } from "./handlers.js";
+import { closeLive } from "../live/lambda-stream.js";
 import { startDynamo, startRedis, type Service } from "./services.js";
 
 export interface LocalOptions {
@@ -93,15 +94,22 @@ export async function startLocal(o: LocalOptions = {}): Promise<Local> {
     }
     log(`events:   ${subs.length} subscriptions from infra/subscriptions.ts, delivered in-process`);
 
-    const gatewayRoutes = await Promise.all(
-      routes.map(async (r) => ({ method: r.method, path: r.path, name: r.handler, handler: await loadHandler<HttpHandler>(r.handler) })),
-    );
+    const gatewayRoutes = await Promise.all([
+      ...routes.map(async (r) => ({ method: r.method, path: r.path, name: r.handler, handler: await loadHandler<HttpHandler>(r.handler) })),
+      ...streamRoutes.map(async (r) => ({ method: r.method, path: r.path, name: r.handler, handler: await loadHandler<HttpHandler>(r.handler), streaming: true })),
+    ]);
     const server: Server = await startGateway(gatewayRoutes, o.port ?? Number(env.PORT ?? 3000));
-    stoppers.unshift(() => new Promise((res) => server.close(res)));
+    stoppers.unshift(async () => {
+      // Open event streams would keep close() waiting: end them (clients resume by Last-Event-ID).
+      await closeLive();
+      const closed = new Promise((res) => server.close(res));
+      server.closeAllConnections();
+      await closed;
+    });
     const address = server.address();
     const baseUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : o.port}`;
     env.WEFT_API_URL = baseUrl;
-    log(`api:      ${baseUrl} (${routes.length} routes from infra/routes.ts; try ${baseUrl}/openapi.json)`);
+    log(`api:      ${baseUrl} (${routes.length} routes + ${streamRoutes.length} streaming from infra/routes.ts; try ${baseUrl}/openapi.json)`);
 
     const period = o.reconcileMs ?? Number(env.WEFT_RECONCILE_MS ?? 1000);
     for (const s of schedules) {

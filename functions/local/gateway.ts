@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { errorFields, logger } from "../log.js";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from "aws-lambda";
+import type { StreamingHandler } from "../live/lambda-stream.js";
+import { serveStreaming } from "./streaming.js";
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
 
@@ -9,8 +11,10 @@ export interface GatewayRoute {
   method: string;
   /** API Gateway route path: `/v1/dags/{dagId}`, `/v1/state/{proxy+}`, or `$default`. */
   path: string;
-  handler: HttpHandler;
+  handler: HttpHandler | StreamingHandler;
   name: string;
+  /** A REST API route whose integration streams the response (functions/local/streaming.ts). */
+  streaming?: boolean;
 }
 
 interface Compiled extends GatewayRoute {
@@ -151,6 +155,10 @@ export function startGateway(routes: GatewayRoute[], port: number, host = "127.0
         send(res, gatewayError(404, "not_found", `no route ${req.method} ${path}`));
         return;
       }
+      if (match.route.streaming && typeof body !== "string") {
+        await serveStreaming(match.route.handler as StreamingHandler, match.route.name, req, res, match.route.path, match.params);
+        return;
+      }
       if (body === "too_large" || body === "too_large_cut") {
         // Connection: close, so the client's next request opens a fresh connection; the
         // body was read to its end (unless it was absurdly large), so nothing is reset.
@@ -160,10 +168,11 @@ export function startGateway(routes: GatewayRoute[], port: number, host = "127.0
         return;
       }
       const event = toEvent(req, body, match.route, match.params);
-      send(res, await match.route.handler(event, lambdaContext(match.route.name)));
+      send(res, await (match.route.handler as HttpHandler)(event, lambdaContext(match.route.name)));
     } catch (err) {
       // What API Gateway answers when the integration throws.
       logger.error("handler threw", { handler: match?.route.name, ...errorFields(err) });
+      if (res.headersSent) return void res.end();
       send(res, gatewayError(500, "internal", "internal error"));
     }
   });

@@ -17,6 +17,8 @@ export interface KeySchema {
   shardPrefix(shard: number): string;
   /** Run keys start with this: `weft:{weft:3}:run:<tenant>:<runId>:`. */
   runPrefix(tenant: string, runId: string): string;
+  /** The run's event log, a Stream (lua/includes/core.lua appends to it; live streams block on it). */
+  runEvents(tenant: string, runId: string): string;
 }
 
 export function keySchema(prefix = "weft", shardCount = 1): KeySchema {
@@ -32,5 +34,6 @@ export function keySchema(prefix = "weft", shardCount = 1): KeySchema {
     shardOf,
     shardPrefix,
     runPrefix: (tenant, runId) => `${shardPrefix(shardOf(tenant, runId))}run:${tenant}:${runId}:`,
+    runEvents: (tenant, runId) => `${shardPrefix(shardOf(tenant, runId))}run:${tenant}:${runId}:events`,
   };
 }
