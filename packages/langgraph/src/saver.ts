@@ -123,7 +123,10 @@ export class WeftSaver extends BaseCheckpointSaver {
     this.keepMs = positive(o.cold?.keepMs ?? HOUR, "cold.keepMs");
     if (o.cold) {
       if (!o.cold.table) throw new ValidationError("cold.table is required", "cold.table");
-      this.dynamo = o.cold.client ?? new DynamoDBClient(o.cold.endpoint ? { endpoint: o.cold.endpoint } : {});
+      // A local endpoint (dynalite, DynamoDB Local) takes any credentials: the same ones functions/ use.
+      this.dynamo =
+        o.cold.client ??
+        new DynamoDBClient(o.cold.endpoint ? { endpoint: o.cold.endpoint, region: "local", credentials: { accessKeyId: "weftlocal", secretAccessKey: "weftlocal" } } : {});
       const retention = positive(o.cold.retentionDays ?? 90, "cold.retentionDays") * 86_400;
       this.archive = new ThreadArchive(this.dynamo, o.cold.table, this.keys.prefix, retention);
       if (o.cold.sweepEveryMs) {
