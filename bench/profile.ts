@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { loadScript } from "@weft/core";
+import { luaScript } from "@weft/core";
 
 const SCRIPT_NAMES = ["submit", "claim", "claim_node", "heartbeat", "complete", "fail", "cancel", "reconcile", "read_run", "read_events"];
 
@@ -15,10 +15,10 @@ export interface ScriptCost {
 
 /**
  * Server time per Weft script: SLOWLOG records every command (threshold 0) while `body` runs;
- * entries are grouped by the EVALSHA's script sha. Costs some overhead: a separate pass.
+ * entries are grouped by script (FCALL's function name, or EVALSHA's sha). Costs some overhead: a separate pass.
  */
 export async function scriptCosts(admin: Redis, body: () => Promise<void>, maxEntries: number): Promise<ScriptCost[]> {
-  const bySha = new Map(SCRIPT_NAMES.map((n) => [loadScript(n).sha, n]));
+  const bySha = new Map(SCRIPT_NAMES.flatMap((n) => [[luaScript(n).sha, n], [luaScript(n).library.functions.get(n)!, n]]));
   await admin.config("SET", "slowlog-max-len", String(maxEntries));
   await admin.config("SET", "slowlog-log-slower-than", "0");
   await admin.slowlog("RESET");
@@ -30,7 +30,7 @@ export async function scriptCosts(admin: Redis, body: () => Promise<void>, maxEn
     const agg = new Map<string, { calls: number; us: number }>();
     for (const [, , us, args] of entries) {
       const cmd = String(args[0]).toLowerCase();
-      if (cmd !== "evalsha" && cmd !== "eval") continue;
+      if (cmd !== "evalsha" && cmd !== "eval" && cmd !== "fcall") continue;
       const name = bySha.get(String(args[1])) ?? (cmd === "eval" ? "eval (NOSCRIPT fallback)" : String(args[1]).slice(0, 8));
       const a = agg.get(name) ?? { calls: 0, us: 0 };
       a.calls++;

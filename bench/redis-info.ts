@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 
 /** Commands the harness itself sends (sampling, resets); left out of per-node counts. */
-export const HARNESS_COMMANDS = new Set(["info", "flushall", "config", "slowlog", "client", "hello", "ping", "select", "script", "memory", "dbsize", "quit"]);
+export const HARNESS_COMMANDS = new Set(["info", "flushall", "config", "slowlog", "client", "hello", "ping", "select", "script", "function", "memory", "dbsize", "quit"]);
 
 export type CommandStats = Record<string, { calls: number; usec: number }>;
 
@@ -38,7 +38,8 @@ export function totalCalls(stats: CommandStats, exclude: ReadonlySet<string> = H
   return Object.entries(stats).reduce((n, [cmd, s]) => (exclude.has(cmd.split("|")[0]!) ? n : n + s.calls), 0);
 }
 
-export const scriptCalls = (s: CommandStats) => (s.evalsha?.calls ?? 0) + (s.eval?.calls ?? 0);
+export const scriptCalls = (s: CommandStats) =>
+  (s.evalsha?.calls ?? 0) + (s.eval?.calls ?? 0) + (s.fcall?.calls ?? 0) + (s.fcall_ro?.calls ?? 0);
 
 /** A snapshot of the server counters a run is measured by. */
 export interface ServerSnapshot {
@@ -90,7 +91,7 @@ export function countClientRequests(): void {
   const counted = Symbol("benchCounted");
   proto.sendCommand = function (this: unknown, cmd: { name: string; [counted]?: true }, stream?: unknown) {
     // ioredis may pass one command through sendCommand twice (offline queue): count it once.
-    if (!cmd[counted] && !HARNESS_COMMANDS.has(cmd.name)) {
+    if (!cmd[counted] && !HARNESS_COMMANDS.has(cmd.name.toLowerCase())) {
       cmd[counted] = true;
       clientRequests.count++;
       clientRequests.byName.set(cmd.name, (clientRequests.byName.get(cmd.name) ?? 0) + 1);

@@ -2,7 +2,8 @@
  * `npm run bench` - Weft vs BullMQ flows on one fresh redis-server, plus the EVALSHA ceiling.
  * Writes bench/RESULTS.md and bench/chart.svg. `--smoke`: every workload once, small, no
  * warm-up, prints a summary and writes nothing (CI). Options: --reps N, --only a,b (prints
- * the report instead of writing it), --concurrency N, --batch N, --no-profile.
+ * the report instead of writing it), --concurrency N, --batch N, --no-profile, --eval (Weft's
+ * scripts by EVALSHA instead of Redis Functions).
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -31,12 +32,13 @@ const { values: args } = parseArgs({
     concurrency: { type: "string", default: "100" },
     batch: { type: "string", default: "100" },
     "no-profile": { type: "boolean", default: false },
+    eval: { type: "boolean", default: false },
   },
 });
 
 const smoke = args.smoke;
 const reps = Number(args.reps ?? (smoke ? 1 : 5));
-const worker: WorkerOptions = { concurrency: Number(args.concurrency), batch: Number(args.batch) };
+const worker: WorkerOptions = { concurrency: Number(args.concurrency), batch: Number(args.batch), functions: !args.eval };
 const only = args.only?.split(",");
 const selected = workloads(smoke ? SMOKE : FULL).filter((w) => !only || only.includes(w.key));
 const log = (msg: string) => process.stderr.write(`${msg}\n`);

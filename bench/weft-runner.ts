@@ -7,6 +7,8 @@ export interface WorkerOptions {
   concurrency: number;
   /** Largest claim batch. */
   batch: number;
+  /** Weft's scripts as Redis Functions (FCALL, the TCP default) or EVALSHA (`--eval`). */
+  functions?: boolean;
 }
 
 const TENANT = "bench";
@@ -157,8 +159,9 @@ const spec = (nodes: BenchNode[], retries: boolean) => ({
 });
 
 export async function runWeft(url: string, w: Workload, opts: WorkerOptions): Promise<EngineRun> {
-  const redis = new TcpRedis({ url });
+  const redis = new TcpRedis({ url, functions: opts.functions ?? true });
   await redis.client.ping();
+  await redis.prepare();
   const maxNodes = Math.max(10_000, ...w.runs.map((r) => r.length));
   const engine = createEngine({ redis, limits: { maxNodes } });
   const specs = w.runs.map((r) => spec(r, w.failOnce.size > 0));

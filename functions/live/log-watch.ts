@@ -152,7 +152,7 @@ export function createLogWatch(o: LogWatchOptions): LogWatch {
     w = {
       tenant,
       dagId,
-      key: o.keys.runEvents(tenant, dagId),
+      key: o.keys.run(tenant, dagId).events,
       group: o.cluster ? String(shard) : "all",
       cursor: after,
       subs: new Set(),

@@ -12,7 +12,7 @@ export { validateRun } from "./dag/validate.js";
 export * from "./errors.js";
 export { keySchema, type KeySchema } from "./redis/keys.js";
 export type { RedisPort, LuaScript } from "./redis/port.js";
-export { loadScript } from "./redis/scripts.js";
+export { luaScript } from "./redis/lua.js";
 export { TcpRedis, type TcpRedisOptions } from "./redis/tcp.js";
 export { UpstashRedis, type UpstashRedisOptions } from "./redis/upstash.js";
 export { connectRedis, redisConfigFromEnv, parseClusterNodes, type RedisConfig } from "./redis/connect.js";

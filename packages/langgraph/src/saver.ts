@@ -19,7 +19,7 @@ import {
   type PendingWrite,
   type SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
-import { ValidationError, connectRedis, loadScript, type LuaScript, type RedisConfig, type RedisPort } from "@weft/core";
+import { ValidationError, connectRedis, luaScript, type LuaScript, type RedisConfig, type RedisPort } from "@weft/core";
 import { ThreadArchive, type ThreadDump } from "./cold.js";
 import { arr, dumpValue, joinPayload, loadValue, nextVersion, splitPayload } from "./codec.js";
 import { CheckpointConflictError, CheckpointTooLargeError } from "./errors.js";
@@ -79,7 +79,7 @@ const HOUR = 3_600_000;
 const ARCHIVED = 2 ** 52;
 const PAGE = 50;
 const lua = join(dirname(fileURLToPath(import.meta.url)), "lua");
-const script = (name: string): LuaScript => loadScript(name, lua);
+const script = (name: string): LuaScript => luaScript(name, lua);
 
 // LangGraph's own savers' wording (MemorySaver, PostgresSaver), so callers see one error whichever saver they use.
 const NO_THREAD = (what: string) =>

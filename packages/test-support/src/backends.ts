@@ -24,7 +24,7 @@ export interface Backend {
   shardCount: number;
   /** The redis-server processes behind it (cluster: every master), for admin commands. */
   nodes: { host: string; port: number }[];
-  /** FLUSHALL + SCRIPT FLUSH on every node, so tests can start from empty Redis. */
+  /** FLUSHALL + SCRIPT FLUSH + FUNCTION FLUSH on every node, so tests can start from empty Redis. */
   flush(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -89,7 +89,7 @@ function backend(
       return port;
     },
     async flush() {
-      await Promise.all(nodes.map((n) => admin(n, async (c) => { await c.flushall(); await c.script("FLUSH"); })));
+      await Promise.all(nodes.map((n) => admin(n, async (c) => { await c.flushall(); await c.script("FLUSH"); await c.call("FUNCTION", "FLUSH"); })));
     },
     async stop() {
       await Promise.all(ports.splice(0).map((p) => p.close().catch(() => {})));

@@ -1,54 +1,15 @@
-import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError, WeftError } from "../errors.js";
+import { list } from "../redis/contract.js";
 import type { NodeStatus, OutboxEvent, OutboxEventType, RunEvent, EventType } from "./types.js";
 
 /**
- * Decoding what the Lua scripts return. cjson encodes an empty Lua table as `{}`, so every
- * list goes through `list()`; hash dumps arrive as flat [field, value, ...] arrays.
+ * Decoding what the DAG scripts store and return: hash dumps arrive as flat
+ * [field, value, ...] arrays; event log and outbox entries are packed fields.
  */
-export function list<T>(x: unknown): T[] {
-  return Array.isArray(x) ? (x as T[]) : [];
-}
-
 export function hash(x: unknown): Map<string, string> {
   const flat = list<string>(x);
   const m = new Map<string, string>();
   for (let i = 0; i + 1 < flat.length; i += 2) m.set(flat[i]!, flat[i + 1]!);
   return m;
-}
-
-interface ScriptError {
-  err: string;
-  message: string;
-  current?: Record<string, unknown>;
-  /** The input field at fault (additions name theirs), and more context (a cycle's path). */
-  field?: string;
-  details?: Record<string, unknown>;
-}
-
-export function isScriptError(value: unknown): value is ScriptError {
-  return !!value && typeof value === "object" && typeof (value as { err?: unknown }).err === "string";
-}
-
-/** The typed error for a script's `{ err, message, current }` reply. */
-export function scriptError(e: ScriptError): WeftError {
-  const current = e.current && !Array.isArray(e.current) ? e.current : undefined;
-  // A shared-state conflict carries the key's current value as raw JSON text.
-  const state = current?.state as { value?: unknown } | undefined;
-  if (state && typeof state.value === "string") state.value = JSON.parse(state.value);
-  if (e.err === "not_found") return new NotFoundError(e.message);
-  if (e.err === "conflict") {
-    const err = new ConflictError(e.message, current ? { current } : undefined);
-    return e.field ? Object.assign(err, { field: e.field }) : err;
-  }
-  if (e.err === "payload_too_large") return new PayloadTooLargeError(e.message, e.field);
-  return new ValidationError(e.message, e.field, e.details && !Array.isArray(e.details) ? e.details : undefined);
-}
-
-/** Parses a script reply, turning `{ err }` replies into typed errors. */
-export function reply<T>(raw: string): T {
-  const value = JSON.parse(raw) as T | ScriptError;
-  if (isScriptError(value)) throw scriptError(value);
-  return value as T;
 }
 
 export function parseJson(raw: string | false | undefined | null): unknown {
@@ -59,7 +20,7 @@ export function parseJson(raw: string | false | undefined | null): unknown {
 type StreamEntry = [string, string[]];
 
 /**
- * An event log entry: the events one script call appended to the run (lua/includes/core.lua),
+ * An event log entry: the events one script call appended to the run (redis/lua/includes/call.lua),
  * each a packed field `e` = "type|node|attempt|from|actor|at" and an optional JSON `d`. The
  * entry id is `0-<seq of its last event>`; the events before it have the seqs before that.
  */
@@ -83,7 +44,7 @@ export function decodeEvents(entry: StreamEntry): RunEvent[] {
   return events;
 }
 
-/** The stream fields of an event, as append_event (lua/includes/core.lua) writes them. */
+/** The stream fields of an event, as append_event (redis/lua/includes/call.lua) writes them. */
 export function encodeEvent(e: RunEvent): string[] {
   const packed = [e.type, e.node ?? "", e.attempt ?? "", e.from ?? "", e.actor, e.at].join("|");
   return e.data === undefined ? ["e", packed] : ["e", packed, "d", JSON.stringify(e.data)];

@@ -1,14 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { DEFAULT_LIMITS, Id, type DagLimits, type RetryPolicy } from "../dag/spec.js";
 import { PayloadTooLargeError, ValidationError } from "../errors.js";
-import { keySchema, type KeySchema } from "../redis/keys.js";
-import type { LuaScript, RedisPort } from "../redis/port.js";
-import { loadScript } from "../redis/scripts.js";
-import { decodeEvents, decodeOutbox, isScriptError, list, reply, scriptError } from "./codec.js";
+import { call as callScript, failureError, isFailure, list, type Script } from "../redis/contract.js";
+import { keySchema, type KeySchema, type RunKeys } from "../redis/keys.js";
+import type { RedisPort } from "../redis/port.js";
+import { decodeEvents, decodeOutbox } from "./codec.js";
 import { buildAddition, growth } from "./grow.js";
 import { handoff } from "./handoff.js";
 import { lifecycle } from "./lifecycle.js";
 import { readRunView } from "./read.js";
+import * as S from "./scripts.js";
 import { buildSubmit } from "./submit.js";
 import type {
   ClaimOptions,
@@ -16,13 +17,11 @@ import type {
   CompleteResult,
   Engine,
   EventPage,
-  FailResult,
   NodeError,
   OutboxEvent,
   ReconcileResult,
   RunStatus,
   StateWrite,
-  SubmitResult,
   Task,
 } from "./types.js";
 
@@ -41,24 +40,6 @@ export interface EngineOptions {
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, backoffMs: 1000, maxBackoffMs: 30_000 };
 const DEFAULT_LEASE_MS = 30_000;
 const MAX_CLAIM = 1000;
-
-const S = {
-  submit: loadScript("submit"),
-  claim: loadScript("claim"),
-  claimNode: loadScript("claim_node"),
-  heartbeat: loadScript("heartbeat"),
-  complete: loadScript("complete"),
-  fail: loadScript("fail"),
-  cancel: loadScript("cancel"),
-  reconcile: loadScript("reconcile"),
-  readRun: loadScript("read_run"),
-  readEvents: loadScript("read_events"),
-  outboxRead: loadScript("outbox_read"),
-  outboxAck: loadScript("outbox_ack"),
-};
-
-/** A task as the scripts return it: [dagId, nodeId, agent, input JSON | false, attempt, leaseToken, leaseExpiresAt]. */
-type TaskReply = [string, string, string, string | false, number, string, number];
 
 // Lease tokens and jitter seeds come from one pooled CSPRNG buffer: a randomBytes call
 // per token costs more than the rest of a chain hop's client work.
@@ -100,10 +81,6 @@ function token(value: unknown): string {
   return value;
 }
 
-function toTask([dagId, nodeId, agent, input, attempt, leaseToken, leaseExpiresAt]: TaskReply): Task {
-  return { dagId, nodeId, agent, input: input === false ? undefined : JSON.parse(input), attempt, leaseToken, leaseExpiresAt };
-}
-
 export function createEngine(opts: EngineOptions): Engine {
   const redis = opts.redis;
   const keys: KeySchema = keySchema(opts.prefix ?? "weft", opts.shardCount ?? 1);
@@ -112,12 +89,15 @@ export function createEngine(opts: EngineOptions): Engine {
   const clock = opts.clock;
   let nextShard = 0;
 
-  const call = async <T>(script: LuaScript, shard: number, args: Record<string, unknown>): Promise<T> => {
-    if (clock) args.now = clock();
-    return reply<T>(await redis.run(script, [keys.shardPrefix(shard)], [JSON.stringify(args)]));
+  const exec = <C, A, R>(script: Script<C, A, R>, ctx: C, args: A): Promise<R> => {
+    if (clock) (args as { now?: number }).now = clock();
+    return callScript(redis, script, ctx, args);
   };
-  const onRun = <T>(script: LuaScript, tenant: string, dagId: string, args: Record<string, unknown>) =>
-    call<T>(script, keys.shardOf(tenant, dagId), { tenant, dagId, ...args });
+  const onShard = <A, R>(script: Script<S.OnShard, A, R>, shard: number, args: A) => exec(script, { shard: keys.shard(shard) }, args);
+  const onRun = <A, R>(script: Script<S.OnRun, A, R>, tenant: string, dagId: string, args: Omit<A, "tenant" | "dagId">) => {
+    const run = keys.run(tenant, dagId);
+    return exec(script, { shard: keys.shard(run.shard), run }, { tenant, dagId, ...args } as A);
+  };
 
   const claimArgs = (o: ClaimOptions | undefined) => ({
     max: int(o?.max, "max", 1, MAX_CLAIM, 1),
@@ -142,10 +122,10 @@ export function createEngine(opts: EngineOptions): Engine {
   };
 
   const readEvents = async (tenant: string, dagId: string, after: number, limit: number) => {
-    const r = await onRun<{ entries: unknown }>(S.readEvents, tenant, dagId, { after, limit });
+    const entries = await onRun(S.readEvents, tenant, dagId, { after, limit });
     // An entry holds one script call's events and its id is the last one's seq: the first
     // entry may start at or before the cursor, and the last may run past the limit.
-    return list<[string, string[]]>(r.entries)
+    return entries
       .flatMap(decodeEvents)
       .filter((e) => e.seq > after)
       .slice(0, limit);
@@ -166,15 +146,16 @@ export function createEngine(opts: EngineOptions): Engine {
 
   const engine: Engine = {
     shardCount: keys.shardCount,
-    ...lifecycle({ keys, call, onRun, readEvents }),
+    ...lifecycle({ keys, exec, onShard, onRun, readEvents }),
     ...handoff({ onRun }),
     ...growth({ onRun }, limits, defaultRetry),
 
     async submit(tenant, spec) {
       const t = id(tenant, "tenant");
       const args = buildSubmit(t, spec, limits, defaultRetry);
-      const r = await call<{ created: boolean; status: RunStatus; ready: unknown }>(S.submit, keys.shardOf(t, args.id), args);
-      return { dagId: args.id, status: r.status, ready: list<string>(r.ready), created: r.created } satisfies SubmitResult;
+      const run = keys.run(t, args.id);
+      const r = await exec(S.submit, { shard: keys.shard(run.shard), run }, args);
+      return { dagId: args.id, status: r.status, ready: list<string>(r.ready), created: r.created };
     },
 
     async claim(tenant, agent, o) {
@@ -184,25 +165,23 @@ export function createEngine(opts: EngineOptions): Engine {
       for (let i = 0; i < keys.shardCount && tasks.length < base.max; i++) {
         const shard = (start + i) % keys.shardCount;
         const max = base.max - tasks.length;
-        const r = await call<{ tasks: unknown }>(S.claim, shard, { ...base, max, rands: rands(max), seed: seed() });
-        for (const task of list<TaskReply>(r.tasks)) tasks.push(toTask(task));
+        tasks.push(...(await onShard(S.claim, shard, { ...base, max, rands: rands(max), seed: seed() })));
       }
       return tasks;
     },
 
     async claimNode(tenant, dagId, nodeId, o) {
       const { leaseMs, workerId } = claimArgs({ ...o, max: 1 });
-      const r = await onRun<{ task: TaskReply }>(S.claimNode, id(tenant, "tenant"), id(dagId, "dagId"), {
+      return onRun(S.claimNode, id(tenant, "tenant"), id(dagId, "dagId"), {
         nodeId: id(nodeId, "nodeId"),
         leaseMs,
         workerId,
         rand: rand(),
       });
-      return toTask(r.task);
     },
 
     async heartbeat(tenant, dagId, nodeId, leaseToken, leaseMs) {
-      return onRun<{ leaseExpiresAt: number }>(S.heartbeat, id(tenant, "tenant"), id(dagId, "dagId"), {
+      return onRun(S.heartbeat, id(tenant, "tenant"), id(dagId, "dagId"), {
         nodeId: id(nodeId, "nodeId"),
         token: token(leaseToken),
         leaseMs: int(leaseMs, "leaseMs", 1, 86_400_000, DEFAULT_LEASE_MS),
@@ -228,12 +207,26 @@ export function createEngine(opts: EngineOptions): Engine {
       if (!Array.isArray(items) || items.length === 0 || items.length > MAX_CLAIM) {
         throw new ValidationError(`items must hold 1 to ${MAX_CLAIM} completions`, "items");
       }
-      const byShard = new Map<number, { index: number; item: Record<string, unknown> }[]>();
+      // Per shard: the items, and the runs they name (declared as the script's `runs` keys).
+      const byShard = new Map<number, { items: { index: number; item: S.CompleteItemArgs }[]; runs: RunKeys[]; at: Map<string, number> }>();
       // A single completion names its fields plainly; a batch names the item.
       const at = (index: number, name: string) => (items.length === 1 ? name : `items[${index}].${name}`);
       items.forEach((it, index) => {
-        const item = {
-          dagId: id(it.dagId, at(index, "dagId")),
+        const dagId = id(it.dagId, at(index, "dagId"));
+        const run = keys.run(t, dagId);
+        let group = byShard.get(run.shard);
+        if (!group) {
+          group = { items: [], runs: [], at: new Map() };
+          byShard.set(run.shard, group);
+        }
+        let r = group.at.get(dagId);
+        if (r === undefined) {
+          r = group.runs.push(run);
+          group.at.set(dagId, r);
+        }
+        const item: S.CompleteItemArgs = {
+          r,
+          dagId,
           nodeId: id(it.nodeId, at(index, "nodeId")),
           token: token(it.leaseToken),
           output: serialize(it.output, at(index, "output")),
@@ -241,8 +234,7 @@ export function createEngine(opts: EngineOptions): Engine {
           ...(it.state ? { state: stateWrites(it.state, at(index, "state")) } : {}),
           ...(it.add ? buildAddition(it.add, limits, defaultRetry, at(index, "add.")) : {}),
         };
-        const shard = keys.shardOf(t, item.dagId);
-        byShard.set(shard, [...(byShard.get(shard) ?? []), { index, item }]);
+        group.items.push({ index, item });
       });
       const results: ({ error: Error } | CompleteResult)[] = new Array(items.length);
       let claimed: Task[] | undefined;
@@ -251,19 +243,18 @@ export function createEngine(opts: EngineOptions): Engine {
         // The next tasks are claimed with the first shard's completions (one slot per script).
         const withNext = first && next ? next : undefined;
         first = false;
-        const r = await call<{ results: unknown[]; next?: unknown }>(S.complete, shard, {
-          tenant: t,
-          items: group.map((g) => g.item),
-          seed: seed(),
-          next: withNext,
-        });
-        group.forEach((g, i) => {
+        const r = await exec(
+          S.complete,
+          { shard: keys.shard(shard), runs: group.runs },
+          { tenant: t, items: group.items.map((g) => g.item), seed: seed(), ...(withNext ? { next: withNext } : {}) },
+        );
+        group.items.forEach((g, i) => {
           const one = r.results[i] as Record<string, unknown>;
-          results[g.index] = isScriptError(one)
-            ? { error: scriptError(one) }
+          results[g.index] = isFailure(one)
+            ? { error: failureError(one) }
             : { duplicate: one.duplicate as boolean, ready: list<string>(one.ready), runStatus: one.runStatus as RunStatus };
         });
-        if (withNext) claimed = list<TaskReply>(r.next).map(toTask);
+        if (withNext) claimed = r.next ?? [];
       }
       return claimed ? { results, next: claimed } : { results };
     },
@@ -273,7 +264,7 @@ export function createEngine(opts: EngineOptions): Engine {
         throw new ValidationError("error.message must be a non-empty string", "error.message");
       }
       if (typeof retryable !== "boolean") throw new ValidationError("retryable must be a boolean", "retryable");
-      return onRun<FailResult>(S.fail, id(tenant, "tenant"), id(dagId, "dagId"), {
+      return onRun(S.fail, id(tenant, "tenant"), id(dagId, "dagId"), {
         nodeId: id(nodeId, "nodeId"),
         token: token(leaseToken),
         error: serialize(error, "error"),
@@ -284,7 +275,7 @@ export function createEngine(opts: EngineOptions): Engine {
     },
 
     async cancel(tenant, dagId, o) {
-      return onRun<{ status: RunStatus; changed: boolean }>(S.cancel, id(tenant, "tenant"), id(dagId, "dagId"), {
+      return onRun(S.cancel, id(tenant, "tenant"), id(dagId, "dagId"), {
         reason: o?.reason ?? "cancelled",
         actor: o?.actor ?? "api",
       });
@@ -293,7 +284,7 @@ export function createEngine(opts: EngineOptions): Engine {
     async getRun(tenant, dagId, o) {
       const t = id(tenant, "tenant");
       const d = id(dagId, "dagId");
-      const raw = await onRun<Record<string, unknown>>(S.readRun, t, d, {
+      const raw = await onRun(S.readRun, t, d, {
         input: o?.include?.input ?? false,
         output: o?.include?.output ?? true,
       });
@@ -313,7 +304,7 @@ export function createEngine(opts: EngineOptions): Engine {
       for (let shard = 0; shard < keys.shardCount; shard++) {
         // Repeat while a shard fills its limit; each pass is O(limit).
         for (let pass = 0; pass < 100; pass++) {
-          const r = await call<{ expiredLeases: number; retriesDue: number }>(S.reconcile, shard, { limit, seed: seed() });
+          const r = await onShard(S.reconcile, shard, { limit, seed: seed() });
           total.expiredLeases += r.expiredLeases;
           total.retriesDue += r.retriesDue;
           if (r.expiredLeases < limit && r.retriesDue < limit) break;
@@ -327,11 +318,11 @@ export function createEngine(opts: EngineOptions): Engine {
       const shards = o?.shard === undefined ? [...Array(keys.shardCount).keys()] : [int(o.shard, "shard", 0, keys.shardCount - 1, 0)];
       const out: OutboxEvent[] = [];
       for (const shard of shards) {
-        const r = await call<{ entries: unknown }>(S.outboxRead, shard, { limit });
+        const entries = await onShard(S.outboxRead, shard, { limit });
         // Entries hold one script call's events each: at most `limit` events per shard, in
         // whole entries where possible (a part-acked entry is written back, which costs a copy).
         const mine: OutboxEvent[] = [];
-        for (const entry of list<[string, string[]]>(r.entries)) {
+        for (const entry of entries) {
           const events = decodeOutbox(shard, entry);
           if (mine.length > 0 && mine.length + events.length > limit) break;
           mine.push(...events.slice(0, limit - mine.length));
@@ -352,7 +343,7 @@ export function createEngine(opts: EngineOptions): Engine {
         entries.set(entry, [...(entries.get(entry) ?? []), Number(e.id.slice(slash + 1))]);
       }
       let acked = 0;
-      for (const [shard, entries] of byShard) acked += (await call<{ acked: number }>(S.outboxAck, shard, { entries: [...entries] })).acked;
+      for (const [shard, entries] of byShard) acked += await onShard(S.outboxAck, shard, { entries: [...entries] });
       return acked;
     },
 

@@ -2,9 +2,8 @@ import { createHash } from "node:crypto";
 import { validateAddition } from "../dag/addition.js";
 import { Id, type Addition, type DagLimits, type RetryPolicy } from "../dag/spec.js";
 import { ValidationError } from "../errors.js";
-import { loadScript } from "../redis/scripts.js";
-import { list } from "./codec.js";
 import type { ScriptContext } from "./lifecycle.js";
+import * as S from "./scripts.js";
 import { withFields } from "./submit.js";
 import type { AddResult, ExtendResult } from "./types.js";
 
@@ -32,11 +31,6 @@ export function buildAddition(input: unknown, limits: DagLimits, defaultRetry: R
   return { add, digest };
 }
 
-const S = {
-  extend: loadScript("extend"),
-  addNodes: loadScript("add_nodes"),
-};
-
 function id(value: unknown, field: string): string {
   const r = Id.safeParse(value);
   if (r.success) return r.data;
@@ -54,16 +48,14 @@ export function growth(ctx: Pick<ScriptContext, "onRun">, limits: DagLimits, def
       const d = id(dagId, "dagId");
       const n = id(nodeId, "nodeId");
       const { add, digest } = buildAddition(addition, limits, defaultRetry);
-      const r = await ctx.onRun<{ duplicate: boolean; added: unknown; ready: unknown }>(S.extend, t, d, { nodeId: n, token: leaseToken, add, digest });
-      return { duplicate: r.duplicate, added: list<string>(r.added), ready: list<string>(r.ready) };
+      return ctx.onRun(S.extend, t, d, { nodeId: n, token: leaseToken, add, digest });
     },
 
     async addNodes(tenant: string, dagId: string, addition: Addition, o?: { actor?: string }): Promise<AddResult> {
       const t = id(tenant, "tenant");
       const d = id(dagId, "dagId");
       const { add } = buildAddition(addition, limits, defaultRetry);
-      const r = await ctx.onRun<{ added: unknown; ready: unknown }>(S.addNodes, t, d, { add, actor: o?.actor === undefined ? "api" : id(o.actor, "actor") });
-      return { added: list<string>(r.added), ready: list<string>(r.ready) };
+      return ctx.onRun(S.addNodes, t, d, { add, actor: o?.actor === undefined ? "api" : id(o.actor, "actor") });
     },
   };
 }

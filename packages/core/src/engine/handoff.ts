@@ -1,20 +1,15 @@
 import { Id } from "../dag/spec.js";
 import { ValidationError } from "../errors.js";
-import { loadScript } from "../redis/scripts.js";
-import { list, parseJson } from "./codec.js";
+import { parseJson } from "./codec.js";
 import type { ScriptContext } from "./lifecycle.js";
-import type { NodeStatus, ParentsResult } from "./types.js";
+import * as S from "./scripts.js";
+import type { ParentsResult } from "./types.js";
 
 /**
  * What a worker runtime needs besides claim and report: give a lease back (a worker
  * shutting down hands its unfinished tasks to the next claimer) and read the outputs its
  * node builds on.
  */
-const S = {
-  release: loadScript("release"),
-  parentOutputs: loadScript("parent_outputs"),
-};
-
 function id(value: unknown, field: string): string {
   const r = Id.safeParse(value);
   if (r.success) return r.data;
@@ -24,13 +19,10 @@ function id(value: unknown, field: string): string {
 export function handoff(ctx: Pick<ScriptContext, "onRun">) {
   /** Outputs of the deps that succeeded, and the status of those that did not (a join may run without them). */
   async function parents(tenant: string, dagId: string, nodeId: string): Promise<ParentsResult> {
-    const r = await ctx.onRun<{ deps: unknown; outputs: unknown; statuses: unknown }>(S.parentOutputs, id(tenant, "tenant"), id(dagId, "dagId"), {
-      nodeId: id(nodeId, "nodeId"),
-    });
-    const outputs = list<string | false>(r.outputs);
-    const statuses = list<NodeStatus>(r.statuses);
+    const r = await ctx.onRun(S.parentOutputs, id(tenant, "tenant"), id(dagId, "dagId"), { nodeId: id(nodeId, "nodeId") });
+    const { outputs, statuses } = r;
     const out: ParentsResult = { outputs: {}, notSucceeded: {} };
-    list<string>(r.deps).forEach((dep, i) => {
+    r.deps.forEach((dep, i) => {
       const o = outputs[i];
       if (statuses[i] === "succeeded" && typeof o === "string") out.outputs[dep] = parseJson(o);
       else out.notSucceeded[dep] = statuses[i] ?? "pending";
@@ -47,7 +39,7 @@ export function handoff(ctx: Pick<ScriptContext, "onRun">) {
       if (typeof leaseToken !== "string" || leaseToken.length === 0 || leaseToken.length > 200) {
         throw new ValidationError("leaseToken must be the token returned by claim", "leaseToken");
       }
-      return ctx.onRun<{ status: "ready"; attempt: number }>(S.release, id(tenant, "tenant"), id(dagId, "dagId"), {
+      return ctx.onRun(S.release, id(tenant, "tenant"), id(dagId, "dagId"), {
         nodeId: id(nodeId, "nodeId"),
         token: leaseToken,
         actor: o?.workerId === undefined ? undefined : id(o.workerId, "workerId"),

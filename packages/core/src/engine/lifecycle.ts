@@ -1,28 +1,19 @@
+import type { Script } from "../redis/contract.js";
 import type { KeySchema } from "../redis/keys.js";
-import type { LuaScript } from "../redis/port.js";
-import { loadScript } from "../redis/scripts.js";
-import { encodeEvent, hash, list } from "./codec.js";
+import { encodeEvent, hash } from "./codec.js";
 import { readRunView } from "./read.js";
+import * as S from "./scripts.js";
 import type { ArchivedNode, RunEvent, RunExport, ResetResult, RunStatus, RunSummary } from "./types.js";
 
 /**
  * A run's life after it finishes: export for the cold store, release (TTL) once archived,
  * the overdue-flush index, restore from an archive, and redrive/rewind.
  */
-const S = {
-  readRun: loadScript("read_run"),
-  readEvents: loadScript("read_events"),
-  release: loadScript("release_run"),
-  finishedDue: loadScript("finished_due"),
-  restore: loadScript("restore_run"),
-  reset: loadScript("reset_nodes"),
-  listRuns: loadScript("list_runs"),
-};
-
 export interface ScriptContext {
   keys: KeySchema;
-  call<T>(script: LuaScript, shard: number, args: Record<string, unknown>): Promise<T>;
-  onRun<T>(script: LuaScript, tenant: string, dagId: string, args: Record<string, unknown>): Promise<T>;
+  exec<C, A, R>(script: Script<C, A, R>, ctx: C, args: A): Promise<R>;
+  onShard<A, R>(script: Script<S.OnShard, A, R>, shard: number, args: A): Promise<R>;
+  onRun<A, R>(script: Script<S.OnRun, A, R>, tenant: string, dagId: string, args: Omit<A, "tenant" | "dagId">): Promise<R>;
   readEvents(tenant: string, dagId: string, after: number, limit: number): Promise<RunEvent[]>;
 }
 
@@ -41,12 +32,11 @@ export function lifecycle(ctx: ScriptContext) {
   return {
     /** Everything the cold store keeps of a run: final snapshot, whole event log, definition. */
     async exportRun(tenant: string, dagId: string): Promise<RunExport> {
-      const raw = await ctx.onRun<Record<string, unknown>>(S.readRun, tenant, dagId, { input: true, output: true, policy: true });
+      const raw = await ctx.onRun(S.readRun, tenant, dagId, { input: true, output: true, policy: true });
       const snapshot = readRunView(tenant, dagId, raw);
-      const fields = list<string>(raw.fields);
-      const pAt = fields.indexOf("p");
-      const tAt = fields.indexOf("t");
-      const rows = list<unknown[]>(raw.nodes);
+      const pAt = raw.fields.indexOf("p");
+      const tAt = raw.fields.indexOf("t");
+      const rows = raw.nodes;
       const meta = Object.fromEntries(hash(raw.meta));
       const events: RunEvent[] = [];
       for (let after = 0; ; ) {
@@ -56,7 +46,7 @@ export function lifecycle(ctx: ScriptContext) {
         after = page[page.length - 1]!.seq;
       }
       const nodes = snapshot.nodes.map((n, i): ArchivedNode => {
-        const p = list<string | false>(rows[i])[pAt];
+        const p = rows[i]?.[pAt];
         return {
           id: n.id,
           agent: n.agent,
@@ -67,7 +57,7 @@ export function lifecycle(ctx: ScriptContext) {
           ...(n.join ? { join: n.join } : {}),
           ...(n.onFailure ? { onFailure: n.onFailure } : {}),
           ...(n.addedBy ? { addedBy: n.addedBy } : {}),
-          ...(typeof list<string | false>(rows[i])[tAt] === "string" ? { tolerated: true as const } : {}),
+          ...(typeof rows[i]?.[tAt] === "string" ? { tolerated: true as const } : {}),
         };
       });
       return {
@@ -85,16 +75,14 @@ export function lifecycle(ctx: ScriptContext) {
 
     /** Gives a finished, archived run's keys a TTL. False if it is running again. */
     async releaseRun(tenant: string, dagId: string, o: { ttlSeconds: number; archivedAt: number }): Promise<boolean> {
-      const r = await ctx.onRun<{ released: boolean }>(S.release, tenant, dagId, o);
-      return r.released;
+      return ctx.onRun(S.releaseRun, tenant, dagId, o);
     },
 
     /** Finished runs, across shards, not yet released olderThanMs after they finished. */
     async finishedRuns(o: { olderThan: number; limit?: number }): Promise<{ tenant: string; dagId: string }[]> {
       const out: { tenant: string; dagId: string }[] = [];
       for (let shard = 0; shard < ctx.keys.shardCount; shard++) {
-        const r = await ctx.call<{ runs: unknown }>(S.finishedDue, shard, { olderThan: o.olderThan, limit: o.limit ?? 100 });
-        for (const m of list<string>(r.runs)) {
+        for (const m of await ctx.onShard(S.finishedDue, shard, { olderThan: o.olderThan, limit: o.limit ?? 100 })) {
           const bar = m.indexOf("|");
           out.push({ tenant: m.slice(0, bar), dagId: m.slice(bar + 1) });
         }
@@ -127,14 +115,13 @@ export function lifecycle(ctx: ScriptContext) {
       });
       const evs = events.map((e) => ({ seq: e.seq, f: encodeEvent(e) }));
       const meta = Object.entries({ ...spec.meta, remaining: "0" }).flat();
-      const r = await ctx.onRun<{ restored: boolean }>(S.restore, tenant, snapshot.dagId, {
+      return ctx.onRun(S.restoreRun, tenant, snapshot.dagId, {
         meta,
         order: snapshot.nodes.map((n) => n.id).join(","),
         ttlSeconds,
         nodes,
         events: evs,
       });
-      return r.restored;
     },
 
     /**
@@ -145,13 +132,8 @@ export function lifecycle(ctx: ScriptContext) {
       const offset = o.offset ?? 0;
       const all: RunSummary[] = [];
       for (let shard = 0; shard < ctx.keys.shardCount; shard++) {
-        const r = await ctx.call<{ runs: unknown }>(S.listRuns, shard, {
-          tenant,
-          since: o.since ?? 0,
-          limit: offset + o.limit,
-          ...(o.status ? { status: o.status } : {}),
-        });
-        all.push(...list<RunSummary>(r.runs));
+        const args = { tenant, since: o.since ?? 0, limit: offset + o.limit, ...(o.status ? { status: o.status } : {}) };
+        all.push(...(await ctx.exec(S.listRuns, { shard: ctx.keys.shard(shard), tenant }, args)));
       }
       all.sort((x, y) => y.createdAt - x.createdAt || (x.dagId < y.dagId ? -1 : 1));
       return all.slice(offset, offset + o.limit);
@@ -169,8 +151,6 @@ export function lifecycle(ctx: ScriptContext) {
   };
 }
 
-async function reset(ctx: ScriptContext, tenant: string, dagId: string, args: Record<string, unknown>): Promise<ResetResult> {
-  const r = await ctx.onRun<{ status: RunStatus; reset: unknown; ready: unknown; removed: unknown }>(S.reset, tenant, dagId, args);
-  const removed = list<string>(r.removed);
-  return { status: r.status, reset: list<string>(r.reset), ready: list<string>(r.ready), ...(removed.length ? { removed } : {}) };
+function reset(ctx: ScriptContext, tenant: string, dagId: string, args: { mode: "redrive" | "rewind"; nodeId?: string; actor: string }): Promise<ResetResult> {
+  return ctx.onRun(S.resetNodes, tenant, dagId, args);
 }

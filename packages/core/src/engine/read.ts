@@ -1,19 +1,19 @@
 import type { OnFailure } from "../dag/spec.js";
-import { hash, list, parseJson } from "./codec.js";
+import { hash, parseJson } from "./codec.js";
 import { emptyCounts } from "./fold.js";
+import type { RunRows } from "./scripts.js";
 import type { NodeError, NodeStatus, NodeView, RunStatus, RunView } from "./types.js";
 
-
 /** Builds the public view of a run from read_run.lua's reply (meta dump + one HMGET per node). */
-export function readRunView(tenant: string, dagId: string, raw: Record<string, unknown>): RunView {
+export function readRunView(tenant: string, dagId: string, raw: RunRows): RunView {
   const meta = hash(raw.meta);
   const order = typeof raw.order === "string" && raw.order ? raw.order.split(",") : [];
-  const fields = list<string>(raw.fields);
-  const rows = list<unknown[]>(raw.nodes);
+  const fields = raw.fields;
+  const rows = raw.nodes;
   const counts = emptyCounts();
 
   const nodes = order.map((id, i): NodeView => {
-    const row = list<string | false>(rows[i]);
+    const row = rows[i] ?? [];
     const f = (name: string): string | undefined => {
       const v = row[fields.indexOf(name)];
       return typeof v === "string" ? v : undefined;

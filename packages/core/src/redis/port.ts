@@ -1,7 +1,8 @@
 /**
  * The one port through which core talks to Redis. Everything core does to Redis is a
  * Lua script (reads included), so the port is a single call plus lifecycle. Adapters:
- * TCP (ioredis: single node, TLS, Cluster) and REST (@upstash/redis).
+ * TCP (ioredis: single node, TLS, Cluster; Redis Functions where the server has them)
+ * and REST (@upstash/redis; EVALSHA).
  *
  * Every script returns one JSON string (cjson.encode) so that results look the same
  * whatever the transport does to nested replies and nils.
@@ -9,14 +10,25 @@
 export interface LuaScript {
   /** Name, for errors and metrics. */
   readonly name: string;
-  /** Full source, includes already inlined. */
+  /** EVAL form: includes inlined. */
   readonly source: string;
   /** SHA1 of `source`, for EVALSHA. */
   readonly sha: string;
+  /** The Redis Functions library that holds this script as a function. */
+  readonly library: LuaLibrary;
+}
+
+export interface LuaLibrary {
+  /** `weft_<sha1 of the code>`: a changed script is a new library, loaded beside the old. */
+  readonly name: string;
+  /** FUNCTION LOAD source (`#!lua name=...`). */
+  readonly source: string;
+  /** Script name -> function name. */
+  readonly functions: ReadonlyMap<string, string>;
 }
 
 export interface RedisPort {
-  /** EVALSHA, falling back to EVAL on NOSCRIPT. All `keys` must share one hash slot. */
+  /** Runs the script (FCALL or EVALSHA, loading it when Redis lacks it). All `keys` must share one hash slot. */
   run(script: LuaScript, keys: string[], args: string[]): Promise<string>;
   /** Number of script calls sent so far (for benchmarks: round trips per node). */
   readonly calls: number;

@@ -1,6 +1,7 @@
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from "ioredis";
 import { UnavailableError, ValidationError } from "../errors.js";
-import { ScriptCallError, UNAVAILABLE_REPLY, type LuaScript, type RedisPort } from "./port.js";
+import { engineLibrary } from "./lua.js";
+import { ScriptCallError, UNAVAILABLE_REPLY, type LuaLibrary, type LuaScript, type RedisPort } from "./port.js";
 
 export interface TcpRedisOptions {
   /** `redis://[[user]:password@]host:port[/db]`, or `rediss://` for TLS. */
@@ -11,15 +12,31 @@ export interface TcpRedisOptions {
   options?: RedisOptions;
   /** Extra ioredis Cluster options (slot refresh, NAT map...). */
   clusterOptions?: ClusterOptions;
+  /**
+   * Run scripts as Redis Functions (FUNCTION LOAD once per master, FCALL per call). Default
+   * true; without Functions on the server (Redis < 7, or FUNCTION denied) it uses EVALSHA.
+   */
+  functions?: boolean;
 }
 
 type Client = Redis | Cluster;
 
-/** TCP adapter (ioredis): local Redis, ElastiCache (TLS), Redis Cluster. */
+/**
+ * TCP adapter (ioredis): local Redis, ElastiCache (TLS), Redis Cluster.
+ *
+ * Scripts run as functions of one library (redis/lua.ts): the first FCALL that finds no
+ * function (first use, a restart without persistence, a failover, a new master) loads the
+ * library on every master and is sent again. Each code version is its own library
+ * `weft_<hash>`, so processes of two versions can share a Redis during a deploy; old
+ * libraries stay until deleted (docs/architecture.md, "Script calls").
+ */
 export class TcpRedis implements RedisPort {
   readonly client: Client;
   readonly cluster: boolean;
   calls = 0;
+  /** False once the server showed it has no Functions: EVALSHA from then on. */
+  private functions: boolean;
+  private loading = new Map<string, Promise<void>>();
 
   constructor(opts: TcpRedisOptions = {}) {
     const url = opts.url ?? "redis://127.0.0.1:6379";
@@ -44,10 +61,33 @@ export class TcpRedis implements RedisPort {
     }
     // Without a listener ioredis prints every reconnect error; failures surface per call.
     this.client.on("error", () => {});
+    this.functions = opts.functions ?? true;
   }
 
   async run(script: LuaScript, keys: string[], args: string[]): Promise<string> {
     this.calls++;
+    if (this.functions) {
+      const lib = script.library;
+      const fn = lib.functions.get(script.name)!;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return String(await this.client.fcall(fn, keys.length, ...keys, ...args));
+        } catch (err) {
+          if (isNoFunctions(err)) {
+            this.functions = false;
+            break;
+          }
+          if (!isFunctionNotFound(err) || attempt > 0) throw toPortError(err, script);
+        }
+        try {
+          await this.load(lib);
+        } catch (err) {
+          if (!isNoFunctions(err)) throw toPortError(err, script);
+          this.functions = false;
+          break;
+        }
+      }
+    }
     try {
       return String(await this.client.evalsha(script.sha, keys.length, ...keys, ...args));
     } catch (err) {
@@ -62,9 +102,51 @@ export class TcpRedis implements RedisPort {
     }
   }
 
+  /**
+   * Loads the engine's script library now instead of on the first call (a Lambda's init, a
+   * benchmark's setup). Optional: run() loads whatever it finds missing.
+   */
+  async prepare(): Promise<void> {
+    if (!this.functions) return;
+    try {
+      await this.load(engineLibrary());
+    } catch (err) {
+      if (!isNoFunctions(err)) throw toPortError(err, { name: "FUNCTION LOAD" });
+      this.functions = false;
+    }
+  }
+
+  /** FUNCTION LOAD on every master; concurrent callers share one load. */
+  private load(lib: LuaLibrary): Promise<void> {
+    let p = this.loading.get(lib.name);
+    if (!p) {
+      const masters = this.client instanceof Cluster ? this.client.nodes("master") : [this.client];
+      p = Promise.all(
+        masters.map((node) =>
+          node.call("FUNCTION", "LOAD", lib.source).catch((err: unknown) => {
+            // Another process (or an earlier load on this node) got there first.
+            if (!(err instanceof Error && /already exists/.test(err.message))) throw err;
+          }),
+        ),
+      ).then(() => undefined);
+      this.loading.set(lib.name, p);
+      void p.finally(() => this.loading.delete(lib.name)).catch(() => {});
+    }
+    return p;
+  }
+
   async close(): Promise<void> {
     await this.client.quit().catch(() => this.client.disconnect());
   }
+}
+
+/** The server has no Redis Functions (Redis < 7) or this user may not load them. */
+function isNoFunctions(err: unknown): boolean {
+  return err instanceof Error && /unknown command .?(fcall|function)\b|NOPERM.*\b(fcall|function)\b/i.test(err.message);
+}
+
+function isFunctionNotFound(err: unknown): boolean {
+  return err instanceof Error && /Function not found/i.test(err.message);
 }
 
 export function isNoScript(err: unknown): boolean {
@@ -117,7 +199,7 @@ const UNAVAILABLE =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|Connection is closed|Stream isn't writeable|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|max retries|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready|Command timed out|WRONGPASS|NOAUTH/i;
 
 /** A typed error without ioredis's `command.args` (see ScriptCallError). */
-export function toPortError(err: unknown, script: LuaScript): Error {
+export function toPortError(err: unknown, script: Pick<LuaScript, "name">): Error {
   const msg = err instanceof Error ? err.message : String(err);
   if (UNAVAILABLE.test(msg) || UNAVAILABLE_REPLY.test(msg)) return new UnavailableError(`Redis unavailable running ${script.name}: ${msg}`);
   return new ScriptCallError(script.name, msg);

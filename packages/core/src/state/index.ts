@@ -14,6 +14,6 @@ export type {
   WriteResult,
   Writer,
 } from "./types.js";
-export { stateKeys, machineKey } from "./keys.js";
+export { stateKeys } from "./keys.js";
 export type { StateKeys } from "./keys.js";
 export { MachineDefinitionSchema } from "./validate.js";

@@ -1,9 +1,10 @@
 import { apply as applyMergePatch } from "json-merge-patch";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
+import { call as callScript, type Script } from "../redis/contract.js";
 import { keySchema, type KeySchema } from "../redis/keys.js";
 import type { RedisPort } from "../redis/port.js";
-import { loadScript } from "../redis/scripts.js";
-import { machineKey, stateKeys, writeKeys } from "./keys.js";
+import { stateKeys } from "./keys.js";
+import * as S from "./scripts.js";
 import type {
   HistoryEntry,
   Machine,
@@ -74,70 +75,32 @@ export interface StateStore {
   ): Promise<TransitionResult>;
 }
 
-const SCRIPTS = {
-  get: loadScript("state_get"),
-  put: loadScript("state_put"),
-  delete: loadScript("state_delete"),
-  history: loadScript("state_history"),
-  transition: loadScript("state_transition"),
-  machinePut: loadScript("state_machine_put"),
-  machineGet: loadScript("state_machine_get"),
-};
-
-interface Reply {
-  ok?: boolean;
-  err?: string;
-  message?: string;
-  current?: { json?: string; version: number; machine?: string; state?: string };
-  allowed?: unknown;
-  version?: number;
-  at?: number;
-  from?: string;
-}
-
 export function createStateStore(opts: StateStoreOptions): StateStore {
   const schema: KeySchema = keySchema(opts.prefix, opts.shardCount);
   const historyLimit = opts.historyLimit ?? 50;
   const maxValueBytes = opts.maxValueBytes ?? 256 * 1024;
   const { redis } = opts;
 
-  const call = async (script: (typeof SCRIPTS)[keyof typeof SCRIPTS], keys: string[], args: object): Promise<Reply> => {
-    const arg = opts.clock ? { ...args, now: opts.clock() } : args;
-    return JSON.parse(await redis.run(script, keys, [JSON.stringify(arg)])) as Reply;
-  };
+  const call = <C, A, R>(script: Script<C, A, R>, keys: C, args: A): Promise<R> =>
+    callScript(redis, script, keys, opts.clock ? { ...args, now: opts.clock() } : args);
 
-  /** A failed precondition, with what the key holds now. */
-  const failure = (r: Reply): Error => (r.err === "not_found" ? new NotFoundError(r.message ?? "not found") : conflict(r));
+  /** A version conflict found here (not in a script), in the scripts' shape. */
+  const conflict = (message: string, entry: StateEntry | undefined): ConflictError =>
+    new ConflictError(message, {
+      reason: "version",
+      current: entry ? { value: entry.value, version: entry.version, ...machineOf(entry) } : { value: null, version: 0 },
+    });
 
-  const conflict = (r: Reply): ConflictError => {
-    const c = r.current ?? { version: 0 };
-    const current: Record<string, unknown> = { value: c.json === undefined ? null : JSON.parse(c.json), version: c.version };
-    if (c.machine !== undefined) current.machine = c.machine;
-    if (c.state !== undefined) current.state = c.state;
-    const details: Record<string, unknown> = { current, reason: r.err };
-    if (r.allowed !== undefined) details.allowed = Array.isArray(r.allowed) ? r.allowed : [];
-    return new ConflictError(r.message ?? "conflict", details);
-  };
-
-  const written = (r: Reply): WriteResult => {
-    if (!r.ok) throw failure(r);
-    return { version: r.version!, at: r.at! };
-  };
+  const written = (r: S.Written): WriteResult => ({ version: r.version, at: r.at });
 
   const read = async (ref: StateRef): Promise<StateEntry | undefined> => {
     const r = checkRef(ref);
-    const got = (await call(SCRIPTS.get, [stateKeys(schema, r).value], {})) as Reply & {
-      found: boolean;
-      json?: string;
-      writer?: string;
-      machine?: string;
-      state?: string;
-    };
+    const got = await call(S.get, stateKeys(schema, r), {});
     if (!got.found || got.json === undefined) return undefined;
     const entry: StateEntry = {
       value: JSON.parse(got.json),
       json: got.json,
-      version: got.version!,
+      version: got.version,
       writer: got.writer ? (JSON.parse(got.writer) as Writer) : {},
       at: got.at!,
     };
@@ -155,14 +118,14 @@ export function createStateStore(opts: StateStoreOptions): StateStore {
     const k = stateKeys(schema, r);
     const writer = checkWriter(w.writer, r);
     return written(
-      await call(SCRIPTS.put, writeKeys(k), { key: r.key, mode: w.mode, expected: w.expected, json, op: w.op, writer, historyMax: historyLimit }),
+      await call(S.put, k, { key: r.key, dagId: k.run?.dagId, mode: w.mode, expected: w.expected, json, op: w.op, writer, historyMax: historyLimit }),
     );
   };
 
   const getMachine = async (tenant: string, name: string): Promise<Machine> => {
     checkId(tenant, "tenant");
     checkId(name, "machine");
-    const r = (await call(SCRIPTS.machineGet, [machineKey(schema, tenant, name)], {})) as Reply & { found: boolean; json?: string };
+    const r = await call(S.machineGet, { machine: schema.machine(tenant, name) }, {});
     if (!r.found || r.json === undefined) throw new NotFoundError(`machine ${name} not found`);
     return { name, version: r.version!, ...(JSON.parse(r.json) as Omit<Machine, "name" | "version">) };
   };
@@ -201,11 +164,7 @@ export function createStateStore(opts: StateStoreOptions): StateStore {
         (current, entry) => {
           if (!entry) throw new NotFoundError(`state key ${ref.key} not found`);
           if (o.expectedVersion !== undefined && entry.version !== o.expectedVersion) {
-            throw conflict({
-              err: "version",
-              message: `version is ${entry.version}, not ${o.expectedVersion}`,
-              current: { json: entry.json, version: entry.version, ...machineOf(entry) },
-            });
+            throw conflict(`version is ${entry.version}, not ${o.expectedVersion}`, entry);
           }
           value = applyMergePatch(current, structuredClone(patchValue));
           return value;
@@ -219,7 +178,7 @@ export function createStateStore(opts: StateStoreOptions): StateStore {
       const expected = checkVersion(o?.expectedVersion);
       const k = stateKeys(schema, r);
       const writer = checkWriter(o.writer, r);
-      return written(await call(SCRIPTS.delete, writeKeys(k), { key: r.key, expected, writer, historyMax: historyLimit }));
+      return written(await call(S.del, k, { key: r.key, dagId: k.run?.dagId, expected, writer, historyMax: historyLimit }));
     },
     async history(ref, o = {}) {
       const r = checkRef(ref);
@@ -227,14 +186,14 @@ export function createStateStore(opts: StateStoreOptions): StateStore {
       if (!Number.isInteger(limit) || limit < 1 || limit > historyLimit) {
         throw new ValidationError(`limit must be a whole number from 1 to ${historyLimit}`, "limit");
       }
-      const got = (await call(SCRIPTS.history, [stateKeys(schema, r).history], { limit })) as unknown as { entries: HistoryEntry[] };
-      return got.entries;
+      const got = await call(S.history, stateKeys(schema, r), { limit });
+      return got.entries as HistoryEntry[];
     },
     async putMachine(tenant, name, definition) {
       checkId(tenant, "tenant");
       checkId(name, "name");
       const def = checkMachine(definition);
-      const r = await call(SCRIPTS.machinePut, [machineKey(schema, tenant, name)], { json: JSON.stringify(def) });
+      const r = await call(S.machinePut, { machine: schema.machine(tenant, name) }, { json: JSON.stringify(def) });
       return { name, version: r.version!, ...def };
     },
     getMachine,
@@ -255,23 +214,25 @@ export function createStateStore(opts: StateStoreOptions): StateStore {
       for (let attempt = 0; ; attempt++) {
         const entry = await read(r);
         if (expectedVersion !== undefined && (entry?.version ?? 0) !== expectedVersion) {
-          const cur = entry ? { json: entry.json, version: entry.version, ...machineOf(entry) } : { version: 0 };
-          throw conflict({ err: "version", message: `version is ${entry?.version ?? "absent"}, not ${expectedVersion}`, current: cur });
+          throw conflict(`version is ${entry?.version ?? "absent"}, not ${expectedVersion}`, entry);
         }
         const base = entry && isObject(entry.value) ? entry.value : {};
         const value = { ...base, state: req.to };
         const json = toJsonText(value, maxValueBytes);
-        const reply = await call(SCRIPTS.transition, writeKeys(k), {
-          key: r.key,
-          machine: machine.name, def, to: req.to, expected: entry?.version, json, writer, historyMax: historyLimit,
-        });
-        if (reply.ok) {
-          const out: TransitionResult = { version: reply.version!, at: reply.at!, to: req.to, value };
-          if (reply.from !== undefined) out.from = reply.from;
-          return out;
+        let reply: S.Written;
+        try {
+          reply = await call(S.transition, k, {
+            key: r.key, dagId: k.run?.dagId,
+            machine: machine.name, def, to: req.to, expected: entry?.version, json, writer, historyMax: historyLimit,
+          });
+        } catch (err) {
+          if (!(err instanceof ConflictError && err.details?.reason === "version") || attempt >= retries) throw err;
+          await sleep(backoffDelay(attempt, req.backoffMs));
+          continue;
         }
-        if (reply.err !== "version" || attempt >= retries) throw failure(reply);
-        await sleep(backoffDelay(attempt, req.backoffMs));
+        const out: TransitionResult = { version: reply.version, at: reply.at, to: req.to, value };
+        if (reply.from !== undefined) out.from = reply.from;
+        return out;
       }
     },
   };

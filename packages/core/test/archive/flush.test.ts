@@ -42,7 +42,7 @@ const archiverOf = (c: Ctx, cold: ColdStore = c.cold, overdueAfterMs = 60_000) =
 
 /** Every Redis key of one run: meta, order, events and one hash per node. */
 async function runKeys(c: Ctx, dagId: string, nodeIds: string[]): Promise<string[]> {
-  const p = keySchema(c.prefix, SHARDS).runPrefix(c.tenant, dagId);
+  const p = keySchema(c.prefix, SHARDS).run(c.tenant, dagId).key;
   const keys = [`${p}meta`, `${p}order`, `${p}events`, ...nodeIds.map((id) => `${p}n:${id}`)];
   for (const k of keys) expect(await servers.admin.exists(k), `${k} should exist`).toBe(1);
   return keys;

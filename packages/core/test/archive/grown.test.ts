@@ -27,7 +27,7 @@ type Ctx = ReturnType<typeof fresh>;
 
 async function makeCold(c: Ctx, dagId: string): Promise<void> {
   expect(await c.archiver.flush(c.tenant, dagId)).toEqual({ flushed: true, released: true });
-  const p = keySchema(c.prefix, SHARDS).runPrefix(c.tenant, dagId);
+  const p = keySchema(c.prefix, SHARDS).run(c.tenant, dagId).key;
   const keys: string[] = [];
   for await (const batch of servers.admin.scanStream({ match: `${p}*`, count: 1000 })) keys.push(...(batch as string[]));
   await servers.admin.del(...keys);

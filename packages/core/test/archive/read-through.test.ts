@@ -33,7 +33,7 @@ type Ctx = ReturnType<typeof fresh>;
 /** Drops every Redis key of the run, as an expired TTL eventually does. */
 async function dropHot(c: Ctx, dagId: string): Promise<void> {
   const keys: string[] = [];
-  const match = `${keySchema(c.prefix, SHARDS).runPrefix(c.tenant, dagId)}*`;
+  const match = `${keySchema(c.prefix, SHARDS).run(c.tenant, dagId).key}*`;
   for await (const batch of servers.admin.scanStream({ match, count: 1000 })) keys.push(...(batch as string[]));
   expect(keys.length).toBeGreaterThan(3);
   for (let i = 0; i < keys.length; i += 1000) await servers.admin.del(...keys.slice(i, i + 1000));

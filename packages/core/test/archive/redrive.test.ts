@@ -28,7 +28,7 @@ function fresh() {
 }
 type Ctx = ReturnType<typeof fresh>;
 
-const runPrefix = (c: Ctx, dagId: string) => keySchema(c.prefix, SHARDS).runPrefix(c.tenant, dagId);
+const runPrefix = (c: Ctx, dagId: string) => keySchema(c.prefix, SHARDS).run(c.tenant, dagId).key;
 
 /** TTL of the run's meta, order, events and every node hash. */
 async function ttls(c: Ctx, dagId: string, ids: string[]): Promise<Record<string, number>> {

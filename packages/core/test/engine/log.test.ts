@@ -1,7 +1,4 @@
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { keySchema } from "../../src/redis/keys.js";
-import { loadScript } from "../../src/redis/scripts.js";
 import { backends } from "@weft/test-support";
 import { allEvents, allOutbox, claimOne, useEngines, type EngineCtx } from "./harness.js";
 
@@ -101,19 +98,6 @@ describe.each(backends)("event log and outbox on %s", (name) => {
     const ready = (await allOutbox(ctx.engine)).filter((e) => e.dagId === dagId && e.type === "NodeReady" && e.agent === "mg");
     expect(ready.map((e) => e.nodeId)).toEqual(nodes.slice(1).map((n) => n.id));
     expect(new Set(ready.map((e) => e.id)).size).toBe(width);
-  });
-
-  it("continues the numbering of a log written before meta counted its events", async () => {
-    const ctx = fresh();
-    const { dagId } = await ctx.engine.submit(ctx.tenant, chain);
-    const meta = `${keySchema(ctx.prefix, ctx.shardCount).runPrefix(ctx.tenant, dagId)}meta`;
-    const hdel = loadScript("hdel_field", join(import.meta.dirname, "../fixtures/lua"));
-    expect(JSON.parse(await ctx.redis.run(hdel, [meta], ["seq"]))).toBe(1);
-    const a = await claimOne(ctx, dagId, "a");
-    await ctx.engine.complete(ctx.tenant, dagId, "a", a.leaseToken, "ok");
-    const events = await allEvents(ctx.engine, ctx.tenant, dagId);
-    expect(events.map((e) => e.type)).toEqual(["run.submitted", "node.ready", "node.started", "node.succeeded", "node.ready"]);
-    expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
   });
 
   it("acks outbox events one by one, keeping the unacked events of a shared entry", async () => {

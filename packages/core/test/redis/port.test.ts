@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UnavailableError, ValidationError, connectRedis, redisConfigFromEnv, loadScript, TcpRedis, UpstashRedis } from "@weft/core";
+import { UnavailableError, ValidationError, connectRedis, redisConfigFromEnv, luaScript, TcpRedis, UpstashRedis } from "@weft/core";
 import { admin, backends, useBackend, freePort, startPersistentRedis, startRedis, startUpstashBridge, type UpstashBridge } from "@weft/test-support";
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "lua");
-const counter = loadScript("port-counter", fixtures);
+const counter = luaScript("port-counter", fixtures);
 
 interface CounterReply {
   n: number;
@@ -47,16 +47,29 @@ describe.each(backends)("RedisPort on %s", (name) => {
     for (const ns of perShard.values()) expect([...ns].sort((a, b) => a - b)).toEqual(ns.map((_, j) => j + 1));
   });
 
-  it("falls back to EVAL after SCRIPT FLUSH and reloads the script (NOSCRIPT)", async () => {
+  // TCP runs scripts as Redis Functions (FCALL), REST as EVALSHA: each reloads what a flush removed.
+  const loaded = async (): Promise<boolean[]> =>
+    Promise.all(
+      backend().nodes.map((n) =>
+        admin(n, async (c) =>
+          name === "upstash"
+            ? ((await c.script("EXISTS", counter.sha)) as number[])[0] === 1
+            : ((await c.call("FUNCTION", "LIST", "LIBRARYNAME", counter.library.name)) as unknown[]).length > 0,
+        ),
+      ),
+    );
+  const flushScripts = (n: { host: string; port: number }) => admin(n, async (c) => (name === "upstash" ? c.script("FLUSH") : c.call("FUNCTION", "FLUSH")));
+
+  it("loads the script again after Redis lost it (FUNCTION FLUSH or SCRIPT FLUSH, a restart)", async () => {
     const redis = backend().redis();
     const key = shardKey(2, "noscript");
     await redis.run(counter, [key], ["a"]);
-    const exists = () => Promise.all(backend().nodes.map((n) => admin(n, (c) => c.script("EXISTS", counter.sha)))) as Promise<number[][]>;
-    expect((await exists()).flat()).toContain(1);
-    await Promise.all(backend().nodes.map((n) => admin(n, (c) => c.script("FLUSH"))));
-    expect((await exists()).flat()).not.toContain(1);
+    expect(await loaded()).toContain(true);
+    if (name !== "upstash") expect(await loaded()).not.toContain(false); // the library is on every master
+    await Promise.all(backend().nodes.map(flushScripts));
+    expect(await loaded()).not.toContain(true);
     expect(parse(await redis.run(counter, [key], ["b"]))).toEqual({ n: 2, arg: "b", keys: 1 });
-    expect((await exists()).flat()).toContain(1);
+    expect(await loaded()).toContain(true);
   });
 
   it("surfaces a script's Redis error as a plain error with the Redis message", async () => {
@@ -86,9 +99,9 @@ describe.each(backends)("RedisPort on %s", (name) => {
     }
     expect(holders.size).toBe(backend().shardCount);
     expect(new Set(holders.values()).size).toBe(3);
-    // The NOSCRIPT path on one master only: the others keep their cache.
+    // The reload path on one master only (as after its restart): the others keep the library.
     const victim = holders.get(shardKey(3, "spread"))!;
-    await admin({ host: "127.0.0.1", port: victim }, (c) => c.script("FLUSH"));
+    await admin({ host: "127.0.0.1", port: victim }, (c) => c.call("FUNCTION", "FLUSH"));
     expect(parse(await redis.run(counter, [shardKey(3, "spread")], ["again"])).n).toBe(2);
   });
 
@@ -172,10 +185,30 @@ describe("AOF-persisted node", () => {
       await node.halt({ crash: true });
       await expect(redis.run(counter, ["aof"], ["x"])).rejects.toBeInstanceOf(UnavailableError);
       await node.restart();
-      // The restarted node has an empty script cache: this also goes through NOSCRIPT -> EVAL.
+      // Whatever the restarted node kept of its scripts, the port loads what is missing.
       expect(parse(await redis.run(counter, ["aof"], ["x"])).n).toBe(4);
     } finally {
       await redis.close();
+      await node.stop();
+    }
+  });
+});
+
+describe("TCP adapter without Redis Functions", () => {
+  it("uses EVALSHA when this user may not use FUNCTION/FCALL, or when asked to", async () => {
+    const node = await startRedis({ args: ["--user", "agent", "on", ">pw", "~*", "+@all", "-function", "-fcall", "-fcall_ro"] });
+    const denied = new TcpRedis({ url: `redis://agent:pw@127.0.0.1:${node.port}` });
+    const evalOnly = new TcpRedis({ url: node.url, functions: false });
+    try {
+      expect(parse(await denied.run(counter, ["nofn"], ["a"])).n).toBe(1);
+      expect(parse(await denied.run(counter, ["nofn"], ["b"])).n).toBe(2);
+      expect(parse(await evalOnly.run(counter, ["nofn"], ["c"])).n).toBe(3);
+      await admin({ host: "127.0.0.1", port: node.port }, async (c) => {
+        expect(((await c.script("EXISTS", counter.sha)) as number[])[0]).toBe(1);
+        expect(await c.call("FUNCTION", "LIST")).toEqual([]);
+      });
+    } finally {
+      await Promise.all([denied.close(), evalOnly.close()]);
       await node.stop();
     }
   });

@@ -26,8 +26,8 @@ describe("state keys", () => {
   it("puts a run's state keys under the run's prefix, so they share its hash slot", () => {
     const schema = keySchema("weft", 6);
     const k = stateKeys(schema, { tenant: "acme", dagId: "run-1", key: "plan" });
-    expect(k.value).toBe(`${schema.runPrefix("acme", "run-1")}state:plan`);
-    expect(k.history.startsWith(schema.runPrefix("acme", "run-1"))).toBe(true);
+    expect(k.value).toBe(`${schema.run("acme", "run-1").key}state:plan`);
+    expect(k.history.startsWith(schema.run("acme", "run-1").key)).toBe(true);
   });
 
   it("spreads namespaces over shards by tenant and namespace", () => {
@@ -147,7 +147,7 @@ describe.each(backends)("shared state on %s", (name) => {
     await submitRun(tenant, "run-1");
     await s.create(ref, 1);
     await s.create({ ...ref, key: "notes" }, "n");
-    const index = `${keySchema("weft", backend().shardCount).runPrefix(tenant, "run-1")}state-keys`;
+    const index = `${keySchema("weft", backend().shardCount).run(tenant, "run-1").key}state-keys`;
     const members = await Promise.all(backend().nodes.map((n) => admin(n, (c) => c.smembers(index).catch(() => [] as string[]))));
     expect(members.flat().sort()).toEqual(["notes", "plan"]);
     // Another tenant's run of the same id is another run.

@@ -1,15 +1,16 @@
 -- claim_node: lease one given node (push delivery: a NodeReady subscriber claims its node).
--- KEYS[1] shard prefix. ARGV[1] JSON { tenant, dagId, nodeId, leaseMs, workerId, rand, now? }.
+-- KEYS: run leases
+-- ARGV[1] JSON { tenant, dagId, nodeId, leaseMs, workerId, rand, now? }.
 -- Returns { task } or a conflict naming the node's current status.
 -- Invariant: only a ready node starts, so at most one live lease per node.
 --@include node
-local a = cjson.decode(ARGV[1])
-local run = run_ctx(a.tenant, a.dagId)
-local at = now_ms(a)
+local a = begin(K, ARGV)
+local run = run_at(K.run, a.tenant, a.dagId)
+local at = clock(a)
 local n = redis.call('HMGET', run.n .. a.nodeId, 's', 'g', 'a', 'p', 'i')
-if not n[1] then return cjson.encode(node_missing(run, a.nodeId)) end
+if not n[1] then return reply(node_missing(run, a.nodeId)) end
 if n[1] ~= 'ready' then
-  return err('conflict', 'node ' .. a.nodeId .. ' is ' .. n[1] .. ', not ready',
-    { status = n[1], attempt = tonumber(n[3]) or 0, runStatus = redis.call('HGET', run.meta, 'status') })
+  return fail('conflict', 'node ' .. a.nodeId .. ' is ' .. n[1] .. ', not ready',
+    { current = { status = n[1], attempt = tonumber(n[3]) or 0, runStatus = redis.call('HGET', run.meta, 'status') } })
 end
-return cjson.encode({ task = start_attempt(run, a.nodeId, n[2], { n[3], n[4], n[5] }, a.leaseMs, a.workerId, a.rand, at) })
+return reply({ task = start_attempt(run, a.nodeId, n[2], { n[3], n[4], n[5] }, a.leaseMs, a.workerId, a.rand, at) })

@@ -1,12 +1,14 @@
 -- complete: record nodes' outputs and release children whose deps have all succeeded.
 -- A batch of completions of one tenant on one shard runs in one script: one round trip.
--- KEYS[1] shard prefix. ARGV[1] JSON { tenant, items: [{ dagId, nodeId, token, output (JSON
+-- KEYS: leases finished outbox queues shard_runs runs*
+-- runs*: the run key of every run the items name; item.r is its run's position in it.
+-- ARGV[1] JSON { tenant, items: [{ r, dagId, nodeId, token, output (JSON
 --   string), actor?, state?: [{ key, mode: create|match, expected?, json }] }], seed, now?,
 --   next?: { agent, max, leaseMs, workerId, rands } }; an item may carry `add` (nodes and
 --   deps the completion adds, see includes/grow.lua) and `digest` (of that addition).
 -- `state`: run-scoped shared-state writes applied with the completion, both or neither:
 -- one stale version rejects the whole completion.
--- Returns { results: [{ duplicate, ready: [id], runStatus } | { err, message, current }],
+-- Returns { results: [{ duplicate, ready: [id], runStatus } | a failure (includes/call.lua)],
 --   next?: [Task] }: each item succeeds or fails on its own.
 -- Invariants: only the live lease completes (fencing); the same completion twice changes
 -- nothing and says so; a child is released exactly once, by the last dep to succeed; an
@@ -15,14 +17,14 @@
 --@include node
 --@include state_entry
 --@include grow
-local a = cjson.decode(ARGV[1])
-local at = now_ms(a)
+local a = begin(K, ARGV)
+local at = clock(a)
 -- Written once for the whole batch: ready-queue entries per queue, lease members to drop.
 local pushes = {}
 local done_leases = {}
 
 local function complete(it)
-  local run = run_ctx(a.tenant, it.dagId)
+  local run = run_at(K.runs[it.r], a.tenant, it.dagId)
   local node = it.nodeId
   local n = redis.call('HMGET', run.n .. node, 's', 'l', 'a', 'g', 'c')
   local s = n[1]
@@ -33,8 +35,8 @@ local function complete(it)
   if s == 'succeeded' and lease and lease.token == it.token then
     local o = redis.call('HMGET', run.n .. node, 'o', 'ad')
     if o[1] ~= it.output then
-      return { err = 'conflict', message = 'node ' .. node .. ' already succeeded with a different output',
-        current = { status = s, attempt = attempt } }
+      return failure('conflict', 'node ' .. node .. ' already succeeded with a different output',
+        { current = { status = s, attempt = attempt } })
     end
     if (o[2] or '') ~= (it.digest or '') then
       return { err = 'conflict', message = 'node ' .. node .. ' already succeeded with different additions',
@@ -56,8 +58,8 @@ local function complete(it)
   for _, w in ipairs(writes) do
     local c = state_check(run.k .. 'state:' .. w.key, w)
     if c then
-      return { err = 'conflict', message = 'state ' .. w.key .. ': ' .. c.message .. '; the completion was not applied',
-        current = { status = s, attempt = attempt, state = { key = w.key, version = c.current.version, value = c.current.json } } }
+      return failure('conflict', 'state ' .. w.key .. ': ' .. c.message .. '; the completion was not applied',
+        { current = { status = s, attempt = attempt, state = { key = w.key, version = c.current.version, json = c.current.json ~= cjson.null and c.current.json or nil } } })
     end
   end
   local writer = { agent = n[4], run = run.id, node = node, attempt = attempt }
@@ -95,11 +97,11 @@ end
 local results = {}
 for i, it in ipairs(a.items) do results[i] = complete(it) end
 push_ready(pushes)
-if #done_leases > 0 then call_chunked('ZREM', P .. 'leases', done_leases) end
+if #done_leases > 0 then call_chunked('ZREM', K.leases, done_leases) end
 local res = { results = results }
 if a.next then
   math.randomseed(a.seed)
   local nx = a.next
   res.next = claim_queue(a.tenant, nx.agent, nx.max, nx.leaseMs, nx.workerId, nx.rands, at)
 end
-return cjson.encode(res)
+return reply(res)

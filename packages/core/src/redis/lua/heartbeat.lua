@@ -1,20 +1,21 @@
 -- heartbeat: extend a live lease, never past the attempt's timeout deadline.
--- KEYS[1] shard prefix. ARGV[1] JSON { tenant, dagId, nodeId, token, leaseMs, now? }.
+-- KEYS: run leases
+-- ARGV[1] JSON { tenant, dagId, nodeId, token, leaseMs, now? }.
 -- Returns { leaseExpiresAt }; a stale token or a node not running -> conflict.
 --@include node
-local a = cjson.decode(ARGV[1])
-local run = run_ctx(a.tenant, a.dagId)
-local at = now_ms(a)
+local a = begin(K, ARGV)
+local run = run_at(K.run, a.tenant, a.dagId)
+local at = clock(a)
 local n = redis.call('HMGET', run.n .. a.nodeId, 's', 'l', 'a')
-if not n[1] then return cjson.encode(node_missing(run, a.nodeId)) end
+if not n[1] then return reply(node_missing(run, a.nodeId)) end
 local lease = parse_lease(n[2])
 local attempt = tonumber(n[3]) or 0
 if n[1] ~= 'running' or not lease or lease.token ~= a.token then
-  return cjson.encode(stale_lease(a.nodeId, n[1], attempt))
+  return reply(stale_lease(a.nodeId, n[1], attempt))
 end
 local exp = at + a.leaseMs
 if lease.deadline > 0 and lease.deadline < exp then exp = lease.deadline end
 redis.call('HSET', run.n .. a.nodeId, 'l', lease.token .. '|' .. exp .. '|' .. lease.worker .. '|' .. lease.deadline)
-redis.call('ZADD', P .. 'leases', exp, member(run, a.nodeId))
+redis.call('ZADD', K.leases, exp, member(run, a.nodeId))
 append_event(run, 'node.heartbeat', a.nodeId, attempt, lease.worker, at, nil, '{"leaseExpiresAt":' .. exp .. '}')
-return cjson.encode({ leaseExpiresAt = exp })
+return reply({ leaseExpiresAt = exp })

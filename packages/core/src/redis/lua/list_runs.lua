@@ -1,11 +1,13 @@
 -- list_runs: a tenant's runs on this shard that are not archived yet, newest first.
--- KEYS[1] shard prefix. ARGV[1] JSON { tenant, since, status?, limit }.
+-- KEYS: tenant_runs shard_runs
+-- FLAGS: no-writes
+-- ARGV[1] JSON { tenant, since, status?, limit }.
 -- Returns { runs: [{ dagId, status, createdAt, finishedAt?, counts }] } (at most `limit`).
 -- The `runs:<tenant>` index holds a run from submit until its archive is confirmed
 -- (release_run), so hot and cold listings never overlap.
 --@include core
-local a = cjson.decode(ARGV[1])
-local ids = redis.call('ZREVRANGEBYSCORE', P .. 'runs:' .. a.tenant, '+inf', a.since)
+local a = begin(K, ARGV)
+local ids = redis.call('ZREVRANGEBYSCORE', K.tenant_runs, '+inf', a.since)
 local out = {}
 for _, id in ipairs(ids) do
   if #out >= a.limit then break end
@@ -16,4 +18,4 @@ for _, id in ipairs(ids) do
       counts = cjson.decode(counts_json(run, m[1] ~= 'running')) }
   end
 end
-return cjson.encode({ runs = out })
+return reply({ runs = out })

@@ -1,13 +1,14 @@
 -- outbox_ack: forget outbox events that reached the bus.
--- KEYS[1] shard prefix. ARGV[1] JSON { entries: [[entryId, [index]]] }: per outbox entry,
+-- KEYS: outbox
+-- ARGV[1] JSON { entries: [[entryId, [index]]] }: per outbox entry,
 -- the positions of its events that were published.
 -- Returns { acked }: events removed (entries already gone count 0, so a repeated ack is a no-op).
 -- An entry holds the events of one script call; when only some of them were published,
 -- the rest are written back as a new entry, so nothing unpublished is lost and nothing
 -- published is sent again.
 --@include core
-local a = cjson.decode(ARGV[1])
-local key = P .. 'outbox'
+local a = begin(K, ARGV)
+local key = K.outbox
 local acked = 0
 for _, e in ipairs(a.entries) do
   local id, done = e[1], {}
@@ -27,4 +28,4 @@ for _, e in ipairs(a.entries) do
     redis.call('XDEL', key, id)
   end
 end
-return cjson.encode({ acked = acked })
+return reply({ acked = acked })

@@ -1,5 +1,7 @@
 -- outbox_read: the oldest outbox entries of a shard, left in place until acked.
--- KEYS[1] shard prefix. ARGV[1] JSON { limit }. Returns { entries: [[id, [field, value...]]] }.
+-- KEYS: outbox
+-- FLAGS: no-writes
+-- ARGV[1] JSON { limit }. Returns { entries: [[id, [field, value...]]] }.
 --@include core
-local a = cjson.decode(ARGV[1])
-return cjson.encode({ entries = redis.call('XRANGE', P .. 'outbox', '-', '+', 'COUNT', a.limit) })
+local a = begin(K, ARGV)
+return reply({ entries = redis.call('XRANGE', K.outbox, '-', '+', 'COUNT', a.limit) })

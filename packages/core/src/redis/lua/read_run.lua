@@ -1,11 +1,13 @@
 -- read_run: a consistent view of one run (one script, so no torn reads).
--- KEYS[1] shard prefix. ARGV[1] JSON { tenant, dagId, input, output, policy }.
+-- KEYS: run
+-- FLAGS: no-writes
+-- ARGV[1] JSON { tenant, dagId, input, output, policy }.
 -- Returns { meta: [k, v...], order, nodes: [[field, value...] per node in order] }.
 --@include core
-local a = cjson.decode(ARGV[1])
-local run = run_ctx(a.tenant, a.dagId)
+local a = begin(K, ARGV)
+local run = run_at(K.run, a.tenant, a.dagId)
 local meta = redis.call('HGETALL', run.meta)
-if #meta == 0 then return err('not_found', 'run ' .. a.dagId .. ' not found') end
+if #meta == 0 then return reply(run_not_found(a.dagId)) end
 local order = redis.call('GET', run.k .. 'order')
 local fields = { 's', 'g', 'd', 'a', 'l', 'e', 'ab', 'j', 'f' }
 if a.output then fields[#fields + 1] = 'o' end
@@ -15,4 +17,4 @@ local nodes = {}
 for i, node in ipairs(split(order, ',')) do
   nodes[i] = redis.call('HMGET', run.n .. node, unpack(fields))
 end
-return cjson.encode({ meta = meta, order = order, fields = fields, nodes = nodes })
+return reply({ meta = meta, order = order, fields = fields, nodes = nodes })

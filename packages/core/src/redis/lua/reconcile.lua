@@ -1,8 +1,9 @@
 -- reconcile: repair one shard: expired leases are retried or failed, due retries become ready.
--- KEYS[1] shard prefix. ARGV[1] JSON { limit, seed, now? }.
+-- KEYS: leases retries finished outbox queues shard_runs
+-- ARGV[1] JSON { limit, seed, now? }.
 -- Returns { retriesDue, expiredLeases }. Cost O(due + expired): index ranges, never a scan.
 --@include node
-local a = cjson.decode(ARGV[1])
+local a = begin(K, ARGV)
 math.randomseed(a.seed)
-local due, expired = sweep_shard(now_ms(a), a.limit)
-return cjson.encode({ retriesDue = due, expiredLeases = expired })
+local due, expired = sweep_shard(clock(a), a.limit)
+return reply({ retriesDue = due, expiredLeases = expired })

@@ -1,25 +1,26 @@
 -- release: a worker gives back the lease of an attempt it will not finish (graceful shutdown).
--- KEYS[1] shard prefix. ARGV[1] JSON { tenant, dagId, nodeId, token, actor?, now? }.
+-- KEYS: run leases outbox queues
+-- ARGV[1] JSON { tenant, dagId, nodeId, token, actor?, now? }.
 -- Returns { status: "ready", attempt }; a stale token or a node not running -> conflict.
 -- Invariants: only the live lease releases; the node is ready again at once (queued first in
 -- its agent's queue, NodeReady in the outbox so push delivery re-delivers it); the released
 -- attempt does not count toward maxAttempts (`b` grows by one), while attempt numbers keep
 -- growing so the released token stays stale.
 --@include node
-local a = cjson.decode(ARGV[1])
-local run = run_ctx(a.tenant, a.dagId)
-local at = now_ms(a)
+local a = begin(K, ARGV)
+local run = run_at(K.run, a.tenant, a.dagId)
+local at = clock(a)
 local node = a.nodeId
 local k = run.n .. node
 local n = redis.call('HMGET', k, 's', 'l', 'a', 'g')
 local s = n[1]
-if not s then return cjson.encode(node_missing(run, node)) end
+if not s then return reply(node_missing(run, node)) end
 local lease = parse_lease(n[2])
 local attempt = tonumber(n[3]) or 0
 if s ~= 'running' or not lease or lease.token ~= a.token then
-  return cjson.encode(stale_lease(node, s, attempt))
+  return reply(stale_lease(node, s, attempt))
 end
-redis.call('ZREM', P .. 'leases', member(run, node))
+redis.call('ZREM', K.leases, member(run, node))
 set_status(run, node, 'ready')
 redis.call('HINCRBY', k, 'b', 1)
 -- The given-back token is void: a late report must conflict.
@@ -28,4 +29,4 @@ redis.call('HDEL', k, 'l')
 redis.call('RPUSH', ready_queue(run.tenant, n[4]), run.id .. '|' .. node)
 append_event(run, 'node.released', node, attempt, a.actor or lease.worker, at, 'running', nil)
 outbox(run, 'NodeReady', node, n[4], attempt, at)
-return cjson.encode({ status = 'ready', attempt = attempt })
+return reply({ status = 'ready', attempt = attempt })

@@ -2,7 +2,8 @@
 --   mode "redrive": every failed, cancelled and skipped node of a finished run; succeeded
 --     outputs are kept, so no expensive call is repeated.
 --   mode "rewind": one node and all its descendants, whatever their status.
--- KEYS[1] shard prefix. ARGV[1] JSON { tenant, dagId, mode, nodeId?, actor, now? }.
+-- KEYS: run leases retries finished tenant_runs outbox queues
+-- ARGV[1] JSON { tenant, dagId, mode, nodeId?, actor, now? }.
 -- Returns { status, reset: [id], ready: [id], removed: [id] }.
 -- Invariants: attempt numbers keep growing (old lease tokens stay stale) while the retry
 -- budget restarts; a reset node waits for every dep that has not succeeded (a join for its
@@ -10,23 +11,23 @@
 -- nodes the rewound nodes added (and what those added): the adder runs again and adds
 -- anew. Dependencies an addition gave existing nodes toward existing nodes stay.
 --@include node
-local a = cjson.decode(ARGV[1])
-local run = run_ctx(a.tenant, a.dagId)
-local at = now_ms(a)
+local a = begin(K, ARGV)
+local run = run_at(K.run, a.tenant, a.dagId)
+local at = clock(a)
 local rs = redis.call('HGET', run.meta, 'status')
-if not rs then return err('not_found', 'run ' .. a.dagId .. ' not found') end
+if not rs then return reply(run_not_found(a.dagId)) end
 local order = split(redis.call('GET', run.k .. 'order'), ',')
 
 local targets = {}
 if a.mode == 'redrive' then
-  if rs == 'running' then return err('conflict', 'run ' .. a.dagId .. ' is still running; redrive a finished run', { status = rs }) end
+  if rs == 'running' then return fail('conflict', 'run ' .. a.dagId .. ' is still running; redrive a finished run', { current = { status = rs } }) end
   for _, node in ipairs(order) do
     local s = redis.call('HGET', run.n .. node, 's')
     if s == 'failed' or s == 'cancelled' or s == 'skipped' then targets[#targets + 1] = node end
   end
-  if #targets == 0 then return err('conflict', 'run ' .. a.dagId .. ' has no failed, cancelled or skipped node to redrive', { status = rs }) end
+  if #targets == 0 then return fail('conflict', 'run ' .. a.dagId .. ' has no failed, cancelled or skipped node to redrive', { current = { status = rs } }) end
 else
-  if redis.call('EXISTS', run.n .. a.nodeId) == 0 then return err('not_found', 'node ' .. a.nodeId .. ' not found in run ' .. a.dagId) end
+  if redis.call('EXISTS', run.n .. a.nodeId) == 0 then return fail('not_found', 'node ' .. a.nodeId .. ' not found in run ' .. a.dagId) end
   local seen = { [a.nodeId] = true }
   targets[1] = a.nodeId
   local i = 1
@@ -73,7 +74,7 @@ for _, node in ipairs(targets) do
       if not resetting[d] and not gone[d] and (s == 'failed' or s == 'skipped' or s == 'cancelled') then bad = bad + 1 end
     end
     if bad > #deps - j then
-      return err('conflict', 'the join of node ' .. node .. ' could not be met: ' .. bad .. ' of its deps stay failed; rewind them too', { status = rs })
+      return fail('conflict', 'the join of node ' .. node .. ' could not be met: ' .. bad .. ' of its deps stay failed; rewind them too', { current = { status = rs } })
     end
   end
 end
@@ -86,8 +87,8 @@ if rs ~= 'running' then
     redis.call('PERSIST', run.k .. 'state-history:' .. name)
   end
   for _, k in ipairs({ 'meta', 'order', 'events', 'state-keys' }) do redis.call('PERSIST', run.k .. k) end
-  redis.call('ZREM', P .. 'finished', run.tenant .. '|' .. run.id)
-  redis.call('ZADD', P .. 'runs:' .. run.tenant, tonumber(redis.call('HGET', run.meta, 'createdAt')), run.id)
+  redis.call('ZREM', K.finished, run.tenant .. '|' .. run.id)
+  redis.call('ZADD', K.tenant_runs, tonumber(redis.call('HGET', run.meta, 'createdAt')), run.id)
   redis.call('HSET', run.meta, 'status', 'running')
   redis.call('HDEL', run.meta, 'finishedAt', 'archivedAt')
   append_event(run, 'run.resumed', nil, nil, a.actor, at, nil, cjson.encode({ mode = a.mode, nodes = #targets }))
@@ -103,8 +104,8 @@ if #removed > 0 then
   for _, node in ipairs(removed) do
     local n = redis.call('HMGET', run.n .. node, 's', 'a', 'd', 'c', 't')
     local s = n[1]
-    if s == 'running' then redis.call('ZREM', P .. 'leases', member(run, node)) end
-    if s == 'retrying' then redis.call('ZREM', P .. 'retries', member(run, node)) end
+    if s == 'running' then redis.call('ZREM', K.leases, member(run, node)) end
+    if s == 'retrying' then redis.call('ZREM', K.retries, member(run, node)) end
     if not TERMINAL[s] then redis.call('HINCRBY', run.meta, 'remaining', -1) end
     if s == 'failed' or s == 'cancelled' or s == 'skipped' then redis.call('HINCRBY', run.meta, s, -1) end
     if n[5] then redis.call('HINCRBY', run.meta, 'tolerated', -1) end
@@ -133,8 +134,8 @@ end
 for _, node in ipairs(targets) do
   local n = redis.call('HMGET', run.n .. node, 's', 'a')
   local s = n[1]
-  if s == 'running' then redis.call('ZREM', P .. 'leases', member(run, node)) end
-  if s == 'retrying' then redis.call('ZREM', P .. 'retries', member(run, node)) end
+  if s == 'running' then redis.call('ZREM', K.leases, member(run, node)) end
+  if s == 'retrying' then redis.call('ZREM', K.retries, member(run, node)) end
   if TERMINAL[s] then redis.call('HINCRBY', run.meta, 'remaining', 1) end
   if s == 'failed' or s == 'cancelled' or s == 'skipped' then redis.call('HINCRBY', run.meta, s, -1) end
   if redis.call('HGET', run.n .. node, 't') then redis.call('HINCRBY', run.meta, 'tolerated', -1) end
@@ -176,4 +177,4 @@ for _, node in ipairs(targets) do
     ready[#ready + 1] = node
   end
 end
-return cjson.encode({ status = 'running', reset = targets, ready = ready, removed = removed })
+return reply({ status = 'running', reset = targets, ready = ready, removed = removed })

@@ -1,6 +1,10 @@
 -- state_machine_get: read a tenant's state machine.
--- KEYS[1] machine hash. ARGV[1] JSON {}.
+-- KEYS: machine
+-- FLAGS: no-writes
+-- ARGV[1] JSON {}.
 -- Returns { found, json?, version? }.
 -- Invariant: a read never writes.
-local h = redis.call('HMGET', KEYS[1], 'def', 'ver')
-return cjson.encode({ found = h[1] ~= false, json = h[1] or nil, version = tonumber(h[2]) })
+--@include call
+begin(K, ARGV)
+local h = redis.call('HMGET', K.machine, 'def', 'ver')
+return reply({ found = h[1] ~= false, json = h[1] or nil, version = tonumber(h[2]) })

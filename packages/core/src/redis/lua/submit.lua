@@ -1,5 +1,6 @@
 -- submit: create a run; its roots become ready.
--- KEYS[1] shard prefix. ARGV[1] JSON { tenant, id, defHash, idempotencyKey?, onFailure,
+-- KEYS: run tenant_runs queues outbox
+-- ARGV[1] JSON { tenant, id, defHash, idempotencyKey?, onFailure,
 --   policy, order, actor, now?, roots: [id], nodes: [{ id, agent, deps?, waiting?, children?,
 --   input?, policy?, join?, tolerate?, onFailure? }] } (deps/children comma-joined, input a
 --   JSON string; `waiting` is join when a join is set).
@@ -7,20 +8,20 @@
 -- (same id or idempotency key) is returned unchanged with created=false, another -> conflict.
 -- Invariant: the run appears whole or not at all; only roots start ready.
 --@include node
-local a = cjson.decode(ARGV[1])
-local run = run_ctx(a.tenant, a.id)
-local at = now_ms(a)
+local a = begin(K, ARGV)
+local run = run_at(K.run, a.tenant, a.id)
+local at = clock(a)
 
 local existing = redis.call('HMGET', run.meta, 'defHash', 'status')
 if existing[1] then
   if existing[1] ~= a.defHash then
-    return err('conflict', 'run ' .. a.id .. ' already exists with a different definition', { status = existing[2] })
+    return fail('conflict', 'run ' .. a.id .. ' already exists with a different definition', { current = { status = existing[2] } })
   end
   local ready = {}
   for _, node in ipairs(split(redis.call('GET', run.k .. 'order'), ',')) do
     if redis.call('HGET', run.n .. node, 's') == 'ready' then ready[#ready + 1] = node end
   end
-  return cjson.encode({ created = false, status = existing[2], ready = ready })
+  return reply({ created = false, status = existing[2], ready = ready })
 end
 
 for _, n in ipairs(a.nodes) do
@@ -38,11 +39,11 @@ redis.call('SET', run.k .. 'order', a.order)
 local total = #a.nodes
 redis.call('HSET', run.meta, 'tenant', a.tenant, 'id', a.id, 'status', 'running', 'onFailure', a.onFailure,
   'policy', a.policy, 'defHash', a.defHash, 'createdAt', at, 'total', total, 'remaining', total,
-  'idempotencyKey', a.idempotencyKey or '', 'v', 2)
-redis.call('ZADD', P .. 'runs:' .. a.tenant, at, a.id)
+  'idempotencyKey', a.idempotencyKey or '')
+redis.call('ZADD', K.tenant_runs, at, a.id)
 append_event(run, 'run.submitted', nil, nil, a.actor, at, nil,
   cjson.encode({ nodes = total, onFailure = a.onFailure }))
 local by_id = {}
 for _, n in ipairs(a.nodes) do by_id[n.id] = n end
 for _, id in ipairs(a.roots) do make_ready(run, id, 'pending', by_id[id].agent, 0, at, a.actor) end
-return cjson.encode({ created = true, status = 'running', ready = a.roots })
+return reply({ created = true, status = 'running', ready = a.roots })

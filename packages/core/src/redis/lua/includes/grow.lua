@@ -14,7 +14,7 @@ local BAD = { failed = true, skipped = true, cancelled = true }
 
 local function grow_check(run, add, by)
   local m = redis.call('HMGET', run.meta, 'status', 'total')
-  if not m[1] then return { err = 'not_found', message = 'run ' .. run.id .. ' not found' } end
+  if not m[1] then return run_not_found(run.id) end
   if m[1] ~= 'running' then
     return { err = 'conflict', current = { runStatus = m[1] },
       message = 'run ' .. run.id .. ' has ended (' .. m[1] .. '); redrive or rewind it to add work' }

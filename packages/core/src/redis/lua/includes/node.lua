@@ -41,8 +41,8 @@ end
 
 -- Fencing, as a reply table: a report whose token is not the node's live lease.
 local function stale_lease(node, s, attempt)
-  return { err = 'conflict', current = { status = s, attempt = attempt },
-    message = 'lease token is not the live lease of node ' .. node .. ' (node is ' .. s .. ', attempt ' .. attempt .. ')' }
+  return failure('conflict', 'lease token is not the live lease of node ' .. node .. ' (node is ' .. s .. ', attempt ' .. attempt .. ')',
+    { current = { status = s, attempt = attempt } })
 end
 
 local function parse_lease(l)
@@ -73,7 +73,7 @@ local function start_attempt(run, node, agent, n, lease_ms, worker, rand, at, le
     leases[#leases + 1] = exp
     leases[#leases + 1] = member(run, node)
   else
-    redis.call('ZADD', P .. 'leases', exp, member(run, node))
+    redis.call('ZADD', K.leases, exp, member(run, node))
   end
   append_event(run, 'node.started', node, attempt, worker, at, 'ready',
     '{"workerId":"' .. worker .. '","leaseExpiresAt":' .. exp .. '}')
@@ -99,7 +99,7 @@ local function claim_queue(tenant, agent, max, lease_ms, worker, rands, at)
     end
   end
   -- One ZADD for the batch; unpack stays far below Lua's stack limit (max <= 1000 tasks).
-  if #leases > 0 then redis.call('ZADD', P .. 'leases', unpack(leases)) end
+  if #leases > 0 then redis.call('ZADD', K.leases, unpack(leases)) end
   return tasks
 end
 
@@ -111,8 +111,8 @@ local function cancel_open(run, reason, at, by)
     local n = redis.call('HMGET', run.n .. node, 's', 'a')
     local s = n[1]
     if OPEN[s] then
-      if s == 'running' then redis.call('ZREM', P .. 'leases', member(run, node)) end
-      if s == 'retrying' then redis.call('ZREM', P .. 'retries', member(run, node)) end
+      if s == 'running' then redis.call('ZREM', K.leases, member(run, node)) end
+      if s == 'retrying' then redis.call('ZREM', K.retries, member(run, node)) end
       set_status(run, node, 'cancelled')
       append_event(run, 'node.cancelled', node, tonumber(n[2]) or 0, by, at, s, data)
     end
@@ -156,7 +156,7 @@ end
 -- exponential backoff and equal jitter while attempts remain, else fail the node and
 -- apply the run's onFailure policy. `e` is the error as a JSON object string.
 local function fail_attempt(run, node, attempt, e, retryable, at, by)
-  redis.call('ZREM', P .. 'leases', member(run, node))
+  redis.call('ZREM', K.leases, member(run, node))
   local n = redis.call('HMGET', run.n .. node, 'p', 'g', 'c', 'b', 'f')
   local max_attempts, backoff, max_backoff = policy_of(run, n[1])
   -- `b`: attempts made before a redrive/rewind; the retry budget counts from there.
@@ -171,7 +171,7 @@ local function fail_attempt(run, node, attempt, e, retryable, at, by)
     if delay <= 0 then
       make_ready(run, node, 'retrying', n[2], attempt, at, by)
     else
-      redis.call('ZADD', P .. 'retries', due, member(run, node))
+      redis.call('ZADD', K.retries, due, member(run, node))
     end
     return 'retrying', due
   end
@@ -201,9 +201,9 @@ end
 -- Housekeeping any claim or reconcile does for a shard: due retries become ready and
 -- expired leases are failed as retryable. Cost O(due + expired), bounded by `limit`.
 local function sweep_shard(at, limit)
-  local due = redis.call('ZRANGEBYSCORE', P .. 'retries', '-inf', at, 'LIMIT', 0, limit)
+  local due = redis.call('ZRANGEBYSCORE', K.retries, '-inf', at, 'LIMIT', 0, limit)
   for _, m in ipairs(due) do
-    redis.call('ZREM', P .. 'retries', m)
+    redis.call('ZREM', K.retries, m)
     local tenant, id, node = parse_member(m)
     local run = run_ctx(tenant, id)
     local n = redis.call('HMGET', run.n .. node, 's', 'g', 'a')
@@ -211,7 +211,7 @@ local function sweep_shard(at, limit)
       make_ready(run, node, 'retrying', n[2], tonumber(n[3]) or 0, at, 'reconcile')
     end
   end
-  local expired = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', at, 'LIMIT', 0, limit)
+  local expired = redis.call('ZRANGEBYSCORE', K.leases, '-inf', at, 'LIMIT', 0, limit)
   for _, m in ipairs(expired) do
     local tenant, id, node = parse_member(m)
     local run = run_ctx(tenant, id)
@@ -221,7 +221,7 @@ local function sweep_shard(at, limit)
       -- The lost worker's token is void: a late report must conflict, not pass as a duplicate.
       redis.call('HDEL', run.n .. node, 'l')
     else
-      redis.call('ZREM', P .. 'leases', m)
+      redis.call('ZREM', K.leases, m)
     end
   end
   return #due, #expired

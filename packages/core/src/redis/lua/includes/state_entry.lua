@@ -1,4 +1,4 @@
--- Shared state entries. One hash per key:
+-- Shared state entries (docs/architecture.md, "Shared state"). One hash per key:
 --   v   the value as the caller's raw JSON text (never re-encoded: cjson would turn [] into
 --       {} and round big numbers); absent while the key is deleted
 --   ver the version, an integer that only grows (a delete leaves a tombstone holding it, so
@@ -11,12 +11,7 @@
 -- find them without a SCAN.
 -- Every function takes key names as arguments, so a DAG script (a node's completion) can
 -- apply the same checks and writes inside its own atomic step.
-
-local function state_now(a)
-  if a.now then return tonumber(a.now) end
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+--@include call
 
 local function state_read(vkey)
   local h = redis.call('HMGET', vkey, 'v', 'ver', 'w', 'at', 'm', 'st')
@@ -30,15 +25,17 @@ local function state_read(vkey)
   }
 end
 
--- What a conflict reports as `current`: the raw value (nil when absent) and its version.
+-- What a conflict reports as `current`: the raw value (null when absent) and its version.
 local function state_current(cur)
-  return { json = cur.json, version = cur.ver, machine = cur.m, state = cur.st }
+  return { json = cur.json or cjson.null, version = cur.ver, machine = cur.m, state = cur.st }
 end
 
-local function state_conflict(kind, message, cur, extra)
-  local r = { ok = false, err = kind, message = message, current = state_current(cur) }
-  if extra then for k, v in pairs(extra) do r[k] = v end end
-  return r
+-- A failed precondition: a conflict whose `reason` says which (version, exists, machine,
+-- transition), with what the key holds now.
+local function state_conflict(reason, message, cur, extra)
+  local details = { reason = reason, current = state_current(cur) }
+  if extra then for k, v in pairs(extra) do details[k] = v end end
+  return failure('conflict', message, details)
 end
 
 -- The `state` field of a raw JSON value, or nil when it is not an object with a string state.
@@ -72,11 +69,9 @@ local function state_check(vkey, w)
   return nil
 end
 
--- nil when the write may go ahead; a not_found reply when the run (meta key) is gone.
-local function state_run_check(meta)
-  if meta and redis.call('EXISTS', meta) == 0 then
-    return { ok = false, err = 'not_found', message = 'run not found' }
-  end
+-- nil when the write may go ahead; a not_found failure when the run (meta key) is gone.
+local function state_run_check(meta, id)
+  if meta and redis.call('EXISTS', meta) == 0 then return run_not_found(id) end
   return nil
 end
 

@@ -1,0 +1,111 @@
+-- The frame of every script call (docs/architecture.md, "Script calls"). A script opens
+-- with `local a = begin(K, ARGV)` and ends with `return reply(value)` or
+-- `return fail(code, message, details)`; nothing else writes its reply.
+--
+-- K holds the call's KEYS by the names listed in the script's `-- KEYS:` header (the
+-- loader, redis/lua.ts, builds it from that line). Every key a script touches is in K or
+-- derives from a K entry that ends with ':' (a run key, or the shard's run and ready-queue
+-- prefixes) by appending ids and the suffixes documented in core.lua.
+--
+-- With Redis Functions the library's locals live across calls, so begin() resets all
+-- per-call state here.
+local K = {}
+local CALL = {}
+
+-- The one clock: epoch ms as a decimal string, from the caller's `now` (a test clock) or
+-- Redis TIME, so every worker shares one clock. A string because scripts concatenate it
+-- into several entries (Lua coerces it where it adds).
+local function clock(a)
+  if a.now then return string.format('%d', tonumber(a.now)) end
+  local t = redis.call('TIME')
+  return t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
+end
+
+local function begin(keys, argv)
+  K = keys
+  -- runs: run contexts (core.lua); log/log_runs/out: buffered event log and outbox writes.
+  CALL = { runs = {}, log = {}, log_runs = {}, out = {} }
+  return cjson.decode(argv[1])
+end
+
+-- Event log: a Redis Stream per run (`<run key>events`). Each event has a seq (1, 2, 3...
+-- per run), so a cursor is just a number. An event is one packed field `e` =
+-- "type|node|attempt|from|actor|at" (ids cannot contain '|'), followed by `d` (JSON) when it
+-- carries data. The events a call appends to one run go into one stream entry (in chunks of
+-- LOG_CHUNK) whose id is `0-<seq of its last event>`: one XADD per run and call. meta.seq
+-- counts the run's events. Buffered by append_event, written by reply().
+local LOG_CHUNK = 500
+local function append_event(run, t, node, attempt, by, at, from, data)
+  local l = CALL.log[run.k]
+  if not l then
+    l = {}
+    CALL.log[run.k] = l
+    CALL.log_runs[#CALL.log_runs + 1] = run
+  end
+  l[#l + 1] = t .. '|' .. (node or '') .. '|' .. (attempt or '') .. '|' .. (from or '') .. '|' .. by .. '|' .. at
+  l[#l + 1] = data or false
+end
+
+-- Outbox: one Stream per shard (K.outbox), relayed to EventBridge and acked after PutEvents.
+-- One packed field `e` per event: "type|tenant|dagId|node|agent|attempt|at"; a call's events
+-- share entries of up to OUT_CHUNK events.
+local OUT_CHUNK = 100
+local function outbox(run, t, node, agent, attempt, at)
+  local out = CALL.out
+  out[#out + 1] = 'e'
+  out[#out + 1] = t .. '|' .. run.tenant .. '|' .. run.id .. '|' .. (node or '') .. '|' .. (agent or '') .. '|' .. (attempt or 0) .. '|' .. at
+end
+
+local function flush_run_log(run, l)
+  local count = #l / 2
+  local seq = redis.call('HINCRBY', run.meta, 'seq', count) - count
+  local f = {}
+  for i = 1, #l, 2 do
+    f[#f + 1] = 'e'
+    f[#f + 1] = l[i]
+    if l[i + 1] then
+      f[#f + 1] = 'd'
+      f[#f + 1] = l[i + 1]
+    end
+    seq = seq + 1
+    if i + 1 == #l or (i + 1) % (2 * LOG_CHUNK) == 0 then
+      redis.call('XADD', run.k .. 'events', '0-' .. seq, unpack(f))
+      f = {}
+    end
+  end
+end
+
+local function flush_log()
+  for _, run in ipairs(CALL.log_runs) do flush_run_log(run, CALL.log[run.k]) end
+  local out = CALL.out
+  for i = 1, #out, 2 * OUT_CHUNK do
+    redis.call('XADD', K.outbox, '*', unpack(out, i, math.min(i + 2 * OUT_CHUNK - 1, #out)))
+  end
+  CALL = { runs = {}, log = {}, log_runs = {}, out = {} }
+end
+
+-- Ends a call: writes the buffered log and outbox, then the reply. A table is encoded with
+-- cjson; a string is JSON text already (scripts that join stored JSON without re-encoding).
+local function reply(value)
+  flush_log()
+  if type(value) == 'string' then return value end
+  return cjson.encode(value)
+end
+
+-- The one error reply: { err = code, message, field?, ...details }. code is not_found,
+-- conflict, validation or payload_too_large; field names the input at fault; details
+-- (current, reason, allowed...) reach the caller as the error's details.
+-- A field `json` in details is raw JSON text the decoder (redis/reply.ts) parses into `value`.
+local function failure(code, message, details)
+  local r = { err = code, message = message }
+  if details then for k, v in pairs(details) do r[k] = v end end
+  return r
+end
+
+local function fail(code, message, details)
+  return reply(failure(code, message, details))
+end
+
+local function run_not_found(id)
+  return failure('not_found', 'run ' .. id .. ' not found')
+end
