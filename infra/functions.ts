@@ -1,4 +1,4 @@
-import { routes } from "./routes.js";
+import { routes, streamRoutes } from "./routes.js";
 import { schedules } from "./schedules.js";
 import { subscriptions } from "./subscriptions.js";
 
@@ -38,6 +38,8 @@ const TIMEOUTS: Record<string, FunctionSpec["timeout"]> = {
   "functions/archive.handler": "5 minutes",
   // Six agents behind one function; a real model's draft can take a minute or two.
   "examples/research-pipeline/push.handler": "3 minutes",
+  // Behind the REST API's streaming integration: a stream lasts up to Lambda's 15 minutes.
+  "functions/stream.handler": "15 minutes",
 };
 // API Gateway gives up on an integration after 30 s.
 const HTTP_TIMEOUT = "29 seconds";
@@ -65,6 +67,7 @@ export function functionSpecs(opts: { exampleAgents: boolean }): FunctionSpec[] 
     specs.set(handler, { name: functionName(handler), handler, role, timeout: TIMEOUTS[handler] ?? HTTP_TIMEOUT });
   };
   for (const r of routes) add(r.handler, "engine");
+  for (const r of streamRoutes) add(r.handler, "engine");
   for (const s of schedules) add(s.handler, "engine");
   for (const s of subscriptions) if (!s.example || opts.exampleAgents) add(s.handler, s.example ? "agent" : "engine");
   for (const h of standaloneHandlers) add(h, "engine");

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TABLE } from "../packages/core/src/archive/table.js";
 import { ValidationError } from "../packages/core/src/errors.js";
 import { functionName, functionSpecs } from "./functions.js";
-import { routeKey, routes } from "./routes.js";
+import { routeKey, routes, streamRoutes } from "./routes.js";
 import { schedules } from "./schedules.js";
 import { deploySettings } from "./settings.js";
 import { ensurePlatform, evaluate, ROOT, stopHarness, type Evaluation, type MockResource } from "./sst-harness.js";
@@ -35,7 +35,7 @@ describe("infra data (shared with the local emulator)", () => {
   it("makes one function per handler, shared by all of its triggers", () => {
     const specs = functionSpecs({ exampleAgents: true });
     expect(specs.map((s) => s.name).sort()).toEqual(
-      ["ResearchPipelinePush", "Archive", "HttpApi", "Reconcile", "Relay"].sort(),
+      ["ResearchPipelinePush", "Archive", "HttpApi", "Reconcile", "Relay", "Stream"].sort(),
     );
     expect(specs.find((s) => s.name === "ResearchPipelinePush")).toMatchObject({ role: "agent", handler: EXAMPLE_PUSH_HANDLER, timeout: "3 minutes" });
     expect(specs.filter((s) => s.role === "agent")).toHaveLength(1);
@@ -129,7 +129,7 @@ class Graph {
   }
 }
 
-const ENGINE_FUNCTIONS = ["HttpApi", "Reconcile", "Relay", "Archive"];
+const ENGINE_FUNCTIONS = ["HttpApi", "Reconcile", "Relay", "Archive", "Stream"];
 
 beforeAll(() => ensurePlatform(), 300_000);
 afterAll(() => stopHarness());
@@ -161,6 +161,30 @@ describe("SST resource graph: ElastiCache, example agents on (calling OpenAI)", 
     for (const i of g.of("aws:apigatewayv2/integration:Integration")) expect(i.inputs.payloadFormatVersion).toBe("2.0");
     expect(g.of("aws:apigatewayv2/api:Api")).toHaveLength(1);
     expect(g.of("aws:apigatewayv2/api:Api")[0]!.inputs.protocolType).toBe("HTTP");
+  });
+
+  it("serves the stream routes from a REST API whose integrations stream from the Stream function, in the VPC", () => {
+    const [rest] = g.of("aws:apigateway/restApi:RestApi");
+    const doc = JSON.parse(plain(rest!.inputs.body));
+    expect(Object.keys(doc.paths).sort()).toEqual(streamRoutes.map((r) => r.path).sort());
+    const streamArn = g.lambdas.get("Stream")!.state.arn;
+    for (const r of streamRoutes) {
+      const integration = doc.paths[r.path][r.method.toLowerCase()]["x-amazon-apigateway-integration"];
+      expect(integration).toMatchObject({ type: "aws_proxy", httpMethod: "POST", responseTransferMode: "STREAM", timeoutInMillis: 900_000 });
+      // InvokeWithResponseStream, not Invoke: the 2021-11-15 response-streaming path.
+      expect(integration.uri).toMatch(/^arn:aws:apigateway:[\w-]+:lambda:path\/2021-11-15\/functions\/.+\/response-streaming-invocations$/);
+      expect(g.fnOfArn(integration.uri.replace(/^.*\/functions\/(.+)\/response-streaming-invocations$/, "$1")) ?? integration.uri).toBe("Stream");
+    }
+    expect(streamArn).toBeTruthy();
+    expect(g.of("aws:apigateway/stage:Stage").map((s) => s.inputs.stageName)).toEqual(["live"]);
+    const invokers = g.of("aws:lambda/permission:Permission").filter((p) => p.inputs.principal === "apigateway.amazonaws.com");
+    const forStream = invokers.filter((p) => plain(p.inputs.function) === g.lambdas.get("Stream")!.state.name);
+    expect(forStream.map((p) => plain(p.inputs.sourceArn))).toEqual([`${rest!.state.executionArn}/*/*`]);
+    expect(g.lambdas.get("Stream")?.inputs.vpcConfig?.subnetIds?.length).toBeGreaterThan(0);
+    expect(g.lambdas.get("Stream")?.inputs.timeout).toBe(900);
+    // The API function hands out watch tokens with the stream's URL; the others do not need it.
+    expect(g.env("HttpApi").WEFT_STREAM_URL).toBe(g.of("aws:apigateway/stage:Stage")[0]!.state.invokeUrl);
+    expect(g.env("Reconcile").WEFT_STREAM_URL).toBeUndefined();
   });
 
   it("fires reconcile every minute", () => {

@@ -1,14 +1,17 @@
 import { functionSpecs, LUA_COPY, type FunctionSpec } from "../functions.js";
-import { routeKey, routes } from "../routes.js";
+import { API_HANDLER, routeKey, routes, STREAM_HANDLER } from "../routes.js";
 import { schedules } from "../schedules.js";
 import { deploySettings, type DeploySettings } from "../settings.js";
 import { subscriptions } from "../subscriptions.js";
 import { createRedisAccess, type RedisAccess } from "./redis.js";
 import { createArchiveTable } from "./table.js";
+import { createStreamApi, type StreamApi } from "./stream.js";
 
 export interface Weft {
   settings: DeploySettings;
   api: sst.aws.ApiGatewayV2;
+  /** The REST API that streams the live routes (infra/stack/stream.ts). */
+  stream: StreamApi;
   bus: sst.aws.Bus;
   table: sst.aws.Dynamo;
   redis: RedisAccess;
@@ -56,8 +59,21 @@ export function createWeft(env: Record<string, string | undefined>): Weft {
   };
 
   const functions = new Map<string, sst.aws.Function>();
-  for (const spec of functionSpecs(settings)) {
-    functions.set(spec.handler, new sst.aws.Function(spec.name, { ...baseArgs(spec), ...(spec.role === "engine" ? engine : agent) }));
+  const specs = functionSpecs(settings);
+  // The Stream function and its REST API first: the API function hands out the stream's URL.
+  const streamSpec = specs.find((s) => s.handler === STREAM_HANDLER)!;
+  const streamFn = new sst.aws.Function(streamSpec.name, { ...baseArgs(streamSpec), ...engine });
+  functions.set(STREAM_HANDLER, streamFn);
+  const stream = createStreamApi(streamFn);
+  for (const spec of specs) {
+    if (spec.handler === STREAM_HANDLER) continue;
+    const role =
+      spec.role === "agent"
+        ? agent
+        : spec.handler === API_HANDLER
+          ? { ...engine, environment: { ...engine.environment, WEFT_STREAM_URL: stream.url } }
+          : engine;
+    functions.set(spec.handler, new sst.aws.Function(spec.name, { ...baseArgs(spec), ...role }));
   }
   const fn = (handler: string) => {
     const f = functions.get(handler);
@@ -75,12 +91,13 @@ export function createWeft(env: Record<string, string | undefined>): Weft {
   return {
     settings,
     api,
+    stream,
     bus,
     table,
     redis,
     apiKeys,
     functions,
-    outputs: { api: api.url, bus: bus.name, table: table.name, redis: settings.redis },
+    outputs: { api: api.url, stream: stream.url, bus: bus.name, table: table.name, redis: settings.redis },
   };
 }
 

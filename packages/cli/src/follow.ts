@@ -1,4 +1,4 @@
-import type { WeftClient } from "@weft/client";
+import { StreamUnavailableError, type WeftClient } from "@weft/client";
 import type { RunEvent, RunStatus } from "@weft/core";
 
 const RUN_STATUS_OF: Partial<Record<RunEvent["type"], RunStatus>> = {
@@ -23,12 +23,30 @@ export interface FollowOptions {
 }
 
 /**
+ * Follows a run: over its event stream (`GET /v1/dags/{id}/events/stream`, pushed as
+ * events happen, resumed by Last-Event-ID after a drop) when following, else (or against
+ * an API without the stream) by polling the log as below.
+ */
+export async function followEvents(client: WeftClient, dagId: string, o: FollowOptions): Promise<{ cursor: number; status?: RunStatus }> {
+  if (!o.follow) return pollEvents(client, dagId, o);
+  const idle = o.onIdle ? setInterval(() => o.onIdle?.(), o.pollMs ?? 200) : undefined;
+  try {
+    return await client.stream(dagId, { after: o.after, onEvents: o.onEvents });
+  } catch (err) {
+    if (!(err instanceof StreamUnavailableError)) throw err;
+  } finally {
+    clearInterval(idle);
+  }
+  return pollEvents(client, dagId, o);
+}
+
+/**
  * Reads a run's log through `GET /v1/dags/{id}/events?after=cursor`: page after page while
  * there are events, then (when following) every `pollMs` until a run event says the run
  * ended. Started past the run's last run event (`after` > 0), it asks the run its status
  * once, so following a run that already ended returns at once instead of polling forever.
  */
-export async function followEvents(client: WeftClient, dagId: string, o: FollowOptions): Promise<{ cursor: number; status?: RunStatus }> {
+async function pollEvents(client: WeftClient, dagId: string, o: FollowOptions): Promise<{ cursor: number; status?: RunStatus }> {
   let cursor = o.after;
   let status: RunStatus | undefined;
   for (;;) {

@@ -1,3 +1,4 @@
+import { followStream, type StreamOptions } from "./stream.js";
 /**
  * @weft/client - what an agent or orchestrator uses to talk to Weft's HTTP API: submit
  * runs, claim and report work, read runs, and read-think-write shared state with
@@ -117,7 +118,7 @@ export function createClient(o: ClientOptions) {
   // The HTTP API takes the tenant from the key; the ref's tenant is only for core's store.
   const ref = (r: ClientStateRef): StateRef => ({ tenant: "", ...r }) as StateRef;
 
-  return {
+  const client = {
     submit: (spec: unknown) => post<SubmitResult & { created: boolean }>("/v1/dags", spec),
     claim: async (agent: string, opts: ClaimOptions = {}) =>
       (await post<{ tasks: Task[] }>(`/v1/agents/${encodeURIComponent(agent)}/claim`, opts)).tasks,
@@ -134,6 +135,14 @@ export function createClient(o: ClientOptions) {
     /** Outputs of the node's dependencies by node id. */
     parents: async (dagId: string, nodeId: string) =>
       (await call<{ parents: Record<string, unknown> }>("GET", `${node(dagId, nodeId)}/parents`)).json().parents,
+    /** A read-only token for one run and the URL of its event stream (absolute). */
+    watchToken: async (dagId: string, ttlSeconds?: number) => {
+      const t = await post<{ token: string; expiresAt: number; streamUrl: string }>(`/v1/dags/${encodeURIComponent(dagId)}/watch-token`, ttlSeconds ? { ttlSeconds } : {});
+      return { ...t, streamUrl: new URL(t.streamUrl, o.baseUrl).href };
+    },
+    /** Follows the run's event stream until the run ends (see stream.ts); resumes across disconnects. */
+    stream: (dagId: string, so: StreamOptions) =>
+      followStream(async () => (await client.watchToken(dagId)).streamUrl, doFetch, so),
     getRun: async (dagId: string) => (await call<RunView>("GET", `/v1/dags/${encodeURIComponent(dagId)}`)).json(),
     events: async (dagId: string, after = 0, limit?: number) =>
       (await call<EventPage>("GET", `/v1/dags/${encodeURIComponent(dagId)}/events?after=${after}${limit ? `&limit=${limit}` : ""}`)).json(),
@@ -175,9 +184,11 @@ export function createClient(o: ClientOptions) {
       get: async (name: string) => (await call<Machine>("GET", `/v1/machines/${encodeURIComponent(name)}`)).json(),
     },
   };
+  return client;
 }
 
 export type WeftClient = ReturnType<typeof createClient>;
+export { followStream, StreamUnavailableError, type StreamOptions, type StreamEnd } from "./stream.js";
 
 export { worker, type Worker, type WorkerOptions, type WorkerStats } from "./worker.js";
 export { pushHandler, type PushOptions, type PushResult, type NodeReadyEvent } from "./push.js";
