@@ -4,7 +4,7 @@ import { authMiddleware, type AuthConfig } from "./auth.js";
 import { errorResponse, MethodNotAllowedError } from "./errors.js";
 import { errorFields, logger } from "../log.js";
 import { claimRoutes } from "./routes/claims.js";
-import { dagRoutes } from "./routes/dags.js";
+import { recoveryRoutes } from "./routes/recovery.js";
 import { hotOnlyReads, subApp, type WeftApp, type WriteRef } from "./routes/deps.js";
 import { nodeRoutes } from "./routes/nodes.js";
 import { runRoutes } from "./routes/runs.js";
@@ -73,8 +73,8 @@ export function createApp(deps: AppDeps): WeftApp {
   );
 
   const routeDeps = { engine: deps.engine, runs: deps.runs ?? hotOnlyReads(deps.engine), afterWrite: boundedAfterWrite(deps) };
-  app.route("/", dagRoutes(routeDeps));
   app.route("/", runRoutes(routeDeps));
+  app.route("/", recoveryRoutes(routeDeps));
   app.route("/", claimRoutes(routeDeps));
   app.route("/", nodeRoutes(routeDeps));
   if (deps.state) app.route("/", stateRoutes({ state: deps.state }));

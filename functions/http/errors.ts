@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { UnavailableError, ValidationError, WeftError, type ErrorCode } from "@weft/core";
+import { SchemaError, UnavailableError, WeftError, type ErrorCode } from "@weft/core";
 import { errorFields, logger } from "../log.js";
 
 /**
@@ -30,11 +30,11 @@ export const ErrorBodySchema = z
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
 /**
- * The request did not match its schema (wrong types, missing fields, malformed JSON):
- * 400. A ValidationError from core means the request was well formed but the engine
- * cannot accept it (a cycle, an unknown dependency): 422.
+ * The request did not match its schema (wrong types, missing fields, malformed JSON): 400,
+ * like core's SchemaError. Any other ValidationError from core means the request was well
+ * formed but the engine cannot accept it (a cycle, an unknown dependency): 422.
  */
-export class RequestValidationError extends ValidationError {}
+export class RequestValidationError extends SchemaError {}
 
 export class UnauthorizedError extends WeftError {
   constructor(message: string) {
@@ -78,7 +78,7 @@ export function toErrorResponse(err: unknown): { status: ContentfulStatusCode; b
     return { status: 405, body: { error: { code: "method_not_allowed", message: err.message } }, headers: { allow: err.allow.join(", ") } };
   }
   if (err instanceof WeftError) {
-    const status = err instanceof RequestValidationError ? 400 : STATUS[err.code];
+    const status = err instanceof SchemaError ? 400 : STATUS[err.code];
     const error: ErrorBody["error"] = { code: err.code, message: err.message };
     if (err.field !== undefined) error.field = err.field;
     if (err.details !== undefined) error.details = err.details;

@@ -40,9 +40,25 @@ export function httpHandler(): HttpHandler {
     if (event.requestContext?.requestId) logger.appendKeys({ request_id: event.requestContext.requestId });
     const method = event.requestContext?.http?.method?.toUpperCase() ?? "";
     if (UNFETCHABLE.has(method)) return refuseMethod(built.app, method, event.rawPath);
-    return built.serve(event, context);
+    return built.serve(wellFormedHeaders(event), context);
   };
 }
+
+/**
+ * A header value with a lone UTF-16 surrogate, NUL, CR or LF makes the adapter throw (a
+ * plain-text 500). No such value was a valid header on the wire: the character is replaced
+ * by U+FFFD, as a UTF-8 decoder does, and the header's own check then refuses it.
+ */
+function wellFormedHeaders(event: APIGatewayProxyEventV2): APIGatewayProxyEventV2 {
+  const headers = event.headers ?? {};
+  if (Object.values(headers).every((v) => v === undefined || !LONE_SURROGATE.test(v))) return event;
+  const fixed = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v?.replace(LONE_SURROGATE_ALL, "\ufffd")]));
+  return { ...event, headers: fixed };
+}
+
+// Lone surrogates, and the NUL, CR and LF a fetch Headers object refuses.
+const LONE_SURROGATE = /[\p{Cs}\0\r\n]/u;
+const LONE_SURROGATE_ALL = /[\p{Cs}\0\r\n]/gu;
 
 /** Methods a fetch Request cannot carry: the adapter would answer a plain-text 400. */
 const UNFETCHABLE = new Set(["CONNECT", "TRACE", "TRACK"]);

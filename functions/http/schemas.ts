@@ -1,11 +1,14 @@
 import { z } from "@hono/zod-openapi";
-import { Id } from "@weft/core";
+import { DurationMsSchema, IdSchema, LeaseTokenSchema, LIMITS } from "@weft/core/checks";
 
 /**
  * Schemas shared by several routes; each route's own body schema sits next to the route.
- * Core's schemas (Id, RunSpecSchema) are used as they are, without `.openapi()`: they may
- * be created before @hono/zod-openapi extends zod, and the generator documents them anyway.
+ * Bounds come from core's checks (packages/core/src/checks.ts), so the document states
+ * what core enforces. Core's schemas are cloned before `.openapi()`: they may be created
+ * before @hono/zod-openapi extends zod.
  */
+
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 
 export const NodeStatusSchema = z
   .enum(["pending", "ready", "running", "succeeded", "failed", "retrying", "skipped", "cancelled"])
@@ -13,27 +16,39 @@ export const NodeStatusSchema = z
 
 export const RunStatusSchema = z.enum(["running", "succeeded", "failed", "cancelled"]).openapi("RunStatus");
 
-export const DagParams = z.object({
-  dagId: Id,
-});
+export const Counts = z.record(z.string(), z.number().int()).openapi({ description: "Nodes by status" });
 
-export const NodeParams = DagParams.extend({
-  nodeId: Id,
-});
+export const PathId = IdSchema.clone();
 
-export const LeaseMs = z.number().int().min(1).max(86_400_000).openapi({ description: "Lease length in ms", example: 30_000 });
+export const DagParams = z.object({ dagId: PathId });
+
+export const NodeParams = DagParams.extend({ nodeId: PathId });
+
+/** A whole-number query parameter: digits only (no sign, exponent or hex), within bounds. */
+export const QueryInt = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d{1,16}$/, "must be a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .openapi({ type: "integer", minimum: min, maximum: max });
+
+export const LeaseMs = DurationMsSchema.clone().openapi({ description: "Lease length in ms", example: 30_000 });
 
 /** Who holds the lease, for the event log. */
-export const WorkerId = Id;
+export const WorkerId = IdSchema.clone();
 
-export const LeaseToken = z.string().min(1).max(200).openapi({ description: "Fencing token returned by a claim", example: "1.Zk3q9..." });
+export const LeaseToken = LeaseTokenSchema.clone().openapi({ description: "Fencing token returned by a claim", example: "1.Zk3q9..." });
+
+export const ClaimMax = z.number().int().min(1).max(LIMITS.claimMax);
 
 export const ClaimBodySchema = z
   .object({
-    max: z.number().int().min(1).max(1000).optional().openapi({ description: "Most tasks to hand out (default 1)" }),
+    max: ClaimMax.optional().openapi({ description: "Most tasks to hand out (default 1)" }),
     leaseMs: LeaseMs.optional(),
     workerId: WorkerId.optional(),
   })
+  
   .openapi("ClaimRequest");
 
 export const TaskSchema = z
@@ -49,5 +64,5 @@ export const TaskSchema = z
   .openapi("Task");
 
 export const NodeErrorSchema = z
-  .looseObject({ message: z.string().min(1).max(16_384) })
+  .looseObject({ message: z.string().min(1).max(LIMITS.errorMessageLength) })
   .openapi("NodeError", { description: "Why an attempt failed; extra fields are kept" });

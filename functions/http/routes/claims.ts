@@ -1,56 +1,41 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { Id } from "@weft/core";
+import { z } from "@hono/zod-openapi";
 import { errorResponses } from "../errors.js";
-import { ClaimBodySchema, LeaseMs, NodeParams, TaskSchema, WorkerId } from "../schemas.js";
+import { serve } from "../serve.js";
+import { ClaimBodySchema, json, LeaseMs, NodeParams, PathId, TaskSchema, WorkerId } from "../schemas.js";
 import { subApp, type RouteDeps, type WeftApp } from "./deps.js";
 
-const claimByAgent = createRoute({
-  method: "post",
-  path: "/v1/agents/{agent}/claim",
-  summary: "Claim ready nodes of an agent (pull delivery), each with a lease",
-  request: {
-    params: z.object({ agent: Id }),
-    body: { required: true, content: { "application/json": { schema: ClaimBodySchema } } },
-  },
-  responses: {
-    200: {
-      description: "Claimed tasks; empty when nothing is ready",
-      content: { "application/json": { schema: z.object({ tasks: z.array(TaskSchema) }) } },
-    },
-    ...errorResponses(400, 401, 415, 503),
-  },
-});
-
-const claimNode = createRoute({
-  method: "post",
-  path: "/v1/dags/{dagId}/nodes/{nodeId}/claim",
-  summary: "Claim one given node (push delivery, e.g. on NodeReady)",
-  request: {
-    params: NodeParams,
-    body: {
-      required: true,
-      content: { "application/json": { schema: z.object({ leaseMs: LeaseMs.optional(), workerId: WorkerId.optional() }) } },
-    },
-  },
-  responses: {
-    200: { description: "The claimed task", content: { "application/json": { schema: z.object({ task: TaskSchema }) } } },
-    ...errorResponses(400, 401, 404, 409, 415, 503),
-  },
-});
-
+/** Handing out work: pull (by agent) and push (one given node). */
 export function claimRoutes({ engine }: RouteDeps): WeftApp {
   const app = subApp();
   // Claims add nothing to the outbox (node.started is not relayed), so no afterWrite.
-  app.openapi(claimByAgent, async (c) => {
-    const { agent } = c.req.valid("param");
-    const tasks = await engine.claim(c.var.tenant, agent, c.req.valid("json"));
-    return c.json({ tasks }, 200);
-  });
+  serve(
+    app,
+    {
+      method: "post",
+      path: "/v1/agents/{agent}/claim",
+      summary: "Claim ready nodes of an agent (pull delivery), each with a lease",
+      params: z.object({ agent: PathId }),
+      body: { required: false, schema: ClaimBodySchema, description: "Optional; an empty body (whatever its Content-Type) claims one task with the default lease" },
+      responses: { 200: json(z.object({ tasks: z.array(TaskSchema) }), "Claimed tasks; empty when nothing is ready") },
+    },
+    async (c, { params: { agent }, body }) => c.json({ tasks: await engine.claim(c.var.tenant, agent, body) }, 200),
+  );
 
-  app.openapi(claimNode, async (c) => {
-    const { dagId, nodeId } = c.req.valid("param");
-    const task = await engine.claimNode(c.var.tenant, dagId, nodeId, c.req.valid("json"));
-    return c.json({ task }, 200);
-  });
+  serve(
+    app,
+    {
+      method: "post",
+      path: "/v1/dags/{dagId}/nodes/{nodeId}/claim",
+      summary: "Claim one given node (push delivery, e.g. on NodeReady)",
+      params: NodeParams,
+      body: {
+        required: false,
+        schema: z.object({ leaseMs: LeaseMs.optional(), workerId: WorkerId.optional() }).openapi("ClaimNodeRequest"),
+        description: "Optional; an empty body (whatever its Content-Type) uses the default lease",
+      },
+      responses: { 200: json(z.object({ task: TaskSchema }), "The claimed task"), ...errorResponses(404, 409) },
+    },
+    async (c, { params: { dagId, nodeId }, body }) => c.json({ task: await engine.claimNode(c.var.tenant, dagId, nodeId, body) }, 200),
+  );
   return app;
 }

@@ -1,125 +1,181 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { Id } from "@weft/core";
+import { z } from "@hono/zod-openapi";
+import { LIMITS, textSchema } from "@weft/core/checks";
+import { RunSpecSchema } from "@weft/core";
 import { errorResponses } from "../errors.js";
-import { DagParams, NodeStatusSchema, RunStatusSchema } from "../schemas.js";
+import { serve } from "../serve.js";
+import { Counts, DagParams, json, NodeStatusSchema, QueryInt, RunStatusSchema } from "../schemas.js";
 import { subApp, type RouteDeps, type WeftApp } from "./deps.js";
 
-/** Runs over their whole life: listing, time travel, and resuming finished runs (hot or archived). */
+/**
+ * Runs (the URLs say "dags"; see the README's vocabulary): submit, list, read, read the
+ * event log, cancel.
+ */
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
-
-const Counts = z.record(NodeStatusSchema, z.number().int());
-
-const list = createRoute({
-  method: "get",
-  path: "/v1/dags",
-  summary: "The tenant's runs, newest first",
-  request: {
-    query: z.object({
-      status: RunStatusSchema.optional(),
-      since: z.coerce.number().int().min(0).optional().openapi({ description: "Epoch ms: runs created at or after it" }),
-      limit: z.coerce.number().int().min(1).max(1000).optional(),
-      cursor: z.string().min(1).max(2048).optional().openapi({ description: "From the previous page" }),
-    }),
-  },
-  responses: {
-    200: json(
-      z
-        .object({
-          runs: z.array(
-            z.object({ dagId: z.string(), status: RunStatusSchema, createdAt: z.number().int(), finishedAt: z.number().int().optional(), counts: Counts }),
-          ),
-          cursor: z.string().optional(),
-        })
-        .openapi("RunList"),
-      "A page of runs; pass `cursor` back for the next",
-    ),
-    ...errorResponses(400, 401, 503),
-  },
-});
-
-const history = createRoute({
-  method: "get",
-  path: "/v1/dags/{dagId}/history",
-  summary: "The run as it was just after event `at` of its log",
-  request: { params: DagParams, query: z.object({ at: z.coerce.number().int().min(1).openapi({ description: "An event seq" }) }) },
-  responses: {
-    200: json(
-      z
-        .object({
-          dagId: z.string(),
-          seq: z.number().int(),
-          at: z.number().int(),
-          status: RunStatusSchema,
-          counts: Counts,
-          nodes: z.array(z.object({ id: z.string(), agent: z.string(), status: NodeStatusSchema, attempt: z.number().int() })),
-        })
-        .openapi("RunAt"),
-      "The run's state at that point",
-    ),
-    ...errorResponses(400, 401, 404, 422, 503),
-  },
-});
-
-const ResetResultSchema = z
+const SubmitResponseSchema = z
   .object({
+    dagId: z.string(),
     status: RunStatusSchema,
-    reset: z.array(z.string()).openapi({ description: "Nodes put back to pending" }),
-    ready: z.array(z.string()).openapi({ description: "Of those, the ones ready at once" }),
+    ready: z.array(z.string()).openapi({ description: "Nodes ready now (roots on create)" }),
+    created: z.boolean().openapi({ description: "False on an idempotent replay" }),
   })
-  .openapi("ResetResult");
+  .openapi("SubmitResult");
 
-const redrive = createRoute({
-  method: "post",
-  path: "/v1/dags/{dagId}/redrive",
-  summary: "Re-run the failed, cancelled and skipped nodes of a finished run, keeping succeeded outputs",
-  request: { params: DagParams },
-  responses: { 200: json(ResetResultSchema, "Nodes reset"), ...errorResponses(401, 404, 409, 503) },
-});
+export const NodeViewSchema = z
+  .object({
+    id: z.string(),
+    agent: z.string(),
+    deps: z.array(z.string()),
+    status: NodeStatusSchema,
+    attempt: z.number().int(),
+    input: z.unknown().optional(),
+    output: z.unknown().optional(),
+    error: z.looseObject({ message: z.string() }).optional(),
+    leaseExpiresAt: z.number().int().optional(),
+    workerId: z.string().optional(),
+  })
+  .openapi("NodeView");
 
-const rewind = createRoute({
-  method: "post",
-  path: "/v1/dags/{dagId}/rewind",
-  summary: "Reset a node and its descendants and run again from there",
-  request: {
-    params: DagParams,
-    body: { required: true, content: { "application/json": { schema: z.object({ nodeId: Id }).openapi("RewindRequest") } } },
-  },
-  responses: { 200: json(ResetResultSchema, "Nodes reset"), ...errorResponses(400, 401, 404, 409, 415, 503) },
-});
+export const RunViewSchema = z
+  .object({
+    dagId: z.string(),
+    tenant: z.string(),
+    status: RunStatusSchema,
+    onFailure: z.enum(["fail-fast", "continue"]),
+    createdAt: z.number().int(),
+    finishedAt: z.number().int().optional(),
+    counts: Counts,
+    nodes: z.array(NodeViewSchema),
+  })
+  .openapi("Run");
 
-export function runRoutes({ runs, afterWrite }: RouteDeps): WeftApp {
+const EventSchema = z
+  .object({
+    seq: z.number().int(),
+    type: z.string(),
+    node: z.string().optional(),
+    attempt: z.number().int().optional(),
+    actor: z.string(),
+    at: z.number().int(),
+    from: NodeStatusSchema.optional(),
+    data: z.record(z.string(), z.unknown()).optional(),
+  })
+  .openapi("RunEvent");
+
+const RunListSchema = z
+  .object({
+    runs: z.array(z.object({ dagId: z.string(), status: RunStatusSchema, createdAt: z.number().int(), finishedAt: z.number().int().optional(), counts: Counts })),
+    cursor: z.string().optional(),
+  })
+  .openapi("RunList");
+
+export function runRoutes({ engine, runs, afterWrite }: RouteDeps): WeftApp {
   const app = subApp();
-  app.openapi(list, async (c) => {
-    const { status, since, limit, cursor } = c.req.valid("query");
-    const page = await runs.listRuns(c.var.tenant, {
-      ...(status ? { status } : {}),
-      ...(since !== undefined ? { since } : {}),
-      ...(limit ? { limit } : {}),
-      ...(cursor ? { cursor } : {}),
-    });
-    return c.json(page, 200);
-  });
 
-  app.openapi(history, async (c) => {
-    const { dagId } = c.req.valid("param");
-    return c.json(await runs.history(c.var.tenant, dagId, c.req.valid("query").at), 200);
-  });
+  serve(
+    app,
+    {
+      method: "post",
+      path: "/v1/dags",
+      summary: "Submit a run (a DAG of agent tasks)",
+      // Validated once, by core (the edge only parses the JSON).
+      body: { required: true, mode: "json", schema: RunSpecSchema },
+      responses: {
+        201: json(SubmitResponseSchema, "Run created"),
+        200: json(SubmitResponseSchema, "Same idempotencyKey (or id) as an existing run with the same definition: that run"),
+        ...errorResponses(409, 422, 429),
+      },
+    },
+    async (c, { body }) => {
+      const tenant = c.var.tenant;
+      const result = await engine.submit(tenant, body as never);
+      // Also on a replay: a crash after the first submit's write may have left its events unsent.
+      await afterWrite({ tenant, dagId: result.dagId });
+      return c.json(result, result.created ? 201 : 200);
+    },
+  );
 
-  app.openapi(redrive, async (c) => {
-    const tenant = c.var.tenant;
-    const { dagId } = c.req.valid("param");
-    const result = await runs.redrive(tenant, dagId, { actor: "api" });
-    await afterWrite({ tenant, dagId });
-    return c.json(result, 200);
-  });
+  serve(
+    app,
+    {
+      method: "get",
+      path: "/v1/dags",
+      summary: "The tenant's runs, newest first",
+      query: z.object({
+        status: RunStatusSchema.optional(),
+        since: QueryInt(0, LIMITS.maxInteger).optional().openapi({ description: "Epoch ms: runs created at or after it" }),
+        limit: QueryInt(1, LIMITS.pageMax).optional(),
+        cursor: z.string().min(1).max(2048).optional().openapi({ description: "From the previous page; anything else is 400" }),
+      }),
+      responses: { 200: json(RunListSchema, "A page of runs; pass `cursor` back for the next") },
+    },
+    async (c, { query: { status, since, limit, cursor } }) => {
+      const page = await runs.listRuns(c.var.tenant, {
+        ...(status ? { status } : {}),
+        ...(since !== undefined ? { since } : {}),
+        ...(limit ? { limit } : {}),
+        ...(cursor ? { cursor } : {}),
+      });
+      return c.json(page, 200);
+    },
+  );
 
-  app.openapi(rewind, async (c) => {
-    const tenant = c.var.tenant;
-    const { dagId } = c.req.valid("param");
-    const result = await runs.rewind(tenant, dagId, c.req.valid("json").nodeId, { actor: "api" });
-    await afterWrite({ tenant, dagId });
-    return c.json(result, 200);
-  });
+  serve(
+    app,
+    {
+      method: "get",
+      path: "/v1/dags/{dagId}",
+      summary: "A run with each node's status, attempt, output and error",
+      params: DagParams,
+      query: z.object({ include: z.enum(["input"]).optional().openapi({ description: "Also return each node's input" }) }),
+      responses: { 200: json(RunViewSchema, "The run"), ...errorResponses(404) },
+    },
+    async (c, { params: { dagId }, query: { include } }) =>
+      c.json(await runs.getRun(c.var.tenant, dagId, { output: true, input: include === "input" }), 200),
+  );
+
+  serve(
+    app,
+    {
+      method: "get",
+      path: "/v1/dags/{dagId}/events",
+      summary: "The run's event log, read from a cursor",
+      params: DagParams,
+      query: z.object({
+        after: QueryInt(0, LIMITS.maxInteger).optional().openapi({ description: "Cursor from the previous page (0 = from the start)" }),
+        limit: QueryInt(1, LIMITS.pageMax).optional(),
+      }),
+      responses: {
+        200: json(z.object({ events: z.array(EventSchema), cursor: z.number().int() }).openapi("EventPage"), "Events after the cursor"),
+        ...errorResponses(404),
+      },
+    },
+    async (c, { params: { dagId }, query: { after, limit } }) =>
+      c.json(await runs.events(c.var.tenant, dagId, { after: after ?? 0, ...(limit ? { limit } : {}) }), 200),
+  );
+
+  serve(
+    app,
+    {
+      method: "post",
+      path: "/v1/dags/{dagId}/cancel",
+      summary: "Cancel a run: unfinished nodes become cancelled",
+      params: DagParams,
+      body: {
+        required: false,
+        schema: z.object({ reason: textSchema(LIMITS.cancelReasonLength).optional() }).openapi("CancelRequest"),
+        description: "Optional; an empty body (whatever its Content-Type) is no reason",
+      },
+      responses: {
+        200: json(z.object({ status: RunStatusSchema, changed: z.boolean() }), "Run status after the cancel; changed=false if it had already finished"),
+        ...errorResponses(404),
+      },
+    },
+    async (c, { params: { dagId }, body }) => {
+      const tenant = c.var.tenant;
+      const result = await engine.cancel(tenant, dagId, { actor: "api", ...(body.reason ? { reason: body.reason } : {}) });
+      if (result.changed) await afterWrite({ tenant, dagId });
+      return c.json(result, 200);
+    },
+  );
   return app;
 }

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler as api } from "../../api.js";
 import { configureRuntime, resetRuntime } from "../../config.js";
 import { startRedis, type RedisProcess } from "@weft/test-support";
-import { digest, invoke } from "./harness.js";
-import type { apiEvent, Reply } from "./apigw.js";
+import { digest, invoke, KEY_A } from "./harness.js";
+import { apiEvent, reply, type Reply } from "./apigw.js";
 
 const eb = mockClient(EventBridgeClient);
 const BODY_LIMIT = 1024 * 1024;
@@ -74,6 +74,15 @@ const cases: Case[] = [
   ["a wrong lease token", api, "POST", `/v1/dags/${run}/nodes/a/complete`, { body: { leaseToken: "1.forged", output: 1 } }, 409, "conflict"],
   ["completing a node that is not running", api, "POST", `/v1/dags/${run}/nodes/b/complete`, { body: { leaseToken: "1.forged", output: 1 } }, 409, "conflict"],
   ["cancel with a reason that is not a string", api, "POST", `/v1/dags/${run}/cancel`, { body: { reason: 7 } }, 400, "validation", "reason"],
+  ["a lone surrogate in idempotencyKey", api, "POST", "/v1/dags", { rawBody: '{"idempotencyKey":"\\udc00","nodes":[{"id":"a","agent":"x"}]}' }, 400, "validation", "idempotencyKey"],
+  ["a lone surrogate in a cancel reason", api, "POST", `/v1/dags/${run}/cancel`, { rawBody: '{"reason":"why \\ud800"}' }, 400, "validation", "reason"],
+  ["a lone surrogate in a lease token", api, "POST", `/v1/dags/${run}/nodes/a/heartbeat`, { rawBody: '{"leaseToken":"1.\\udc00"}' }, 400, "validation", "leaseToken"],
+  ["a cursor this API never returned", api, "GET", "/v1/dags?cursor=0", {}, 400, "validation", "cursor"],
+  ["a limit that is not a whole number", api, "GET", `/v1/dags/${run}/events?limit=1e2`, {}, 400, "validation", "query.limit"],
+  ["an event cursor above 2^53-1", api, "GET", `/v1/dags/${run}/events?after=9007199254740993`, {}, 400, "validation", "query.after"],
+  ["an If-Match above 2^53-1", api, "PUT", "/v1/state/ns/k", { body: 1, headers: { "if-match": '"9007199254740993"' } }, 400, "validation", "If-Match"],
+  ["a required body that is empty", api, "POST", `/v1/dags/${run}/rewind`, { rawBody: "" , headers: { "content-type": "application/json" } }, 400, "validation", "body"],
+  ["a non-empty body without Content-Type", api, "POST", `/v1/dags/${run}/cancel`, { rawBody: "{}", headers: { "content-type": "" } }, 415, "unsupported_media_type"],
 ];
 
 describe("bad input gets its 4xx, a JSON error naming the field, and writes nothing", () => {
@@ -84,7 +93,28 @@ describe("bad input gets its 4xx, a JSON error naming the field, and writes noth
     expect(r.headers["content-type"]).toMatch(/^application\/json/);
     expect(r.json.error).toMatchObject({ code, message: expect.any(String) });
     if (field) expect(r.json.error.field).toBe(field);
+    expect(r.json.error.message).not.toMatch(/\udc00|\ud800/);
     expect(await digest(admin)).toBe(before);
+  });
+
+  it("refuses a body that is not UTF-8 with 400, writing nothing", async () => {
+    const before = await digest(admin);
+    const event = apiEvent("POST", `/v1/dags/${run}/cancel`, { key: KEY_A, rawBody: "x" });
+    Object.assign(event, { body: Buffer.from([0x7b, 0x22, 0x72, 0x65, 0x61, 0x73, 0x6f, 0x6e, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]).toString("base64"), isBase64Encoded: true });
+    const r = reply(await api(event));
+    expect(r).toMatchObject({ status: 400, json: { error: { code: "validation", field: "body", message: "body is not valid UTF-8" } } });
+    expect(await digest(admin)).toBe(before);
+  });
+
+  it("accepts an empty body on every route whose body is optional, whatever the Content-Type", async () => {
+    for (const type of ["application/json", "text/plain", "application/x-www-form-urlencoded", ""]) {
+      const headers = { "content-type": type };
+      expect((await invoke(api, "POST", "/v1/agents/bad-nothing/claim", { rawBody: "", headers })).json, type).toEqual({ tasks: [] });
+      const node = await invoke(api, "POST", `/v1/dags/${run}/nodes/b/claim`, { rawBody: "", headers });
+      expect(node.json.error?.code, type).toBe("conflict"); // b is pending: its claim is refused by the engine, not the body
+      const redrive = await invoke(api, "POST", `/v1/dags/${run}/redrive`, { rawBody: "", headers });
+      expect(redrive.json.error?.code, type).toBe("conflict"); // the run is running: nothing to redrive
+    }
   });
 
   it("leaves the live lease usable after all of that", async () => {

@@ -36,7 +36,7 @@ describe("GET /openapi.json", () => {
     });
     expect(Object.keys(r.json.paths)).toEqual(expect.arrayContaining(["/v1/state/{namespace}/{key}", "/v1/dags/{dagId}/state/{key}"]));
     expect(r.json.components.securitySchemes.apiKey).toMatchObject({ type: "http", scheme: "bearer" });
-    expect(Object.keys(r.json.paths["/v1/dags"].post.responses).sort()).toEqual(["200", "201", "400", "401", "413", "415", "422", "429", "503"]);
+    expect(Object.keys(r.json.paths["/v1/dags"].post.responses).sort()).toEqual(["200", "201", "400", "401", "409", "413", "415", "422", "429", "503"]);
   });
 
   it("documents the very limits the validator enforces", async () => {

@@ -31,6 +31,13 @@ export class ValidationError extends WeftError {
   }
 }
 
+/**
+ * Input that does not have the shape asked for: a wrong type, a missing field, a value out
+ * of bounds, malformed text (HTTP 400). A plain ValidationError is input of the right shape
+ * the engine cannot accept: a cycle, an unknown dependency, a state no machine allows (422).
+ */
+export class SchemaError extends ValidationError {}
+
 export class PayloadTooLargeError extends WeftError {
   constructor(message: string, field?: string) {
     super("payload_too_large", message, field);

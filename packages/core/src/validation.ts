@@ -4,7 +4,7 @@
  * bodies share it, so a caller sees the same wording whichever door the input came in.
  */
 import type { ZodError } from "zod";
-import { ValidationError } from "./errors.js";
+import { SchemaError } from "./errors.js";
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
@@ -21,17 +21,17 @@ export function fieldOf(path: readonly PropertyKey[]): string {
 }
 
 /**
- * The first issue of `err` as a ValidationError. The field is `undefined` when the whole
+ * The first issue of `err` as a SchemaError (the input's shape is wrong: HTTP 400). The field is `undefined` when the whole
  * value is wrong (e.g. a body that is not an object); `subject` names it in the message.
  * Parse with `{ reportInput: true }` to let messages say what was received.
  */
-export function fromZodError(err: ZodError, subject = "body"): ValidationError {
+export function fromZodError(err: ZodError, subject = "body"): SchemaError {
   const issue = err.issues[0];
-  if (issue === undefined) return new ValidationError(`${subject} is invalid`);
+  if (issue === undefined) return new SchemaError(`${subject} is invalid`);
   const path = issue.code === "unrecognized_keys" ? [...issue.path, ...issue.keys.slice(0, 1)] : issue.path;
   const field = fieldOf(path);
   const predicate = isZodDefault(issue.message) ? plainWords(issue) : issue.message;
-  return new ValidationError(`${field === "" ? subject : field} ${predicate}`, field === "" ? undefined : field, {
+  return new SchemaError(`${field === "" ? subject : field} ${predicate}`, field === "" ? undefined : field, {
     issues: err.issues.length,
   });
 }

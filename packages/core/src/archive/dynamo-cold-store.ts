@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { EventPage, NodeStatus, RunEvent, RunStatus, RunView } from "../engine/types.js";
-import { ConflictError, ValidationError } from "../errors.js";
+import { ConflictError, SchemaError } from "../errors.js";
 import { batchGet, batchWrite } from "./batch.js";
 import { decodeBlob, encodeArchive, type EncodedArchive, type EncodedBlob } from "./codec.js";
 import type { ColdStore, ListRunsOptions, RunArchive, RunList, RunSummary } from "./port.js";
@@ -307,7 +307,7 @@ function encodeCursor(key: Record<string, unknown>): string {
 
 /** A cursor is a LastEvaluatedKey; it must belong to the same index and partition (never another tenant's). */
 function decodeCursor(cursor: string, index: { partitionKey: string; sortKey: string }, partition: string): Record<string, unknown> {
-  const bad = () => new ValidationError("cursor is not a cursor of this listing", "cursor");
+  const bad = () => new SchemaError("cursor is not a cursor of this listing", "cursor");
   let key: unknown;
   try {
     key = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));

@@ -1,6 +1,7 @@
 import { foldEvents } from "../engine/fold.js";
 import type { Engine, EventPage, NodeStatus, ResetResult, RunEvent, RunStatus, RunView } from "../engine/types.js";
-import { NotFoundError, ValidationError } from "../errors.js";
+import { LIMITS } from "../checks.js";
+import { NotFoundError, SchemaError, ValidationError } from "../errors.js";
 import type { ColdStore, ListRunsOptions, RunList } from "./port.js";
 
 /** A run's state just after event `seq` of its log. */
@@ -55,7 +56,7 @@ export function createReadThrough(o: { engine: Engine; cold: ColdStore; restoreT
   }
 
   async function history(tenant: string, dagId: string, seq: number): Promise<RunAt> {
-    if (!Number.isInteger(seq) || seq < 1) throw new ValidationError("at must be an event seq (an integer >= 1)", "at");
+    if (!Number.isInteger(seq) || seq < 1 || seq > LIMITS.maxInteger) throw new SchemaError("at must be an event seq (an integer >= 1)", "at");
     const run = await getRun(tenant, dagId, { output: false });
     const log: RunEvent[] = [];
     for (let after = 0; after < seq; ) {
@@ -121,7 +122,7 @@ export function createReadThrough(o: { engine: Engine; cold: ColdStore; restoreT
    */
   async function listRuns(tenant: string, opts: ListRunsOptions = {}): Promise<RunList> {
     const limit = opts.limit ?? 50;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError("limit must be an integer from 1 to 1000", "limit");
+    if (!Number.isInteger(limit) || limit < 1 || limit > LIMITS.pageMax) throw new SchemaError(`limit must be an integer from 1 to ${LIMITS.pageMax}`, "limit");
     const cursor = decodeCursor(opts.cursor);
     const filter = { ...(opts.status ? { status: opts.status } : {}), ...(opts.since !== undefined ? { since: opts.since } : {}) };
     const runs: RunList["runs"] = [];
@@ -157,7 +158,7 @@ function decodeCursor(raw: string | undefined): ListCursor {
   } catch {
     // fall through
   }
-  throw new ValidationError("cursor is not one this API returned", "cursor");
+  throw new SchemaError("cursor is not one this API returned", "cursor");
 }
 
 function encodeCursor(c: ListCursor): string {

@@ -1,4 +1,4 @@
-import { Id } from "../dag/spec.js";
+import { checkId, checkInt } from "../checks.js";
 import { ValidationError } from "../errors.js";
 import type { RunStatus } from "../engine/types.js";
 import type { RunArchive } from "./port.js";
@@ -8,18 +8,7 @@ import type { RunArchive } from "./port.js";
 const RUN_STATUSES: readonly RunStatus[] = ["running", "succeeded", "failed", "cancelled"];
 const FINISHED: readonly RunStatus[] = ["succeeded", "failed", "cancelled"];
 
-export function checkId(value: unknown, field: string): string {
-  const r = Id.safeParse(value);
-  if (!r.success) throw new ValidationError(`${field}: ${r.error.issues[0]?.message ?? "invalid id"}`, field);
-  return r.data;
-}
-
-export function checkInt(value: unknown, field: string, min: number, max: number): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new ValidationError(`${field} must be an integer in ${min}..${max}`, field);
-  }
-  return value;
-}
+export { checkId, checkInt } from "../checks.js";
 
 export function checkStatus(value: unknown, field: string): RunStatus {
   if (!RUN_STATUSES.includes(value as RunStatus)) {

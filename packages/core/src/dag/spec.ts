@@ -1,17 +1,18 @@
 import { z } from "zod";
+import { DurationMsSchema, IdSchema, LIMITS, textSchema } from "../checks.js";
 
-/** Ids of runs, nodes, agents and tenants: safe inside Redis keys and URLs. */
-export const Id = z
-  .string()
-  // One pattern rather than min + max + regex: zod pays per check, and a 10,000-node run
-  // holds tens of thousands of ids (validating one should take a few milliseconds).
-  .regex(/^[A-Za-z0-9_.-]{1,128}$/, "must be 1 to 128 characters, each a letter, digit, '_', '.' or '-'");
+/**
+ * Ids of runs, nodes, agents and tenants: safe inside Redis keys and URLs. One pattern
+ * rather than min + max + regex: zod pays per check, and a 10,000-node run holds tens of
+ * thousands of ids (validating one should take a few milliseconds).
+ */
+export const Id = IdSchema;
 
 export const RetryPolicySchema = z
   .object({
     maxAttempts: z.number().int().min(1).max(100),
-    backoffMs: z.number().int().min(0).max(86_400_000),
-    maxBackoffMs: z.number().int().min(0).max(86_400_000).optional(),
+    backoffMs: z.number().int().min(0).max(LIMITS.maxDurationMs),
+    maxBackoffMs: z.number().int().min(0).max(LIMITS.maxDurationMs).optional(),
   })
   .refine((r) => r.maxBackoffMs === undefined || r.maxBackoffMs >= r.backoffMs, {
     path: ["maxBackoffMs"],
@@ -30,7 +31,7 @@ export const NodeSpecSchema = z.object({
   deps: z.array(Id).optional(),
   retry: RetryPolicySchema.optional(),
   /** Longest one attempt may run, heartbeats included; its lease never outlives it. */
-  timeoutMs: z.number().int().min(1).max(86_400_000).optional(),
+  timeoutMs: DurationMsSchema.optional(),
   /** Ready once `min` deps succeeded; skipped (or fails the run, per onFailure) once `min` cannot be reached. */
   join: JoinSchema.optional(),
   /** What this node's own permanent failure does, over the run's onFailure. */
@@ -39,7 +40,7 @@ export const NodeSpecSchema = z.object({
 
 export const RunSpecSchema = z.object({
   id: Id.optional(),
-  idempotencyKey: z.string().min(1).max(256).optional(),
+  idempotencyKey: textSchema(LIMITS.idempotencyKeyLength).optional(),
   nodes: z.array(NodeSpecSchema).min(1, "must contain at least one node"),
   onFailure: OnFailureSchema.optional(),
 }).strict();

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Id } from "../dag/spec.js";
+import { checkId as checkIdOnce, checkInt, LIMITS } from "../checks.js";
 import { PayloadTooLargeError, ValidationError } from "../errors.js";
 import { fromZodError } from "../validation.js";
 import { RawJson, type MachineDefinition, type StateRef, type Writer } from "./types.js";
@@ -23,8 +24,7 @@ export function checkRef(ref: StateRef): StateRef {
 }
 
 export function checkId(value: unknown, field: string): asserts value is string {
-  const r = Id.safeParse(value, { reportInput: true });
-  if (!r.success) throw new ValidationError(fromZodError(r.error, field).message, field);
+  checkIdOnce(value, field);
 }
 
 /** A value as the JSON text to store: RawJson is checked and kept byte for byte. */
@@ -52,10 +52,7 @@ export function toJsonText(value: unknown, maxBytes: number, field = "value"): s
 }
 
 export function checkVersion(value: unknown, field = "expectedVersion"): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-    throw new ValidationError(`${field} must be a whole number >= 0`, field);
-  }
-  return value;
+  return checkInt(value, field, 0, LIMITS.maxInteger);
 }
 
 const WriterSchema = z.object({
@@ -64,7 +61,7 @@ const WriterSchema = z.object({
     agent: Id.optional(),
     run: Id.optional(),
     node: Id.optional(),
-    attempt: z.number().int().min(0).max(1_000_000).optional(),
+    attempt: z.number().int().min(0).max(LIMITS.maxAttempt).optional(),
   })
   .strict(),
 });
