@@ -5,6 +5,7 @@ import { authMiddleware, type AuthConfig } from "../http/auth.js";
 import { errorResponse, errorResponses } from "../http/errors.js";
 import { subApp, type WeftApp } from "../http/routes/deps.js";
 import { DagParams } from "../http/schemas.js";
+import { serve } from "../http/serve.js";
 import type { LogWatch } from "./log-watch.js";
 import type { RunsWatch } from "./runs-watch.js";
 import { MAX_WATCH_TTL_SECONDS, type WatchTokens } from "./watch-token.js";
@@ -19,48 +20,39 @@ export const STREAM_PATHS = { run: "/v1/dags/{dagId}/events/stream", tenant: "/v
 
 const RUN_ENDS: ReadonlySet<EventType> = new Set(["run.succeeded", "run.failed", "run.cancelled"]);
 
-const watchToken = createRoute({
-  method: "post",
-  path: "/v1/dags/{dagId}/watch-token",
-  summary: "A short-lived, read-only token for one run, for `?token=` where no header can be sent (EventSource)",
-  request: {
-    params: DagParams,
-    body: {
-      required: false,
-      content: {
-        "application/json": {
-          schema: z.object({ ttlSeconds: z.number().int().min(1).max(MAX_WATCH_TTL_SECONDS).optional().openapi({ description: "Default 600" }) }),
-        },
-      },
-    },
-  },
-  responses: {
-    200: json(
-      z
-        .object({
-          token: z.string(),
-          expiresAt: z.number().int(),
-          streamUrl: z.string().openapi({ description: "The run's event stream with this token (relative when the stream is served by this API)" }),
-        })
-        .openapi("WatchToken"),
-      "The token",
-    ),
-    ...errorResponses(400, 401, 404, 415, 503),
-  },
-});
+const WatchTokenSchema = z
+  .object({
+    token: z.string(),
+    expiresAt: z.number().int(),
+    streamUrl: z.string().openapi({ description: "The run's event stream with this token (relative when the stream is served by this API)" }),
+  })
+  .openapi("WatchToken");
 
 /** POST /v1/dags/{dagId}/watch-token on the main API (tenant key required: tokens do not mint tokens). */
 export function watchTokenRoutes(d: { runs: ReadThrough; tokens: WatchTokens; streamBaseUrl?: string }): WeftApp {
   const app = subApp();
-  app.openapi(watchToken, async (c) => {
-    if (c.req.query("token") !== undefined && !c.req.header("authorization")) throw new ValidationError("a watch token cannot mint tokens", "token");
-    const { dagId } = c.req.valid("param");
-    const { ttlSeconds } = c.req.valid("json");
-    await d.runs.events(c.var.tenant, dagId, { after: 0, limit: 1 }); // 404 for a run this tenant does not have
-    const { token, expiresAt } = d.tokens.issue(c.var.tenant, dagId, ttlSeconds);
-    const streamUrl = `${d.streamBaseUrl ?? ""}${STREAM_PATHS.run.replace("{dagId}", dagId)}?token=${encodeURIComponent(token)}`;
-    return c.json({ token, expiresAt, streamUrl }, 200);
-  });
+  serve(
+    app,
+    {
+      method: "post",
+      path: "/v1/dags/{dagId}/watch-token",
+      summary: "A short-lived, read-only token for one run, for `?token=` where no header can be sent (EventSource)",
+      params: DagParams,
+      body: {
+        required: false,
+        schema: z.object({ ttlSeconds: z.number().int().min(1).max(MAX_WATCH_TTL_SECONDS).optional().openapi({ description: "Default 600" }) }).openapi("WatchTokenRequest"),
+        description: "Optional; an empty body (whatever its Content-Type) gives the default lifetime",
+      },
+      responses: { 200: json(WatchTokenSchema, "The token"), ...errorResponses(404) },
+    },
+    async (c, { params: { dagId }, body: { ttlSeconds } }) => {
+      if (c.req.query("token") !== undefined && !c.req.header("authorization")) throw new ValidationError("a watch token cannot mint tokens", "token");
+      await d.runs.events(c.var.tenant, dagId, { after: 0, limit: 1 }); // 404 for a run this tenant does not have
+      const { token, expiresAt } = d.tokens.issue(c.var.tenant, dagId, ttlSeconds);
+      const streamUrl = `${d.streamBaseUrl ?? ""}${STREAM_PATHS.run.replace("{dagId}", dagId)}?token=${encodeURIComponent(token)}`;
+      return c.json({ token, expiresAt, streamUrl }, 200);
+    },
+  );
   return app;
 }
 

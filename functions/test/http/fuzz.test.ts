@@ -62,6 +62,7 @@ const REQUESTS: Req[] = [
   { method: "GET", path: "/v1/dags/{fz-run}/events", query: { after: "0", limit: "5" } },
   { method: "GET", path: "/v1/dags/{fz-run}/history", query: { at: "1" } },
   { method: "POST", path: "/v1/dags/{fz-run}/cancel", body: { reason: "r" } },
+  { method: "POST", path: "/v1/dags/{fz-run}/watch-token", body: { ttlSeconds: 60 } },
   { method: "POST", path: "/v1/dags/{fz-run}/redrive", body: {} },
   { method: "POST", path: "/v1/dags/{fz-run}/rewind", body: { nodeId: "a" } },
   { method: "POST", path: "/v1/agents/{fz-agent}/claim", body: { workerId: "w", max: 1 } },
