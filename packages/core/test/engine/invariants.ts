@@ -28,17 +28,20 @@ const ATTEMPT_ENDS = new Set(["node.succeeded", "node.failed", "node.retrying", 
 const RUN_ENDS = new Set(["run.succeeded", "run.failed", "run.cancelled"]);
 
 /**
- * Checks a run's event log against the engine's promises (DESIGN.md invariants 1, 3, 4, 5)
+ * Checks a run's event log against the engine's promises (DESIGN.md invariants 1, 3, 4, 5, 10)
  * and returns every violation found, empty when the log is sound:
- * - a node starts only after all its deps succeeded, and becomes ready only then too;
+ * - a node starts only after all its deps succeeded (a join: `min` of them), and becomes
+ *   ready only then too; nodes and deps added while the run ran are read from the log
+ *   (`node.added`, `node.deps_added`), and the graph is acyclic after every addition;
  * - a node succeeds at most once;
  * - a node never gets a second lease while one is live (started without an attempt end);
  * - attempts of a node are 1, 2, 3... in order;
  * - every move follows the state machine, and its `from` is the status the log had reached;
  * - the run ends at most once, and no node moves after it ended.
  */
-export function logViolations(nodes: { id: string; deps?: string[] }[], events: RunEvent[]): string[] {
-  const deps = new Map(nodes.map((n) => [n.id, n.deps ?? []]));
+export function logViolations(nodes: { id: string; deps?: string[]; join?: { min: number } }[], events: RunEvent[]): string[] {
+  const deps = new Map(nodes.map((n) => [n.id, [...(n.deps ?? [])]]));
+  const join = new Map(nodes.filter((n) => n.join).map((n) => [n.id, n.join!.min]));
   const succeeded = new Set<string>();
   const live = new Map<string, number>();
   const lastAttempt = new Map<string, number>();
@@ -54,6 +57,20 @@ export function logViolations(nodes: { id: string; deps?: string[] }[], events: 
     }
     if (!n) continue;
     if (ended > 0 && e.type !== "node.heartbeat") out.push(`seq ${e.seq}: ${e.type} ${n} after the run ended`);
+    if (e.type === "node.added" || e.type === "node.deps_added") {
+      if (e.type === "node.added") {
+        if (deps.has(n)) out.push(`seq ${e.seq}: ${n} added twice`);
+        deps.set(n, []);
+        status.set(n, "pending");
+        if (typeof e.data?.join === "number") join.set(n, e.data.join);
+      } else if (status.get(n) !== "pending") {
+        out.push(`seq ${e.seq}: ${n} gained deps while ${status.get(n)}`);
+      }
+      deps.get(n)!.push(...((e.data?.deps as string[] | undefined) ?? []));
+      const cycle = cycleThrough(deps, n);
+      if (cycle) out.push(`seq ${e.seq}: the graph has a cycle ${cycle.join(" -> ")}`);
+      continue;
+    }
     const to = TARGET[e.type];
     if (to) {
       const from = status.get(n) ?? "pending";
@@ -63,8 +80,9 @@ export function logViolations(nodes: { id: string; deps?: string[] }[], events: 
     } else if (e.type === "node.heartbeat" && status.get(n) !== "running") {
       out.push(`seq ${e.seq}: heartbeat of ${n} while ${status.get(n)}`);
     }
-    const unmet = (deps.get(n) ?? []).filter((d) => !succeeded.has(d));
-    if ((e.type === "node.started" || e.type === "node.ready") && unmet.length) {
+    const all = deps.get(n) ?? [];
+    const unmet = all.filter((d) => !succeeded.has(d));
+    if ((e.type === "node.started" || e.type === "node.ready") && all.length - unmet.length < (join.get(n) ?? all.length)) {
       out.push(`seq ${e.seq}: ${e.type} ${n} before deps ${unmet.join(",")} succeeded`);
     }
     if (e.type === "node.started") {
@@ -82,6 +100,27 @@ export function logViolations(nodes: { id: string; deps?: string[] }[], events: 
     }
   }
   return out;
+}
+
+/** A path from `start` back to itself along deps, if there is one. */
+function cycleThrough(deps: ReadonlyMap<string, readonly string[]>, start: string): string[] | undefined {
+  const from = new Map<string, string>();
+  const stack = [start];
+  while (stack.length) {
+    const x = stack.pop()!;
+    for (const d of deps.get(x) ?? []) {
+      if (d === start) {
+        const path = [start, x];
+        for (let y = x; from.has(y); ) path.push((y = from.get(y)!));
+        return path.slice(0, path.indexOf(start, 1) + 1 || undefined);
+      }
+      if (!from.has(d)) {
+        from.set(d, x);
+        stack.push(d);
+      }
+    }
+  }
+  return undefined;
 }
 
 /** How many times each node's events of `type` occur. */

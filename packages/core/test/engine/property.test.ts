@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ConflictError } from "../../src/errors.js";
+import { ConflictError, ValidationError, WeftError } from "../../src/errors.js";
+import type { Addition } from "../../src/dag/spec.js";
 import { foldEvents } from "../../src/engine/fold.js";
 import type { RunStatus, Task } from "../../src/engine/types.js";
 import type { BackendName } from "@weft/test-support";
@@ -15,6 +16,8 @@ interface NodeDef {
   agent: string;
   deps: string[];
   retry: { maxAttempts: number; backoffMs: number; maxBackoffMs: number };
+  join?: { min: number };
+  onFailure?: "continue" | "fail-fast";
 }
 
 /** Random DAGs: mostly small, sometimes up to 500 nodes; each node depends on up to 3 earlier ones. */
@@ -28,6 +31,9 @@ const dagArb = fc
           agent: fc.nat(AGENTS.length - 1),
           maxAttempts: fc.integer({ min: 1, max: 3 }),
           backoffMs: fc.integer({ min: 0, max: 500 }),
+          // 0: no join; else join.min = 1 + (join - 1) % deps (when it has 2+ deps).
+          join: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }) }),
+          tolerant: fc.boolean(),
         }),
         { minLength: n, maxLength: n },
       ),
@@ -35,18 +41,24 @@ const dagArb = fc
     ),
   )
   .map(([raw, onFailure]) => {
-    const nodes: NodeDef[] = raw.map((r, i) => ({
-      id: `n${i}`,
-      agent: AGENTS[r.agent]!,
-      deps: i === 0 ? [] : [...new Set(r.deps.map((d) => `n${d % i}`))],
-      retry: { maxAttempts: r.maxAttempts, backoffMs: r.backoffMs, maxBackoffMs: 2000 },
-    }));
+    const nodes: NodeDef[] = raw.map((r, i) => {
+      const deps = i === 0 ? [] : [...new Set(r.deps.map((d) => `n${d % i}`))];
+      return {
+        id: `n${i}`,
+        agent: AGENTS[r.agent]!,
+        deps,
+        retry: { maxAttempts: r.maxAttempts, backoffMs: r.backoffMs, maxBackoffMs: 2000 },
+        ...(r.join && deps.length > 1 ? { join: { min: 1 + ((r.join - 1) % deps.length) } } : {}),
+        ...(r.tolerant ? { onFailure: "continue" as const } : {}),
+      };
+    });
     return { nodes, onFailure };
   });
 
 type Action =
   | { kind: "claim"; pick: number }
-  | { kind: "complete"; pick: number; twice: boolean }
+  | { kind: "complete"; pick: number; twice: boolean; grow?: number[] }
+  | { kind: "outside"; grow: number[] }
   | { kind: "fail"; pick: number; retryable: boolean }
   | { kind: "stale"; pick: number }
   | { kind: "heartbeat"; pick: number }
@@ -55,7 +67,12 @@ type Action =
 
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("claim" as const), pick: fc.nat(1000) }) },
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant("complete" as const), pick: fc.nat(1000), twice: fc.boolean() }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("complete" as const), pick: fc.nat(1000), twice: fc.boolean() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant("complete" as const), pick: fc.nat(1000), twice: fc.boolean(), grow: fc.array(fc.nat(1000), { minLength: 8, maxLength: 8 }) }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("outside" as const), grow: fc.array(fc.nat(1000), { minLength: 8, maxLength: 8 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("fail" as const), pick: fc.nat(1000), retryable: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("stale" as const), pick: fc.nat(1000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("heartbeat" as const), pick: fc.nat(1000) }) },
@@ -77,6 +94,9 @@ class Driver {
   abandoned: Task[] = [];
   accepted = new Map<string, number>();
   runStatus: RunStatus = "running";
+  /** Every node of the run as the driver knows it (the submitted ones, then each accepted addition's). */
+  known: string[];
+  added = 0;
 
   constructor(
     readonly ctx: EngineCtx,
@@ -85,7 +105,52 @@ class Driver {
     readonly dice: Iterator<number>,
     /** Percent of final-phase reports that are failures; as many again are abandoned. */
     readonly failRate: number,
-  ) {}
+    submitted: string[],
+  ) {
+    this.known = [...submitted];
+  }
+
+  /**
+   * A random addition from 8 numbers: 1 to 3 new nodes, each depending on up to two known
+   * nodes (any status), the adder or an earlier new one, sometimes a join; and sometimes
+   * new deps of a known node (often not pending, or closing a cycle: then refused whole).
+   */
+  addition(r: number[], adder?: string): Addition {
+    const pickKnown = (x: number) => this.known[x % this.known.length]!;
+    const count = 1 + (r[0]! % 3);
+    const ids = Array.from({ length: count }, () => `g${this.added++}`);
+    const nodes = ids.map((id, i) => {
+      const pool = [...(adder ? [adder] : []), pickKnown(r[1]! + i), pickKnown(r[2]! * (i + 1)), ...ids.slice(0, i)];
+      const deps = [...new Set(pool.filter((_, k) => (r[3]! >> (k + i)) & 1 || k === 0))].slice(0, 3);
+      const join = deps.length > 1 && r[4]! % 3 === 0 ? { join: { min: 1 + (r[4]! % deps.length) } } : {};
+      return { id, agent: AGENTS[(r[5]! + i) % AGENTS.length]!, deps, retry: { maxAttempts: 2, backoffMs: 0 }, ...join, ...(r[6]! % 2 ? { onFailure: "continue" as const } : {}) };
+    });
+    const target = r[7]! % 2 ? { deps: { [pickKnown(r[7]!)]: [ids[ids.length - 1]!, ...(r[7]! % 4 === 1 ? [pickKnown(r[1]! + 7)] : [])] } } : {};
+    return { nodes, ...target };
+  }
+
+  /** The refusals an addition may meet (a target not pending, a cycle, a dep that failed): nothing applied. */
+  private refusedAddition(err: unknown): boolean {
+    return err instanceof WeftError && (err instanceof ValidationError || err instanceof ConflictError) && err.field !== undefined;
+  }
+
+  private accept(add: Addition | undefined) {
+    for (const n of add?.nodes ?? []) this.known.push(n.id);
+  }
+
+  async outside(r: number[]) {
+    const add = this.addition(r);
+    const before = (await this.ctx.engine.getRun(this.ctx.tenant, this.dagId)).nodes.length;
+    try {
+      const res = await this.ctx.engine.addNodes(this.ctx.tenant, this.dagId, add);
+      expect(res.added).toEqual(add.nodes!.map((n) => n.id));
+      this.accept(add);
+    } catch (err) {
+      const ended = err instanceof ConflictError && /has ended/.test(err.message);
+      expect(ended || this.refusedAddition(err), String(err)).toBe(true);
+      expect((await this.ctx.engine.getRun(this.ctx.tenant, this.dagId)).nodes.length, "a refused addition adds nothing").toBe(before);
+    }
+  }
 
   private roll(): number {
     return this.dice.next().value as number;
@@ -113,23 +178,33 @@ class Driver {
     return tasks.length;
   }
 
-  async complete(h: { task: Task; fresh: boolean }, twice: boolean) {
+  async complete(h: { task: Task; fresh: boolean }, twice: boolean, grow?: number[]) {
     const { engine, tenant } = this.ctx;
     const t = h.task;
     const mustSucceed = h.fresh && this.runStatus === "running";
+    let add = grow ? this.addition(grow, t.nodeId) : undefined;
     let r;
     try {
-      r = await engine.complete(tenant, this.dagId, t.nodeId, t.leaseToken, { from: t.leaseToken });
+      r = await engine.complete(tenant, this.dagId, t.nodeId, t.leaseToken, { from: t.leaseToken }, add ? { add } : undefined);
     } catch (err) {
+      if (add && this.refusedAddition(err)) {
+        // Refused whole: the node is still running and completes without it.
+        add = undefined;
+        r = await engine.complete(tenant, this.dagId, t.nodeId, t.leaseToken, { from: t.leaseToken }).catch((e: unknown) => e as Error);
+      } else r = err as Error;
+    }
+    if (r instanceof Error) {
+      const err = r;
       expect(err).toBeInstanceOf(ConflictError);
       expect(mustSucceed, `fresh lease ${t.nodeId}#${t.attempt} was rejected on a running run`).toBe(false);
       return;
     }
     expect(r.duplicate).toBe(false);
+    this.accept(add);
     this.accepted.set(t.nodeId, (this.accepted.get(t.nodeId) ?? 0) + 1);
     this.runStatus = r.runStatus;
     if (twice) {
-      const again = await engine.complete(tenant, this.dagId, t.nodeId, t.leaseToken, { from: t.leaseToken });
+      const again = await engine.complete(tenant, this.dagId, t.nodeId, t.leaseToken, { from: t.leaseToken }, add ? { add } : undefined);
       expect(again.duplicate).toBe(true);
     }
   }
@@ -142,9 +217,12 @@ class Driver {
         return;
       case "complete": {
         const h = this.take(a.pick);
-        if (h) await this.complete(h, a.twice);
+        if (h) await this.complete(h, a.twice, a.grow);
         return;
       }
+      case "outside":
+        await this.outside(a.grow);
+        return;
       case "fail": {
         const h = this.take(a.pick);
         if (h) await this.fail(h, a.retryable);
@@ -239,7 +317,7 @@ async function checkRun(
 ) {
   const spec = { onFailure, nodes: nodes.map((n) => ({ ...n, deps: n.deps.length ? n.deps : undefined })) };
   const { dagId } = await ctx.engine.submit(ctx.tenant, spec);
-  const d = new Driver(ctx, dagId, dice[Symbol.iterator](), failRate);
+  const d = new Driver(ctx, dagId, dice[Symbol.iterator](), failRate, nodes.map((n) => n.id));
   for (const a of actions) await d.apply(a);
   const run = await d.finish(8 * nodes.length + 50);
 
@@ -262,7 +340,7 @@ const runsOn: Record<BackendName, number> = { single: 30, cluster: 8, upstash: 6
 describe.each(Object.keys(runsOn) as BackendName[])("engine properties on %s", (name) => {
   const { fresh } = useEngines(name);
 
-  it("keeps deps before starts, one success per node, always terminates, and its log folds to its state", async () => {
+  it("keeps deps (and joins) before starts, one success per node, always terminates, its log folds to its state, also while it grows", async () => {
     const inputs = [
       dagArb,
       fc.array(actionArb, { maxLength: 120, size: "medium" }),

@@ -160,7 +160,8 @@ local function grow_apply(run, add, by, st, at, pushes)
   for _, n in ipairs(nodes) do for _, d in ipairs(n.deps or {}) do child(d, n.id) end end
   for _, pair in ipairs(add.deps or {}) do for _, d in ipairs(pair[2]) do child(d, pair[1]) end end
 
-  local data = '{"agent":"%s","addedBy":' .. (by.node and ('{"node":"' .. by.node .. '","attempt":' .. by.attempt .. '}') or ('{"actor":"' .. by.actor .. '"}')) .. '}'
+  -- node.added carries what the log needs to stand alone: agent, deps, join, who added it.
+  local who = by.node and ('{"node":"' .. by.node .. '","attempt":' .. by.attempt .. '}') or ('{"actor":"' .. by.actor .. '"}')
   local open = {}
   for _, n in ipairs(nodes) do
     local deps = n.deps or {}
@@ -179,7 +180,8 @@ local function grow_apply(run, add, by, st, at, pushes)
     if n.join then f[#f + 1] = 'j'; f[#f + 1] = n.join; f[#f + 1] = 'q'; f[#f + 1] = #deps - n.join - bad end
     if n.onFailure then f[#f + 1] = 'f'; f[#f + 1] = n.onFailure end
     redis.call('HSET', run.n .. n.id, unpack(f))
-    append_event(run, 'node.added', n.id, 0, actor, at, nil, string.format(data, n.agent))
+    append_event(run, 'node.added', n.id, 0, actor, at, nil, '{"agent":"' .. n.agent .. '","deps":' ..
+      (#deps > 0 and ('["' .. table.concat(deps, '","') .. '"]') or '[]') .. (n.join and (',"join":' .. n.join) or '') .. ',"addedBy":' .. who .. '}')
     if w <= 0 then open[#open + 1] = n end
   end
   -- Existing nodes gain children (new nodes depending on them) and, targets, deps.
@@ -214,9 +216,11 @@ local function grow_apply(run, add, by, st, at, pushes)
       ready[#ready + 1] = target
     end
   end
-  redis.call('APPEND', run.k .. 'order', ',' .. table.concat(ids, ','))
-  redis.call('HINCRBY', run.meta, 'total', #nodes)
-  redis.call('HINCRBY', run.meta, 'remaining', #nodes)
+  if #ids > 0 then
+    redis.call('APPEND', run.k .. 'order', ',' .. table.concat(ids, ','))
+    redis.call('HINCRBY', run.meta, 'total', #nodes)
+    redis.call('HINCRBY', run.meta, 'remaining', #nodes)
+  end
   for _, n in ipairs(open) do
     make_ready(run, n.id, 'pending', n.agent, 0, at, 'engine', pushes)
     ready[#ready + 1] = n.id
