@@ -52,6 +52,8 @@ export const routes: readonly Route[] = [
   api("POST", "/v1/dags/{dagId}/nodes/{nodeId}/heartbeat"),
   api("POST", "/v1/dags/{dagId}/nodes/{nodeId}/release"),
   api("GET", "/v1/dags/{dagId}/nodes/{nodeId}/parents"),
+  api("POST", "/v1/dags/{dagId}/nodes/{nodeId}/extend"),
+  api("POST", "/v1/dags/{dagId}/nodes"),
 
   ...stateRoutes("/v1/dags/{dagId}/state/{key}"),
   ...stateRoutes("/v1/state/{namespace}/{key}"),

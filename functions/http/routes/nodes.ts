@@ -1,8 +1,9 @@
 import { z } from "@hono/zod-openapi";
+import { AdditionSchema } from "@weft/core";
 import { LIMITS, VersionSchema } from "@weft/core/checks";
 import { errorResponses } from "../errors.js";
 import { serve } from "../serve.js";
-import { ClaimMax, json, LeaseMs, LeaseToken, NodeErrorSchema, NodeParams, PathId, RunStatusSchema, TaskSchema, WorkerId } from "../schemas.js";
+import { ClaimMax, DagParams, json, LeaseMs, LeaseToken, NodeErrorSchema, NodeParams, NodeStatusSchema, PathId, RunStatusSchema, TaskSchema, WorkerId } from "../schemas.js";
 import { subApp, type RouteDeps, type WeftApp } from "./deps.js";
 
 /** A worker's reports on the attempt it holds the lease of, and what it reads to do it. */
@@ -33,6 +34,8 @@ const CompleteRequest = z
         description:
           "Run-scoped shared-state writes applied atomically with the completion (both or neither): each with expectedVersion (compare-and-set) or create: true (not both: 422)",
       }),
+    // Nodes and deps the completion adds, applied in the same script before the node's children are released.
+    add: AdditionSchema.optional(),
   })
   
   .openapi("CompleteRequest");
@@ -40,6 +43,18 @@ const CompleteRequest = z
 const CompleteResult = z
   .object({ duplicate: z.boolean(), ready: z.array(z.string()), runStatus: RunStatusSchema, next: z.array(TaskSchema).optional() })
   .openapi("CompleteResult");
+
+const GrowResult = z
+  .object({
+    added: z.array(z.string()).openapi({ description: "Ids of the nodes added" }),
+    ready: z.array(z.string()).openapi({ description: "Nodes ready now because of the addition" }),
+  })
+  .openapi("AddResult");
+
+const ExtendRequest = z
+  .object({ leaseToken: LeaseToken, nodes: AdditionSchema.shape.nodes, deps: AdditionSchema.shape.deps })
+  .strict()
+  .openapi("ExtendRequest");
 
 const FailRequest = z
   .object({
@@ -68,15 +83,16 @@ export function nodeRoutes({ engine, afterWrite }: RouteDeps): WeftApp {
       body: { required: true, schema: CompleteRequest },
       responses: {
         200: json(CompleteResult, "Applied, or `duplicate: true` when this completion had already been applied"),
-        ...errorResponses(404, 409, 422),
+        ...errorResponses(404, 409, 413, 422),
       },
     },
-    async (c, { params: { dagId, nodeId }, body: { leaseToken, output, workerId, claimNext, state } }) => {
+    async (c, { params: { dagId, nodeId }, body: { leaseToken, output, workerId, claimNext, state, add } }) => {
       const tenant = c.var.tenant;
       const result = await engine.complete(tenant, dagId, nodeId, leaseToken, output, {
         ...(workerId ? { workerId } : {}),
         ...(claimNext ? { claimNext } : {}),
         ...(state ? { state } : {}),
+        ...(add ? { add } : {}),
       });
       if (!result.duplicate) await afterWrite({ tenant, dagId });
       return c.json(result, 200);
@@ -140,16 +156,61 @@ export function nodeRoutes({ engine, afterWrite }: RouteDeps): WeftApp {
   serve(
     app,
     {
+      method: "post",
+      path: "/v1/dags/{dagId}/nodes/{nodeId}/extend",
+      summary: "A running node adds nodes and dependencies to its run without finishing (fenced by its lease; the same extension twice in one attempt is a duplicate)",
+      params: NodeParams,
+      body: { required: true, schema: ExtendRequest },
+      responses: {
+        200: json(GrowResult.extend({ duplicate: z.boolean() }).openapi("ExtendResult"), "Applied, or `duplicate: true` when this attempt had already made this extension"),
+        ...errorResponses(404, 409, 413, 422),
+      },
+    },
+    async (c, { params: { dagId, nodeId }, body: { leaseToken, ...addition } }) => {
+      const tenant = c.var.tenant;
+      const result = await engine.extend(tenant, dagId, nodeId, leaseToken, addition);
+      if (!result.duplicate) await afterWrite({ tenant, dagId });
+      return c.json(result, 200);
+    },
+  );
+
+  serve(
+    app,
+    {
+      method: "post",
+      path: "/v1/dags/{dagId}/nodes",
+      summary: "Add nodes and dependencies to a running run from outside it (409 once the run has ended: redrive or rewind it)",
+      params: DagParams,
+      body: { required: true, schema: AdditionSchema },
+      responses: { 200: json(GrowResult, "Applied"), ...errorResponses(404, 409, 413, 422) },
+    },
+    async (c, { params: { dagId }, body }) => {
+      const tenant = c.var.tenant;
+      const result = await engine.addNodes(tenant, dagId, body, { actor: "api" });
+      await afterWrite({ tenant, dagId });
+      return c.json(result, 200);
+    },
+  );
+
+  serve(
+    app,
+    {
       method: "get",
       path: "/v1/dags/{dagId}/nodes/{nodeId}/parents",
       summary: "Outputs of the node's dependencies by node id (dependencies without an output are left out)",
       params: NodeParams,
       responses: {
-        200: json(z.object({ parents: z.record(z.string(), z.unknown()) }).openapi("ParentOutputs"), "The dependencies' outputs"),
+        200: json(
+          z.object({ parents: z.record(z.string(), z.unknown()), notSucceeded: z.record(z.string(), NodeStatusSchema) }).openapi("ParentOutputs"),
+          "The dependencies' outputs, and the status of each dependency that did not succeed (a join may run without them)",
+        ),
         ...errorResponses(404),
       },
     },
-    async (c, { params: { dagId, nodeId } }) => c.json({ parents: await engine.parentOutputs(c.var.tenant, dagId, nodeId) }, 200),
+    async (c, { params: { dagId, nodeId } }) => {
+      const r = await engine.parents(c.var.tenant, dagId, nodeId);
+      return c.json({ parents: r.outputs, notSucceeded: r.notSucceeded }, 200);
+    },
   );
   return app;
 }

@@ -13,6 +13,10 @@ const ResetResultSchema = z
     status: RunStatusSchema,
     reset: z.array(z.string()).openapi({ description: "Nodes put back to pending" }),
     ready: z.array(z.string()).openapi({ description: "Of those, the ones ready at once" }),
+    removed: z
+      .array(z.string())
+      .optional()
+      .openapi({ description: "Nodes a rewind removed: those the rewound nodes had added while the run ran (and what those added)" }),
   })
   .openapi("ResetResult");
 

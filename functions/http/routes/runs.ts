@@ -32,6 +32,12 @@ export const NodeViewSchema = z
     error: z.looseObject({ message: z.string() }).optional(),
     leaseExpiresAt: z.number().int().optional(),
     workerId: z.string().optional(),
+    addedBy: z
+      .union([z.object({ node: z.string(), attempt: z.number().int() }), z.object({ actor: z.string() })])
+      .optional()
+      .openapi({ description: "Set on a node added while the run ran: the node and attempt that added it, or the actor who added it from outside" }),
+    join: z.object({ min: z.number().int() }).optional(),
+    onFailure: z.enum(["fail-fast", "continue"]).optional(),
   })
   .openapi("NodeView");
 

@@ -83,6 +83,20 @@ const cases: Case[] = [
   ["an If-Match above 2^53-1", api, "PUT", "/v1/state/ns/k", { body: 1, headers: { "if-match": '"9007199254740993"' } }, 400, "validation", "If-Match"],
   ["a required body that is empty", api, "POST", `/v1/dags/${run}/rewind`, { rawBody: "" , headers: { "content-type": "application/json" } }, 400, "validation", "body"],
   ["a non-empty body without Content-Type", api, "POST", `/v1/dags/${run}/cancel`, { rawBody: "{}", headers: { "content-type": "" } }, 415, "unsupported_media_type"],
+  // Growing a run (a completion's add, extend, and from outside): the same rules, the field named.
+  ["an addition whose nodes are not a list", api, "POST", `/v1/dags/${run}/nodes`, { body: { nodes: "x" } }, 400, "validation", "nodes"],
+  ["an added node with a wrong type", api, "POST", `/v1/dags/${run}/nodes`, { body: { nodes: [{ id: "n", agent: 5 }] } }, 400, "validation", "nodes[0].agent"],
+  ["an empty addition", api, "POST", `/v1/dags/${run}/nodes`, { body: {} }, 422, "validation", "nodes"],
+  ["an added node with an unknown dependency", api, "POST", `/v1/dags/${run}/nodes`, { body: { nodes: [{ id: "n", agent: "x", deps: ["ghost"] }] } }, 422, "validation", "nodes[0].deps[0]"],
+  ["an added node whose id is taken", api, "POST", `/v1/dags/${run}/nodes`, { body: { nodes: [{ id: "b", agent: "x" }] } }, 409, "conflict", "nodes[0].id"],
+  ["an addition that closes a cycle", api, "POST", `/v1/dags/${run}/nodes`, { body: { nodes: [{ id: "n", agent: "x", deps: ["b"] }], deps: { b: ["n"] } } }, 422, "validation", "deps.b"],
+  ["new deps of a node that is not pending", api, "POST", `/v1/dags/${run}/nodes`, { body: { deps: { a: ["b"] } } }, 409, "conflict", "deps.a"],
+  ["a join of more deps than the node has", api, "POST", `/v1/dags/${run}/nodes`, { body: { nodes: [{ id: "n", agent: "x", deps: ["a"], join: { min: 2 } }] } }, 422, "validation", "nodes[0].join.min"],
+  ["an added node's input over the input limit", api, "POST", `/v1/dags/${run}/nodes`, { body: { nodes: [{ id: "n", agent: "x", input: bigInput }] } }, 413, "payload_too_large", "nodes[0].input"],
+  ["an addition to an unknown run", api, "POST", "/v1/dags/no-such-run/nodes", { body: { nodes: [{ id: "n", agent: "x" }] } }, 404, "not_found"],
+  ["a completion whose addition is malformed", api, "POST", `/v1/dags/${run}/nodes/a/complete`, { body: { leaseToken: "1.x", add: { nodes: [{ id: "n" }] } } }, 400, "validation", "add.nodes[0].agent"],
+  ["extend without a leaseToken", api, "POST", `/v1/dags/${run}/nodes/a/extend`, { body: { nodes: [{ id: "n", agent: "x" }] } }, 400, "validation", "leaseToken"],
+  ["extend with a wrong lease token", api, "POST", `/v1/dags/${run}/nodes/a/extend`, { body: { leaseToken: "1.forged", nodes: [{ id: "n", agent: "x" }] } }, 409, "conflict"],
 ];
 
 describe("bad input gets its 4xx, a JSON error naming the field, and writes nothing", () => {

@@ -72,6 +72,8 @@ const REQUESTS: Req[] = [
   { method: "POST", path: `${node}/heartbeat`, body: { leaseToken: "1.x" } },
   { method: "POST", path: `${node}/release`, body: { leaseToken: "1.x", workerId: "w" } },
   { method: "GET", path: `${node}/parents` },
+  { method: "POST", path: `${node}/extend`, body: { leaseToken: "1.x", nodes: [{ id: "fz-x", agent: "fz-ag", input: { text: "t" } }], deps: { b: ["fz-x"] } } },
+  { method: "POST", path: "/v1/dags/{fz-run}/nodes", body: { nodes: [{ id: "fz-y", agent: "fz-ag", input: { text: "t" } }] } },
   ...state("/v1/dags/{fz-run}/state/{k}"),
   ...state("/v1/state/{ns}/{k}"),
   { method: "PUT", path: "/v1/machines/{m}", body: { states: ["a", "b"], initial: "a", transitions: { a: ["b"] } } },

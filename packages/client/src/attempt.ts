@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError, ValidationError, WeftError, type NodeError, type Task } from "@weft/core/sdk";
-import { LeaseLostError, ShutdownError, taskContext, type AgentHandler } from "./context.js";
+import { additionOf, LeaseLostError, ShutdownError, taskContext, type AgentHandler } from "./context.js";
 import type { WeftClient } from "./index.js";
 
 /**
@@ -126,7 +126,8 @@ export function startAttempt(client: WeftClient, task: Task, handler: AgentHandl
 
   async function complete(output: unknown): Promise<{ outcome: Outcome; next: Task[] }> {
     const next = o.claimNext?.();
-    const opts = { workerId: o.workerId, ...(next ? { claimNext: { ...next, leaseMs: o.leaseMs, workerId: o.workerId } } : {}) };
+    const add = additionOf(ctx);
+    const opts = { workerId: o.workerId, ...(next ? { claimNext: { ...next, leaseMs: o.leaseMs, workerId: o.workerId } } : {}), ...(add ? { add } : {}) };
     const send = () =>
       client.complete(task, output, opts).catch((err: unknown) => {
         if (err instanceof TypeError && isUnserializable(output)) throw new ValidationError(`output is not JSON: ${err.message}`, "output");

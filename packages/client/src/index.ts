@@ -13,8 +13,12 @@ import {
   update,
   ValidationError,
   WeftError,
+  type Addition,
+  type AddResult,
   type ClaimOptions,
   type CompleteResult,
+  type ExtendResult,
+  type NodeStatus,
   type EventPage,
   type ResetResult,
   type RunAt,
@@ -143,6 +147,14 @@ export function createClient(o: ClientOptions) {
     /** Follows the run's event stream until the run ends (see stream.ts); resumes across disconnects. */
     stream: (dagId: string, so: StreamOptions) =>
       followStream(async () => (await client.watchToken(dagId)).streamUrl, doFetch, so),
+    /** The same, and the status of each dependency that did not succeed (a join may run without them). */
+    parentsOf: async (dagId: string, nodeId: string) =>
+      (await call<{ parents: Record<string, unknown>; notSucceeded: Record<string, NodeStatus> }>("GET", `${node(dagId, nodeId)}/parents`)).json(),
+    /** A running node adds nodes and deps to its run without finishing (fenced by its lease). */
+    extend: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, addition: Addition) =>
+      post<ExtendResult>(`${node(task.dagId, task.nodeId)}/extend`, { leaseToken: task.leaseToken, ...addition }),
+    /** Adds nodes and deps to a running run from outside it. */
+    addNodes: (dagId: string, addition: Addition) => post<AddResult>(`/v1/dags/${encodeURIComponent(dagId)}/nodes`, addition),
     getRun: async (dagId: string) => (await call<RunView>("GET", `/v1/dags/${encodeURIComponent(dagId)}`)).json(),
     events: async (dagId: string, after = 0, limit?: number) =>
       (await call<EventPage>("GET", `/v1/dags/${encodeURIComponent(dagId)}/events?after=${after}${limit ? `&limit=${limit}` : ""}`)).json(),
@@ -197,6 +209,7 @@ export {
   LeaseLostError,
   ShutdownError,
   type TaskContext,
+  type NodeTemplate,
   type RunState,
   type AgentHandler,
   type Agents,

@@ -7,6 +7,7 @@
 export * from "./errors.js";
 export { update } from "./state/update.js";
 export type * from "./engine/types.js";
+export type { Addition, NodeSpec, RunSpec } from "./dag/spec.js";
 export type { StateEntry, StateRef, Writer, WriteResult, HistoryEntry, Machine, MachineDefinition, TransitionResult } from "./state/types.js";
 export type { UpdateOptions, UpdateResult, VersionedStore } from "./state/update.js";
 export type { RunAt } from "./archive/read-through.js";
