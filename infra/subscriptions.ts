@@ -26,11 +26,12 @@ export interface Subscription {
 }
 
 /**
- * The agents of the example, examples/research-pipeline (plan -> research x3 -> draft ->
- * fact-check -> edit -> publish), all served by its push-mode Lambda. Kept as data here
+ * The agents of the example, examples/research-pipeline (plan -> research x n -> draft ->
+ * fact-check [-> revise -> fact-check-2] -> edit -> publish, grown by its agents while it
+ * runs), all served by its push-mode Lambda. Kept as data here
  * so the stack does not import the example's code; infra/sst.test.ts checks it matches.
  */
-export const EXAMPLE_AGENTS = ["planner", "researcher", "drafter", "fact-checker", "editor", "publisher"] as const;
+export const EXAMPLE_AGENTS = ["planner", "researcher", "drafter", "reviser", "fact-checker", "editor", "publisher"] as const;
 export const EXAMPLE_PUSH_HANDLER = "examples/research-pipeline/push.handler";
 
 /** `fact-checker` -> `FactChecker` (rule names are PascalCase). */

@@ -1,11 +1,16 @@
 import { NonRetryableError, type Agents, type TaskContext } from "@weft/client";
-import { articleKey, RATE_LIMITED_NODE } from "./dag.js";
+import { articleKey, quorum, RATE_LIMITED_NODE, REVIEW_ROUNDS, retryPolicy } from "./dag.js";
 import { modelFromEnv, type Model } from "./model.js";
 
 /**
- * The pipeline's six agents. Each reads its inputs from its parents' outputs
+ * The pipeline's seven agents. Each reads its inputs from its parents' outputs
  * (ctx.parents()) and the run's shared state, calls the model, and returns its output;
  * a thrown error fails the attempt (retried unless it is marked non-retryable).
+ *
+ * Two of them grow the run (dag.ts draws it): the planner adds one researcher per
+ * question and the draft that joins them; the fact-checker adds a revision and a second
+ * check when the draft cites a source nobody found. What they add is sent with their
+ * output and applied in the same step (ctx.spawn, ctx.add).
  *
  * Shared state: researchers add their sources to the run-scoped `sources` document with
  * compare-and-set (three of them write it at the same time; none loses another's), the
@@ -53,7 +58,16 @@ export interface Article extends Edited {
   model: string;
 }
 
-type Input = { topic?: string; questions?: number; question?: number; namespace?: string };
+type Input = {
+  topic?: string;
+  minQuestions?: number;
+  maxQuestions?: number;
+  question?: number;
+  round?: number;
+  namespace?: string;
+  /** First retry delay of the nodes an agent adds (the run's own, passed down). */
+  retryBackoffMs?: number;
+};
 
 const CITATION = /\[(S\d+\.\d+)\]/g;
 
@@ -69,18 +83,31 @@ export function createAgents(model: () => Model): Agents {
   return {
     async planner(_task, ctx): Promise<Plan> {
       const topic = topicOf(ctx);
-      const n = inputOf(ctx).questions ?? 3;
+      const input = inputOf(ctx);
+      const min = input.minQuestions ?? 2;
+      const max = input.maxQuestions ?? 6;
       const text = await model().generate({
         system: "You plan research for a short, well-sourced article. Write research questions, each answerable on its own.",
-        prompt: `Topic: "${topic}". Write ${n} distinct research questions that together cover it.`,
-        lines: n,
+        prompt: `Topic: "${topic}". Write as many distinct research questions as the topic needs, at least ${min} and at most ${max}, that together cover it.`,
+        lines: max,
+        minLines: min,
         caller: caller(ctx),
         signal: ctx.signal,
       });
-      const questions = lines(text);
+      const questions = [...new Set(lines(text))].slice(0, max);
       // A model that ignored the format: another attempt may do better.
-      if (questions.length < n) throw new Error(`the planner returned ${questions.length} questions, ${n} needed`);
-      return { topic, questions: questions.slice(0, n) };
+      if (questions.length < min) throw new Error(`the planner returned ${questions.length} questions, at least ${min} needed`);
+      const retry = retryPolicy(input.retryBackoffMs);
+      // One researcher per question; one that fails for good is tolerated by draft's join.
+      const researchers = ctx.spawn(
+        { id: "research", agent: "researcher", onFailure: "continue", retry, input: (_q, i) => ({ topic, question: i }) },
+        questions,
+      );
+      ctx.add({
+        nodes: [{ id: "draft", agent: "drafter", deps: researchers, join: { min: quorum(researchers.length) }, input: { topic }, retry }],
+        deps: { "fact-check": ["draft"], edit: ["draft"] },
+      });
+      return { topic, questions };
     },
 
     async researcher(_task, ctx): Promise<Research> {
@@ -112,9 +139,11 @@ export function createAgents(model: () => Model): Agents {
       return { question, findings: sources.map((s) => ({ source: s.id, text: s.claim })) };
     },
 
-    async drafter(_task, ctx): Promise<{ draft: string }> {
+    async drafter(_task, ctx): Promise<{ draft: string; without: string[] }> {
       const topic = topicOf(ctx);
-      const research = Object.entries((await ctx.parents()) as Record<string, Research>).sort(([a], [b]) => a.localeCompare(b));
+      // A join: it runs once enough researchers succeeded; the others are named, not waited for.
+      const research = Object.entries((await ctx.parents()) as Record<string, Research>).sort(([a], [b]) => a.localeCompare(b, "en", { numeric: true }));
+      const without = Object.keys(await ctx.notSucceeded());
       const notes = research
         .map(([, r]) => `Q: ${r.question}\n${r.findings.map((f) => `- ${f.text} [${f.source}]`).join("\n")}`)
         .join("\n\n");
@@ -125,12 +154,31 @@ export function createAgents(model: () => Model): Agents {
         caller: caller(ctx),
         signal: ctx.signal,
       });
+      return { draft, without };
+    },
+
+    async reviser(_task, ctx): Promise<{ draft: string }> {
+      const topic = topicOf(ctx);
+      const parents = (await ctx.parents()) as { draft: { draft: string }; "fact-check": FactCheck };
+      const check = parents["fact-check"];
+      // Hand the model the draft without the markers that point nowhere, and the sources that exist.
+      const cleaned = parents.draft.draft.replace(CITATION, (m, id: string) => (check.unsupported.includes(id) ? "" : m));
+      const draft = await model().generate({
+        system: "You revise an article after a fact-check. Keep every supported claim and its marker; drop what no source supports.",
+        prompt: `Revise this article about "${topic}". Sources that do not exist: ${check.unsupported.join(", ")}.\n\n${cleaned}`,
+        maxTokens: 900,
+        caller: caller(ctx),
+        signal: ctx.signal,
+      });
       return { draft };
     },
 
     async "fact-checker"(_task, ctx): Promise<FactCheck> {
       const topic = topicOf(ctx);
-      const { draft } = ((await ctx.parents()) as { draft: { draft: string } }).draft;
+      const round = inputOf(ctx).round ?? 1;
+      const parents = (await ctx.parents()) as { draft?: { draft: string }; revise?: { draft: string } };
+      const draft = (parents.revise ?? parents.draft)?.draft;
+      if (draft === undefined) throw new NonRetryableError(`${ctx.task.nodeId}: no draft among its parents`);
       const sources = (await sourcesOf(ctx)).map((s) => s.id);
       const cited = [...new Set([...draft.matchAll(CITATION)].map((m) => m[1]!))];
       const unsupported = cited.filter((id) => !sources.includes(id));
@@ -143,16 +191,31 @@ export function createAgents(model: () => Model): Agents {
         caller: caller(ctx),
         signal: ctx.signal,
       });
-      return { verdict: unsupported.length ? "revise" : "pass", cited, unsupported, uncited, notes };
+      const verdict = unsupported.length ? "revise" : "pass";
+      if (verdict === "revise" && round < REVIEW_ROUNDS) {
+        // A review loop, bounded: revise, check again; edit waits for both.
+        const retry = retryPolicy(inputOf(ctx).retryBackoffMs);
+        const next = `fact-check-${round + 1}`;
+        ctx.add({
+          nodes: [
+            { id: "revise", agent: "reviser", deps: ["draft", ctx.task.nodeId], input: { topic }, retry },
+            { id: next, agent: "fact-checker", deps: ["revise"], input: { topic, round: round + 1 }, retry },
+          ],
+          deps: { edit: ["revise", next] },
+        });
+      }
+      return { verdict, cited, unsupported, uncited, notes };
     },
 
     async editor(_task, ctx): Promise<Edited> {
       const topic = topicOf(ctx);
-      const parents = (await ctx.parents()) as { draft: { draft: string }; "fact-check": FactCheck };
-      const check = parents["fact-check"];
+      const parents = (await ctx.parents()) as Record<string, unknown>;
+      // The latest round: the revision and its check when the fact-check asked for one.
+      const draft = ((parents.revise ?? parents.draft) as { draft: string }).draft;
+      const check = (parents[`fact-check-${REVIEW_ROUNDS}`] ?? parents["fact-check"]) as FactCheck;
       const body = await model().generate({
         system: "You are an editor. Tighten the prose, keep the citation markers, and remove any sentence citing an unsupported source.",
-        prompt: `Edit this article about "${topic}".\nUnsupported sources: ${check.unsupported.join(", ") || "none"}.\nFact-checker's notes: ${check.notes}\n\n${parents.draft.draft}`,
+        prompt: `Edit this article about "${topic}".\nUnsupported sources: ${check.unsupported.join(", ") || "none"}.\nFact-checker's notes: ${check.notes}\n\n${draft}`,
         maxTokens: 900,
         caller: caller(ctx),
         signal: ctx.signal,

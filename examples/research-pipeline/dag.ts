@@ -1,18 +1,36 @@
 import type { RunSpec } from "@weft/core";
 
 /**
- * The research-and-write pipeline as a run spec:
+ * The research-and-write pipeline as a run spec. What is submitted is the frame:
  *
- *   plan -> research-1 | research-2 | research-3 -> draft -> fact-check -> edit -> publish
+ *   plan -> fact-check -> edit -> publish
  *
- * A run's DAG is fixed when it is submitted, so the fan-out is fixed too: the planner
- * writes one question per researcher, and researcher i reads question i from the plan's
- * output (ctx.parents()). dag.yaml is the same run for the CLI.
+ * and the agents grow the rest while it runs (they return ctx.spawn/ctx.add with their
+ * output; see agents.ts):
+ *   - the planner decides how many questions the topic needs (2 to 6) and adds one
+ *     researcher per question and a `draft` that joins them: it starts once
+ *     ceil(n * 2/3) researchers succeeded (a researcher that fails for good is tolerated,
+ *     `onFailure: "continue"`); fact-check and edit now wait for draft;
+ *   - when the fact-check finds claims whose source does not exist, it adds `revise` and a
+ *     second check, `fact-check-2`, and edit waits for them too (at most 2 review rounds).
+ *
+ *   plan -> research-1..n -> draft (join) -> fact-check [-> revise -> fact-check-2] -> edit -> publish
+ *
+ * dag.yaml is the same frame for the CLI.
  */
-export const RESEARCHERS = 3;
+
+/** Questions the planner may ask for: its model decides within these bounds. */
+export const MIN_RESEARCHERS = 2;
+export const MAX_RESEARCHERS = 6;
+
+/** Review rounds at most: the first fact-check's and the one after a revision. */
+export const REVIEW_ROUNDS = 2;
 
 /** The researcher whose first model call gets the fake model's simulated 429 (a retry to watch). */
 export const RATE_LIMITED_NODE = "research-2";
+
+/** Successes draft waits for out of n researchers. */
+export const quorum = (n: number) => Math.ceil((n * 2) / 3);
 
 export interface PipelineOptions {
   topic: string;
@@ -22,21 +40,20 @@ export interface PipelineOptions {
   retryBackoffMs?: number;
 }
 
+export const retryPolicy = (backoffMs = 1_000) => ({ maxAttempts: 3, backoffMs, maxBackoffMs: Math.max(backoffMs, 10_000) });
+
 export function researchPipeline(o: PipelineOptions): RunSpec {
   const topic = o.topic.trim();
   if (!topic) throw new Error("the pipeline needs a topic");
-  const backoffMs = o.retryBackoffMs ?? 1_000;
-  const retry = { maxAttempts: 3, backoffMs, maxBackoffMs: Math.max(backoffMs, 10_000) };
-  const researchers = Array.from({ length: RESEARCHERS }, (_, i) => `research-${i + 1}`);
+  const retryBackoffMs = o.retryBackoffMs ?? 1_000;
+  const retry = retryPolicy(retryBackoffMs);
   return {
     ...(o.idempotencyKey ? { idempotencyKey: o.idempotencyKey } : {}),
     onFailure: "fail-fast",
     nodes: [
-      { id: "plan", agent: "planner", input: { topic, questions: RESEARCHERS }, retry },
-      ...researchers.map((id, i) => ({ id, agent: "researcher", deps: ["plan"], input: { topic, question: i }, retry })),
-      { id: "draft", agent: "drafter", deps: researchers, input: { topic }, retry },
-      { id: "fact-check", agent: "fact-checker", deps: ["draft"], input: { topic }, retry },
-      { id: "edit", agent: "editor", deps: ["draft", "fact-check"], input: { topic }, retry },
+      { id: "plan", agent: "planner", input: { topic, minQuestions: MIN_RESEARCHERS, maxQuestions: MAX_RESEARCHERS, retryBackoffMs }, retry },
+      { id: "fact-check", agent: "fact-checker", deps: ["plan"], input: { topic, round: 1, retryBackoffMs }, retry },
+      { id: "edit", agent: "editor", deps: ["fact-check"], input: { topic }, retry },
       { id: "publish", agent: "publisher", deps: ["edit"], input: { topic, namespace: "articles" }, retry },
     ],
   };

@@ -15,6 +15,8 @@ export interface ModelRequest {
   prompt: string;
   /** `lines: n` asks for exactly n lines (a list, one item a line); default free prose. */
   lines?: number;
+  /** With `lines`: as few as this many lines, as many as `lines`; the model decides. */
+  minLines?: number;
   maxTokens?: number;
   /** Who is asking (the node id) and which attempt: logged, and the fake's 429 rule reads them. */
   caller?: { nodeId: string; attempt: number };
@@ -90,6 +92,7 @@ const QUESTIONS = [
   "Which rules and policies shape %s?",
   "What are the technical limits and open risks of %s?",
   "What do customers actually pay for %s, and why?",
+  "How does %s compare across countries, and what explains the gaps?",
 ];
 
 export function fakeModel(o: FakeModelOptions = {}): Model {
@@ -110,15 +113,21 @@ export function fakeModel(o: FakeModelOptions = {}): Model {
       const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
       if (req.lines) {
         const offset = Math.floor(rand() * QUESTIONS.length);
-        return Array.from({ length: req.lines }, (_, i) =>
+        const min = Math.min(req.minLines ?? req.lines, req.lines);
+        const count = min + Math.floor(rand() * (req.lines - min + 1));
+        return Array.from({ length: count }, (_, i) =>
           /question/i.test(req.system) ? QUESTIONS[(offset + i) % QUESTIONS.length]!.replace("%s", subject) : sentence(subject, pick),
         ).join("\n");
       }
+      // A first draft (asked to cite every claim) also cites one source nobody found, [S0.1]:
+      // the kind of slip the pipeline's fact-check exists to catch, so its review loop runs.
+      const invent = cites.length > 0 && /cite every claim/i.test(req.system);
       const paragraphs = Array.from({ length: 3 }, (_, p) => {
         const n = 2 + Math.floor(rand() * 2);
         return Array.from({ length: n }, (_, i) => {
           const cite = cites.length ? ` ${cites[(p * 3 + i) % cites.length]}` : "";
-          return `${sentence(subject, pick).replace(/\.$/, "")}${cite}.`;
+          const made = invent && p === 0 && i === 0 ? " [S0.1]" : "";
+          return `${sentence(subject, pick).replace(/\.$/, "")}${cite}${made}.`;
         }).join(" ");
       });
       return paragraphs.join("\n\n");
@@ -165,7 +174,8 @@ export function openAiModel(o: OpenAiOptions): Model {
   return {
     name: `openai:${o.model}`,
     async generate(req) {
-      const format = req.lines ? `\n\nAnswer with exactly ${req.lines} lines, one item per line, no numbering and nothing else.` : "";
+      const count = req.lines && req.minLines !== undefined && req.minLines < req.lines ? `between ${req.minLines} and ${req.lines}` : `exactly ${req.lines}`;
+      const format = req.lines ? `\n\nAnswer with ${count} lines, one item per line, no numbering and nothing else.` : "";
       const res = await doFetch(url, {
         method: "POST",
         headers: { authorization: `Bearer ${o.apiKey}`, "content-type": "application/json" },

@@ -5,7 +5,7 @@ import { expect } from "vitest";
 import { createClient, type WeftClient } from "@weft/client";
 import type { RunView } from "@weft/core";
 import type { Article, SourcesDoc } from "../agents.js";
-import { RATE_LIMITED_NODE, researchPipeline } from "../dag.js";
+import { MAX_RESEARCHERS, MIN_RESEARCHERS, quorum, RATE_LIMITED_NODE, researchPipeline } from "../dag.js";
 import { startLocal, type Local, type LocalOptions } from "../../../functions/local/emulator.js";
 
 /**
@@ -32,7 +32,17 @@ export async function startEmulator(o: Pick<LocalOptions, "subscriptions"> = {})
   };
 }
 
-export const NODES = ["plan", "research-1", "research-2", "research-3", "draft", "fact-check", "edit", "publish"];
+/** The nodes of a finished run with n researchers: the frame plus what the agents added. */
+export const nodesOf = (n: number) => [
+  "plan",
+  "fact-check",
+  "edit",
+  "publish",
+  ...Array.from({ length: n }, (_, i) => `research-${i + 1}`),
+  "draft",
+  "revise",
+  "fact-check-2",
+];
 
 /** Submits the pipeline on `topic` and waits for the run to finish. */
 export async function runPipeline(weft: WeftClient, topic: string, timeoutMs = 30_000): Promise<RunView> {
@@ -46,24 +56,40 @@ export async function runPipeline(weft: WeftClient, topic: string, timeoutMs = 3
   }
 }
 
-/** What every successful run must show: all nodes succeeded, one retry, sources merged, the article filed. */
+/**
+ * What every successful run must show: the planner's researchers and draft added by it, a
+ * review round added by the fact-check, all nodes succeeded, one retry, sources merged,
+ * the article filed.
+ */
 export async function expectPublished(weft: WeftClient, run: RunView): Promise<Article> {
   const nodes = Object.fromEntries(run.nodes.map((n) => [n.id, n]));
   expect(run.status, JSON.stringify(run.nodes.map((n) => [n.id, n.status, n.error]))).toBe("succeeded");
-  expect(Object.keys(nodes).sort()).toEqual([...NODES].sort());
+  const n = run.nodes.filter((x) => x.agent === "researcher").length;
+  expect(n).toBeGreaterThanOrEqual(MIN_RESEARCHERS);
+  expect(n).toBeLessThanOrEqual(MAX_RESEARCHERS);
+  const NODES = nodesOf(n);
+  expect(run.nodes.map((x) => x.id)).toEqual(NODES);
+  const byPlan = { node: "plan", attempt: 1 };
+  for (const id of NODES.slice(4, 4 + n + 1)) expect(nodes[id]?.addedBy, id).toEqual(byPlan);
+  expect(nodes.draft).toMatchObject({ join: { min: quorum(n) }, deps: Array.from({ length: n }, (_, i) => `research-${i + 1}`) });
+  expect(nodes.revise?.addedBy).toEqual({ node: "fact-check", attempt: 1 });
+  expect(nodes.edit?.deps).toEqual(["fact-check", "draft", "revise", "fact-check-2"]);
   for (const id of NODES) expect(nodes[id]?.status, id).toBe("succeeded");
   // The fake model refuses the rate-limited researcher's first call with a 429; attempt 2 succeeds.
   expect(nodes[RATE_LIMITED_NODE]?.attempt).toBe(2);
   for (const id of NODES.filter((n) => n !== RATE_LIMITED_NODE)) expect(nodes[id]?.attempt, id).toBe(1);
-  const { events } = await weft.events(run.dagId, 0);
+  const { events } = await weft.events(run.dagId, 0, 1000);
+  expect(events.filter((e) => e.type === "node.added").map((e) => e.node)).toEqual(NODES.slice(4));
   const retry = events.find((e) => e.type === "node.retrying");
   expect(retry).toMatchObject({ node: RATE_LIMITED_NODE, attempt: 1 });
   expect(JSON.stringify(retry?.data)).toMatch(/429/);
 
-  // Three researchers wrote the run's `sources` at once with compare-and-set: none was lost.
+  // The researchers wrote the run's `sources` at once with compare-and-set: none was lost.
   const sources = (await weft.state.get({ dagId: run.dagId, key: "sources" }))?.value as SourcesDoc;
-  expect(sources.sources.map((s) => s.id)).toEqual(["S1.1", "S1.2", "S1.3", "S2.1", "S2.2", "S2.3", "S3.1", "S3.2", "S3.3"]);
-  expect(nodes["fact-check"]?.output).toMatchObject({ verdict: "pass", unsupported: [] });
+  expect(sources.sources.map((s) => s.id)).toEqual(Array.from({ length: n }, (_, i) => [1, 2, 3].map((j) => `S${i + 1}.${j}`)).flat());
+  // The first draft cites a source nobody found; the revision does not.
+  expect(nodes["fact-check"]?.output).toMatchObject({ verdict: "revise", unsupported: ["S0.1"] });
+  expect(nodes["fact-check-2"]?.output).toMatchObject({ verdict: "pass", unsupported: [] });
 
   const published = nodes.publish?.output as { namespace: string; key: string; words: number };
   expect(published.namespace).toBe("articles");
