@@ -290,6 +290,20 @@ describe.each(backends)("joins and per-node onFailure on %s", (name) => {
     expect(node(await engine.getRun(tenant, dagId), "draft").status).toBe("ready");
   });
 
+  it("gives a pending join new deps that have not succeeded yet, and it waits for its quorum among all of them", async () => {
+    const ctx = fresh();
+    const { engine, tenant } = ctx;
+    const { dagId } = await engine.submit(tenant, {
+      nodes: [{ id: "a", agent: "x" }, { id: "b", agent: "x" }, { id: "j", agent: "x", deps: ["a", "b"], join: { min: 2 } }],
+    });
+    expect(await engine.addNodes(tenant, dagId, { nodes: [{ id: "c", agent: "x", deps: ["a"] }], deps: { j: ["c"] } })).toEqual({ added: ["c"], ready: [] });
+    for (const id of ["a", "c"]) {
+      const t = await claimOne(ctx, dagId, id);
+      await engine.complete(tenant, dagId, id, t.leaseToken, id);
+    }
+    expect(node(await engine.getRun(tenant, dagId), "j")).toMatchObject({ status: "ready", deps: ["a", "b", "c"] });
+  });
+
   it("refuses a join that asks for more successes than it has deps", async () => {
     const ctx = fresh();
     const err = await rejection(ctx.engine.submit(ctx.tenant, { nodes: [{ id: "a", agent: "x" }, { id: "b", agent: "x", deps: ["a"], join: { min: 2 } }] }));

@@ -203,7 +203,8 @@ local function grow_apply(run, add, by, st, at, pushes)
     local w
     if t[2] then
       -- A join needs k successes whatever the count of deps: more deps, more tolerance.
-      w = redis.call('HINCRBY', run.n .. target, 'w', -succeeded)
+      -- (Never an increment of -0: Lua sends it as "-0", which Redis refuses as an integer.)
+      w = succeeded > 0 and redis.call('HINCRBY', run.n .. target, 'w', -succeeded) or tonumber(redis.call('HGET', run.n .. target, 'w'))
       redis.call('HINCRBY', run.n .. target, 'q', #ds - bad)
       redis.call('HSET', run.n .. target, 'd', d)
     else
