@@ -9,6 +9,7 @@ import { errorFields, logger } from "../log.js";
 import { startGateway, type HttpHandler } from "./gateway.js";
 import { loadHandler, ROOT } from "./handlers.js";
 import { closeLive } from "../live/lambda-stream.js";
+import { dashboardSite, ensureDashboardBuilt } from "./dashboard.js";
 import { startDynamo, startRedis, type Service } from "./services.js";
 
 export interface LocalOptions {
@@ -22,6 +23,8 @@ export interface LocalOptions {
   subscriptions?: (s: Subscription) => boolean;
   /** Where progress lines go; default console.log with a "weft " prefix. */
   log?: (line: string) => void;
+  /** Serve the dashboard (packages/dashboard, built first when stale) at `/`. Default false; `npm start` turns it on. */
+  dashboard?: boolean;
   /** The process env the handlers read (REDIS_URL, WEFT_API_KEYS, ...); it is updated in place. */
   env?: NodeJS.ProcessEnv;
 }
@@ -98,7 +101,8 @@ export async function startLocal(o: LocalOptions = {}): Promise<Local> {
       ...routes.map(async (r) => ({ method: r.method, path: r.path, name: r.handler, handler: await loadHandler<HttpHandler>(r.handler) })),
       ...streamRoutes.map(async (r) => ({ method: r.method, path: r.path, name: r.handler, handler: await loadHandler<HttpHandler>(r.handler), streaming: true })),
     ]);
-    const server: Server = await startGateway(gatewayRoutes, o.port ?? Number(env.PORT ?? 3000));
+    if (o.dashboard) await ensureDashboardBuilt(log);
+    const server: Server = await startGateway(gatewayRoutes, o.port ?? Number(env.PORT ?? 3000), "127.0.0.1", o.dashboard ? dashboardSite() : undefined);
     stoppers.unshift(async () => {
       // Open event streams would keep close() waiting: end them (clients resume by Last-Event-ID).
       await closeLive();
@@ -110,6 +114,7 @@ export async function startLocal(o: LocalOptions = {}): Promise<Local> {
     const baseUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : o.port}`;
     env.WEFT_API_URL = baseUrl;
     log(`api:      ${baseUrl} (${routes.length} routes + ${streamRoutes.length} streaming from infra/routes.ts; try ${baseUrl}/openapi.json)`);
+    if (o.dashboard) log(`dashboard: ${baseUrl}/`);
 
     const period = o.reconcileMs ?? Number(env.WEFT_RECONCILE_MS ?? 1000);
     for (const s of schedules) {

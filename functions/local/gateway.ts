@@ -126,11 +126,18 @@ function send(res: ServerResponse, result: APIGatewayProxyResultV2): void {
  * A local HTTP server shaped like API Gateway (HTTP API, payload v2): it matches the
  * routes infra declares, builds the v2 event and invokes the same Lambda handler.
  */
-export function startGateway(routes: GatewayRoute[], port: number, host = "127.0.0.1"): Promise<Server> {
+export function startGateway(
+  routes: GatewayRoute[],
+  port: number,
+  host = "127.0.0.1",
+  /** Served before any route when it answers true (the dashboard's static files). */
+  site?: (req: IncomingMessage, res: ServerResponse) => boolean,
+): Promise<Server> {
   const compiled = routes.map(compile);
   const fallback = compiled.find((r) => r.regex === null);
   const server = createServer(async (req, res) => {
     let match: { route: Compiled; params: Record<string, string> } | undefined;
+    if (site?.(req, res)) return;
     try {
       const path = new URL(req.url ?? "/", "http://localhost").pathname;
       try {

@@ -14,6 +14,7 @@ const { values: flags } = parseArgs({
     example: { type: "boolean", default: true },
     "no-example": { type: "boolean", default: false },
     "no-push": { type: "boolean", default: false },
+    "no-dashboard": { type: "boolean", default: false },
     once: { type: "boolean", default: false },
     topic: { type: "string", default: "home battery storage in the EU" },
     help: { type: "boolean", short: "h", default: false },
@@ -24,6 +25,7 @@ if (flags.help) {
   --no-example  start the services only
   --no-push     do not serve the example's agents from its push-mode handler (run a pull-mode worker:
                 npx tsx examples/research-pipeline/worker.ts)
+  --no-dashboard  do not build and serve the dashboard at /
   --once        run the example, print the result, and exit (status 0 when the run succeeded)
   --topic       what the example pipeline researches and writes about
 env: PORT (3000), REDIS_URL, DYNAMODB_ENDPOINT, WEFT_DATA_DIR (.weft), WEFT_API_KEYS ("key:tenant,..."),
@@ -37,7 +39,7 @@ let local: Local | undefined;
 const log = (s: string) => console.log(`weft ${s}`);
 
 async function main(): Promise<number> {
-  local = await startLocal({ env, log, ...(flags["no-push"] ? { subscriptions: (s) => !s.example } : {}) });
+  local = await startLocal({ env, log, dashboard: !flags["no-dashboard"], ...(flags["no-push"] ? { subscriptions: (s) => !s.example } : {}) });
 
   const withExample = flags.example && !flags["no-example"];
   if (flags["no-push"]) log("the example's agents are not served here: run npx tsx examples/research-pipeline/worker.ts");

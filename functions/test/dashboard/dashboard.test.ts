@@ -1,0 +1,193 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createEngine, TcpRedis, type Engine } from "@weft/core";
+import { freePort, startRedis, type RedisProcess } from "@weft/test-support";
+import { startLocal, type Local } from "../../local/emulator.js";
+import { ROOT } from "../../local/handlers.js";
+
+/**
+ * The dashboard in a real browser (Debian's Chromium through playwright-core) against the
+ * local emulation with API keys: the same gateway, handlers, stream, Redis and dynalite as
+ * `npm start`. One browser for the file; a worker is this test, through the engine.
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const KEY = "key-dashboard-0123456789";
+let redis: RedisProcess;
+let local: Local;
+let port: number;
+let dataDir: string;
+let browser: Browser;
+let page: Page;
+let engine: Engine;
+
+// The emulator writes the endpoints it started into the env; a restart starts its own again.
+const start = () => (process.env.DYNAMODB_ENDPOINT = "") || startLocal({ port, dataDir, log: () => {}, dashboard: true, reconcileMs: 200, subscriptions: (s) => !s.example });
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install chromium (.ci/run does)`);
+  redis = await startRedis();
+  dataDir = mkdtempSync(join(tmpdir(), "weft-dash-"));
+  port = await freePort();
+  Object.assign(process.env, {
+    REDIS_URL: redis.url,
+    DYNAMODB_ENDPOINT: "",
+    WEFT_API_KEYS: `${KEY}:acme`,
+    WEFT_WATCH_SECRET: "dashboard-test-secret-0123456789",
+    WEFT_HOT_TTL_SECONDS: "1",
+  });
+  local = await start();
+  engine = createEngine({ redis: new TcpRedis({ url: redis.url }) });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
+  page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+}, 180_000);
+afterAll(async () => {
+  await browser?.close();
+  await engine?.close();
+  await local?.stop();
+  await redis?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+let n = 0;
+const uid = (label: string) => `${label}-${process.pid}-${++n}`;
+const diamond = (id: string) => ({
+  id,
+  nodes: [
+    { id: "a", agent: `${id}-x`, input: { topic: "weft" } },
+    { id: "b", agent: `${id}-x`, deps: ["a"] },
+    { id: "c", agent: `${id}-x`, deps: ["a"] },
+    { id: "d", agent: `${id}-x`, deps: ["b", "c"] },
+  ],
+});
+/** Claims and completes every ready node of the run's agent once; returns how many. */
+async function workOnce(id: string, agent = `${id}-x`): Promise<number> {
+  const tasks = await engine.claim("acme", agent, { max: 100, leaseMs: 60_000, workerId: "browser-test-worker" });
+  for (const t of tasks) await engine.complete("acme", t.dagId, t.nodeId, t.leaseToken, { done: t.nodeId });
+  return tasks.length;
+}
+const statusOf = (id: string) => page.getAttribute(`[data-testid="node-${id}"]`, "data-status");
+const waitStatus = (id: string, status: string, timeout = 10_000) =>
+  page.waitForSelector(`[data-testid="node-${id}"][data-status="${status}"]`, { timeout, state: "attached" });
+
+/** Moves the time-travel slider as a user's drag does (input events on the range). */
+const travelTo = (seq: number) =>
+  page.$eval(
+    'input[aria-label="time travel"]',
+    // Runs in the page: React sees a value set through the native setter, then an input event.
+    (el, v) => {
+      Object.getOwnPropertyDescriptor(Object.getPrototypeOf(el), "value")!.set!.call(el, String(v));
+      el.dispatchEvent(new Event("input", { bubbles: true }));
+    },
+    seq,
+  );
+
+describe("the dashboard", () => {
+  it("asks for an API key, keeps it in session storage and out of every URL", async () => {
+    await page.goto(`${local.baseUrl}/`);
+    await page.waitForSelector("input[name=key]");
+    await page.fill("input[name=key]", "wrong-key");
+    await page.click("button[type=submit]");
+    await page.waitForSelector("[role=alert]");
+    expect(await page.textContent("[role=alert]")).toContain("unknown API key");
+    await page.fill("input[name=key]", KEY);
+    await page.click("button[type=submit]");
+    await page.waitForSelector("table");
+    expect(await page.evaluate('sessionStorage.getItem("weft.apiKey")')).toBe(KEY);
+    const urls: string[] = [];
+    page.on("request", (r) => urls.push(r.url()));
+    const id = uid("listed");
+    await engine.submit("acme", diamond(id));
+    // The runs list is live: the new run appears without a reload.
+    await page.waitForSelector(`tr[data-run="${id}"][data-status="running"]`, { timeout: 10_000 });
+    await page.click(`tr[data-run="${id}"] a`);
+    await waitStatus("a", "ready");
+    expect(urls.some((u) => u.includes(KEY))).toBe(false);
+    expect(urls.some((u) => u.includes("/events/stream?token="))).toBe(true);
+  });
+
+  it("colours a run's nodes as a worker completes them, live from the stream", async () => {
+    const id = uid("live");
+    await engine.submit("acme", diamond(id));
+    await page.goto(`${local.baseUrl}/#/runs/${id}`);
+    await waitStatus("a", "ready");
+    expect(await statusOf("d")).toBe("pending");
+    const timings: number[] = [];
+    for (const [next, count] of [["a", 1], ["b", 2], ["d", 1]] as const) {
+      const t0 = performance.now();
+      expect(await workOnce(id)).toBe(count);
+      await waitStatus(next, "succeeded");
+      timings.push(performance.now() - t0);
+    }
+    await page.waitForSelector('[data-testid="run-status"]:has-text("succeeded")');
+    for (const node of ["a", "b", "c", "d"]) expect(await statusOf(node)).toBe("succeeded");
+    console.log(`dashboard: completion -> colour in the DOM: ${timings.map((t) => `${t.toFixed(0)} ms`).join(", ")}`);
+    expect(Math.max(...timings)).toBeLessThan(5_000);
+    if (process.env.WEFT_DASHBOARD_SCREENSHOT) {
+      await page.click('[data-testid="node-d"]');
+      await page.waitForSelector('[data-testid="node-panel"] pre');
+      await page.screenshot({ path: join(ROOT, "docs", "dashboard-run.png") });
+    }
+
+    // Time travel: after event 2 (submitted, a ready) nothing had run yet.
+    await travelTo(2);
+    await waitStatus("d", "pending");
+    expect(await statusOf("a")).toBe("ready");
+    expect(await page.textContent('[data-testid="travel-label"]')).toContain("after event 2");
+    await page.click("text=back to live");
+    await waitStatus("a", "succeeded");
+  });
+
+  it("shows the API's error for an action it refuses", async () => {
+    const id = uid("refused");
+    await engine.submit("acme", diamond(id));
+    await page.goto(`${local.baseUrl}/#/runs/${id}`);
+    await waitStatus("a", "ready");
+    // A running run cannot be redriven: the API says why, and the page shows it as it is.
+    await page.click("text=Redrive");
+    const text = await (await page.waitForSelector('[data-testid="action-error"]')).textContent();
+    expect(text).toMatch(/redrive: 409 conflict: /);
+  });
+
+  it("renders an archived run from the cold store", async () => {
+    const id = uid("archived");
+    await engine.submit("acme", diamond(id));
+    while ((await workOnce(id)) > 0);
+    // The archive subscription flushes it; with WEFT_HOT_TTL_SECONDS=1 Redis lets it go.
+    for (let i = 0; ; i++) {
+      try {
+        await engine.getRun("acme", id);
+      } catch {
+        break;
+      }
+      if (i > 150) throw new Error("the run never left Redis");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await page.goto(`${local.baseUrl}/#/runs/${id}`);
+    for (const node of ["a", "b", "c", "d"]) await waitStatus(node, "succeeded");
+    await page.waitForSelector('[data-testid="stream-state"]:has-text("ended")');
+    await travelTo(1);
+    await waitStatus("a", "pending");
+  });
+
+  it("loses no event when the stream reconnects after the server restarts", async () => {
+    const id = uid("restart");
+    await engine.submit("acme", { id, nodes: Array.from({ length: 6 }, (_, i) => ({ id: `s${i}`, agent: `${id}-x`, ...(i ? { deps: [`s${i - 1}`] } : {}) })) });
+    await page.goto(`${local.baseUrl}/#/runs/${id}`);
+    await waitStatus("s0", "ready");
+    await workOnce(id);
+    await waitStatus("s0", "succeeded");
+    await local.stop();
+    // While the server is down the run goes on (workers talk to Redis through the engine here).
+    await workOnce(id);
+    await workOnce(id);
+    local = await start();
+    while ((await workOnce(id)) > 0);
+    for (let i = 0; i < 6; i++) await waitStatus(`s${i}`, "succeeded", 20_000);
+    const log = (await (await fetch(`${local.baseUrl}/v1/dags/${id}/events?limit=1000`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { events: { seq: number }[] };
+    const seqs = await page.$$eval(".timeline li", (lis) => lis.map((li) => Number(li.getAttribute("data-seq"))));
+    expect(seqs.sort((a, b) => a - b)).toEqual(log.events.map((e) => e.seq));
+  });
+});
