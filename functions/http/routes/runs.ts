@@ -3,7 +3,7 @@ import { LIMITS, textSchema } from "@weft/core/checks";
 import { RunSpecSchema } from "@weft/core";
 import { errorResponses } from "../errors.js";
 import { serve } from "../serve.js";
-import { Counts, DagParams, json, NodeStatusSchema, QueryInt, RunStatusSchema } from "../schemas.js";
+import { Counts, DagParams, json, NodeStatusSchema, QueryInt, RunStatusSchema, SignalRecordSchema } from "../schemas.js";
 import { subApp, type RouteDeps, type WeftApp } from "./deps.js";
 
 /**
@@ -32,6 +32,19 @@ export const NodeViewSchema = z
     error: z.looseObject({ message: z.string() }).optional(),
     leaseExpiresAt: z.number().int().optional(),
     workerId: z.string().optional(),
+    wait: z
+      .object({
+        gen: z.number().int(),
+        timeoutMs: z.number().int().optional(),
+        onTimeout: z.enum(["fail", "succeed"]),
+        key: z.string().optional(),
+        timeoutAt: z.number().int().optional(),
+        suspended: z.boolean().optional(),
+        input: z.unknown().optional(),
+      })
+      .optional()
+      .openapi({ description: "A wait node's (or a suspended agent's) wait" }),
+    signal: SignalRecordSchema.optional().openapi({ description: "The signal that ended the node's last wait" }),
   })
   .openapi("NodeView");
 
@@ -43,6 +56,7 @@ export const RunViewSchema = z
     onFailure: z.enum(["fail-fast", "continue"]),
     createdAt: z.number().int(),
     finishedAt: z.number().int().optional(),
+    pausedAt: z.number().int().optional(),
     counts: Counts,
     nodes: z.array(NodeViewSchema),
   })

@@ -19,7 +19,7 @@ export interface SubmitArgs {
 
 export interface SubmitNode {
   id: string;
-  agent: string;
+  agent?: string;
   deps?: string;
   waiting?: number;
   children?: string;
@@ -29,6 +29,9 @@ export interface SubmitNode {
   join?: number;
   tolerate?: number;
   onFailure?: string;
+  /** A wait node's wait, "timeoutMs|onTimeout|key", and its timeout's default output (JSON). */
+  wait?: string;
+  waitOutput?: string;
 }
 
 const policyField = (retry: RetryPolicy, timeoutMs = 0) =>
