@@ -52,6 +52,12 @@ export const routes: readonly Route[] = [
   api("POST", "/v1/dags/{dagId}/nodes/{nodeId}/heartbeat"),
   api("POST", "/v1/dags/{dagId}/nodes/{nodeId}/release"),
   api("GET", "/v1/dags/{dagId}/nodes/{nodeId}/parents"),
+  api("POST", "/v1/dags/{dagId}/nodes/{nodeId}/signal"),
+  api("POST", "/v1/dags/{dagId}/nodes/{nodeId}/suspend"),
+  api("POST", "/v1/dags/{dagId}/pause"),
+  api("POST", "/v1/dags/{dagId}/resume"),
+  api("POST", "/v1/signals"),
+  api("POST", "/v1/signals/{token}"),
 
   ...stateRoutes("/v1/dags/{dagId}/state/{key}"),
   ...stateRoutes("/v1/state/{namespace}/{key}"),

@@ -395,7 +395,7 @@ export interface Engine {
   /** Ends a waiting node's wait with the tenant's key. Not waiting -> ConflictError (same signalId: duplicate). */
   signal(tenant: string, dagId: string, nodeId: string, signal: Signal): Promise<SignalResult>;
   /** Ends the wait a signal token was issued for; anything wrong with the token -> NotFoundError that says nothing more. */
-  signalByToken(token: string, signal: Signal): Promise<SignalResult>;
+  signalByToken(token: string, signal: Signal): Promise<SignalResult & { tenant: string; dagId: string; nodeId: string }>;
   /** Ends every wait of the tenant on `key`, in any run; how many. A signal before anyone waits is not kept. */
   signalKey(tenant: string, key: string, signal: Signal): Promise<{ signalled: number; nodes: { dagId: string; nodeId: string; status: NodeStatus }[] }>;
   /** A running attempt stops to wait for a signal: not a failure; its token is void. */

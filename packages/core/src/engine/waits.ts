@@ -83,12 +83,13 @@ export function waits(ctx: WaitContext) {
       });
     },
 
-    async signalByToken(token: string, signal: Signal): Promise<SignalResult> {
+    async signalByToken(token: string, signal: Signal): Promise<SignalResult & { tenant: string; dagId: string; nodeId: string }> {
       const address = typeof token === "string" ? ctx.sealer?.open(token, ctx.now()) : undefined;
       if (!address) throw new NotFoundError("no such signal");
       const args = signalArgs(signal, limits.maxInputBytes);
       try {
-        return await ctx.onRun(S.signal, address.tenant, address.dagId, { nodeId: address.nodeId, gen: address.gen, via: "url", ...args });
+        const r = await ctx.onRun(S.signal, address.tenant, address.dagId, { nodeId: address.nodeId, gen: address.gen, via: "url", ...args });
+        return { ...r, tenant: address.tenant, dagId: address.dagId, nodeId: address.nodeId };
       } catch (err) {
         // A run that is gone says no more than a wrong token.
         if (err instanceof NotFoundError) throw new NotFoundError("no such signal");

@@ -200,6 +200,9 @@ describe.each(backends)("signal tokens on %s", (name) => {
       status: "succeeded",
       runStatus: "running",
       duplicate: false,
+      tenant: ctx.tenant,
+      dagId,
+      nodeId: "approve",
     });
     expect(node(await ctx.engine.getRun(ctx.tenant, dagId), "approve").signal).toMatchObject({ via: "url", by: "slack:U1" });
     // The same delivery again is a duplicate; any other use of a token of that wait is void.
