@@ -54,6 +54,7 @@ local function signal_node(run, node, sig, gen, at)
   local wg = tonumber(n[2]) or 0
   if s == 'waiting' and (not gen or gen == wg) then
     local status, run_status = end_wait(run, node, sig, at, sig.by or sig.via)
+    if run_status == 'running' and is_paused(run) then run_status = 'paused' end
     return { status = status, runStatus = run_status, duplicate = false }
   end
   -- The same signal again (same signalId) after it ended this wait: a duplicate, no change.

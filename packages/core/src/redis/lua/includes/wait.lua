@@ -43,7 +43,7 @@ local function begin_wait(run, node, from, attempt, at, by, agent)
   end
   if w.key then redis.call('SADD', wait_key_index(run.tenant, w.key), member(run, node)) end
   set_status(run, node, 'waiting', { 'wd', deadline })
-  local data = '{"gen":' .. gen .. (deadline > 0 and (',"timeoutAt":' .. deadline) or '')
+  local data = '{"gen":' .. gen .. (deadline > 0 and (',"timeoutAt":' .. deadline .. ',"onTimeout":"' .. w.onTimeout .. '"') or '')
     .. (w.key and (',"key":' .. cjson.encode(w.key)) or '') .. ',"input":' .. (n[2] or n[3] or 'null') .. '}'
   append_event(run, 'node.waiting', node, attempt, by, at, from, data)
   outbox(run, 'NodeWaiting', node, agent, attempt, at, gen .. '|' .. deadline)
