@@ -3,7 +3,11 @@ import type { RunSpec } from "@weft/core";
 /**
  * The research-and-write pipeline as a run spec:
  *
- *   plan -> research-1 | research-2 | research-3 -> draft -> fact-check -> edit -> publish
+ *   plan -> research-1 | research-2 | research-3 -> draft -> fact-check -> edit -> approve -> publish
+ *
+ * `approve` is a wait node: no agent runs it; an editor ends it with a signal (weft approve,
+ * POST .../signal, or the signal URL of its NodeWaiting event). No decision within
+ * APPROVAL_TIMEOUT_MS fails it, and with it the run (fail-fast): nothing unapproved is published.
  *
  * A run's DAG is fixed when it is submitted, so the fan-out is fixed too: the planner
  * writes one question per researcher, and researcher i reads question i from the plan's
@@ -13,6 +17,10 @@ export const RESEARCHERS = 3;
 
 /** The researcher whose first model call gets the fake model's simulated 429 (a retry to watch). */
 export const RATE_LIMITED_NODE = "research-2";
+
+/** The editor's approval before publishing: a wait node. */
+export const APPROVAL_NODE = "approve";
+export const APPROVAL_TIMEOUT_MS = 10 * 60_000;
 
 export interface PipelineOptions {
   topic: string;
@@ -37,7 +45,13 @@ export function researchPipeline(o: PipelineOptions): RunSpec {
       { id: "draft", agent: "drafter", deps: researchers, input: { topic }, retry },
       { id: "fact-check", agent: "fact-checker", deps: ["draft"], input: { topic }, retry },
       { id: "edit", agent: "editor", deps: ["draft", "fact-check"], input: { topic }, retry },
-      { id: "publish", agent: "publisher", deps: ["edit"], input: { topic, namespace: "articles" }, retry },
+      {
+        id: APPROVAL_NODE,
+        deps: ["edit"],
+        input: { topic, question: "Publish the edited article?" },
+        wait: { timeoutMs: APPROVAL_TIMEOUT_MS, onTimeout: "fail" },
+      },
+      { id: "publish", agent: "publisher", deps: ["edit", APPROVAL_NODE], input: { topic, namespace: "articles" }, retry },
     ],
   };
 }

@@ -6,7 +6,7 @@ import { validateRun } from "@weft/core";
 import { articleKey, RESEARCHERS, researchPipeline } from "../dag.js";
 
 describe("the example pipeline's run spec", () => {
-  it("is a valid DAG: plan, three researchers in parallel, then draft, fact-check, edit, publish", () => {
+  it("is a valid DAG: plan, three researchers in parallel, then draft, fact-check, edit, an editor's approval, publish", () => {
     const spec = researchPipeline({ topic: "tidal power" });
     expect(() => validateRun(spec)).not.toThrow();
     const deps = Object.fromEntries(spec.nodes.map((n) => [n.id, n.deps ?? []]));
@@ -18,8 +18,11 @@ describe("the example pipeline's run spec", () => {
       draft: ["research-1", "research-2", "research-3"],
       "fact-check": ["draft"],
       edit: ["draft", "fact-check"],
-      publish: ["edit"],
+      approve: ["edit"],
+      publish: ["edit", "approve"],
     });
+    expect(spec.nodes.find((n) => n.id === "approve")).toMatchObject({ wait: { timeoutMs: 600_000, onTimeout: "fail" } });
+    expect(spec.nodes.find((n) => n.id === "approve")?.agent).toBeUndefined();
     expect(spec.nodes.filter((n) => n.agent === "researcher").map((n) => n.input)).toEqual(
       Array.from({ length: RESEARCHERS }, (_, i) => ({ topic: "tidal power", question: i })),
     );

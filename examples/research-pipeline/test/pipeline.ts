@@ -5,7 +5,7 @@ import { expect } from "vitest";
 import { createClient, type WeftClient } from "@weft/client";
 import type { RunView } from "@weft/core";
 import type { Article, SourcesDoc } from "../agents.js";
-import { RATE_LIMITED_NODE, researchPipeline } from "../dag.js";
+import { APPROVAL_NODE, RATE_LIMITED_NODE, researchPipeline } from "../dag.js";
 import { startLocal, type Local, type LocalOptions } from "../../../functions/local/emulator.js";
 
 /**
@@ -32,15 +32,20 @@ export async function startEmulator(o: Pick<LocalOptions, "subscriptions"> = {})
   };
 }
 
-export const NODES = ["plan", "research-1", "research-2", "research-3", "draft", "fact-check", "edit", "publish"];
+export const NODES = ["plan", "research-1", "research-2", "research-3", "draft", "fact-check", "edit", APPROVAL_NODE, "publish"];
 
-/** Submits the pipeline on `topic` and waits for the run to finish. */
+/** Submits the pipeline on `topic`, approves it as an editor would (its signal URL, no key), and waits for the run to finish. */
 export async function runPipeline(weft: WeftClient, topic: string, timeoutMs = 30_000): Promise<RunView> {
   const { dagId } = await weft.submit(researchPipeline({ topic, idempotencyKey: `${topic}-${Math.random()}`, retryBackoffMs: 50 }));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const run = await weft.getRun(dagId);
     if (run.status !== "running") return run;
+    if (run.nodes.find((n) => n.id === APPROVAL_NODE)?.status === "waiting") {
+      const { events } = await weft.events(dagId, 0, 1000);
+      const url = events.find((e) => e.type === "node.waiting" && e.node === APPROVAL_NODE)?.data?.signalUrl as string;
+      await weft.signalUrl(url, { output: { approved: true }, by: "test editor" });
+    }
     if (Date.now() > deadline) throw new Error(`run ${dagId} still running after ${timeoutMs} ms: ${JSON.stringify(run.counts)}`);
     await new Promise((res) => setTimeout(res, 50));
   }
@@ -54,7 +59,9 @@ export async function expectPublished(weft: WeftClient, run: RunView): Promise<A
   for (const id of NODES) expect(nodes[id]?.status, id).toBe("succeeded");
   // The fake model refuses the rate-limited researcher's first call with a 429; attempt 2 succeeds.
   expect(nodes[RATE_LIMITED_NODE]?.attempt).toBe(2);
-  for (const id of NODES.filter((n) => n !== RATE_LIMITED_NODE)) expect(nodes[id]?.attempt, id).toBe(1);
+  for (const id of NODES.filter((n) => n !== RATE_LIMITED_NODE && n !== APPROVAL_NODE)) expect(nodes[id]?.attempt, id).toBe(1);
+  // The editor's approval came by its signal URL; no agent ran it.
+  expect(nodes[APPROVAL_NODE]).toMatchObject({ attempt: 0, output: { approved: true }, signal: { via: "url", by: "test editor" } });
   const { events } = await weft.events(run.dagId, 0);
   const retry = events.find((e) => e.type === "node.retrying");
   expect(retry).toMatchObject({ node: RATE_LIMITED_NODE, attempt: 1 });

@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 describe("research pipeline, pull mode (worker())", () => {
-  it("runs plan -> research x3 -> draft -> fact-check -> edit -> publish to success, retrying the rate-limited researcher", async () => {
+  it("runs plan -> research x3 -> draft -> fact-check -> edit -> approval -> publish to success, retrying the rate-limited researcher", async () => {
     const run = await runPipeline(weft, "home battery storage in the EU");
     await expectPublished(weft, run);
     // Every attempt was this worker's: nothing else serves these agents here.
