@@ -23,14 +23,14 @@ end
 -- Returns the node's new status and the run's.
 local function end_wait(run, node, sig, at, by)
   local k = run.n .. node
-  local n = redis.call('HMGET', k, 'a', 'g', 'c', 'su')
+  local n = redis.call('HMGET', k, 'a', 'g', 'c', 'su', 'f')
   local attempt = tonumber(n[1]) or 0
   clear_wait(run, node)
   local kept, seen = signal_records(sig, at)
   redis.call('HSET', k, 'sg', kept, 'si', sig.signalId or '')
   if n[4] then redis.call('HDEL', k, 'su') end
   if sig.error then
-    local status = fail_node(run, node, attempt, sig.error, at, by, 'waiting', n[2], n[3],
+    local status = fail_node(run, node, attempt, sig.error, at, by, 'waiting', n[2], n[3], n[5],
       '{"error":' .. sig.error .. ',"signal":' .. seen .. '}')
     return 'failed', status
   end
