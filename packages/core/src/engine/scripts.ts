@@ -234,10 +234,6 @@ export const resetNodes = script<OnRun, RunArgs & { mode: "redrive" | "rewind"; 
 });
 
 /** Every DAG script, for tests and tools that walk the contract. */
-export const DAG_SCRIPTS = [
-  submit, claim, claimNode, heartbeat, complete, extend, addNodes, fail, release, cancel, reconcile, readRun, readEvents,
-  parentOutputs, outboxRead, outboxAck, finishedDue, listRuns, releaseRun, restoreRun, resetNodes,
-];
 
 /** What a signal carries to the scripts: output or error as raw JSON, never both. */
 export interface SignalArgs {
@@ -278,3 +274,9 @@ export const pauseRun = script<OnRun, RunArgs & { mode: "pause" | "resume"; acto
   name: "pause_run",
   keys: ({ shard, run }) => ({ run: run.key, outbox: shard.outbox, queues: shard.queues }),
 });
+
+export const DAG_SCRIPTS = [
+  submit, claim, claimNode, heartbeat, complete, extend, addNodes, fail, release, cancel, reconcile, readRun, readEvents,
+  parentOutputs, outboxRead, outboxAck, finishedDue, listRuns, releaseRun, restoreRun, resetNodes,
+  signal, signalKey, suspend, pauseRun,
+];
