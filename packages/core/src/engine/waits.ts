@@ -1,3 +1,4 @@
+import { isWellFormed } from "../checks.js";
 import { WaitSpecSchema, type DagLimits } from "../dag/spec.js";
 import { packWait } from "../dag/wait.js";
 import { NotFoundError, PayloadTooLargeError, ValidationError } from "../errors.js";
@@ -27,8 +28,8 @@ const MAX_TEXT = 256;
 
 function text(value: unknown, field: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "string" || value.length === 0 || value.length > MAX_TEXT || value.includes("|")) {
-    throw new ValidationError(`${field} must be a string of 1 to ${MAX_TEXT} characters (no '|')`, field);
+  if (typeof value !== "string" || value.length === 0 || value.length > MAX_TEXT || value.includes("|") || !isWellFormed(value)) {
+    throw new ValidationError(`${field} must be well-formed text of 1 to ${MAX_TEXT} characters (no '|')`, field);
   }
   return value;
 }
