@@ -49,6 +49,10 @@ export interface WeftConfig {
   watchSecret: Buffer;
   /** Base URL of the stream API when it is not this API (deployed: the REST API in front of the Stream function). */
   streamUrl?: string;
+  /** Seals signal tokens (signal URLs of waits); without it there are none. */
+  signingSecret?: string;
+  /** The API's public base URL, for the signal URLs in NodeWaiting events and the log. */
+  publicUrl?: string;
 }
 
 /**
@@ -56,6 +60,7 @@ export interface WeftConfig {
  * WEFT_SHARDS (default 1), WEFT_PREFIX (default "weft"), WEFT_API_KEYS ("key:tenant,..."),
  * WEFT_DEV_TENANT, WEFT_EVENT_BUS, WEFT_BODY_LIMIT_BYTES, WEFT_TABLE, DYNAMODB_ENDPOINT,
  * WEFT_HOT_TTL_SECONDS, WEFT_WATCH_SECRET, WEFT_STREAM_URL. Bad values throw a
+ * WEFT_HOT_TTL_SECONDS, WEFT_SIGNING_SECRET (32+ characters), WEFT_PUBLIC_URL. Bad values throw a
  * ValidationError naming the variable, so a broken deployment fails at cold start.
  */
 export function configFromEnv(env: Env = process.env): WeftConfig {
@@ -79,6 +84,16 @@ export function configFromEnv(env: Env = process.env): WeftConfig {
   if (endpoint) cfg.dynamoEndpoint = endpoint;
   const ttl = intVar(env, "WEFT_HOT_TTL_SECONDS", 1, 365 * 86_400);
   if (ttl !== undefined) cfg.hotTtlSeconds = ttl;
+  const secret = env.WEFT_SIGNING_SECRET?.trim();
+  if (secret) {
+    if (secret.length < 32) throw new ValidationError("WEFT_SIGNING_SECRET must be at least 32 characters", "WEFT_SIGNING_SECRET");
+    cfg.signingSecret = secret;
+  }
+  const publicUrl = env.WEFT_PUBLIC_URL?.trim();
+  if (publicUrl) {
+    if (!/^https?:\/\/[^\s]+$/.test(publicUrl)) throw new ValidationError("WEFT_PUBLIC_URL must be an http(s) URL", "WEFT_PUBLIC_URL");
+    cfg.publicUrl = publicUrl;
+  }
   return cfg;
 }
 
@@ -175,7 +190,15 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
   const base = configFromEnv(o.env ?? process.env);
   const config = o.auth ? { ...base, auth: o.auth } : base;
   const redis = o.redis ?? connectRedis(config.redis);
-  const engine = o.engine ?? createEngine({ redis, shardCount: config.shardCount, prefix: config.prefix });
+  const engine =
+    o.engine ??
+    createEngine({
+      redis,
+      shardCount: config.shardCount,
+      prefix: config.prefix,
+      ...(config.signingSecret ? { signingSecret: config.signingSecret } : {}),
+      ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    });
   const state = createStateStore({ redis, shardCount: config.shardCount, prefix: config.prefix });
   const keys = keySchema(config.prefix, engine.shardCount);
   const publisher = o.publisher ?? (config.eventBus ? new EventBridgePublisher({ eventBusName: config.eventBus }) : undefined);

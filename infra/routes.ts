@@ -54,6 +54,12 @@ export const routes: readonly Route[] = [
   api("GET", "/v1/dags/{dagId}/nodes/{nodeId}/parents"),
   api("POST", "/v1/dags/{dagId}/nodes/{nodeId}/extend"),
   api("POST", "/v1/dags/{dagId}/nodes"),
+  api("POST", "/v1/dags/{dagId}/nodes/{nodeId}/signal"),
+  api("POST", "/v1/dags/{dagId}/nodes/{nodeId}/suspend"),
+  api("POST", "/v1/dags/{dagId}/pause"),
+  api("POST", "/v1/dags/{dagId}/resume"),
+  api("POST", "/v1/signals"),
+  api("POST", "/v1/signals/{token}"),
 
   ...stateRoutes("/v1/dags/{dagId}/state/{key}"),
   ...stateRoutes("/v1/state/{namespace}/{key}"),

@@ -147,6 +147,7 @@ describe("SST resource graph: ElastiCache, example agents on (calling OpenAI)", 
           WEFT_MODEL_NAME: "gpt-4.1-mini",
           OPENAI_BASE_URL: undefined,
           SST_SECRET_WeftApiKeys: "k1:acme, k2:beta",
+          SST_SECRET_WeftSigningSecret: "a signing secret of at least 32 characters",
           SST_SECRET_OpenAiApiKey: "sk-test",
         },
         { stack: "elasticache" },
@@ -237,7 +238,7 @@ describe("SST resource graph: ElastiCache, example agents on (calling OpenAI)", 
     expect(groups).toHaveLength(1);
     expect(groups[0]!.inputs).toMatchObject({ clusterMode: "enabled", numNodeGroups: 1, transitEncryptionEnabled: true });
     expect(g.of("aws:ec2/vpc:Vpc")).toHaveLength(1);
-    expect(g.of("sst:sst:Secret").map((s) => s.name).sort()).toEqual(["OpenAiApiKey", "WeftApiKeys"]);
+    expect(g.of("sst:sst:Secret").map((s) => s.name).sort()).toEqual(["OpenAiApiKey", "WeftApiKeys", "WeftSigningSecret"]);
     const host = groups[0]!.state.configurationEndpointAddress;
     for (const fn of ENGINE_FUNCTIONS) {
       const env = g.env(fn);
@@ -260,10 +261,12 @@ describe("SST resource graph: ElastiCache, example agents on (calling OpenAI)", 
         WEFT_API_KEYS: "k1:acme, k2:beta",
         WEFT_EVENT_BUS: bus!.state.name,
         WEFT_TABLE: table!.state.name,
+        WEFT_SIGNING_SECRET: "a signing secret of at least 32 characters",
       });
+      expect(g.env(fn).WEFT_PUBLIC_URL, fn).toMatch(/^https:\/\/.*execute-api/);
       expect(g.lambdas.get(fn)?.inputs.runtime).toBe("nodejs20.x");
       const build = g.ev.builds.find((b) => b.functionID === fn);
-      expect(Object.keys(build?.links ?? {}).sort(), fn).toEqual(["Archive", "Events", "Redis", "WeftApiKeys"]);
+      expect(Object.keys(build?.links ?? {}).sort(), fn).toEqual(["Archive", "Events", "Redis", "WeftApiKeys", "WeftSigningSecret"]);
       expect(build?.copyFiles, fn).toEqual([{ from: join(ROOT, "packages/core/src/redis/lua"), to: "lua", isDir: true }]);
     }
     expect(g.lambdas.get("Reconcile")?.inputs.timeout).toBeLessThan(60);
@@ -304,6 +307,7 @@ describe("SST resource graph: Upstash, example agents off", () => {
           // Asked for, but with no example agents there is nothing to give the key to.
           WEFT_EXAMPLE_MODEL: "openai",
           SST_SECRET_WeftApiKeys: "k1:acme",
+          SST_SECRET_WeftSigningSecret: "a signing secret of at least 32 characters",
           SST_SECRET_UpstashRedisRestUrl: "https://eu1-weft.upstash.io",
           SST_SECRET_UpstashRedisRestToken: "tok3n",
         },
@@ -315,14 +319,14 @@ describe("SST resource graph: Upstash, example agents off", () => {
   it("uses the Upstash URL and token secrets, with no VPC or ElastiCache", () => {
     expect(g.of("aws:elasticache/replicationGroup:ReplicationGroup")).toHaveLength(0);
     expect(g.of("aws:ec2/vpc:Vpc")).toHaveLength(0);
-    expect(g.of("sst:sst:Secret").map((s) => s.name).sort()).toEqual(["UpstashRedisRestToken", "UpstashRedisRestUrl", "WeftApiKeys"]);
+    expect(g.of("sst:sst:Secret").map((s) => s.name).sort()).toEqual(["UpstashRedisRestToken", "UpstashRedisRestUrl", "WeftApiKeys", "WeftSigningSecret"]);
     for (const fn of ENGINE_FUNCTIONS) {
       const env = g.env(fn);
       expect(env, fn).toMatchObject({ UPSTASH_REDIS_REST_URL: "https://eu1-weft.upstash.io", UPSTASH_REDIS_REST_TOKEN: "tok3n", WEFT_SHARDS: "1" });
       expect(env.REDIS_URL, fn).toBeUndefined();
       expect(g.lambdas.get(fn)?.inputs.vpcConfig, fn).toBeUndefined();
       const links = Object.keys(g.ev.builds.find((b) => b.functionID === fn)?.links ?? {}).sort();
-      expect(links, fn).toEqual(["Archive", "Events", "UpstashRedisRestToken", "UpstashRedisRestUrl", "WeftApiKeys"]);
+      expect(links, fn).toEqual(["Archive", "Events", "UpstashRedisRestToken", "UpstashRedisRestUrl", "WeftApiKeys", "WeftSigningSecret"]);
     }
   });
 

@@ -3,7 +3,11 @@ import type { RunSpec } from "@weft/core";
 /**
  * The research-and-write pipeline as a run spec. What is submitted is the frame:
  *
- *   plan -> fact-check -> edit -> publish
+ *   plan -> fact-check -> edit -> approve -> publish
+ *
+ * `approve` is a wait node: no agent runs it; an editor ends it with a signal (weft approve,
+ * POST .../signal, or the signal URL of its NodeWaiting event). No decision within
+ * APPROVAL_TIMEOUT_MS fails it, and with it the run (fail-fast): nothing unapproved is published.
  *
  * and the agents grow the rest while it runs (they return ctx.spawn/ctx.add with their
  * output; see agents.ts):
@@ -14,7 +18,7 @@ import type { RunSpec } from "@weft/core";
  *   - when the fact-check finds claims whose source does not exist, it adds `revise` and a
  *     second check, `fact-check-2`, and edit waits for them too (at most 2 review rounds).
  *
- *   plan -> research-1..n -> draft (join) -> fact-check [-> revise -> fact-check-2] -> edit -> publish
+ *   plan -> research-1..n -> draft (join) -> fact-check [-> revise -> fact-check-2] -> edit -> approve -> publish
  *
  * dag.yaml is the same frame for the CLI.
  */
@@ -31,6 +35,10 @@ export const RATE_LIMITED_NODE = "research-2";
 
 /** Successes draft waits for out of n researchers. */
 export const quorum = (n: number) => Math.ceil((n * 2) / 3);
+
+/** The editor's approval before publishing: a wait node. */
+export const APPROVAL_NODE = "approve";
+export const APPROVAL_TIMEOUT_MS = 10 * 60_000;
 
 export interface PipelineOptions {
   topic: string;
@@ -54,7 +62,13 @@ export function researchPipeline(o: PipelineOptions): RunSpec {
       { id: "plan", agent: "planner", input: { topic, minQuestions: MIN_RESEARCHERS, maxQuestions: MAX_RESEARCHERS, retryBackoffMs }, retry },
       { id: "fact-check", agent: "fact-checker", deps: ["plan"], input: { topic, round: 1, retryBackoffMs }, retry },
       { id: "edit", agent: "editor", deps: ["fact-check"], input: { topic }, retry },
-      { id: "publish", agent: "publisher", deps: ["edit"], input: { topic, namespace: "articles" }, retry },
+      {
+        id: APPROVAL_NODE,
+        deps: ["edit"],
+        input: { topic, question: "Publish the edited article?" },
+        wait: { timeoutMs: APPROVAL_TIMEOUT_MS, onTimeout: "fail" },
+      },
+      { id: "publish", agent: "publisher", deps: ["edit", APPROVAL_NODE], input: { topic, namespace: "articles" }, retry },
     ],
   };
 }

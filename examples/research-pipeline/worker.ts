@@ -1,6 +1,6 @@
 import { createClient, worker } from "@weft/client";
 import { agents } from "./agents.js";
-import { researchPipeline } from "./dag.js";
+import { APPROVAL_NODE, researchPipeline } from "./dag.js";
 
 /**
  * Pull mode: a long-running worker that claims the pipeline's nodes from the API.
@@ -28,9 +28,15 @@ if (topic) {
   const { dagId } = await weft.submit(researchPipeline({ topic }));
   console.log(`submitted ${dagId}: "${topic}"`);
   let run = await weft.getRun(dagId);
+  let asked = false;
   while (run.status === "running") {
     await new Promise((res) => setTimeout(res, 500));
     run = await weft.getRun(dagId);
+    // The run waits for an editor before it publishes: say how to approve, once.
+    if (!asked && run.nodes.find((n) => n.id === APPROVAL_NODE)?.status === "waiting") {
+      asked = true;
+      console.log(`waiting for an editor: weft approve ${dagId} ${APPROVAL_NODE}   (or weft reject ${dagId} ${APPROVAL_NODE} --reason "...")`);
+    }
   }
   for (const n of run.nodes) console.log(`  ${n.id.padEnd(12)} ${n.status.padEnd(10)} attempt ${n.attempt}`);
   const published = run.nodes.find((n) => n.id === "publish")?.output as { namespace: string; key: string } | undefined;

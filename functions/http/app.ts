@@ -12,6 +12,7 @@ import { stateRoutes } from "./routes/state.js";
 import { watchTokenRoutes } from "../live/routes.js";
 import { randomBytes } from "node:crypto";
 import { watchTokens, type WatchTokens } from "../live/watch-token.js";
+import { isTokenSignalPath, waitRoutes } from "./routes/waits.js";
 
 export interface AppDeps {
   engine: Engine;
@@ -60,7 +61,9 @@ export function createApp(deps: AppDeps): WeftApp {
   });
 
   const watch = deps.watch ?? { tokens: watchTokens(randomBytes(32)) };
-  app.use("/v1/*", authMiddleware(deps.auth, watch.tokens));
+  // A signal URL's token is its own authority (routes/waits.ts): no tenant key there.
+  const auth = authMiddleware(deps.auth, watch.tokens);
+  app.use("/v1/*", (c, next) => (isTokenSignalPath(c.req.path) ? next() : auth(c, next)));
   const maxSize = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   app.use(
     "/v1/*",
@@ -77,6 +80,7 @@ export function createApp(deps: AppDeps): WeftApp {
   app.route("/", recoveryRoutes(routeDeps));
   app.route("/", claimRoutes(routeDeps));
   app.route("/", nodeRoutes(routeDeps));
+  app.route("/", waitRoutes(routeDeps));
   if (deps.state) app.route("/", stateRoutes({ state: deps.state }));
   app.route("/", watchTokenRoutes({ runs: routeDeps.runs, ...watch }));
 

@@ -11,10 +11,10 @@ import { DurationMsSchema, IdSchema, LeaseTokenSchema, LIMITS } from "@weft/core
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 
 export const NodeStatusSchema = z
-  .enum(["pending", "ready", "running", "succeeded", "failed", "retrying", "skipped", "cancelled"])
+  .enum(["pending", "ready", "running", "succeeded", "failed", "retrying", "skipped", "cancelled", "waiting"])
   .openapi("NodeStatus");
 
-export const RunStatusSchema = z.enum(["running", "succeeded", "failed", "cancelled"]).openapi("RunStatus");
+export const RunStatusSchema = z.enum(["running", "paused", "succeeded", "failed", "cancelled"]).openapi("RunStatus");
 
 export const Counts = z.record(z.string(), z.number().int()).openapi({ description: "Nodes by status" });
 
@@ -60,9 +60,22 @@ export const TaskSchema = z
     attempt: z.number().int(),
     leaseToken: z.string(),
     leaseExpiresAt: z.number().int().openapi({ description: "Epoch ms" }),
+    signal: z.lazy(() => SignalRecordSchema).optional().openapi({ description: "The signal that resumed the node after its agent suspended" }),
   })
   .openapi("Task");
 
 export const NodeErrorSchema = z
   .looseObject({ message: z.string().min(1).max(LIMITS.errorMessageLength) })
   .openapi("NodeError", { description: "Why an attempt failed; extra fields are kept" });
+
+/** A signal as applied: how it came, who sent it, when, and what it said. */
+export const SignalRecordSchema = z
+  .object({
+    via: z.enum(["api", "url", "key", "timeout"]),
+    at: z.number().int(),
+    by: z.string().optional(),
+    signalId: z.string().optional(),
+    output: z.unknown().optional(),
+    error: z.looseObject({ message: z.string() }).optional(),
+  })
+  .openapi("SignalRecord");

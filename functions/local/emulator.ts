@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { Server } from "node:http";
 import { InProcessPublisher, type BusEvent } from "@weft/core";
@@ -80,6 +81,12 @@ export async function startLocal(o: LocalOptions = {}): Promise<Local> {
       log(`auth:     ${env.WEFT_API_KEYS.split(",").length} API key(s) from WEFT_API_KEYS`);
     }
 
+    // Signal URLs need a signing secret: a fresh one per start unless one is given.
+    if (!env.WEFT_SIGNING_SECRET) {
+      env.WEFT_SIGNING_SECRET = randomBytes(32).toString("base64url");
+      log("signals:  signal URLs sealed with a secret made for this start (set WEFT_SIGNING_SECRET to keep them valid across restarts)");
+    }
+
     // Events: the outbox relay publishes to this in-process bus instead of EventBridge.
     const bus = new InProcessPublisher({
       onError: (err, e) => logger.error("subscriber failed", { event: e["detail-type"], tenant: e.detail.tenant, run: e.detail.dagId, ...errorFields(err) }),
@@ -113,6 +120,8 @@ export async function startLocal(o: LocalOptions = {}): Promise<Local> {
     const address = server.address();
     const baseUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : o.port}`;
     env.WEFT_API_URL = baseUrl;
+    // Signal URLs point here (the runtime reads this when it is built, on first use).
+    env.WEFT_PUBLIC_URL ??= baseUrl;
     log(`api:      ${baseUrl} (${routes.length} routes + ${streamRoutes.length} streaming from infra/routes.ts; try ${baseUrl}/openapi.json)`);
     if (o.dashboard) log(`dashboard: ${baseUrl}/`);
 

@@ -17,17 +17,20 @@ const { values: flags } = parseArgs({
     "no-dashboard": { type: "boolean", default: false },
     once: { type: "boolean", default: false },
     topic: { type: "string", default: "home battery storage in the EU" },
+    approve: { type: "string", default: "auto" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 if (flags.help) {
-  console.log(`usage: npm start [-- --no-example] [-- --no-push] [-- --once] [-- --topic "..."]
+  console.log(`usage: npm start [-- --no-example] [-- --no-push] [-- --once] [-- --topic "..."] [-- --approve manual]
   --no-example  start the services only
   --no-push     do not serve the example's agents from its push-mode handler (run a pull-mode worker:
                 npx tsx examples/research-pipeline/worker.ts)
   --no-dashboard  do not build and serve the dashboard at /
   --once        run the example, print the result, and exit (status 0 when the run succeeded)
   --topic       what the example pipeline researches and writes about
+  --approve     auto (default: npm start plays the editor and approves the article after a moment, printing
+                how a person would) or manual (you approve: weft approve <dagId> approve, or its signal URL)
 env: PORT (3000), REDIS_URL, DYNAMODB_ENDPOINT, WEFT_DATA_DIR (.weft), WEFT_API_KEYS ("key:tenant,..."),
      WEFT_RECONCILE_MS (local reconcile period, default 1000),
      WEFT_MODEL (fake | openai, with OPENAI_API_KEY, WEFT_MODEL_NAME, OPENAI_BASE_URL), WEFT_FAKE_LATENCY_MS (300)`);
@@ -47,7 +50,8 @@ async function main(): Promise<number> {
     log("ready. Ctrl-C to stop.");
     return -1;
   }
-  const status = await runExample({ baseUrl: local.baseUrl, apiKey: local.apiKey, topic: flags.topic });
+  if (flags.approve !== "auto" && flags.approve !== "manual") throw new Error(`--approve must be auto or manual, not ${flags.approve}`);
+  const status = await runExample({ baseUrl: local.baseUrl, apiKey: local.apiKey, topic: flags.topic, approve: flags.approve });
   if (flags.once) return status === "succeeded" ? 0 : 1;
   log(`ready. The API stays up at ${local.baseUrl}; Ctrl-C to stop.`);
   return -1;

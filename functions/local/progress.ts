@@ -18,6 +18,8 @@ const MARK: Record<EventType, string> = {
   "node.added": paint(36, "added"),
   "node.deps_added": paint(36, "deps added"),
   "node.removed": paint(90, "removed"),
+  "node.waiting": paint(36, "WAITING"),
+  "run.paused": paint(35, "RUN PAUSED"),
   "run.succeeded": paint(32, "RUN SUCCEEDED"),
   "run.failed": paint(31, "RUN FAILED"),
   "run.cancelled": paint(90, "RUN CANCELLED"),

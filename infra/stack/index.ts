@@ -27,16 +27,21 @@ export function createWeft(env: Record<string, string | undefined>): Weft {
 
   // "key:tenant,key:tenant": the functions map each bearer key to its tenant.
   const apiKeys = new sst.Secret("WeftApiKeys");
+  // Seals the signal URLs of waits (32+ characters); rotating it voids the URLs already sent.
+  const signingSecret = new sst.Secret("WeftSigningSecret");
   const table = createArchiveTable();
   const bus = new sst.aws.Bus("Events");
   const redis = createRedisAccess(settings.redis);
   const api = new sst.aws.ApiGatewayV2("Api");
 
   const engine = {
-    link: [table, bus, apiKeys, ...redis.link],
+    link: [table, bus, apiKeys, signingSecret, ...redis.link],
     environment: {
       WEFT_SHARDS: String(settings.shards),
       WEFT_API_KEYS: apiKeys.value,
+      WEFT_SIGNING_SECRET: signingSecret.value,
+      // Signal URLs in NodeWaiting events and the log point at the API.
+      WEFT_PUBLIC_URL: api.url,
       WEFT_EVENT_BUS: bus.name,
       WEFT_TABLE: table.name,
       ...redis.environment,

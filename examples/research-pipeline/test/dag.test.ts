@@ -6,12 +6,14 @@ import { validateRun } from "@weft/core";
 import { articleKey, quorum, researchPipeline } from "../dag.js";
 
 describe("the example pipeline's run spec", () => {
-  it("is a valid frame, plan -> fact-check -> edit -> publish, that its agents grow", () => {
+  it("is a valid frame, plan -> fact-check -> edit -> approve -> publish, that its agents grow", () => {
     const spec = researchPipeline({ topic: "tidal power" });
     expect(() => validateRun(spec)).not.toThrow();
     const deps = Object.fromEntries(spec.nodes.map((n) => [n.id, n.deps ?? []]));
-    expect(deps).toEqual({ plan: [], "fact-check": ["plan"], edit: ["fact-check"], publish: ["edit"] });
+    expect(deps).toEqual({ plan: [], "fact-check": ["plan"], edit: ["fact-check"], approve: ["edit"], publish: ["edit", "approve"] });
     expect(spec.nodes[0]!.input).toMatchObject({ minQuestions: 2, maxQuestions: 6 });
+    expect(spec.nodes.find((n) => n.id === "approve")).toMatchObject({ wait: { timeoutMs: 600_000, onTimeout: "fail" } });
+    expect(spec.nodes.find((n) => n.id === "approve")?.agent).toBeUndefined();
   });
 
   it("drafts once two thirds of the researchers succeeded", () => {

@@ -5,7 +5,7 @@ import { expect } from "vitest";
 import { createClient, type WeftClient } from "@weft/client";
 import type { RunView } from "@weft/core";
 import type { Article, SourcesDoc } from "../agents.js";
-import { MAX_RESEARCHERS, MIN_RESEARCHERS, quorum, RATE_LIMITED_NODE, researchPipeline } from "../dag.js";
+import { APPROVAL_NODE, MAX_RESEARCHERS, MIN_RESEARCHERS, quorum, RATE_LIMITED_NODE, researchPipeline } from "../dag.js";
 import { startLocal, type Local, type LocalOptions } from "../../../functions/local/emulator.js";
 
 /**
@@ -32,11 +32,15 @@ export async function startEmulator(o: Pick<LocalOptions, "subscriptions"> = {})
   };
 }
 
+/** The nodes submitted: the frame (dag.ts). */
+const FRAME = 5;
+
 /** The nodes of a finished run with n researchers: the frame plus what the agents added. */
 export const nodesOf = (n: number) => [
   "plan",
   "fact-check",
   "edit",
+  APPROVAL_NODE,
   "publish",
   ...Array.from({ length: n }, (_, i) => `research-${i + 1}`),
   "draft",
@@ -44,13 +48,18 @@ export const nodesOf = (n: number) => [
   "fact-check-2",
 ];
 
-/** Submits the pipeline on `topic` and waits for the run to finish. */
+/** Submits the pipeline on `topic`, approves it as an editor would (its signal URL, no key), and waits for the run to finish. */
 export async function runPipeline(weft: WeftClient, topic: string, timeoutMs = 30_000): Promise<RunView> {
   const { dagId } = await weft.submit(researchPipeline({ topic, idempotencyKey: `${topic}-${Math.random()}`, retryBackoffMs: 50 }));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const run = await weft.getRun(dagId);
     if (run.status !== "running") return run;
+    if (run.nodes.find((n) => n.id === APPROVAL_NODE)?.status === "waiting") {
+      const { events } = await weft.events(dagId, 0, 1000);
+      const url = events.find((e) => e.type === "node.waiting" && e.node === APPROVAL_NODE)?.data?.signalUrl as string;
+      await weft.signalUrl(url, { output: { approved: true }, by: "test editor" });
+    }
     if (Date.now() > deadline) throw new Error(`run ${dagId} still running after ${timeoutMs} ms: ${JSON.stringify(run.counts)}`);
     await new Promise((res) => setTimeout(res, 50));
   }
@@ -70,16 +79,18 @@ export async function expectPublished(weft: WeftClient, run: RunView): Promise<A
   const NODES = nodesOf(n);
   expect(run.nodes.map((x) => x.id)).toEqual(NODES);
   const byPlan = { node: "plan", attempt: 1 };
-  for (const id of NODES.slice(4, 4 + n + 1)) expect(nodes[id]?.addedBy, id).toEqual(byPlan);
+  for (const id of NODES.slice(FRAME, FRAME + n + 1)) expect(nodes[id]?.addedBy, id).toEqual(byPlan);
   expect(nodes.draft).toMatchObject({ join: { min: quorum(n) }, deps: Array.from({ length: n }, (_, i) => `research-${i + 1}`) });
   expect(nodes.revise?.addedBy).toEqual({ node: "fact-check", attempt: 1 });
   expect(nodes.edit?.deps).toEqual(["fact-check", "draft", "revise", "fact-check-2"]);
   for (const id of NODES) expect(nodes[id]?.status, id).toBe("succeeded");
   // The fake model refuses the rate-limited researcher's first call with a 429; attempt 2 succeeds.
   expect(nodes[RATE_LIMITED_NODE]?.attempt).toBe(2);
-  for (const id of NODES.filter((n) => n !== RATE_LIMITED_NODE)) expect(nodes[id]?.attempt, id).toBe(1);
+  for (const id of NODES.filter((n) => n !== RATE_LIMITED_NODE && n !== APPROVAL_NODE)) expect(nodes[id]?.attempt, id).toBe(1);
+  // The editor's approval came by its signal URL; no agent ran it.
+  expect(nodes[APPROVAL_NODE]).toMatchObject({ attempt: 0, output: { approved: true }, signal: { via: "url", by: "test editor" } });
   const { events } = await weft.events(run.dagId, 0, 1000);
-  expect(events.filter((e) => e.type === "node.added").map((e) => e.node)).toEqual(NODES.slice(4));
+  expect(events.filter((e) => e.type === "node.added").map((e) => e.node)).toEqual(NODES.slice(FRAME));
   const retry = events.find((e) => e.type === "node.retrying");
   expect(retry).toMatchObject({ node: RATE_LIMITED_NODE, attempt: 1 });
   expect(JSON.stringify(retry?.data)).toMatch(/429/);

@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 describe("research pipeline, pull mode (worker())", () => {
-  it("runs plan -> research x n -> draft -> fact-check -> revise -> fact-check-2 -> edit -> publish to success, retrying the rate-limited researcher", async () => {
+  it("runs plan -> research x n -> draft -> fact-check -> revise -> fact-check-2 -> edit -> approval -> publish to success, retrying the rate-limited researcher", async () => {
     const run = await runPipeline(weft, "home battery storage in the EU");
     await expectPublished(weft, run);
     // Every attempt was this worker's: nothing else serves these agents here.

@@ -3,7 +3,7 @@ import { LIMITS, textSchema } from "@weft/core/checks";
 import { RunSpecSchema } from "@weft/core";
 import { errorResponses } from "../errors.js";
 import { serve } from "../serve.js";
-import { Counts, DagParams, json, NodeStatusSchema, QueryInt, RunStatusSchema } from "../schemas.js";
+import { Counts, DagParams, json, NodeStatusSchema, QueryInt, RunStatusSchema, SignalRecordSchema } from "../schemas.js";
 import { subApp, type RouteDeps, type WeftApp } from "./deps.js";
 
 /**
@@ -38,6 +38,19 @@ export const NodeViewSchema = z
       .openapi({ description: "Set on a node added while the run ran: the node and attempt that added it, or the actor who added it from outside" }),
     join: z.object({ min: z.number().int() }).optional(),
     onFailure: z.enum(["fail-fast", "continue"]).optional(),
+    wait: z
+      .object({
+        gen: z.number().int(),
+        timeoutMs: z.number().int().optional(),
+        onTimeout: z.enum(["fail", "succeed"]),
+        key: z.string().optional(),
+        timeoutAt: z.number().int().optional(),
+        suspended: z.boolean().optional(),
+        input: z.unknown().optional(),
+      })
+      .optional()
+      .openapi({ description: "A wait node's (or a suspended agent's) wait" }),
+    signal: SignalRecordSchema.optional().openapi({ description: "The signal that ended the node's last wait" }),
   })
   .openapi("NodeView");
 
@@ -49,6 +62,7 @@ export const RunViewSchema = z
     onFailure: z.enum(["fail-fast", "continue"]),
     createdAt: z.number().int(),
     finishedAt: z.number().int().optional(),
+    pausedAt: z.number().int().optional(),
     counts: Counts,
     nodes: z.array(NodeViewSchema),
   })

@@ -1,12 +1,13 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { contextFrom, DEFAULT_API_URL, type Context, type GlobalOptions } from "./config.js";
-import { EXIT, printJson, reportError } from "./output.js";
+import { EXIT, printJson, reportError, UsageError } from "./output.js";
 import { submit } from "./commands/submit.js";
 import { watch } from "./commands/watch.js";
 import { cancel, events, history, list, redrive, rewind, status } from "./commands/runs.js";
 import { stateGet, stateSet } from "./commands/state.js";
 import { worker } from "./commands/worker.js";
+import { approve, pause, reject, resume, signalKey } from "./commands/waits.js";
 
 /**
  * `weft`: the terminal and scripting face of the HTTP API, through @weft/client only.
@@ -21,11 +22,14 @@ const count = (flag: string) => (value: string) => {
   return n;
 };
 
-/** Wraps a command: builds the context from global flags/env, maps errors to output and exit codes. */
-function act<A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<number>) {
+/**
+ * Wraps a command: builds the context from global flags/env, maps errors to output and exit
+ * codes. `globals` may reinterpret a global flag for one command (weft signal --key).
+ */
+function act<A extends unknown[]>(fn: (ctx: Context, ...args: A) => Promise<number>, globals = (g: GlobalOptions) => g) {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
-    const ctx = contextFrom(cmd.optsWithGlobals<GlobalOptions>());
+    const ctx = contextFrom(globals(cmd.optsWithGlobals<GlobalOptions>()));
     try {
       process.exitCode = await fn(ctx, ...(args.slice(0, -1) as A));
     } catch (err) {
@@ -94,9 +98,60 @@ program
   .action(act((ctx, dagId: string, nodeId: string) => rewind(ctx, dagId, nodeId)));
 
 program
+  .command("approve")
+  .description("end a waiting node's wait with an output (its decision): the node succeeds, or a suspended agent resumes")
+  .argument("<dagId>")
+  .argument("<nodeId>")
+  .option("--output <json>", "the output, JSON (- reads stdin); default {\"approved\":true}")
+  .option("--by <who>", "who decided, for the log")
+  .option("--signal-id <id>", "the same id again is a duplicate, not a conflict")
+  .action(act((ctx, dagId: string, nodeId: string, o: { output?: string; by?: string; signalId?: string }) => approve(ctx, dagId, nodeId, o)));
+
+program
+  .command("reject")
+  .description("end a waiting node's wait with an error: the node fails (no retry; the run's failure policy applies)")
+  .argument("<dagId>")
+  .argument("<nodeId>")
+  .option("--reason <text>", "why (the node's error message); required")
+  .option("--by <who>", "who decided, for the log")
+  .option("--signal-id <id>", "the same id again is a duplicate, not a conflict")
+  .action(act((ctx, dagId: string, nodeId: string, o: { reason?: string; by?: string; signalId?: string }) => reject(ctx, dagId, nodeId, o)));
+
+program
+  .command("signal")
+  .description("end every wait of the tenant on --key, in any run (a signal before anyone waits is not kept); here --key is the waits' key, the API key comes from WEFT_API_KEY")
+  .option("--output <json>", "the output, JSON (- reads stdin); default null")
+  .option("--error <message>", "reject instead: the nodes fail with this message")
+  .option("--by <who>", "who sent it, for the log")
+  .option("--signal-id <id>", "the same id again is a duplicate, not a conflict")
+  .action(async (o: { output?: string; error?: string; by?: string; signalId?: string }, cmd: Command) => {
+    // The program's --key (the API key elsewhere) names the waits here.
+    const key = cmd.optsWithGlobals<GlobalOptions>().key;
+    await act(
+      (ctx) => {
+        if (!key) throw new UsageError("give the waits' key: weft signal --key <key> [--output <json>]", "key");
+        return signalKey(ctx, { ...o, key });
+      },
+      ({ key: _waits, ...g }) => g,
+    )(cmd);
+  });
+
+program
+  .command("pause")
+  .description("pause a run: no node of it is handed out until resume; running attempts finish")
+  .argument("<dagId>")
+  .action(act((ctx, dagId: string) => pause(ctx, dagId)));
+
+program
+  .command("resume")
+  .description("resume a paused run")
+  .argument("<dagId>")
+  .action(act((ctx, dagId: string) => resume(ctx, dagId)));
+
+program
   .command("list")
   .description("the tenant's runs, newest first")
-  .option("--status <status>", "running, succeeded, failed or cancelled")
+  .option("--status <status>", "running, paused, succeeded, failed or cancelled")
   .option("--limit <n>", "runs per page", count("--limit"))
   .option("--cursor <cursor>", "next page, from the previous one")
   .action(act((ctx, o: { status?: string; limit?: number; cursor?: string }) => list(ctx, o)));

@@ -23,6 +23,8 @@ const COLOR_OF: Record<NodeStatus | RunStatus, number> = {
   retrying: 35,
   skipped: 90,
   cancelled: 90,
+  waiting: 35,
+  paused: 35,
 };
 const MARK_OF: Record<NodeStatus, string> = {
   pending: "·",
@@ -33,9 +35,10 @@ const MARK_OF: Record<NodeStatus, string> = {
   retrying: "↻",
   skipped: "-",
   cancelled: "⊘",
+  waiting: "◷",
 };
 /** Shown first when a run has more nodes than the terminal has rows. */
-const URGENCY: Record<NodeStatus, number> = { failed: 0, retrying: 1, running: 2, ready: 3, pending: 4, cancelled: 5, skipped: 6, succeeded: 7 };
+const URGENCY: Record<NodeStatus, number> = { waiting: 0, failed: 1, retrying: 2, running: 3, ready: 4, pending: 5, cancelled: 6, skipped: 7, succeeded: 8 };
 
 export const paint = (s: Style, code: number, text: string) => (s.color ? `\x1b[${code}m${text}\x1b[0m` : text);
 const status = (s: Style, st: NodeStatus | RunStatus, width = 0) => paint(s, COLOR_OF[st], st.padEnd(width));
@@ -50,7 +53,7 @@ export function progressBar(succeeded: number, total: number, width: number, s: 
 
 /** Non-zero counts other than succeeded, in a fixed order: `2 running, 1 failed`. */
 export function countsLine(counts: Record<NodeStatus, number>, s: Style = { color: false }): string {
-  const order: NodeStatus[] = ["running", "ready", "retrying", "pending", "failed", "skipped", "cancelled"];
+  const order: NodeStatus[] = ["waiting", "running", "ready", "retrying", "pending", "failed", "skipped", "cancelled"];
   return order
     .filter((k) => counts[k] > 0)
     .map((k) => `${counts[k]} ${status(s, k)}`)
@@ -112,6 +115,8 @@ const EVENT_WORD: Partial<Record<RunEvent["type"], NodeStatus | RunStatus>> = {
   "node.retrying": "retrying",
   "node.skipped": "skipped",
   "node.cancelled": "cancelled",
+  "node.waiting": "waiting",
+  "run.paused": "paused",
   "run.succeeded": "succeeded",
   "run.failed": "failed",
   "run.cancelled": "cancelled",

@@ -253,4 +253,47 @@ describe("weft CLI", () => {
     expect(stderr).toContain("weft worker: cli-upper, cli-count");
     expect(stderr).toContain("stopped");
   });
+  it("approves and rejects waiting nodes, signals by key, pauses and resumes; status and watch say how to approve", async () => {
+    const w = agent("w");
+    const key = `inv-${tag}`;
+    const [{ dagId }, r, k] = await Promise.all([
+      api.submit({ nodes: [{ id: "gate", wait: { timeoutMs: 600_000 } }, { id: "after", agent: w, deps: ["gate"] }] }),
+      api.submit({ nodes: [{ id: "gate", wait: {} }] }),
+      api.submit({ nodes: [{ id: "paid", wait: { key } }] }),
+    ]);
+    const watching = weft(["watch", dagId], { json: false });
+    // Three independent stories at once: each CLI call is a process of its own.
+    const approveFlow = async () => {
+      const [plain, paused, pausedAgain] = await Promise.all([weft(["status", dagId], { json: false }), weft(["pause", dagId]), weft(["pause", dagId])]);
+      expect(plain.stdout).toContain(`weft approve ${dagId} gate`);
+      expect(plain.stdout).toContain(`weft reject ${dagId} gate --reason`);
+      expect([json(paused).changed, json(pausedAgain).changed].sort()).toEqual([false, true]);
+      const [status, listed] = await Promise.all([weft(["status", dagId]), weft(["list", "--status", "paused"])]);
+      expect(json<RunView>(status).status).toBe("paused");
+      expect(json<{ runs: { dagId: string }[] }>(listed).runs.map((x) => x.dagId)).toContain(dagId);
+      const ok = await weft(["approve", dagId, "gate", "--output", '{"approved":true,"note":"fine"}', "--by", "ana"]);
+      expect([ok.code, json(ok)]).toEqual([0, { status: "succeeded", runStatus: "paused", duplicate: false }]);
+      const [again, resumed] = await Promise.all([weft(["approve", dagId, "gate"]), weft(["resume", dagId])]);
+      expect([again.code, err(again).code]).toEqual([1, "conflict"]);
+      expect(json(resumed)).toEqual({ status: "running", changed: true });
+      let task;
+      for (let i = 0; i < 100 && !task; i++) [task] = await api.claim(w, { max: 1 });
+      await api.complete(task!, "done");
+    };
+    const rejectFlow = async () => {
+      const [noReason, rejected] = await Promise.all([weft(["reject", r.dagId, "gate"]), weft(["reject", r.dagId, "gate", "--reason", "not good"])]);
+      expect([noReason.code, err(noReason).field]).toEqual([2, "reason"]);
+      expect(json(rejected)).toMatchObject({ status: "failed", runStatus: "failed" });
+    };
+    const keyFlow = async () => {
+      const signalled = await weft(["signal", "--key", key, "--output", '{"amount":3}']);
+      expect(json(signalled)).toMatchObject({ signalled: 1, nodes: [{ dagId: k.dagId, nodeId: "paid", status: "succeeded" }] });
+      expect(json(await weft(["signal", "--key", key]))).toMatchObject({ signalled: 0 });
+    };
+    await Promise.all([approveFlow(), rejectFlow(), keyFlow()]);
+    const watched = await watching;
+    expect(watched.code, watched.stderr).toBe(0);
+    expect(watched.stdout).toContain(`weft approve ${dagId} gate`);
+    expect(watched.stdout).toMatch(/POST http:\/\/127\.0\.0\.1:\d+\/v1\/signals\//);
+  });
 });

@@ -99,7 +99,7 @@ describe("watch view", () => {
       onFailure: "fail-fast",
       createdAt: 0,
       finishedAt: 2_000,
-      counts: { pending: 0, ready: 0, running: 0, succeeded: 1, failed: 1, retrying: 0, skipped: 0, cancelled: 0 },
+      counts: { pending: 0, ready: 0, running: 0, succeeded: 1, failed: 1, retrying: 0, skipped: 0, cancelled: 0, waiting: 0 },
       nodes: [
         { id: "a", agent: "x", deps: [], status: "succeeded", attempt: 1, output: { ok: true } },
         { id: "b", agent: "x", deps: ["a"], status: "failed", attempt: 3, error: { message: "boom" } },

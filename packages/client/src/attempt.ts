@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError, ValidationError, WeftError, type NodeError, type Task } from "@weft/core/sdk";
-import { additionOf, LeaseLostError, ShutdownError, taskContext, type AgentHandler } from "./context.js";
+import { additionOf, LeaseLostError, ShutdownError, Suspend, taskContext, type AgentHandler } from "./context.js";
 import type { WeftClient } from "./index.js";
 
 /**
@@ -9,7 +9,7 @@ import type { WeftClient } from "./index.js";
  * says otherwise). A lost lease is never reported on: the node belongs to someone else.
  */
 
-export type Outcome = "completed" | "failed" | "lost" | "released";
+export type Outcome = "completed" | "failed" | "lost" | "released" | "suspended";
 
 export interface AttemptOptions {
   leaseMs: number;
@@ -124,6 +124,13 @@ export function startAttempt(client: WeftClient, task: Task, handler: AgentHandl
     return r === "lost" ? "lost" : "failed";
   }
 
+  async function suspend(s: Suspend): Promise<Outcome> {
+    const r = await report(() =>
+      client.suspend(task, s.options.wait ?? {}, { ...(s.options.input !== undefined ? { input: s.options.input } : {}), workerId: o.workerId }),
+    );
+    return r === "lost" ? "lost" : "suspended";
+  }
+
   async function complete(output: unknown): Promise<{ outcome: Outcome; next: Task[] }> {
     const next = o.claimNext?.();
     const add = additionOf(ctx);
@@ -155,6 +162,7 @@ export function startAttempt(client: WeftClient, task: Task, handler: AgentHandl
       if (givingBack) return { outcome: await givingBack, next: [] };
       if (controller.signal.aborted) return { outcome: "lost", next: [] };
       phase = "reporting";
+      if (thrown?.err instanceof Suspend) return { outcome: await suspend(thrown.err), next: [] };
       if (thrown) return { outcome: await fail(thrown.err, isRetryable(thrown.err)), next: [] };
       return await complete(output);
     } catch (err) {

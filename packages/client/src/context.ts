@@ -1,4 +1,4 @@
-import type { Addition, NodeSpec, NodeStatus, StateEntry, Task, UpdateOptions, UpdateResult, Writer, WriteResult } from "@weft/core/sdk";
+import type { Addition, NodeSpec, NodeStatus, StateEntry, Task, UpdateOptions, UpdateResult, WaitSpec, Writer, WriteResult } from "@weft/core/sdk";
 import type { WeftClient } from "./index.js";
 
 /** Shared state of one scope (this run, or a tenant-wide namespace), written as the task's writer. */
@@ -42,6 +42,32 @@ export interface TaskContext {
   client: WeftClient;
   /** Extends the lease now (heartbeats also run on a timer); throws and aborts `signal` if the lease is lost. */
   heartbeat(): Promise<void>;
+  /**
+   * Stops this attempt to wait for a person or the world: the node waits (not a failure, the
+   * attempt not counted) until a signal's output makes it ready again; the next attempt runs
+   * the handler from the start with that signal as `task.signal`. Throws a Suspend, so
+   * nothing after it runs; do not catch it. At least once: what the handler did before the
+   * suspend is done again on resume unless it kept it - in the run's shared state
+   * (`ctx.state`), read back when `task.signal` is there.
+   */
+  suspend(o: SuspendOptions): Promise<never>;
+}
+
+export interface SuspendOptions {
+  wait?: WaitSpec;
+  /** What to decide, shown with the wait (the log, GET of the run, the signal URL's event). */
+  input?: unknown;
+}
+
+/**
+ * Thrown by ctx.suspend() (or throw it yourself): the attempt ends waiting for a signal.
+ * A handler that catches it by accident must throw it again.
+ */
+export class Suspend extends Error {
+  constructor(readonly options: SuspendOptions = {}) {
+    super("the agent suspended to wait for a signal");
+    this.name = "Suspend";
+  }
 }
 
 /** What ctx.spawn() makes nodes from: a node spec whose id is a prefix and whose input may come from the item. */
@@ -137,6 +163,9 @@ export function taskContext(client: WeftClient, task: Task, signal: AbortSignal,
     namespace: (ns) => scoped(client, { namespace: ns }, writer),
     client,
     heartbeat,
+    suspend: async (o) => {
+      throw new Suspend(o);
+    },
   };
   return ctx;
 }

@@ -33,6 +33,10 @@ import {
   type StateEntry,
   type StateRef,
   type SubmitResult,
+  type Signal,
+  type SignalResult,
+  type NodeStatus,
+  type WaitSpec,
   type Task,
   type TransitionResult,
   type UpdateOptions,
@@ -155,6 +159,35 @@ export function createClient(o: ClientOptions) {
       post<ExtendResult>(`${node(task.dagId, task.nodeId)}/extend`, { leaseToken: task.leaseToken, ...addition }),
     /** Adds nodes and deps to a running run from outside it. */
     addNodes: (dagId: string, addition: Addition) => post<AddResult>(`/v1/dags/${encodeURIComponent(dagId)}/nodes`, addition),
+    /** Ends a waiting node's wait: `output` approves it, `error` rejects it (the node fails). */
+    signal: (dagId: string, nodeId: string, s: Signal) => post<SignalResult>(`${node(dagId, nodeId)}/signal`, s),
+    /** Approves a waiting node (its output: the decision and its data). */
+    approve: (dagId: string, nodeId: string, output: unknown = { approved: true }, o: { by?: string; signalId?: string } = {}) =>
+      post<SignalResult>(`${node(dagId, nodeId)}/signal`, { output, ...o }),
+    /** Rejects a waiting node: it fails with `reason`, without a retry. */
+    reject: (dagId: string, nodeId: string, reason: string, o: { by?: string; signalId?: string } = {}) =>
+      post<SignalResult>(`${node(dagId, nodeId)}/signal`, { error: { message: reason }, ...o }),
+    /** Ends every wait of this tenant on `key`, in any run (a signal before anyone waits is not kept). */
+    signalKey: (key: string, s: Signal) =>
+      post<{ signalled: number; nodes: { dagId: string; nodeId: string; status: NodeStatus }[] }>("/v1/signals", { key, ...s }),
+    /** Uses a signal URL (or its token): no API key is sent, the token is the authority. */
+    signalUrl: async (urlOrToken: string, s: Signal) => {
+      const url = /^https?:/.test(urlOrToken) ? urlOrToken : new URL(`/v1/signals/${encodeURIComponent(urlOrToken)}`, o.baseUrl).toString();
+      const res = await doFetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(s) });
+      const text = await res.text();
+      if (!res.ok) throw toError(res.status, text ? (JSON.parse(text) as ErrorBody) : {});
+      return JSON.parse(text) as SignalResult;
+    },
+    /** Ends a running attempt to wait for a signal (what ctx.suspend() sends). */
+    suspend: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, wait: WaitSpec, opts: { input?: unknown; workerId?: string } = {}) =>
+      post<{ status: "waiting"; attempt: number; timeoutAt?: number; signalToken?: string }>(`${node(task.dagId, task.nodeId)}/suspend`, {
+        leaseToken: task.leaseToken,
+        wait,
+        ...opts,
+      }),
+    /** No node of the run is handed out until resume; running attempts finish. */
+    pause: (dagId: string) => post<{ status: RunStatus; changed: boolean }>(`/v1/dags/${encodeURIComponent(dagId)}/pause`, {}),
+    resume: (dagId: string) => post<{ status: RunStatus; changed: boolean }>(`/v1/dags/${encodeURIComponent(dagId)}/resume`, {}),
     getRun: async (dagId: string) => (await call<RunView>("GET", `/v1/dags/${encodeURIComponent(dagId)}`)).json(),
     events: async (dagId: string, after = 0, limit?: number) =>
       (await call<EventPage>("GET", `/v1/dags/${encodeURIComponent(dagId)}/events?after=${after}${limit ? `&limit=${limit}` : ""}`)).json(),
@@ -206,6 +239,8 @@ export { worker, type Worker, type WorkerOptions, type WorkerStats } from "./wor
 export { pushHandler, type PushOptions, type PushResult, type NodeReadyEvent } from "./push.js";
 export {
   NonRetryableError,
+  Suspend,
+  type SuspendOptions,
   LeaseLostError,
   ShutdownError,
   type TaskContext,

@@ -40,6 +40,8 @@ export interface WorkerStats {
   failed: number;
   /** Attempts given back at shutdown. */
   released: number;
+  /** Attempts that suspended to wait for a signal (ctx.suspend). */
+  suspended: number;
   /** Attempts whose lease was lost: another attempt owns the node, nothing was reported. */
   lost: number;
 }
@@ -108,7 +110,7 @@ export function worker(o: WorkerOptions): Worker {
     return n;
   };
 
-  const stats: WorkerStats = { completed: 0, failed: 0, released: 0, lost: 0 };
+  const stats: WorkerStats = { completed: 0, failed: 0, released: 0, lost: 0, suspended: 0 };
   const count = (outcome: Outcome) => stats[outcome]++;
   const attemptOptions = (agent: string): AttemptOptions => ({
     leaseMs,

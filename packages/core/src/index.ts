@@ -6,7 +6,8 @@ export { createEngine, DEFAULT_RETRY, type EngineOptions } from "./engine/engine
 export type * from "./engine/types.js";
 export { TERMINAL_NODE_STATUSES } from "./engine/types.js";
 export { foldEvents } from "./engine/fold.js";
-export { DEFAULT_LIMITS, RunSpecSchema, NodeSpecSchema, RetryPolicySchema, AdditionSchema, JoinSchema, Id } from "./dag/spec.js";
+export { DEFAULT_LIMITS, RunSpecSchema, NodeSpecSchema, RetryPolicySchema, AdditionSchema, JoinSchema, WaitSpecSchema, Id } from "./dag/spec.js";
+export { signalSealer, signalPath, type SignalSealer, type SignalAddress } from "./engine/signal-token.js";
 export type { RunSpec, NodeSpec, RetryPolicy, OnFailure, DagLimits, Addition } from "./dag/spec.js";
 export { validateRun } from "./dag/validate.js";
 export * from "./errors.js";

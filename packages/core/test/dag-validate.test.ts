@@ -90,7 +90,7 @@ describe("validateRun rejects", () => {
   });
 
   it("schema errors, naming the nested field", () => {
-    expectRejected({ nodes: [node("a"), { id: "b" }] }, ValidationError, "nodes[1].agent", "nodes[1].agent is required");
+    expectRejected({ nodes: [node("a"), { id: "b" }] }, ValidationError, "nodes[1].agent", "nodes[1].agent is required (or give `wait` for a node no agent runs)");
     expectRejected(
       { nodes: [node("a"), node("b c")] },
       ValidationError,

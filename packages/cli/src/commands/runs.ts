@@ -3,13 +3,14 @@ import type { Context } from "../config.js";
 import { followEvents } from "../follow.js";
 import { EXIT, exitForRun, printJson, UsageError } from "../output.js";
 import { countsLine, formatEvent, renderTable } from "../view.js";
+import { howToSignal } from "./waits.js";
 
 /** Reading and steering one run (or listing runs): each prints prose, or with --json the API's answer. */
 
 export async function status(ctx: Context, dagId: string): Promise<number> {
   const run = await ctx.client.getRun(dagId);
   if (ctx.json) printJson(run);
-  else process.stdout.write(`${renderTable(run, { color: ctx.tty, now: Date.now() }).join("\n")}\n`);
+  else process.stdout.write(`${[...renderTable(run, { color: ctx.tty, now: Date.now() }), ...howToSignal(run)].join("\n")}\n`);
   return exitForRun(run.status);
 }
 
@@ -54,7 +55,7 @@ export async function rewind(ctx: Context, dagId: string, nodeId: string): Promi
   return printReset(ctx, dagId, await ctx.client.rewind(dagId, nodeId));
 }
 
-const RUN_STATUSES: readonly RunStatus[] = ["running", "succeeded", "failed", "cancelled"];
+const RUN_STATUSES: readonly RunStatus[] = ["running", "paused", "succeeded", "failed", "cancelled"];
 
 export async function list(ctx: Context, o: { status?: string; limit?: number; cursor?: string }): Promise<number> {
   if (o.status && !RUN_STATUSES.includes(o.status as RunStatus)) {

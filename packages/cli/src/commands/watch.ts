@@ -3,6 +3,7 @@ import type { Context } from "../config.js";
 import { followEvents } from "../follow.js";
 import { exitForRun, printJson } from "../output.js";
 import { formatEvent, renderLive, renderTable, type RunShape } from "../view.js";
+import { howToSignal } from "./waits.js";
 
 const HIDE_CURSOR = "\x1b[?25l";
 const SHOW_CURSOR = "\x1b[?25h";
@@ -17,6 +18,12 @@ export async function watch(ctx: Context, dagId: string, o: { pollMs?: number } 
   const live = ctx.tty && !ctx.json;
   const out = process.stdout;
   const events: RunEvent[] = [];
+  // What each node.waiting said (its timeout, key), for the live view's hints.
+  const waitOf = (nodeId: string) => {
+    const e = events.findLast((x) => x.type === "node.waiting" && x.node === nodeId);
+    const d = e?.data as { timeoutAt?: number; onTimeout?: "fail" | "succeed"; key?: string } | undefined;
+    return d ? { wait: { gen: 0, onTimeout: d.onTimeout ?? "fail", ...(d.timeoutAt ? { timeoutAt: d.timeoutAt } : {}), ...(d.key ? { key: d.key } : {}) } } : {};
+  };
   let drawn = 0;
   let drawnAt = 0;
 
@@ -24,12 +31,17 @@ export async function watch(ctx: Context, dagId: string, o: { pollMs?: number } 
     // A long log arrives in many pages at once: one frame per 100 ms is enough for the eye.
     if (Date.now() - drawnAt < 100) return;
     drawnAt = Date.now();
-    const lines = renderLive(run as RunShape, foldEvents(run.nodes, events), {
-      color: true,
-      columns: out.columns || 100,
-      rows: out.rows || 40,
-      elapsedMs: Date.now() - run.createdAt,
-    });
+    const folded = foldEvents(run.nodes, events);
+    const hints = howToSignal({ dagId, nodes: run.nodes.map((n) => ({ ...n, ...folded.nodes[n.id]!, ...waitOf(n.id) })) });
+    const lines = [
+      ...renderLive(run as RunShape, folded, {
+        color: true,
+        columns: out.columns || 100,
+        rows: Math.max(5, (out.rows || 40) - hints.length),
+        elapsedMs: Date.now() - run.createdAt,
+      }),
+      ...hints,
+    ];
     // Back to the top of the previous frame, clear it, draw the new one.
     out.write(`${drawn ? `\x1b[${drawn}A\r\x1b[0J` : ""}${lines.join("\n")}\n`);
     drawn = lines.length;
@@ -51,7 +63,15 @@ export async function watch(ctx: Context, dagId: string, o: { pollMs?: number } 
       onEvents(page) {
         events.push(...page);
         if (live) draw();
-        else for (const e of page) ctx.json ? printJson(e, false) : out.write(`${formatEvent(e, run.createdAt)}\n`);
+        else
+          for (const e of page) {
+            if (ctx.json) printJson(e, false);
+            else {
+              out.write(`${formatEvent(e, run.createdAt)}\n`);
+              // A person can end this wait: say how, once, where it starts.
+              if (e.type === "node.waiting" && e.node) out.write(`           weft approve ${dagId} ${e.node}   |   weft reject ${dagId} ${e.node} --reason "..."${typeof e.data?.signalUrl === "string" ? `   |   POST ${e.data.signalUrl}` : ""}\n`);
+            }
+          }
       },
       onIdle: () => live && draw(),
     });

@@ -28,7 +28,7 @@ describe("pull worker", () => {
       expect(events.filter((e) => e.type === "node.heartbeat").length).toBeGreaterThanOrEqual(10);
       expect(events.some((e) => e.type === "node.retrying")).toBe(false);
       await w.close(); // waits for every report to land: the counts are final
-      expect(w.stats()).toEqual({ completed: 1, failed: 0, released: 0, lost: 0 });
+      expect(w.stats()).toEqual({ completed: 1, failed: 0, released: 0, lost: 0, suspended: 0 });
     });
   });
 
@@ -60,7 +60,7 @@ describe("pull worker", () => {
       await until("attempt 1 to be aborted", () => lateResult);
       expect(reasons[0]).toBeInstanceOf(LeaseLostError);
       await w.close(); // waits for every report to land: the counts are final
-      expect(w.stats()).toEqual({ completed: 1, failed: 0, released: 0, lost: 1 });
+      expect(w.stats()).toEqual({ completed: 1, failed: 0, released: 0, lost: 1, suspended: 0 });
       const { events } = await client().events(dagId);
       expect(events.filter((e) => e.type === "node.retrying").map((e) => e.data?.error)).toEqual([{ message: "lease expired", code: "lease_expired" }]);
     });
@@ -128,7 +128,7 @@ describe("pull worker", () => {
       expect(peak).toEqual({ a: 3, b: 1 });
       expect(maxInFlight).toBeLessThanOrEqual(4);
       await w.close(); // waits for every report to land: the counts are final
-      expect(w.stats()).toEqual({ completed: 16, failed: 0, released: 0, lost: 0 });
+      expect(w.stats()).toEqual({ completed: 16, failed: 0, released: 0, lost: 0, suspended: 0 });
     });
   });
 
@@ -159,7 +159,7 @@ describe("pull worker", () => {
       const { events } = await client().events(flaky.dagId);
       expect(events.find((e) => e.type === "node.retrying")?.data?.error).toEqual({ message: "upstream 503", name: "TypeError", code: "E503" });
       await w.close(); // waits for every report to land: the counts are final
-      expect(w.stats()).toEqual({ completed: 1, failed: 3, released: 0, lost: 0 });
+      expect(w.stats()).toEqual({ completed: 1, failed: 3, released: 0, lost: 0, suspended: 0 });
     });
   });
 

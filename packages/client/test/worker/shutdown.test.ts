@@ -37,7 +37,7 @@ describe("worker shutdown", () => {
     const run = await client().getRun(dagId);
     expect(run.status).toBe("succeeded");
     expect(nodeOf(run, "a").output).toBe("done a");
-    expect(w.stats()).toEqual({ completed: 2, failed: 0, released: 0, lost: 0 });
+    expect(w.stats()).toEqual({ completed: 2, failed: 0, released: 0, lost: 0, suspended: 0 });
     expect(w.inFlight).toBe(0);
 
     // A closed worker claims nothing more.
@@ -72,7 +72,7 @@ describe("worker shutdown", () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(190);
     expect(Date.now() - t0).toBeLessThan(2_000);
     expect(reason).toBeInstanceOf(ShutdownError);
-    expect(w.stats()).toEqual({ completed: 0, failed: 0, released: 1, lost: 0 });
+    expect(w.stats()).toEqual({ completed: 0, failed: 0, released: 1, lost: 0, suspended: 0 });
 
     // The handler's throw after the abort was not reported as a failure: the node is ready again.
     const run = await client().getRun(dagId);
@@ -113,7 +113,7 @@ describe("worker shutdown", () => {
     await until("the stubborn handler to return", () => returned, 3_000);
     await sleep(200);
     expect(nodeOf(await client().getRun(dagId), "a")).toMatchObject({ status: "ready", attempt: 1 });
-    expect(w.stats()).toEqual({ completed: 0, failed: 0, released: 1, lost: 0 });
+    expect(w.stats()).toEqual({ completed: 0, failed: 0, released: 1, lost: 0, suspended: 0 });
   });
 
   it("a second worker picks up what a closing worker gave back and finishes the run", async () => {

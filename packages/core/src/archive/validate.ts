@@ -5,7 +5,7 @@ import type { RunArchive } from "./port.js";
 
 /** Bad input to the cold store: a ValidationError naming the field, before any write. */
 
-const RUN_STATUSES: readonly RunStatus[] = ["running", "succeeded", "failed", "cancelled"];
+const RUN_STATUSES: readonly RunStatus[] = ["running", "paused", "succeeded", "failed", "cancelled"];
 const FINISHED: readonly RunStatus[] = ["succeeded", "failed", "cancelled"];
 
 export { checkId, checkInt } from "../checks.js";

@@ -24,19 +24,60 @@ export const OnFailureSchema = z.enum(["fail-fast", "continue"]);
 /** A node that runs once `min` of its deps succeeded (default: all of them). */
 export const JoinSchema = z.object({ min: z.number().int().min(1).max(100_000) }).strict();
 
-export const NodeSpecSchema = z.object({
-  id: Id,
-  agent: Id,
-  input: z.unknown().optional(),
-  deps: z.array(Id).optional(),
-  retry: RetryPolicySchema.optional(),
-  /** Longest one attempt may run, heartbeats included; its lease never outlives it. */
-  timeoutMs: DurationMsSchema.optional(),
-  /** Ready once `min` deps succeeded; skipped (or fails the run, per onFailure) once `min` cannot be reached. */
-  join: JoinSchema.optional(),
-  /** What this node's own permanent failure does, over the run's onFailure. */
-  onFailure: OnFailureSchema.optional(),
-}).strict();
+/** Longest a wait may last: a year (a person may take days; a token outlives no wait). */
+export const MAX_WAIT_MS = 365 * 86_400_000;
+
+/**
+ * A wait: a node no agent claims, or what a suspending agent asks for. It ends by a signal
+ * or, after `timeoutMs`, by the reconcile: `onTimeout` "fail" (default) fails the node,
+ * "succeed" succeeds it with `output`. `key` lets one signal end the waits of many runs.
+ */
+export const WaitSpecSchema = z
+  .object({
+    timeoutMs: z.number().int().min(1).max(MAX_WAIT_MS).optional(),
+    onTimeout: z.enum(["fail", "succeed"]).optional(),
+    output: z.unknown().optional(),
+    key: Id.optional(),
+  })
+  .strict();
+
+const NodeFields = z
+  .object({
+    id: Id,
+    /** Who runs the node; a wait node (`wait`) has none. */
+    agent: Id.optional(),
+    input: z.unknown().optional(),
+    deps: z.array(Id).optional(),
+    retry: RetryPolicySchema.optional(),
+    /** Longest one attempt may run, heartbeats included; its lease never outlives it. */
+    timeoutMs: DurationMsSchema.optional(),
+    /** Ready once `min` deps succeeded; skipped (or fails the run, per onFailure) once `min` cannot be reached. */
+    join: JoinSchema.optional(),
+    /** What this node's own permanent failure does, over the run's onFailure. */
+    onFailure: OnFailureSchema.optional(),
+    wait: WaitSpecSchema.optional(),
+  })
+  .strict();
+
+type NodeFieldsIn = z.infer<typeof NodeFields>;
+function agentOrWait(n: NodeFieldsIn, ctx: z.RefinementCtx) {
+  if (n.wait === undefined && n.agent === undefined) {
+    ctx.addIssue({ code: "custom", path: ["agent"], message: "is required (or give `wait` for a node no agent runs)" });
+  }
+  if (n.wait !== undefined) {
+    for (const f of ["agent", "retry", "timeoutMs"] as const) {
+      if (n[f] !== undefined) ctx.addIssue({ code: "custom", path: [f], message: "is not allowed on a wait node (it has `wait`; no agent runs it)" });
+    }
+  }
+}
+
+export const NodeSpecSchema = NodeFields.superRefine(agentOrWait);
+
+/** A node added to a running run: an agent node (wait nodes are declared at submit). */
+const AddedNodeSchema = NodeFields.superRefine((n, ctx) => {
+  if (n.wait !== undefined) ctx.addIssue({ code: "custom", path: ["wait"], message: "is not supported on an added node: declare wait nodes at submit" });
+  else agentOrWait(n, ctx);
+});
 
 export const RunSpecSchema = z.object({
   id: Id.optional(),
@@ -51,12 +92,13 @@ export const RunSpecSchema = z.object({
  * existing pending nodes (`deps: { "<existing id>": ["<dep id>", ...] }`).
  */
 export const AdditionSchema = z.object({
-  nodes: z.array(NodeSpecSchema).optional(),
+  nodes: z.array(AddedNodeSchema).optional(),
   deps: z.record(Id, z.array(Id).min(1, "must name at least one dependency")).optional(),
 }).strict();
 
 export type Addition = z.infer<typeof AdditionSchema>;
 export type RetryPolicy = z.infer<typeof RetryPolicySchema>;
+export type WaitSpecInput = z.infer<typeof WaitSpecSchema>;
 export type NodeSpec = z.infer<typeof NodeSpecSchema>;
 export type RunSpec = z.infer<typeof RunSpecSchema>;
 export type OnFailure = z.infer<typeof OnFailureSchema>;

@@ -7,10 +7,13 @@ import { PayloadTooLargeError, ValidationError } from "../errors.js";
 import { fromZodError } from "../validation.js";
 import { childrenOf, topologicalOrder } from "./graph.js";
 import { DEFAULT_LIMITS, RunSpecSchema, type DagLimits, type NodeSpec, type OnFailure, type RetryPolicy } from "./spec.js";
+import { packWait, type PackedWait } from "./wait.js";
 
 export interface ValidNode {
   id: string;
-  agent: string;
+  /** Absent for a wait node. */
+  agent?: string;
+  wait?: PackedWait;
   /** In the order the spec listed them. */
   deps: string[];
   /** Nodes that depend on this one, in spec order. */
@@ -66,10 +69,11 @@ export function validateRun(input: unknown, limits: Partial<DagLimits> = {}): Va
     const node = spec.nodes[i]!;
     const valid: ValidNode = {
       id: node.id,
-      agent: node.agent,
       deps: node.deps ?? [],
       children: children[i]!.map((c) => ids[c]!),
     };
+    if (node.agent !== undefined) valid.agent = node.agent;
+    if (node.wait !== undefined) valid.wait = packWait(node.wait, `nodes[${i}].wait`, maxInputBytes);
     if (node.retry !== undefined) valid.retry = node.retry;
     if (node.timeoutMs !== undefined) valid.timeoutMs = node.timeoutMs;
     if (node.join !== undefined) valid.join = checkJoin(node, i);

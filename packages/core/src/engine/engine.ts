@@ -10,7 +10,9 @@ import { handoff } from "./handoff.js";
 import { lifecycle } from "./lifecycle.js";
 import { readRunView } from "./read.js";
 import * as S from "./scripts.js";
+import { signalSealer } from "./signal-token.js";
 import { buildSubmit } from "./submit.js";
+import { waits } from "./waits.js";
 import type {
   ClaimOptions,
   CompleteItem,
@@ -35,6 +37,10 @@ export interface EngineOptions {
   defaultRetry?: RetryPolicy;
   /** Epoch-ms clock; by default scripts read Redis TIME, one clock for every worker. */
   clock?: () => number;
+  /** Seals signal tokens (WEFT_SIGNING_SECRET, 32+ characters); without it waits have no token URLs. */
+  signingSecret?: string;
+  /** The API's public base URL: signal URLs in NodeWaiting events and node.waiting log entries. */
+  publicUrl?: string;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, backoffMs: 1000, maxBackoffMs: 30_000 };
@@ -144,11 +150,24 @@ export function createEngine(opts: EngineOptions): Engine {
     });
   };
 
+  const sealer = opts.signingSecret ? signalSealer(opts.signingSecret) : undefined;
+  const { decorateEvents, decorateOutbox, ...waiting } = waits({
+    keys,
+    onShard,
+    onRun,
+    limits,
+    id,
+    now: clock ?? Date.now,
+    ...(sealer ? { sealer } : {}),
+    ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
+  });
+
   const engine: Engine = {
     shardCount: keys.shardCount,
     ...lifecycle({ keys, exec, onShard, onRun, readEvents }),
     ...handoff({ onRun }),
     ...growth({ onRun }, limits, defaultRetry),
+    ...waiting,
 
     async submit(tenant, spec) {
       const t = id(tenant, "tenant");
@@ -294,20 +313,23 @@ export function createEngine(opts: EngineOptions): Engine {
     async events(tenant, dagId, o): Promise<EventPage> {
       const after = int(o?.after, "after", 0, Number.MAX_SAFE_INTEGER, 0);
       const limit = int(o?.limit, "limit", 1, 10_000, 100);
-      const events = await readEvents(id(tenant, "tenant"), id(dagId, "dagId"), after, limit);
+      const t = id(tenant, "tenant");
+      const d = id(dagId, "dagId");
+      const events = decorateEvents(t, d, await readEvents(t, d, after, limit));
       return { events, cursor: events.length ? events[events.length - 1]!.seq : after };
     },
 
     async reconcile(o): Promise<ReconcileResult> {
       const limit = int(o?.limit, "limit", 1, 10_000, 1000);
-      const total: ReconcileResult = { expiredLeases: 0, retriesDue: 0, shards: keys.shardCount };
+      const total: ReconcileResult = { expiredLeases: 0, retriesDue: 0, waitsDue: 0, shards: keys.shardCount };
       for (let shard = 0; shard < keys.shardCount; shard++) {
         // Repeat while a shard fills its limit; each pass is O(limit).
         for (let pass = 0; pass < 100; pass++) {
           const r = await onShard(S.reconcile, shard, { limit, seed: seed() });
           total.expiredLeases += r.expiredLeases;
           total.retriesDue += r.retriesDue;
-          if (r.expiredLeases < limit && r.retriesDue < limit) break;
+          total.waitsDue += r.waitsDue;
+          if (r.expiredLeases < limit && r.retriesDue < limit && r.waitsDue < limit) break;
         }
       }
       return total;
@@ -329,7 +351,7 @@ export function createEngine(opts: EngineOptions): Engine {
         }
         out.push(...mine);
       }
-      return out;
+      return decorateOutbox(out);
     },
 
     async ackOutbox(events) {

@@ -25,6 +25,7 @@ const NODE_STATUS_OF: Partial<Record<RunEvent["type"], NodeStatus>> = {
   "node.cancelled": "cancelled",
   "node.reset": "pending",
   "node.released": "ready",
+  "node.waiting": "waiting",
 };
 
 const RUN_STATUS_OF: Partial<Record<RunEvent["type"], RunStatus>> = {
@@ -32,10 +33,11 @@ const RUN_STATUS_OF: Partial<Record<RunEvent["type"], RunStatus>> = {
   "run.failed": "failed",
   "run.cancelled": "cancelled",
   "run.resumed": "running",
+  "run.paused": "paused",
 };
 
 export function emptyCounts(): Record<NodeStatus, number> {
-  return { pending: 0, ready: 0, running: 0, succeeded: 0, failed: 0, retrying: 0, skipped: 0, cancelled: 0 };
+  return { pending: 0, ready: 0, running: 0, succeeded: 0, failed: 0, retrying: 0, skipped: 0, cancelled: 0, waiting: 0 };
 }
 
 /**

@@ -37,6 +37,8 @@ export function lifecycle(ctx: ScriptContext) {
       const pAt = raw.fields.indexOf("p");
       const tAt = raw.fields.indexOf("t");
       const rows = raw.nodes;
+      const wAt = raw.fields.indexOf("W");
+      const woAt = raw.fields.indexOf("wo");
       const meta = Object.fromEntries(hash(raw.meta));
       const events: RunEvent[] = [];
       for (let after = 0; ; ) {
@@ -47,9 +49,14 @@ export function lifecycle(ctx: ScriptContext) {
       }
       const nodes = snapshot.nodes.map((n, i): ArchivedNode => {
         const p = rows[i]?.[pAt];
+        const w = rows[i]?.[wAt];
+        const wo = rows[i]?.[woAt];
+        // A wait node's wait is its definition; a suspended agent's was only its attempt's.
+        const wait = typeof w === "string" && !n.agent ? { packed: w, ...(typeof wo === "string" ? { output: wo } : {}) } : undefined;
         return {
           id: n.id,
           agent: n.agent,
+          ...(wait ? { wait } : {}),
           ...(n.deps.length ? { deps: n.deps } : {}),
           ...(n.input !== undefined ? { input: n.input } : {}),
           ...policyFields(typeof p === "string" ? p : undefined),
@@ -98,7 +105,12 @@ export function lifecycle(ctx: ScriptContext) {
       const byId = new Map(spec.nodes.map((n) => [n.id, n]));
       const nodes = snapshot.nodes.map((n) => {
         const s = byId.get(n.id);
-        const f: (string | number)[] = ["s", n.status, "g", n.agent, "a", n.attempt, "w", 0];
+        const f: (string | number)[] = ["s", n.status, "a", n.attempt, "w", 0];
+        if (n.agent) f.push("g", n.agent);
+        if (s?.wait) f.push("W", s.wait.packed, ...(s.wait.output !== undefined ? ["wo", s.wait.output] : []));
+        // The wait generation keeps growing across a restore, so old signal tokens stay void.
+        if (n.wait) f.push("wg", n.wait.gen);
+        if (n.signal) f.push("sg", JSON.stringify(n.signal));
         if (n.deps.length) f.push("d", n.deps.join(","));
         const c = children.get(n.id);
         if (c) f.push("c", c.join(","));

@@ -2,7 +2,8 @@ import type { OnFailure } from "../dag/spec.js";
 import { hash, parseJson } from "./codec.js";
 import { emptyCounts } from "./fold.js";
 import type { RunRows } from "./scripts.js";
-import type { NodeError, NodeStatus, NodeView, RunStatus, RunView } from "./types.js";
+import type { NodeError, NodeStatus, NodeView, RunStatus, RunView, SignalRecord } from "./types.js";
+import { unpackWait } from "../dag/wait.js";
 
 /** Builds the public view of a run from read_run.lua's reply (meta dump + one HMGET per node). */
 export function readRunView(tenant: string, dagId: string, raw: RunRows): RunView {
@@ -39,17 +40,29 @@ export function readRunView(tenant: string, dagId: string, raw: RunRows): RunVie
       view.leaseExpiresAt = Number(exp);
       view.workerId = worker;
     }
+    const w = f("W");
+    if (w !== undefined) {
+      const deadline = Number(f("wd") ?? 0);
+      view.wait = { gen: Number(f("wg") ?? 0), ...unpackWait(w), ...(status === "waiting" && deadline > 0 ? { timeoutAt: deadline } : {}) };
+      if (f("su")) view.wait.suspended = true;
+      if (f("wi") !== undefined) view.wait.input = parseJson(f("wi"));
+    }
+    if (f("sg")) view.signal = parseJson(f("sg")) as SignalRecord;
     return view;
   });
 
   const finishedAt = meta.get("finishedAt");
+  const pausedAt = meta.get("pz");
+  const stored = meta.get("status") as RunStatus;
   return {
     dagId,
     tenant,
-    status: meta.get("status") as RunStatus,
+    // A paused run is running underneath; it shows as paused until it is resumed.
+    status: stored === "running" && pausedAt ? "paused" : stored,
     onFailure: (meta.get("onFailure") ?? "fail-fast") as OnFailure,
     createdAt: Number(meta.get("createdAt")),
     ...(finishedAt ? { finishedAt: Number(finishedAt) } : {}),
+    ...(pausedAt && stored === "running" ? { pausedAt: Number(pausedAt) } : {}),
     counts,
     nodes,
   };

@@ -1,7 +1,7 @@
 import { list, script } from "../redis/contract.js";
 import type { RunKeys, ShardKeys } from "../redis/keys.js";
 import type { AdditionArgs } from "./grow.js";
-import type { AddResult, ExtendResult, NodeStatus, ResetResult, RunStatus, RunSummary, Task } from "./types.js";
+import type { AddResult, ExtendResult, NodeStatus, ResetResult, RunStatus, RunSummary, SignalResult, Task } from "./types.js";
 
 /**
  * The DAG scripts' contract (redis/contract.ts): per script its file under redis/lua/, its
@@ -18,11 +18,16 @@ export interface OnShard {
   shard: ShardKeys;
 }
 
-/** A task as the scripts return it: [dagId, nodeId, agent, input JSON | false, attempt, leaseToken, leaseExpiresAt]. */
-type TaskReply = [string, string, string, string | false, number, string, number];
+/**
+ * A task as the scripts return it: [dagId, nodeId, agent, input JSON | false, attempt,
+ * leaseToken, leaseExpiresAt, signal JSON | false] (the signal that resumed a suspended agent).
+ */
+type TaskReply = [string, string, string, string | false, number, string, number, (string | false)?];
 
-export function toTask([dagId, nodeId, agent, input, attempt, leaseToken, leaseExpiresAt]: TaskReply): Task {
-  return { dagId, nodeId, agent, input: input === false ? undefined : JSON.parse(input), attempt, leaseToken, leaseExpiresAt };
+export function toTask([dagId, nodeId, agent, input, attempt, leaseToken, leaseExpiresAt, signal]: TaskReply): Task {
+  const task: Task = { dagId, nodeId, agent, input: input === false ? undefined : JSON.parse(input), attempt, leaseToken, leaseExpiresAt };
+  if (typeof signal === "string" && signal) task.signal = JSON.parse(signal) as Task["signal"];
+  return task;
 }
 export const tasks = (x: unknown): Task[] => list<TaskReply>(x).map(toTask);
 
@@ -60,11 +65,14 @@ const moving = (shard: ShardKeys) => ({
   finished: shard.finished,
   outbox: shard.outbox,
   queues: shard.queues,
+  ...waiting(shard),
 });
+// A node whose deps are met may start waiting (a wait node), and a cancel ends waits.
+const waiting = (shard: ShardKeys) => ({ waits: shard.waits, wait_keys: shard.waitKeys });
 
 export const submit = script<OnRun, Record<string, unknown>, { created: boolean; status: RunStatus; ready: string[] }>({
   name: "submit",
-  keys: ({ shard, run }) => ({ run: run.key, tenant_runs: run.tenantRuns, queues: shard.queues, outbox: shard.outbox }),
+  keys: ({ shard, run }) => ({ run: run.key, tenant_runs: run.tenantRuns, queues: shard.queues, outbox: shard.outbox, ...waiting(shard) }),
 });
 
 export const claim = script<OnShard, { tenant: string; seed: number } & ClaimArgs & Now, Task[]>({
@@ -96,6 +104,7 @@ export const complete = script<
     outbox: shard.outbox,
     queues: shard.queues,
     shard_runs: shard.runs,
+    ...waiting(shard),
     runs: runs.map((r) => r.key),
   }),
   decode: (r) => {
@@ -120,10 +129,10 @@ export const release = script<OnRun, RunArgs & { nodeId: string; token: string; 
 
 export const cancel = script<OnRun, RunArgs & { reason: string; actor: string }, { status: RunStatus; changed: boolean }>({
   name: "cancel",
-  keys: ({ shard, run }) => ({ run: run.key, leases: shard.leases, retries: shard.retries, finished: shard.finished, outbox: shard.outbox }),
+  keys: ({ shard, run }) => ({ run: run.key, leases: shard.leases, retries: shard.retries, finished: shard.finished, outbox: shard.outbox, ...waiting(shard) }),
 });
 
-export const reconcile = script<OnShard, { limit: number; seed: number } & Now, { expiredLeases: number; retriesDue: number }>({
+export const reconcile = script<OnShard, { limit: number; seed: number } & Now, { expiredLeases: number; retriesDue: number; waitsDue: number }>({
   name: "reconcile",
   keys: ({ shard }) => ({ ...moving(shard), shard_runs: shard.runs }),
 });
@@ -225,7 +234,49 @@ export const resetNodes = script<OnRun, RunArgs & { mode: "redrive" | "rewind"; 
 });
 
 /** Every DAG script, for tests and tools that walk the contract. */
+
+/** What a signal carries to the scripts: output or error as raw JSON, never both. */
+export interface SignalArgs {
+  output?: string;
+  error?: string;
+  by?: string;
+  signalId?: string;
+}
+
+export const signal = script<OnRun, RunArgs & SignalArgs & { nodeId: string; via: "api" | "url"; gen?: number }, SignalResult>({
+  name: "signal",
+  keys: ({ shard, run }) => ({ run: run.key, ...moving(shard) }),
+});
+
+export const signalKey = script<
+  OnShard,
+  { tenant: string; key: string } & SignalArgs & Now,
+  { signalled: number; nodes: [string, string, NodeStatus][] }
+>({
+  name: "signal_key",
+  keys: ({ shard }) => ({ ...moving(shard), shard_runs: shard.runs }),
+  decode: (r) => {
+    const x = r as { signalled: number; nodes: unknown };
+    return { signalled: x.signalled, nodes: list<[string, string, NodeStatus]>(x.nodes) };
+  },
+});
+
+export const suspend = script<
+  OnRun,
+  RunArgs & { nodeId: string; token: string; wait: string; waitOutput?: string; input?: string; actor?: string },
+  { status: "waiting"; attempt: number; gen: number; timeoutAt?: number }
+>({
+  name: "suspend",
+  keys: ({ shard, run }) => ({ run: run.key, leases: shard.leases, outbox: shard.outbox, ...waiting(shard) }),
+});
+
+export const pauseRun = script<OnRun, RunArgs & { mode: "pause" | "resume"; actor: string }, { status: RunStatus; changed: boolean }>({
+  name: "pause_run",
+  keys: ({ shard, run }) => ({ run: run.key, outbox: shard.outbox, queues: shard.queues }),
+});
+
 export const DAG_SCRIPTS = [
   submit, claim, claimNode, heartbeat, complete, extend, addNodes, fail, release, cancel, reconcile, readRun, readEvents,
   parentOutputs, outboxRead, outboxAck, finishedDue, listRuns, releaseRun, restoreRun, resetNodes,
+  signal, signalKey, suspend, pauseRun,
 ];

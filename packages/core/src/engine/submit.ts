@@ -19,7 +19,7 @@ export interface SubmitArgs {
 
 export interface SubmitNode {
   id: string;
-  agent: string;
+  agent?: string;
   deps?: string;
   waiting?: number;
   children?: string;
@@ -29,6 +29,9 @@ export interface SubmitNode {
   join?: number;
   tolerate?: number;
   onFailure?: string;
+  /** A wait node's wait, "timeoutMs|onTimeout|key", and its timeout's default output (JSON). */
+  wait?: string;
+  waitOutput?: string;
 }
 
 const policyField = (retry: RetryPolicy, timeoutMs = 0) =>
@@ -74,11 +77,13 @@ export function buildSubmit(tenant: string, spec: unknown, limits: DagLimits, de
   defHash.update(run.onFailure);
   const nodes = run.nodes.map((n) => {
     const p = nodePolicy(n);
-    defHash.update(`\n${n.id}\t${n.agent}\t${n.deps.join(",")}\t${p ?? ""}\t${n.inputJson ?? ""}`);
+    defHash.update(`\n${n.id}\t${n.agent ?? ""}\t${n.deps.join(",")}\t${p ?? ""}\t${n.inputJson ?? ""}`);
     if (n.join !== undefined || n.onFailure !== undefined) defHash.update(`\t${n.join ?? ""}\t${n.onFailure ?? ""}`);
+    if (n.wait) defHash.update(`\twait ${n.wait.packed}\t${n.wait.outputJson ?? ""}`);
     const node: SubmitNode = {
       id: n.id,
-      agent: n.agent,
+      ...(n.agent !== undefined ? { agent: n.agent } : {}),
+      ...(n.wait ? { wait: n.wait.packed, ...(n.wait.outputJson !== undefined ? { waitOutput: n.wait.outputJson } : {}) } : {}),
       ...(n.deps.length ? { deps: n.deps.join(","), waiting: n.join ?? n.deps.length } : {}),
       ...(n.children.length ? { children: n.children.join(",") } : {}),
     };

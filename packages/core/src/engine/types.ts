@@ -8,9 +8,12 @@ export type NodeStatus =
   | "failed"
   | "retrying"
   | "skipped"
-  | "cancelled";
+  | "cancelled"
+  /** A wait node whose deps are met, or a suspended agent: it waits for a signal or its timeout. */
+  | "waiting";
 
-export type RunStatus = "running" | "succeeded" | "failed" | "cancelled";
+/** `paused`: running underneath, but no node of it is handed out until it is resumed. */
+export type RunStatus = "running" | "paused" | "succeeded" | "failed" | "cancelled";
 
 export const TERMINAL_NODE_STATUSES: readonly NodeStatus[] = ["succeeded", "failed", "skipped", "cancelled"];
 
@@ -25,6 +28,60 @@ export interface Task {
   leaseToken: string;
   /** Epoch ms. */
   leaseExpiresAt: number;
+  /** The signal that resumed this node after its agent suspended (ctx.suspend): build on it. */
+  signal?: SignalRecord;
+}
+
+/** What ends a wait: an output (approve, with data) or an error (reject). */
+export interface Signal {
+  output?: unknown;
+  error?: NodeError;
+  /** Who decided, for the log (a person, a system). */
+  by?: string;
+  /** The same signalId twice is a duplicate, not a conflict (a webhook delivered again). */
+  signalId?: string;
+}
+
+/** A signal as applied: how it came (`api` with the tenant's key, `url` by token, `key`, `timeout`), who, when. */
+export interface SignalRecord {
+  via: "api" | "url" | "key" | "timeout";
+  at: number;
+  by?: string;
+  signalId?: string;
+  output?: unknown;
+  error?: NodeError;
+}
+
+export interface SignalResult {
+  /** The node's status after the signal: succeeded, failed, or ready (a suspended agent resumes). */
+  status: NodeStatus;
+  runStatus: RunStatus;
+  /** True when this signalId had already ended the wait: nothing changed. */
+  duplicate: boolean;
+}
+
+/** A wait: its timeout, what a timeout does, and a key that signals across runs can use. */
+export interface WaitSpec {
+  timeoutMs?: number;
+  onTimeout?: "fail" | "succeed";
+  /** The output of a timeout with onTimeout "succeed" (a default decision). */
+  output?: unknown;
+  key?: string;
+}
+
+/** The wait of a node that is waiting (or waited): for GET of the run. */
+export interface NodeWait {
+  /** Grows when a wait begins and when it ends; a signal token holds one generation. */
+  gen: number;
+  timeoutMs?: number;
+  onTimeout: "fail" | "succeed";
+  key?: string;
+  /** Epoch ms of the current wait's timeout. */
+  timeoutAt?: number;
+  /** An agent that suspended (a signal's output makes it ready again) rather than a wait node. */
+  suspended?: boolean;
+  /** What to decide, when a suspending agent gave it (with include=input). */
+  input?: unknown;
 }
 
 export interface SubmitResult {
@@ -113,6 +170,9 @@ export interface NodeView {
   addedBy?: { node: string; attempt: number } | { actor: string };
   join?: { min: number };
   onFailure?: OnFailure;
+  wait?: NodeWait;
+  /** The signal that ended the node's last wait: who, how, when, and what. */
+  signal?: SignalRecord;
 }
 
 export interface RunView {
@@ -122,6 +182,8 @@ export interface RunView {
   onFailure: OnFailure;
   createdAt: number;
   finishedAt?: number;
+  /** Epoch ms since which the run is paused. */
+  pausedAt?: number;
   counts: Record<NodeStatus, number>;
   nodes: NodeView[];
 }
@@ -141,6 +203,8 @@ export type EventType =
   | "node.added"
   | "node.deps_added"
   | "node.removed"
+  | "node.waiting"
+  | "run.paused"
   | "run.succeeded"
   | "run.failed"
   | "run.cancelled"
@@ -176,12 +240,15 @@ export interface ParentsResult {
 export interface ReconcileResult {
   expiredLeases: number;
   retriesDue: number;
+  /** Waits whose timeout was due. */
+  waitsDue: number;
   shards: number;
 }
 
 /** Events relayed to EventBridge (detail-type), carried by the outbox. */
 export type OutboxEventType =
   | "NodeReady"
+  | "NodeWaiting"
   | "NodeSucceeded"
   | "NodeFailed"
   | "DagSucceeded"
@@ -201,12 +268,23 @@ export interface OutboxEvent {
   attempt?: number;
   /** Epoch ms of the transition. */
   at: number;
+  /** NodeWaiting: the signal token of this wait (sealed by the engine, not stored in Redis). */
+  signalToken?: string;
+  /** NodeWaiting: where to POST a signal with the token, when the API's public URL is configured. */
+  signalUrl?: string;
+  /** NodeWaiting: the wait generation the token is for. */
+  waitGen?: number;
+  /** NodeWaiting: epoch ms of the wait's timeout (the token expires then too). */
+  waitDeadline?: number;
 }
 
 /** A node of an archived run's definition (a RunSpec node plus the engine's policy field). */
 export interface ArchivedNode {
   id: string;
+  /** Empty for a wait node. */
   agent: string;
+  /** A wait node's wait, as stored ("timeoutMs|onTimeout|key" and the default output JSON). */
+  wait?: { packed: string; output?: string };
   deps?: string[];
   input?: unknown;
   retry?: { maxAttempts: number; backoffMs: number; maxBackoffMs?: number };
@@ -314,6 +392,21 @@ export interface Engine {
   parentOutputs(tenant: string, dagId: string, nodeId: string): Promise<Record<string, unknown>>;
   /** The same, and the status of each dependency that did not succeed (a join may run without them). */
   parents(tenant: string, dagId: string, nodeId: string): Promise<ParentsResult>;
+  /** Ends a waiting node's wait with the tenant's key. Not waiting -> ConflictError (same signalId: duplicate). */
+  signal(tenant: string, dagId: string, nodeId: string, signal: Signal): Promise<SignalResult>;
+  /** Ends the wait a signal token was issued for; anything wrong with the token -> NotFoundError that says nothing more. */
+  signalByToken(token: string, signal: Signal): Promise<SignalResult & { tenant: string; dagId: string; nodeId: string }>;
+  /** Ends every wait of the tenant on `key`, in any run; how many. A signal before anyone waits is not kept. */
+  signalKey(tenant: string, key: string, signal: Signal): Promise<{ signalled: number; nodes: { dagId: string; nodeId: string; status: NodeStatus }[] }>;
+  /** A running attempt stops to wait for a signal: not a failure; its token is void. */
+  suspend(
+    tenant: string,
+    lease: { dagId: string; nodeId: string; leaseToken: string },
+    wait: WaitSpec,
+    opts?: { input?: unknown; workerId?: string },
+  ): Promise<{ status: "waiting"; attempt: number; timeoutAt?: number; signalToken?: string }>;
+  pause(tenant: string, dagId: string, opts?: { actor?: string }): Promise<{ status: RunStatus; changed: boolean }>;
+  resume(tenant: string, dagId: string, opts?: { actor?: string }): Promise<{ status: RunStatus; changed: boolean }>;
   readonly shardCount: number;
   close(): Promise<void>;
 }

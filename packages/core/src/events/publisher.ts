@@ -17,7 +17,7 @@ export const EVENT_SOURCE = "weft";
  * far below EventBridge's 256 KB limit and a subscriber reads the payload from the API.
  * `agent` is top-level so a rule can route NodeReady to one agent's function.
  */
-export type EventDetail = Pick<OutboxEvent, "tenant" | "dagId" | "nodeId" | "agent" | "attempt" | "at"> & {
+export type EventDetail = Pick<OutboxEvent, "tenant" | "dagId" | "nodeId" | "agent" | "attempt" | "at" | "signalToken" | "signalUrl"> & {
   /** Unique per outbox entry (`<shard>:<outbox id>`): subscribers dedupe at-least-once delivery with it. */
   eventId: string;
 };
@@ -27,6 +27,9 @@ export function toDetail(event: OutboxEvent): EventDetail {
   if (event.nodeId !== undefined) detail.nodeId = event.nodeId;
   if (event.agent !== undefined) detail.agent = event.agent;
   if (event.attempt !== undefined) detail.attempt = event.attempt;
+  // NodeWaiting: how to end the wait without the tenant's key (a chat button, a webhook).
+  if (event.signalToken !== undefined) detail.signalToken = event.signalToken;
+  if (event.signalUrl !== undefined) detail.signalUrl = event.signalUrl;
   return detail;
 }
 

@@ -27,6 +27,10 @@ export interface ShardKeys {
   readonly queues: string;
   /** Prefix of the shard's run keys: `<runs><tenant>:<dagId>:`. */
   readonly runs: string;
+  /** Sorted set of waits with a timeout, by deadline; members `tenant|dagId|node`. */
+  readonly waits: string;
+  /** Prefix of the wait-key sets: `<waitKeys><tenant>:<key>` holds the nodes waiting on that key. */
+  readonly waitKeys: string;
   /** Sorted set of a tenant's runs not yet archived, by creation time. */
   tenantRuns(tenant: string): string;
 }
@@ -78,6 +82,8 @@ export function keySchema(prefix = "weft", shardCount = 1): KeySchema {
         outbox: `${p}outbox`,
         queues: `${p}ready:`,
         runs: `${p}run:`,
+        waits: `${p}waits`,
+        waitKeys: `${p}wk:`,
         tenantRuns: (tenant) => `${p}runs:${tenant}`,
       };
       shards[s] = k;

@@ -13,6 +13,7 @@ const zeroCounts = (): Record<NodeStatus, number> => ({
   retrying: 0,
   skipped: 0,
   cancelled: 0,
+  waiting: 0,
 });
 
 /**

@@ -77,7 +77,7 @@ describe.each(backends)("cancel, reconcile and the run's end on %s", (name) => {
       const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "a", agent: "ag", retry: { maxAttempts: 2, backoffMs: 400 } }] });
       const a = await claimOne(ctx, dagId, "a", 1000);
       ctx.clock.advance(999);
-      expect(await ctx.engine.reconcile()).toEqual({ expiredLeases: 0, retriesDue: 0, shards: backend().shardCount });
+      expect(await ctx.engine.reconcile()).toEqual({ expiredLeases: 0, retriesDue: 0, waitsDue: 0, shards: backend().shardCount });
       ctx.clock.advance(1);
       expect((await ctx.engine.reconcile()).expiredLeases).toBe(1);
       const n = node(await ctx.engine.getRun(ctx.tenant, dagId), "a");
@@ -136,7 +136,7 @@ describe.each(backends)("cancel, reconcile and the run's end on %s", (name) => {
 
       const run = await ctx.engine.getRun(ctx.tenant, dagId);
       expect(run.status).toBe("failed");
-      expect(run.counts).toEqual({ pending: 0, ready: 0, running: 0, succeeded: 2, failed: 1, retrying: 0, skipped: 1, cancelled: 0 });
+      expect(run.counts).toEqual({ pending: 0, ready: 0, running: 0, succeeded: 2, failed: 1, retrying: 0, skipped: 1, cancelled: 0, waiting: 0 });
       const events = await allEvents(ctx.engine, ctx.tenant, dagId);
       const ends = terminalEvents(events);
       expect(ends).toHaveLength(1);

@@ -151,7 +151,7 @@ describe.each(backends)("fail on %s", (name) => {
     expect(await ctx.engine.complete(ctx.tenant, dagId, "e", e.leaseToken, 1)).toMatchObject({ runStatus: "failed" });
     run = await ctx.engine.getRun(ctx.tenant, dagId);
     expect(run.status).toBe("failed");
-    expect(run.counts).toEqual({ pending: 0, ready: 0, running: 0, succeeded: 3, failed: 1, retrying: 0, skipped: 3, cancelled: 0 });
+    expect(run.counts).toEqual({ pending: 0, ready: 0, running: 0, succeeded: 3, failed: 1, retrying: 0, skipped: 3, cancelled: 0, waiting: 0 });
   });
 
   it("rejects a failure reported with a stale token and changes nothing", async () => {

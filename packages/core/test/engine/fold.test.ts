@@ -42,7 +42,7 @@ describe("foldEvents", () => {
       b: { status: "failed", attempt: 2 },
       c: { status: "cancelled", attempt: 0 },
     });
-    expect(s.counts).toEqual({ pending: 0, ready: 0, running: 0, succeeded: 1, failed: 1, retrying: 0, skipped: 0, cancelled: 1 });
+    expect(s.counts).toEqual({ pending: 0, ready: 0, running: 0, succeeded: 1, failed: 1, retrying: 0, skipped: 0, cancelled: 1, waiting: 0 });
   });
 
   it("stops just after event atSeq", () => {

@@ -1,5 +1,5 @@
 import { beforeAll, expect } from "vitest";
-import { createEngine } from "../../src/index.js";
+import { createEngine, type EngineOptions } from "../../src/index.js";
 import type { Engine, OutboxEvent, RunEvent, RunView, Task } from "../../src/engine/types.js";
 import type { RedisPort } from "../../src/redis/port.js";
 import { useBackend, type Backend, type BackendName } from "@weft/test-support";
@@ -36,11 +36,11 @@ let seq = 0;
  * A fresh engine on its own key prefix: tests share one Redis per file but never see
  * each other's runs, ready queues, lease indexes or outboxes (reconcile included).
  */
-export function freshEngine(backend: Backend, redis: RedisPort = backend.redis()): EngineCtx {
+export function freshEngine(backend: Backend, redis: RedisPort = backend.redis(), extra: Partial<EngineOptions> = {}): EngineCtx {
   seq++;
   const clock = fakeClock();
   const prefix = `t${process.pid}x${seq}`;
-  const engine = createEngine({ redis, shardCount: backend.shardCount, prefix, clock: () => clock.now });
+  const engine = createEngine({ redis, shardCount: backend.shardCount, prefix, clock: () => clock.now, ...extra });
   return { engine, clock, tenant: `tenant-${seq}`, redis, prefix, shardCount: backend.shardCount };
 }
 
@@ -149,7 +149,7 @@ export function terminalEvents(events: RunEvent[]): RunEvent[] {
  * Starts `name` once for the enclosing describe block and opens one shared port on it;
  * `fresh()` gives each test its own engine (own prefix, own fake clock) over that port.
  */
-export function useEngines(name: BackendName): { backend: () => Backend; fresh: () => EngineCtx } {
+export function useEngines(name: BackendName): { backend: () => Backend; fresh: (extra?: Partial<EngineOptions>) => EngineCtx } {
   const backend = useBackend(name);
   let redis: RedisPort | undefined;
   beforeAll(() => {
@@ -157,9 +157,9 @@ export function useEngines(name: BackendName): { backend: () => Backend; fresh: 
   });
   return {
     backend,
-    fresh: () => {
+    fresh: (extra?: Partial<EngineOptions>) => {
       if (!redis) throw new Error("useEngines: backend not started yet");
-      return freshEngine(backend(), redis);
+      return freshEngine(backend(), redis, extra);
     },
   };
 }

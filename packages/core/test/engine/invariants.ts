@@ -2,9 +2,10 @@ import type { NodeStatus, RunEvent } from "../../src/engine/types.js";
 
 /** The node state machine of DESIGN.md (invariant 3): every move the log may show. */
 const ALLOWED: Record<NodeStatus, NodeStatus[]> = {
-  pending: ["ready", "skipped", "cancelled"],
+  pending: ["ready", "waiting", "skipped", "cancelled"],
   ready: ["running", "cancelled"],
-  running: ["succeeded", "failed", "retrying", "cancelled", "ready"],
+  running: ["succeeded", "failed", "retrying", "cancelled", "ready", "waiting"],
+  waiting: ["succeeded", "failed", "ready", "cancelled"],
   retrying: ["ready", "cancelled"],
   succeeded: [],
   failed: [],
@@ -21,10 +22,11 @@ const TARGET: Partial<Record<RunEvent["type"], NodeStatus>> = {
   "node.skipped": "skipped",
   "node.cancelled": "cancelled",
   "node.released": "ready",
+  "node.waiting": "waiting",
 };
 
 /** Events that end a node's attempt: after one, the lease of that attempt is dead. */
-const ATTEMPT_ENDS = new Set(["node.succeeded", "node.failed", "node.retrying", "node.cancelled", "node.released"]);
+const ATTEMPT_ENDS = new Set(["node.succeeded", "node.failed", "node.retrying", "node.cancelled", "node.released", "node.waiting"]);
 const RUN_ENDS = new Set(["run.succeeded", "run.failed", "run.cancelled"]);
 
 /**

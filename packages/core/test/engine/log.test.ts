@@ -58,7 +58,7 @@ describe.each(backends)("event log and outbox on %s", (name) => {
     expect(events[0]!.data).toMatchObject({ nodes: 2, onFailure: "fail-fast" });
     expect(events[2]!.data).toEqual({ workerId: "w1", leaseExpiresAt: t0 + 10 + 1000 });
     expect(events[6]!.data).toMatchObject({ retryAt, error: { message: "flaky" } });
-    expect(events[10]!.data).toEqual({ counts: { pending: 0, ready: 0, running: 0, succeeded: 2, failed: 0, retrying: 0, skipped: 0, cancelled: 0 } });
+    expect(events[10]!.data).toEqual({ counts: { pending: 0, ready: 0, running: 0, succeeded: 2, failed: 0, retrying: 0, skipped: 0, cancelled: 0, waiting: 0 } });
   });
 
   it("pages through the log with after and limit", async () => {

@@ -13,11 +13,13 @@ const LEASE_MS = 1000;
 
 interface NodeDef {
   id: string;
-  agent: string;
+  agent?: string;
   deps: string[];
-  retry: { maxAttempts: number; backoffMs: number; maxBackoffMs: number };
+  retry?: { maxAttempts: number; backoffMs: number; maxBackoffMs: number };
   join?: { min: number };
   onFailure?: "continue" | "fail-fast";
+  /** A wait node: no agent; ended by a random signal or its timeout. */
+  wait?: { timeoutMs?: number; onTimeout: "fail" | "succeed"; output?: unknown };
 }
 
 /** Random DAGs: mostly small, sometimes up to 500 nodes; each node depends on up to 3 earlier ones. */
@@ -34,6 +36,8 @@ const dagArb = fc
           // 0: no join; else join.min = 1 + (join - 1) % deps (when it has 2+ deps).
           join: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }) }),
           tolerant: fc.boolean(),
+          // One node in six waits for a signal; some of those time out (fail or succeed).
+          wait: fc.option(fc.record({ timeoutMs: fc.option(fc.integer({ min: 100, max: 3000 }), { nil: undefined }), succeed: fc.boolean() }), { freq: 5, nil: undefined }),
         }),
         { minLength: n, maxLength: n },
       ),
@@ -43,14 +47,15 @@ const dagArb = fc
   .map(([raw, onFailure]) => {
     const nodes: NodeDef[] = raw.map((r, i) => {
       const deps = i === 0 ? [] : [...new Set(r.deps.map((d) => `n${d % i}`))];
-      return {
-        id: `n${i}`,
-        agent: AGENTS[r.agent]!,
-        deps,
-        retry: { maxAttempts: r.maxAttempts, backoffMs: r.backoffMs, maxBackoffMs: 2000 },
+      const policy = {
         ...(r.join && deps.length > 1 ? { join: { min: 1 + ((r.join - 1) % deps.length) } } : {}),
         ...(r.tolerant ? { onFailure: "continue" as const } : {}),
       };
+      if (r.wait) {
+        const wait = { onTimeout: r.wait.succeed ? ("succeed" as const) : ("fail" as const), ...(r.wait.timeoutMs ? { timeoutMs: r.wait.timeoutMs } : {}) };
+        return { id: `n${i}`, deps, wait: r.wait.succeed ? { ...wait, output: { timedOut: i } } : wait, ...policy };
+      }
+      return { id: `n${i}`, agent: AGENTS[r.agent]!, deps, retry: { maxAttempts: r.maxAttempts, backoffMs: r.backoffMs, maxBackoffMs: 2000 }, ...policy };
     });
     return { nodes, onFailure };
   });
@@ -63,6 +68,8 @@ type Action =
   | { kind: "stale"; pick: number }
   | { kind: "heartbeat"; pick: number }
   | { kind: "release"; pick: number }
+  | { kind: "signal"; pick: number; reject: boolean; repeat: boolean }
+  | { kind: "suspend"; pick: number; timeoutMs: number }
   | { kind: "expire"; ms: number };
 
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
@@ -78,6 +85,8 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("heartbeat" as const), pick: fc.nat(1000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("release" as const), pick: fc.nat(1000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("expire" as const), ms: fc.integer({ min: 0, max: 3000 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("signal" as const), pick: fc.nat(1000), reject: fc.boolean(), repeat: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("suspend" as const), pick: fc.nat(1000), timeoutMs: fc.integer({ min: 50, max: 3000 }) }) },
 );
 
 /**
@@ -255,10 +264,41 @@ class Driver {
         this.retired.push(h.task);
         return;
       }
+      case "signal":
+        await this.signal(a.pick, a.reject, a.repeat);
+        return;
+      case "suspend": {
+        const h = this.take(a.pick);
+        if (!h) return;
+        try {
+          await engine.suspend(tenant, h.task, { timeoutMs: a.timeoutMs });
+        } catch (err) {
+          expect(err).toBeInstanceOf(ConflictError);
+          expect(h.fresh && this.runStatus === "running", `fresh lease ${h.task.nodeId}#${h.task.attempt} suspend rejected`).toBe(false);
+          return;
+        }
+        this.retired.push(h.task);
+        return;
+      }
       case "expire":
         await this.advance(a.ms);
         return;
     }
+  }
+
+  /** Signals one waiting node (if any): it must win while the node waits; the same signalId again is a duplicate. */
+  async signal(pick: number, reject: boolean, repeat: boolean) {
+    const { engine, tenant } = this.ctx;
+    const run = await engine.getRun(tenant, this.dagId);
+    const waiting = run.nodes.filter((n) => n.status === "waiting");
+    const n = waiting[pick % Math.max(1, waiting.length)];
+    if (!n) return;
+    const sig = reject ? { error: { message: "rejected" }, signalId: `s${pick}` } : { output: { ok: pick }, signalId: `s${pick}` };
+    const r = await engine.signal(tenant, this.dagId, n.id, sig);
+    expect(r.duplicate).toBe(false);
+    this.runStatus = r.runStatus === "paused" ? "running" : r.runStatus;
+    if (repeat) expect((await engine.signal(tenant, this.dagId, n.id, sig)).duplicate).toBe(true);
+    await expect(engine.signal(tenant, this.dagId, n.id, { output: "late", signalId: `other-${pick}` })).rejects.toBeInstanceOf(ConflictError);
   }
 
   async fail(h: { task: Task; fresh: boolean }, retryable: boolean) {
@@ -298,6 +338,8 @@ class Driver {
       if (claimed > 0) continue;
       const run = await engine.getRun(tenant, this.dagId);
       if (run.status !== "running") return run;
+      // Waits without a timeout get a signal; the others are left to time out below.
+      for (const n of run.nodes) if (n.status === "waiting" && !n.wait?.timeoutAt) await this.signal(run.nodes.indexOf(n) + this.roll(), this.roll() < 20, false);
       await this.advance(10_000);
       for (const t of this.abandoned.splice(0)) {
         await expect(engine.complete(tenant, this.dagId, t.nodeId, t.leaseToken, "too late")).rejects.toBeInstanceOf(ConflictError);

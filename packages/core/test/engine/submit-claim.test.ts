@@ -18,7 +18,7 @@ describe.each(backends)("submit, claim and heartbeat on %s", (name) => {
       expect(run.tenant).toBe(ctx.tenant);
       expect(run.createdAt).toBe(ctx.clock.now);
       expect(statuses(run)).toEqual({ a: "ready", b: "pending", c: "pending", d: "pending" });
-      expect(run.counts).toEqual({ pending: 3, ready: 1, running: 0, succeeded: 0, failed: 0, retrying: 0, skipped: 0, cancelled: 0 });
+      expect(run.counts).toEqual({ pending: 3, ready: 1, running: 0, succeeded: 0, failed: 0, retrying: 0, skipped: 0, cancelled: 0, waiting: 0 });
     });
 
     it("uses an explicit id as the dagId", async () => {

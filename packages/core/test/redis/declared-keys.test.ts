@@ -177,6 +177,27 @@ describe("every key a script touches is declared in its KEYS", () => {
     await engine.redrive(t, chain.dagId);
     await engine.rewind(t, other.dagId, "x");
     await engine.cancel(t, chain.dagId);
+    // Waits: a wait node (its deps met on submit), a signal, a keyed wait, a timeout, a
+    // suspended agent resumed by a signal URL's token, a pause and a resume.
+    const sealed = createEngine({ ...opts, signingSecret: "a signing secret of 32+ characters" });
+    const waits = await sealed.submit(t, {
+      nodes: [
+        { id: "gate", wait: { timeoutMs: 5 } },
+        { id: "key", wait: { key: "invoice-1" } },
+        { id: "ask", agent: "wg" },
+        { id: "after", agent: "wg", deps: ["gate", "key"] },
+      ],
+    });
+    await sealed.pause(t, waits.dagId);
+    await sealed.resume(t, waits.dagId);
+    const ask = await sealed.claimNode(t, waits.dagId, "ask");
+    const suspended = await sealed.suspend(t, ask, { timeoutMs: 60_000 });
+    await sealed.signalByToken(suspended.signalToken!, { output: "yes" });
+    await sealed.signalKey(t, "invoice-1", { output: 1 });
+    now += 10;
+    await sealed.reconcile(); // the gate times out, and fails the run
+    const approval = await sealed.submit(t, { nodes: [{ id: "ok", wait: {} }] });
+    await sealed.signal(t, approval.dagId, "ok", { output: true });
     const exported = await engine.exportRun(t, chain.dagId);
     await engine.finishedRuns({ olderThan: now + 1 });
     expect(await engine.releaseRun(t, chain.dagId, { ttlSeconds: 60, archivedAt: now })).toBe(true);

@@ -1,6 +1,6 @@
 -- complete: record nodes' outputs and release children whose deps have all succeeded.
 -- A batch of completions of one tenant on one shard runs in one script: one round trip.
--- KEYS: leases finished outbox queues shard_runs runs*
+-- KEYS: leases finished outbox queues shard_runs waits wait_keys runs*
 -- runs*: the run key of every run the items name; item.r is its run's position in it.
 -- ARGV[1] JSON { tenant, items: [{ r, dagId, nodeId, token, output (JSON
 --   string), actor?, state?: [{ key, mode: create|match, expected?, json }] }], seed, now?,
@@ -81,16 +81,7 @@ local function complete(it)
     redis.call('HSET', run.n .. node, 'ad', it.digest)
     remaining = tonumber(redis.call('HGET', run.meta, 'remaining'))
   end
-  for _, child in ipairs(split(n[5], ',')) do
-    local ck = run.n .. child
-    if redis.call('HINCRBY', ck, 'w', -1) == 0 then
-      local c = redis.call('HMGET', ck, 's', 'g', 'a')
-      if c[1] == 'pending' then
-        make_ready(run, child, 'pending', c[2], c[3] or 0, at, 'engine', pushes)
-        ready[#ready + 1] = child
-      end
-    end
-  end
+  for _, child in ipairs(release_children(run, n[5], at, pushes)) do ready[#ready + 1] = child end
   return { duplicate = false, ready = ready, runStatus = maybe_finish(run, remaining, at, 'engine') }
 end
 

@@ -12,9 +12,11 @@ local out = {}
 for _, id in ipairs(ids) do
   if #out >= a.limit then break end
   local run = run_ctx(a.tenant, id)
-  local m = redis.call('HMGET', run.meta, 'status', 'createdAt', 'finishedAt')
-  if m[1] and (not a.status or a.status == m[1]) then
-    out[#out + 1] = { dagId = id, status = m[1], createdAt = tonumber(m[2]), finishedAt = tonumber(m[3]),
+  local m = redis.call('HMGET', run.meta, 'status', 'createdAt', 'finishedAt', 'pz')
+  -- A paused run is running underneath (meta `pz` says since when): listed as paused.
+  local status = (m[1] == 'running' and m[4]) and 'paused' or m[1]
+  if m[1] and (not a.status or a.status == status) then
+    out[#out + 1] = { dagId = id, status = status, createdAt = tonumber(m[2]), finishedAt = tonumber(m[3]),
       counts = cjson.decode(counts_json(run, m[1] ~= 'running')) }
   end
 end

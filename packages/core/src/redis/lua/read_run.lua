@@ -9,10 +9,10 @@ local run = run_at(K.run, a.tenant, a.dagId)
 local meta = redis.call('HGETALL', run.meta)
 if #meta == 0 then return reply(run_not_found(a.dagId)) end
 local order = redis.call('GET', run.k .. 'order')
-local fields = { 's', 'g', 'd', 'a', 'l', 'e', 'ab', 'j', 'f' }
+local fields = { 's', 'g', 'd', 'a', 'l', 'e', 'ab', 'j', 'f', 'W', 'wd', 'wg', 'su', 'sg' }
 if a.output then fields[#fields + 1] = 'o' end
-if a.input then fields[#fields + 1] = 'i' end
-if a.policy then fields[#fields + 1] = 'p'; fields[#fields + 1] = 't' end
+if a.input then fields[#fields + 1] = 'i'; fields[#fields + 1] = 'wi' end
+if a.policy then fields[#fields + 1] = 'p'; fields[#fields + 1] = 't'; fields[#fields + 1] = 'wo' end
 local nodes = {}
 for i, node in ipairs(split(order, ',')) do
   nodes[i] = redis.call('HMGET', run.n .. node, unpack(fields))

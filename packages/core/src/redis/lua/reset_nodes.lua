@@ -2,7 +2,7 @@
 --   mode "redrive": every failed, cancelled and skipped node of a finished run; succeeded
 --     outputs are kept, so no expensive call is repeated.
 --   mode "rewind": one node and all its descendants, whatever their status.
--- KEYS: run leases retries finished tenant_runs outbox queues
+-- KEYS: run leases retries finished tenant_runs outbox queues waits wait_keys
 -- ARGV[1] JSON { tenant, dagId, mode, nodeId?, actor, now? }.
 -- Returns { status, reset: [id], ready: [id], removed: [id] }.
 -- Invariants: attempt numbers keep growing (old lease tokens stay stale) while the retry
@@ -136,10 +136,13 @@ for _, node in ipairs(targets) do
   local s = n[1]
   if s == 'running' then redis.call('ZREM', K.leases, member(run, node)) end
   if s == 'retrying' then redis.call('ZREM', K.retries, member(run, node)) end
+  if s == 'waiting' then clear_wait(run, node) end
   if TERMINAL[s] then redis.call('HINCRBY', run.meta, 'remaining', 1) end
   if s == 'failed' or s == 'cancelled' or s == 'skipped' then redis.call('HINCRBY', run.meta, s, -1) end
   if redis.call('HGET', run.n .. node, 't') then redis.call('HINCRBY', run.meta, 'tolerated', -1) end
-  redis.call('HDEL', run.n .. node, 'o', 'e', 'l', 't', 'ad')
+  -- The signal and any suspend go too; a wait node keeps its wait (W, wo) and waits again.
+  redis.call('HDEL', run.n .. node, 'o', 'e', 'l', 't', 'ad', 'sg', 'su', 'wi', 'wd')
+  if redis.call('HEXISTS', run.n .. node, 'g') == 1 then redis.call('HDEL', run.n .. node, 'W', 'wo') end
   redis.call('HSET', run.n .. node, 's', 'pending', 'b', tonumber(n[2]) or 0)
   append_event(run, 'node.reset', node, tonumber(n[2]) or 0, a.actor, at, s, data)
 end
@@ -173,8 +176,9 @@ for _, node in ipairs(targets) do
   end
   redis.call('HSET', run.n .. node, 'w', waiting)
   if waiting <= 0 then
-    make_ready(run, node, 'pending', redis.call('HGET', run.n .. node, 'g'), tonumber(redis.call('HGET', run.n .. node, 'a')) or 0, at, a.actor)
-    ready[#ready + 1] = node
+    if make_ready(run, node, 'pending', redis.call('HGET', run.n .. node, 'g'), tonumber(redis.call('HGET', run.n .. node, 'a')) or 0, at, a.actor) then
+      ready[#ready + 1] = node
+    end
   end
 end
 return reply({ status = 'running', reset = targets, ready = ready, removed = removed })

@@ -1,9 +1,10 @@
 -- submit: create a run; its roots become ready.
--- KEYS: run tenant_runs queues outbox
+-- KEYS: run tenant_runs queues outbox waits wait_keys
 -- ARGV[1] JSON { tenant, id, defHash, idempotencyKey?, onFailure,
 --   policy, order, actor, now?, roots: [id], nodes: [{ id, agent, deps?, waiting?, children?,
---   input?, policy?, join?, tolerate?, onFailure? }] } (deps/children comma-joined, input a
---   JSON string; `waiting` is join when a join is set).
+--   input?, policy?, join?, tolerate?, onFailure?, wait?, waitOutput? }] } (deps/children
+--   comma-joined, input a JSON string; `waiting` is join when a join is set; a wait node has
+--   no agent, `wait` is "timeoutMs|onTimeout|key", includes/wait.lua).
 -- Returns { created, status, ready: [id] }; an existing run with the same definition hash
 -- (same id or idempotency key) is returned unchanged with created=false, another -> conflict.
 -- Invariant: the run appears whole or not at all; only roots start ready.
@@ -25,7 +26,10 @@ if existing[1] then
 end
 
 for _, n in ipairs(a.nodes) do
-  local f = { 's', 'pending', 'g', n.agent }
+  local f = { 's', 'pending' }
+  if n.agent then f[#f + 1] = 'g'; f[#f + 1] = n.agent end
+  if n.wait then f[#f + 1] = 'W'; f[#f + 1] = n.wait end
+  if n.waitOutput then f[#f + 1] = 'wo'; f[#f + 1] = n.waitOutput end
   if n.deps then f[#f + 1] = 'd'; f[#f + 1] = n.deps; f[#f + 1] = 'w'; f[#f + 1] = n.waiting end
   if n.children then f[#f + 1] = 'c'; f[#f + 1] = n.children end
   if n.input then f[#f + 1] = 'i'; f[#f + 1] = n.input end
@@ -45,5 +49,8 @@ append_event(run, 'run.submitted', nil, nil, a.actor, at, nil,
   cjson.encode({ nodes = total, onFailure = a.onFailure }))
 local by_id = {}
 for _, n in ipairs(a.nodes) do by_id[n.id] = n end
-for _, id in ipairs(a.roots) do make_ready(run, id, 'pending', by_id[id].agent, 0, at, a.actor) end
-return reply({ created = true, status = 'running', ready = a.roots })
+local ready = {}
+for _, id in ipairs(a.roots) do
+  if make_ready(run, id, 'pending', by_id[id].agent, 0, at, a.actor) then ready[#ready + 1] = id end
+end
+return reply({ created = true, status = 'running', ready = ready })

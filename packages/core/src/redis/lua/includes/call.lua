@@ -47,13 +47,15 @@ local function append_event(run, t, node, attempt, by, at, from, data)
 end
 
 -- Outbox: one Stream per shard (K.outbox), relayed to EventBridge and acked after PutEvents.
--- One packed field `e` per event: "type|tenant|dagId|node|agent|attempt|at"; a call's events
--- share entries of up to OUT_CHUNK events.
+-- One packed field `e` per event: "type|tenant|dagId|node|agent|attempt|at[|gen|deadline]"
+-- (a NodeWaiting's wait generation and deadline); a call's events share entries of up to
+-- OUT_CHUNK events.
 local OUT_CHUNK = 100
-local function outbox(run, t, node, agent, attempt, at)
+local function outbox(run, t, node, agent, attempt, at, wait)
   local out = CALL.out
   out[#out + 1] = 'e'
   out[#out + 1] = t .. '|' .. run.tenant .. '|' .. run.id .. '|' .. (node or '') .. '|' .. (agent or '') .. '|' .. (attempt or 0) .. '|' .. at
+    .. (wait and ('|' .. wait) or '')
 end
 
 local function flush_run_log(run, l)

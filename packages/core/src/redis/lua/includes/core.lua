@@ -59,7 +59,7 @@ local function set_status(run, node, to, extra)
   return nil
 end
 
-local STATUSES = { 'pending', 'ready', 'running', 'succeeded', 'failed', 'retrying', 'skipped', 'cancelled' }
+local STATUSES = { 'pending', 'ready', 'running', 'succeeded', 'failed', 'retrying', 'skipped', 'cancelled', 'waiting' }
 
 -- Once a run has ended every node is terminal, and meta counts the failed, cancelled and
 -- skipped ones (set_status), so the rest succeeded: O(1). A running run is counted node by node.
@@ -86,6 +86,8 @@ local DAG_EVENT = { succeeded = 'DagSucceeded', failed = 'DagFailed', cancelled 
 -- The one place a run becomes terminal; callers check it is still running first.
 local function finish(run, status, at, by)
   redis.call('HSET', run.meta, 'status', status, 'finishedAt', at)
+  -- A run that ends while paused (its last attempts finished) is not paused any more.
+  redis.call('HDEL', run.meta, 'pz')
   append_event(run, 'run.' .. status, nil, nil, by, at, nil, '{"counts":' .. counts_json(run, true) .. '}')
   outbox(run, DAG_EVENT[status], nil, nil, nil, at)
   redis.call('ZADD', K.finished, at, run.tenant .. '|' .. run.id)

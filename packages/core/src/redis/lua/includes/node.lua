@@ -1,10 +1,22 @@
 -- Node transitions shared by submit, claim, complete, fail, reconcile and cancel.
 --@include core
+--@include wait
 
 -- `pushes`, when given, collects ready-queue entries per queue for push_ready (one LPUSH
 -- per queue and batch instead of one per node); the caller must flush before it claims.
-local function make_ready(run, node, from, agent, attempt, at, by, pushes)
+-- A node without an agent is a wait node: its deps met, it starts waiting instead (and
+-- this returns false). A paused run's node is ready but neither queued nor announced:
+-- resume does both. `data` (JSON) goes with the node.ready event.
+local function make_ready(run, node, from, agent, attempt, at, by, pushes, data)
+  if not agent then
+    begin_wait(run, node, from, attempt, at, by, nil)
+    return false
+  end
   set_status(run, node, 'ready')
+  if is_paused(run) then
+    append_event(run, 'node.ready', node, attempt, by, at, from, data)
+    return true
+  end
   local entry = run.id .. '|' .. node
   if pushes then
     local q = ready_queue(run.tenant, agent)
@@ -17,8 +29,9 @@ local function make_ready(run, node, from, agent, attempt, at, by, pushes)
   else
     redis.call('LPUSH', ready_queue(run.tenant, agent), entry)
   end
-  append_event(run, 'node.ready', node, attempt, by, at, from, nil)
+  append_event(run, 'node.ready', node, attempt, by, at, from, data)
   outbox(run, 'NodeReady', node, agent, attempt, at)
+  return true
 end
 
 -- Chunks keep unpack far below Lua's C stack limit.
@@ -51,11 +64,12 @@ local function parse_lease(l)
   return { token = token, exp = tonumber(exp), worker = worker, deadline = tonumber(deadline) }
 end
 
--- Starts an attempt of a ready node. `n` = HMGET of { a, p, i } already read by the caller.
+-- Starts an attempt of a ready node. `n` = HMGET of { a, p, i, sg } already read by the caller.
 -- `leases`, when given, collects score/member pairs for one ZADD per batch (claim_queue);
 -- without it the lease index is written at once. Returns the Task as a positional array
--- { dagId, nodeId, agent, input|false, attempt, leaseToken, leaseExpiresAt } (smaller to
--- encode than a table with named keys; engine/engine.ts names the fields).
+-- { dagId, nodeId, agent, input|false, attempt, leaseToken, leaseExpiresAt, signal|false }
+-- (smaller to encode than a table with named keys; engine/engine.ts names the fields). The
+-- signal is the one that resumed a suspended agent: its next attempts build on it.
 local function start_attempt(run, node, agent, n, lease_ms, worker, rand, at, leases)
   local attempt = (tonumber(n[1]) or 0) + 1
   local token = attempt .. '.' .. rand
@@ -77,7 +91,7 @@ local function start_attempt(run, node, agent, n, lease_ms, worker, rand, at, le
   end
   append_event(run, 'node.started', node, attempt, worker, at, 'ready',
     '{"workerId":"' .. worker .. '","leaseExpiresAt":' .. exp .. '}')
-  return { run.id, node, agent, n[3], attempt, token, exp }
+  return { run.id, node, agent, n[3], attempt, token, exp, n[4] }
 end
 
 -- Pops ready entries of (tenant, agent) and starts up to `max` of them. Entries whose node
@@ -92,9 +106,10 @@ local function claim_queue(tenant, agent, max, lease_ms, worker, rands, at)
     for _, entry in ipairs(popped) do
       local id, node = string.match(entry, '^([^|]+)|(.+)$')
       local run = run_ctx(tenant, id)
-      local n = redis.call('HMGET', run.n .. node, 's', 'a', 'p', 'i')
-      if n[1] == 'ready' then
-        tasks[#tasks + 1] = start_attempt(run, node, agent, { n[2], n[3], n[4] }, lease_ms, worker, rands[#tasks + 1], at, leases)
+      -- A paused run's entries are dropped: resume queues its ready nodes again.
+      local n = redis.call('HMGET', run.n .. node, 's', 'a', 'p', 'i', 'sg')
+      if n[1] == 'ready' and not is_paused(run) then
+        tasks[#tasks + 1] = start_attempt(run, node, agent, { n[2], n[3], n[4], n[5] }, lease_ms, worker, rands[#tasks + 1], at, leases)
       end
     end
   end
@@ -103,7 +118,7 @@ local function claim_queue(tenant, agent, max, lease_ms, worker, rands, at)
   return tasks
 end
 
-local OPEN = { pending = true, ready = true, retrying = true, running = true }
+local OPEN = { pending = true, ready = true, retrying = true, running = true, waiting = true }
 
 local function cancel_open(run, reason, at, by)
   local data = cjson.encode({ reason = reason })
@@ -113,6 +128,7 @@ local function cancel_open(run, reason, at, by)
     if OPEN[s] then
       if s == 'running' then redis.call('ZREM', K.leases, member(run, node)) end
       if s == 'retrying' then redis.call('ZREM', K.retries, member(run, node)) end
+      if s == 'waiting' then clear_wait(run, node) end
       set_status(run, node, 'cancelled')
       append_event(run, 'node.cancelled', node, tonumber(n[2]) or 0, by, at, s, data)
     end
@@ -152,6 +168,49 @@ local function skip_descendants(run, failed, children, at, by)
   return remaining, absorbed, nil
 end
 
+-- A node fails for good (an attempt out of retries, a rejected or timed-out wait): its
+-- onFailure (`f`, over the run's) applies. `data` (JSON) replaces the event's { error }.
+-- Returns the run's status.
+local function fail_node(run, node, attempt, e, at, by, from, agent, children, on_failure, data)
+  local remaining = set_status(run, node, 'failed', { 'e', e })
+  append_event(run, 'node.failed', node, attempt, by, at, from, data or ('{"error":' .. e .. '}'))
+  outbox(run, 'NodeFailed', node, agent, attempt, at)
+  -- A failure every child absorbed (joins that can still be met) is tolerated (`t`): it
+  -- does not fail the run.
+  local policy = on_failure or redis.call('HGET', run.meta, 'onFailure')
+  local unmet = nil
+  if policy == 'continue' then
+    local left, absorbed
+    left, absorbed, unmet = skip_descendants(run, node, children, at, by)
+    remaining = left or remaining
+    if absorbed then
+      redis.call('HSET', run.n .. node, 't', 1)
+      redis.call('HINCRBY', run.meta, 'tolerated', 1)
+    end
+  end
+  if unmet or policy ~= 'continue' then
+    cancel_open(run, unmet and ('fail-fast: the join of node ' .. unmet .. ' can no longer be met') or ('fail-fast: node ' .. node .. ' failed'), at, by)
+    remaining = tonumber(redis.call('HGET', run.meta, 'remaining'))
+  end
+  return maybe_finish(run, remaining, at, by)
+end
+
+-- A node succeeded: children whose last dep (or last needed dep of a join) this was are
+-- released (ready, or waiting for a wait node). Returns the ones that became ready.
+local function release_children(run, children, at, pushes)
+  local ready = {}
+  for _, child in ipairs(split(children, ',')) do
+    local ck = run.n .. child
+    if redis.call('HINCRBY', ck, 'w', -1) == 0 then
+      local c = redis.call('HMGET', ck, 's', 'g', 'a')
+      if c[1] == 'pending' and make_ready(run, child, 'pending', c[2], c[3] or 0, at, 'engine', pushes) then
+        ready[#ready + 1] = child
+      end
+    end
+  end
+  return ready
+end
+
 -- Ends a running attempt that failed (reported, or its lease expired): retry with
 -- exponential backoff and equal jitter while attempts remain, else fail the node and
 -- apply the run's onFailure policy. `e` is the error as a JSON object string.
@@ -175,26 +234,7 @@ local function fail_attempt(run, node, attempt, e, retryable, at, by)
     end
     return 'retrying', due
   end
-  local remaining = set_status(run, node, 'failed', { 'e', e })
-  append_event(run, 'node.failed', node, attempt, by, at, 'running', '{"error":' .. e .. '}')
-  outbox(run, 'NodeFailed', node, n[2], attempt, at)
-  -- `f`: the node's own onFailure, over the run's. A failure every child absorbed (joins
-  -- that can still be met) is tolerated (`t`): it does not fail the run.
-  local unmet = nil
-  if (n[5] or redis.call('HGET', run.meta, 'onFailure')) == 'continue' then
-    local left, absorbed
-    left, absorbed, unmet = skip_descendants(run, node, n[3], at, by)
-    remaining = left or remaining
-    if absorbed then
-      redis.call('HSET', run.n .. node, 't', 1)
-      redis.call('HINCRBY', run.meta, 'tolerated', 1)
-    end
-  end
-  if unmet or (n[5] or redis.call('HGET', run.meta, 'onFailure')) ~= 'continue' then
-    cancel_open(run, unmet and ('fail-fast: the join of node ' .. unmet .. ' can no longer be met') or ('fail-fast: node ' .. node .. ' failed'), at, by)
-    remaining = tonumber(redis.call('HGET', run.meta, 'remaining'))
-  end
-  maybe_finish(run, remaining, at, by)
+  fail_node(run, node, attempt, e, at, by, 'running', n[2], n[3], n[5])
   return 'failed', nil
 end
 
