@@ -35,7 +35,6 @@ import {
   type SubmitResult,
   type Signal,
   type SignalResult,
-  type NodeStatus,
   type WaitSpec,
   type Task,
   type TransitionResult,
