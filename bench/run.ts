@@ -20,6 +20,7 @@ import { measure, type Sample } from "./measure.js";
 import { scriptCosts } from "./profile.js";
 import { countClientRequests, parseInfo } from "./redis-info.js";
 import { goals, renderMarkdown, summarize, type BenchReport, type Machine, type WorkloadResult } from "./report.js";
+import { benchSavers, renderSavers, spliceSection } from "./savers.js";
 import { runWeft, type WorkerOptions } from "./weft-runner.js";
 import { FULL, SMOKE, nodeCount, workloads, type Workload } from "./workloads.js";
 
@@ -88,8 +89,11 @@ async function main(): Promise<void> {
     // rotting, they do not judge the goals (the full run in bench/RESULTS.md does).
     if (smoke) log("smoke sizes (fan-out of 200, chain of 50, no warm-up): the figures below are not the goals' measurements");
     for (const g of goals(report)) log(`${smoke ? "smoke " : g.met ? "met   " : "MISSED"} ${g.issue} ${g.goal}: ${g.measured}`);
+    // LangGraph checkpointers (M12), its own section of RESULTS.md.
+    const savers = !only || only.includes("savers") ? renderSavers(await benchSavers({ smoke, log })) : undefined;
     // A smoke or a partial run (--only) prints its tables and leaves RESULTS.md alone.
     if (smoke || only) {
+      if (savers) process.stdout.write(`${savers}\n`);
       if (!smoke) process.stdout.write(renderMarkdown(report, "chart.svg"));
       return;
     }
@@ -109,7 +113,10 @@ async function main(): Promise<void> {
         })),
       ),
     );
-    writeFileSync(join(here, "RESULTS.md"), renderMarkdown(report, "chart.svg"));
+    const previous = existsSync(join(here, "RESULTS.md")) ? readFileSync(join(here, "RESULTS.md"), "utf8") : "";
+    const saversSection = savers ?? previous.match(/<!-- savers:start -->[\s\S]*<!-- savers:end -->/)?.[0];
+    const doc = renderMarkdown(report, "chart.svg");
+    writeFileSync(join(here, "RESULTS.md"), saversSection ? spliceSection(doc, saversSection) : doc);
     log("wrote bench/RESULTS.md and bench/chart.svg");
   } finally {
     admin.disconnect();

@@ -1,6 +1,6 @@
 import { ConflictError, NotFoundError, ValidationError, WeftError, type NodeError, type Task } from "@weft/core/sdk";
 import { additionOf, LeaseLostError, ShutdownError, Suspend, taskContext, type AgentHandler } from "./context.js";
-import type { WeftClient } from "./index.js";
+import type { WeftClient } from "./client.js";
 
 /**
  * One attempt of one task, as both worker modes run it: the handler with its context,

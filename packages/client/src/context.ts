@@ -1,5 +1,5 @@
 import type { Addition, NodeSpec, NodeStatus, StateEntry, Task, UpdateOptions, UpdateResult, WaitSpec, Writer, WriteResult } from "@weft/core/sdk";
-import type { WeftClient } from "./index.js";
+import type { WeftClient } from "./client.js";
 
 /** Shared state of one scope (this run, or a tenant-wide namespace), written as the task's writer. */
 export interface RunState {

@@ -1,7 +1,8 @@
 import { ConflictError, NotFoundError, type Task } from "@weft/core/sdk";
 import { startAttempt, type Outcome } from "./attempt.js";
 import type { Agents } from "./context.js";
-import type { WeftClient } from "./index.js";
+import type { WeftClient } from "./client.js";
+import { createClient } from "./client.js";
 import { clientFrom, defaultWorkerId, DEFAULT_LEASE_MS } from "./worker.js";
 
 /**
@@ -15,7 +16,16 @@ export interface PushOptions {
   agents: Agents;
   client?: WeftClient;
   baseUrl?: string;
+  /** The one key to act with; for a handler that serves a single tenant. */
   apiKey?: string;
+  /**
+   * For a handler that serves several tenants: each tenant's API key. An event is handled
+   * with the key of the tenant it belongs to (`detail.tenant`); an event of a tenant not
+   * listed here is refused, with a log line naming the tenant, and nothing is claimed.
+   * Without `keys`, every event is handled with `apiKey`, whose tenant is the only one
+   * whose runs it can claim (another tenant's run answers 404: `ran: false`).
+   */
+  keys?: Record<string, string>;
   /** Lease asked for at claim and at each heartbeat (every leaseMs / 3). Default 30 s. */
   leaseMs?: number;
   workerId?: string;
@@ -24,7 +34,7 @@ export interface PushOptions {
 
 export interface NodeReadyEvent {
   "detail-type": string;
-  detail: { dagId: string; nodeId?: string; agent?: string; [k: string]: unknown };
+  detail: { tenant?: string; dagId: string; nodeId?: string; agent?: string; [k: string]: unknown };
 }
 
 export interface PushResult {
@@ -37,17 +47,34 @@ export interface PushResult {
 
 export function pushHandler(o: PushOptions): (event: NodeReadyEvent) => Promise<PushResult> {
   let client: WeftClient | undefined;
+  const byTenant = new Map<string, WeftClient>();
+  const clientFor = (tenant: string | undefined): WeftClient | undefined => {
+    if (!o.keys) return (client ??= clientFrom(o));
+    if (tenant === undefined || !Object.hasOwn(o.keys, tenant)) return undefined;
+    let c = byTenant.get(tenant);
+    if (!c) {
+      const baseUrl = o.baseUrl ?? process.env.WEFT_API_URL;
+      if (!baseUrl) throw new Error("weft push: pass baseUrl or set WEFT_API_URL");
+      c = createClient({ baseUrl, apiKey: o.keys[tenant]! });
+      byTenant.set(tenant, c);
+    }
+    return c;
+  };
   const leaseMs = o.leaseMs ?? DEFAULT_LEASE_MS;
   const workerId = o.workerId ?? defaultWorkerId();
   const log = o.log ?? ((line: string) => console.error(`weft push: ${line}`));
 
   return async (event) => {
-    const { dagId, nodeId, agent } = event?.detail ?? {};
+    const { tenant, dagId, nodeId, agent } = event?.detail ?? {};
     if (event?.["detail-type"] !== "NodeReady" || !dagId || !nodeId || !agent) return { ran: false, reason: "not a NodeReady event" };
     const handler = Object.hasOwn(o.agents, agent) ? o.agents[agent] : undefined;
     if (!handler) return { ran: false, reason: `no handler for agent ${agent}` };
     // Made on first use, so env set after import (tests, the local emulator) is seen.
-    client ??= clientFrom(o);
+    const client = clientFor(tenant);
+    if (!client) {
+      log(`refused NodeReady of ${dagId}/${nodeId}: tenant ${JSON.stringify(tenant ?? null)} has no key in this handler's keys`);
+      return { ran: false, reason: `no API key for tenant ${tenant ?? "(none)"}` };
+    }
 
     let task: Task;
     try {

@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import type { Task } from "@weft/core/sdk";
 import { startAttempt, type Attempt, type AttemptOptions, type Outcome } from "./attempt.js";
 import type { Agents } from "./context.js";
-import { createClient, type WeftClient } from "./index.js";
+import { createClient, type WeftClient } from "./client.js";
 
 /**
  * Pull mode: a long-running worker that claims its agents' ready nodes in batches (at most

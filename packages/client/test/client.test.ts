@@ -107,4 +107,45 @@ describe("@weft/client", () => {
     expect(await client.state.delete(ref, 3)).toMatchObject({ deleted: true });
     expect(await client.state.get(ref)).toBeUndefined();
   });
+
+  it("submit retries a lost answer with the key it generated: one run, not two", async () => {
+    const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    const sent: string[] = [];
+    let drop = 1;
+    // The first answer is lost after the server created the run, as under a dropped connection.
+    const lossy: typeof fetch = async (input, init) => {
+      sent.push(String(init?.body));
+      const res = await fetch(input, init);
+      if (drop-- > 0) {
+        await res.text();
+        throw new TypeError("fetch failed");
+      }
+      return res;
+    };
+    const flaky = createClient({ baseUrl: base, apiKey: "key-a", fetch: lossy });
+    const agent = `retry-${process.pid}`;
+    const sub = await flaky.submit({ nodes: [{ id: "a", agent }] });
+    expect(sub.created).toBe(false); // the retry found the run the lost answer had created
+    expect(sent).toHaveLength(2);
+    const keys = sent.map((b) => JSON.parse(b).idempotencyKey as string);
+    expect(keys[0]).toMatch(/^client-[0-9a-f-]{36}$/);
+    expect(keys[1]).toBe(keys[0]);
+    expect((await client.list({ status: "running", limit: 1000 })).runs.filter((r) => r.dagId === sub.dagId)).toHaveLength(1);
+    expect(await client.claim(agent, { max: 10 })).toHaveLength(1); // one run's node, not two
+
+    // A caller's own key (or id) is kept as given; two submits without one are two runs.
+    const own = await client.submit({ idempotencyKey: `own-${process.pid}`, nodes: [{ id: "a", agent }] });
+    expect((await client.submit({ idempotencyKey: `own-${process.pid}`, nodes: [{ id: "a", agent }] })).dagId).toBe(own.dagId);
+    expect((await client.submit({ nodes: [{ id: "a", agent }] })).dagId).not.toBe((await client.submit({ nodes: [{ id: "a", agent }] })).dagId);
+  });
+
+  it("maps errors by the API's error.code, and by status only when the body has none", async () => {
+    const answering = (status: number, body: string): typeof fetch => async () => new Response(body, { status, headers: { "content-type": "application/json" } });
+    const on = (status: number, body: string) => createClient({ baseUrl: "http://x", fetch: answering(status, body), submitRetries: 0 });
+    await expect(on(400, '{"error":{"code":"conflict","message":"m"}}').getRun("r")).rejects.toBeInstanceOf(ConflictError);
+    await expect(on(404, '{"error":{"code":"validation","message":"m","field":"f"}}').getRun("r")).rejects.toMatchObject({ code: "validation", field: "f" });
+    await expect(on(405, '{"error":{"code":"method_not_allowed","message":"m"}}').getRun("r")).rejects.toBeInstanceOf(ValidationError);
+    await expect(on(502, "<html>bad gateway</html>").getRun("r")).rejects.toMatchObject({ code: "unavailable" });
+    await expect(on(404, "").getRun("r")).rejects.toBeInstanceOf(NotFoundError);
+  });
 });

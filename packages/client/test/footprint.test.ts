@@ -42,6 +42,21 @@ describe("@weft/client's footprint", () => {
     expect(packages.every((p) => p.startsWith("node:") || p.startsWith("@weft/"))).toBe(true);
   });
 
+  it("has no import cycle between its modules (type imports included)", () => {
+    const dir = join(ROOT, "packages/client/src");
+    const edges = (file: string) =>
+      [...readFileSync(file, "utf8").matchAll(/^(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\sfrom\s+)?["'](\.[^"']+)["']/gm)].map((m) =>
+        join(dirname(file), m[1]!.replace(/\.js$/, ".ts")),
+      );
+    const cycles: string[] = [];
+    const walk = (file: string, path: string[]) => {
+      if (path.includes(file)) return void cycles.push([...path.slice(path.indexOf(file)), file].map((f) => f.slice(dir.length + 1)).join(" -> "));
+      for (const next of edges(file)) walk(next, [...path, file]);
+    };
+    walk(join(dir, "index.ts"), []);
+    expect(cycles).toEqual([]);
+  });
+
   it("@weft/core/sdk loads no Redis client, AWS SDK, Lua or engine code", () => {
     const { files, packages } = reach(join(ROOT, "packages/core/src/sdk.ts"));
     expect(packages).toEqual([]);

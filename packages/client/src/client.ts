@@ -1,0 +1,304 @@
+/**
+ * The HTTP client: every route of Weft's API as a method. Errors come back as core's typed
+ * errors, chosen by the API's `error.code` (the status only when a body has no code, e.g. a
+ * proxy's 502). Submits are made safe to retry: see `submit`.
+ */
+import { followStream, type StreamOptions } from "./stream.js";
+import {
+  ConflictError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnavailableError,
+  update,
+  ValidationError,
+  WeftError,
+  type Addition,
+  type AddResult,
+  type ClaimOptions,
+  type CompleteResult,
+  type ExtendResult,
+  type NodeStatus,
+  type EventPage,
+  type ResetResult,
+  type RunAt,
+  type RunList,
+  type RunStatus,
+  type FailResult,
+  type HistoryEntry,
+  type Machine,
+  type MachineDefinition,
+  type NodeError,
+  type RunView,
+  type StateEntry,
+  type StateRef,
+  type SubmitResult,
+  type Signal,
+  type SignalResult,
+  type WaitSpec,
+  type Task,
+  type TransitionResult,
+  type UpdateOptions,
+  type UpdateResult,
+  type VersionedStore,
+  type Writer,
+  type WriteResult,
+} from "@weft/core/sdk";
+
+export interface ClientOptions {
+  /** The API's base URL, e.g. http://127.0.0.1:3000. */
+  baseUrl: string;
+  /** Bearer key; omit against a local emulator without keys. */
+  apiKey?: string;
+  /** Who this client writes shared state as (agent, run, node, attempt), sent as X-Weft-* headers. */
+  writer?: Writer;
+  fetch?: typeof fetch;
+  /**
+   * How many times `submit` tries again after a 503, a 429 or a dropped connection (default
+   * 3), waiting Retry-After (or 200 ms, doubling). Every try carries the same idempotency key.
+   */
+  submitRetries?: number;
+}
+
+/** A state ref without the tenant: the API key decides the tenant. */
+export type ClientStateRef = { dagId: string; key: string } | { namespace: string; key: string };
+
+type ErrorBody = { error?: { code?: string; message?: string; field?: string; details?: Record<string, unknown> } };
+
+/** The API's error codes (README, "Errors"); the status decides only for a body without one. */
+function toError(status: number, body: ErrorBody): Error {
+  const e = body.error ?? {};
+  const message = e.message ?? `HTTP ${status}`;
+  switch (e.code ?? codeOfStatus(status)) {
+    case "conflict":
+      return new ConflictError(message, e.details);
+    case "not_found":
+      return new NotFoundError(message);
+    case "payload_too_large":
+      return new PayloadTooLargeError(message, e.field);
+    case "validation":
+    case "unsupported_media_type":
+    case "method_not_allowed":
+      return new ValidationError(message, e.field, e.details);
+    case "unauthorized":
+      return new WeftError("unauthorized", message);
+    case "rate_limited":
+      return new WeftError("rate_limited", message);
+    default:
+      // "unavailable", "internal", or a code this client does not know yet.
+      return new UnavailableError(message);
+  }
+}
+
+function codeOfStatus(status: number): string {
+  if (status === 404) return "not_found";
+  if (status === 409) return "conflict";
+  if (status === 413) return "payload_too_large";
+  if (status === 401) return "unauthorized";
+  if (status === 429) return "rate_limited";
+  return status < 500 ? "validation" : "unavailable";
+}
+
+function parseError(text: string): ErrorBody {
+  try {
+    return text ? (JSON.parse(text) as ErrorBody) : {};
+  } catch {
+    return {}; // not the API's envelope (a proxy's HTML page): the status decides
+  }
+}
+
+/** A failure after which the same submit may succeed: the service was busy or the answer was lost. */
+function retryable(err: unknown): boolean {
+  if (err instanceof UnavailableError) return true;
+  if (err instanceof WeftError) return err.code === "rate_limited";
+  return err instanceof TypeError; // fetch: connection refused, reset, dropped
+}
+
+export function createClient(o: ClientOptions) {
+  const doFetch = o.fetch ?? fetch;
+  const retryAfter = new WeakMap<Error, number>();
+  const submitRetries = o.submitRetries ?? 3;
+
+  /**
+   * A submit whose answer was lost (503, dropped connection) may have created the run: a
+   * retry without a key would create a second one. So a spec without `id` or
+   * `idempotencyKey` gets a generated key, and every retry here sends that same key: the
+   * API answers the first run (200, `created: false`) instead of making another.
+   */
+  async function submit(spec: unknown): Promise<SubmitResult & { created: boolean }> {
+    const body =
+      spec && typeof spec === "object" && !Array.isArray(spec) && (spec as { id?: unknown }).id === undefined && (spec as { idempotencyKey?: unknown }).idempotencyKey === undefined
+        ? { ...spec, idempotencyKey: `client-${globalThis.crypto.randomUUID()}` }
+        : spec;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await post<SubmitResult & { created: boolean }>("/v1/dags", body);
+      } catch (err) {
+        if (attempt >= submitRetries || !retryable(err)) throw err;
+        const wait = (err instanceof Error ? retryAfter.get(err) : 0) || 0;
+        await new Promise((res) => setTimeout(res, wait > 0 ? Math.min(wait, 30) * 1000 : 200 * 2 ** attempt));
+      }
+    }
+  }
+
+  async function call<T>(method: string, path: string, init: { body?: unknown; raw?: string; headers?: Record<string, string> } = {}) {
+    const headers: Record<string, string> = { ...init.headers };
+    if (o.apiKey) headers.authorization = `Bearer ${o.apiKey}`;
+    const body = init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const res = await doFetch(new URL(path, o.baseUrl), { method, headers, ...(body === undefined ? {} : { body }) });
+    const text = await res.text();
+    if (!res.ok && res.status !== 304) {
+      const err = toError(res.status, parseError(text));
+      retryAfter.set(err, Number(res.headers.get("retry-after")) || 0);
+      throw err;
+    }
+    return { status: res.status, text, json: () => JSON.parse(text) as T, etag: res.headers.get("etag") };
+  }
+  const post = async <T>(path: string, body: unknown) => (await call<T>("POST", path, { body })).json();
+  const node = (dagId: string, nodeId: string) => `/v1/dags/${encodeURIComponent(dagId)}/nodes/${encodeURIComponent(nodeId)}`;
+
+  const statePath = (ref: ClientStateRef | StateRef) =>
+    "dagId" in ref
+      ? `/v1/dags/${encodeURIComponent(ref.dagId)}/state/${encodeURIComponent(ref.key)}`
+      : `/v1/state/${encodeURIComponent(ref.namespace)}/${encodeURIComponent(ref.key)}`;
+  const writerHeaders = (w: Writer | undefined): Record<string, string> => {
+    const h: Record<string, string> = {};
+    const writer = w ?? o.writer;
+    if (writer?.agent) h["x-weft-agent"] = writer.agent;
+    if (writer?.run) h["x-weft-run"] = writer.run;
+    if (writer?.node) h["x-weft-node"] = writer.node;
+    if (writer?.attempt !== undefined) h["x-weft-attempt"] = String(writer.attempt);
+    return h;
+  };
+
+  /** Shared state over HTTP, shaped like core's VersionedStore so `update()` runs on it. */
+  const state: VersionedStore = {
+    async read(ref) {
+      try {
+        const r = await call("GET", statePath(ref));
+        return { value: JSON.parse(r.text), json: r.text, version: Number(r.etag?.replace(/"/g, "")), writer: {}, at: 0 } as StateEntry;
+      } catch (err) {
+        if (err instanceof NotFoundError) return undefined;
+        throw err;
+      }
+    },
+    async put(ref, value, opts): Promise<WriteResult> {
+      const headers = { "if-match": `"${opts.expectedVersion}"`, ...writerHeaders(opts.writer) };
+      return (await call<WriteResult>("PUT", statePath(ref), { body: value, headers })).json();
+    },
+    async create(ref, value, opts): Promise<WriteResult> {
+      const headers = { "if-none-match": "*", ...writerHeaders(opts?.writer) };
+      return (await call<WriteResult>("PUT", statePath(ref), { body: value, headers })).json();
+    },
+  };
+  // The HTTP API takes the tenant from the key; the ref's tenant is only for core's store.
+  const ref = (r: ClientStateRef): StateRef => ({ tenant: "", ...r }) as StateRef;
+
+  const client = {
+    /** Submit a run; safe to retry (a key is generated when the spec has no id or idempotencyKey, and reused on retries). */
+    submit,
+    claim: async (agent: string, opts: ClaimOptions = {}) =>
+      (await post<{ tasks: Task[] }>(`/v1/agents/${encodeURIComponent(agent)}/claim`, opts)).tasks,
+    claimNode: async (dagId: string, nodeId: string, opts: ClaimOptions = {}) => (await post<{ task: Task }>(`${node(dagId, nodeId)}/claim`, opts)).task,
+    complete: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, output: unknown, opts: Record<string, unknown> = {}) =>
+      post<CompleteResult>(`${node(task.dagId, task.nodeId)}/complete`, { leaseToken: task.leaseToken, output, ...opts }),
+    fail: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, error: NodeError, retryable = true) =>
+      post<FailResult>(`${node(task.dagId, task.nodeId)}/fail`, { leaseToken: task.leaseToken, error, retryable }),
+    heartbeat: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, leaseMs?: number) =>
+      post<{ leaseExpiresAt: number }>(`${node(task.dagId, task.nodeId)}/heartbeat`, { leaseToken: task.leaseToken, ...(leaseMs ? { leaseMs } : {}) }),
+    /** Give back the lease of an attempt this worker will not finish: the node is ready again, the attempt not counted. */
+    release: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, workerId?: string) =>
+      post<{ status: "ready"; attempt: number }>(`${node(task.dagId, task.nodeId)}/release`, { leaseToken: task.leaseToken, ...(workerId ? { workerId } : {}) }),
+    /** Outputs of the node's dependencies by node id. */
+    parents: async (dagId: string, nodeId: string) =>
+      (await call<{ parents: Record<string, unknown> }>("GET", `${node(dagId, nodeId)}/parents`)).json().parents,
+    /** A read-only token for one run and the URL of its event stream (absolute). */
+    watchToken: async (dagId: string, ttlSeconds?: number) => {
+      const t = await post<{ token: string; expiresAt: number; streamUrl: string }>(`/v1/dags/${encodeURIComponent(dagId)}/watch-token`, ttlSeconds ? { ttlSeconds } : {});
+      return { ...t, streamUrl: new URL(t.streamUrl, o.baseUrl).href };
+    },
+    /** Follows the run's event stream until the run ends (see stream.ts); resumes across disconnects. */
+    stream: (dagId: string, so: StreamOptions) =>
+      followStream(async () => (await client.watchToken(dagId)).streamUrl, doFetch, so),
+    /** The same, and the status of each dependency that did not succeed (a join may run without them). */
+    parentsOf: async (dagId: string, nodeId: string) =>
+      (await call<{ parents: Record<string, unknown>; notSucceeded: Record<string, NodeStatus> }>("GET", `${node(dagId, nodeId)}/parents`)).json(),
+    /** A running node adds nodes and deps to its run without finishing (fenced by its lease). */
+    extend: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, addition: Addition) =>
+      post<ExtendResult>(`${node(task.dagId, task.nodeId)}/extend`, { leaseToken: task.leaseToken, ...addition }),
+    /** Adds nodes and deps to a running run from outside it. */
+    addNodes: (dagId: string, addition: Addition) => post<AddResult>(`/v1/dags/${encodeURIComponent(dagId)}/nodes`, addition),
+    /** Ends a waiting node's wait: `output` approves it, `error` rejects it (the node fails). */
+    signal: (dagId: string, nodeId: string, s: Signal) => post<SignalResult>(`${node(dagId, nodeId)}/signal`, s),
+    /** Approves a waiting node (its output: the decision and its data). */
+    approve: (dagId: string, nodeId: string, output: unknown = { approved: true }, o: { by?: string; signalId?: string } = {}) =>
+      post<SignalResult>(`${node(dagId, nodeId)}/signal`, { output, ...o }),
+    /** Rejects a waiting node: it fails with `reason`, without a retry. */
+    reject: (dagId: string, nodeId: string, reason: string, o: { by?: string; signalId?: string } = {}) =>
+      post<SignalResult>(`${node(dagId, nodeId)}/signal`, { error: { message: reason }, ...o }),
+    /** Ends every wait of this tenant on `key`, in any run (a signal before anyone waits is not kept). */
+    signalKey: (key: string, s: Signal) =>
+      post<{ signalled: number; nodes: { dagId: string; nodeId: string; status: NodeStatus }[] }>("/v1/signals", { key, ...s }),
+    /** Uses a signal URL (or its token): no API key is sent, the token is the authority. */
+    signalUrl: async (urlOrToken: string, s: Signal) => {
+      const url = /^https?:/.test(urlOrToken) ? urlOrToken : new URL(`/v1/signals/${encodeURIComponent(urlOrToken)}`, o.baseUrl).toString();
+      const res = await doFetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(s) });
+      const text = await res.text();
+      if (!res.ok) throw toError(res.status, parseError(text));
+      return JSON.parse(text) as SignalResult;
+    },
+    /** Ends a running attempt to wait for a signal (what ctx.suspend() sends). */
+    suspend: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, wait: WaitSpec, opts: { input?: unknown; workerId?: string } = {}) =>
+      post<{ status: "waiting"; attempt: number; timeoutAt?: number; signalToken?: string }>(`${node(task.dagId, task.nodeId)}/suspend`, {
+        leaseToken: task.leaseToken,
+        wait,
+        ...opts,
+      }),
+    /** No node of the run is handed out until resume; running attempts finish. */
+    pause: (dagId: string) => post<{ status: RunStatus; changed: boolean }>(`/v1/dags/${encodeURIComponent(dagId)}/pause`, {}),
+    resume: (dagId: string) => post<{ status: RunStatus; changed: boolean }>(`/v1/dags/${encodeURIComponent(dagId)}/resume`, {}),
+    getRun: async (dagId: string) => (await call<RunView>("GET", `/v1/dags/${encodeURIComponent(dagId)}`)).json(),
+    events: async (dagId: string, after = 0, limit?: number) =>
+      (await call<EventPage>("GET", `/v1/dags/${encodeURIComponent(dagId)}/events?after=${after}${limit ? `&limit=${limit}` : ""}`)).json(),
+    cancel: (dagId: string) => post<{ status: string; changed: boolean }>(`/v1/dags/${encodeURIComponent(dagId)}/cancel`, {}),
+    /** Re-run the failed, cancelled and skipped nodes of a finished run (hot or archived). */
+    redrive: (dagId: string) => post<ResetResult>(`/v1/dags/${encodeURIComponent(dagId)}/redrive`, {}),
+    /** Reset a node and its descendants and run again from there. */
+    rewind: (dagId: string, nodeId: string) => post<ResetResult>(`/v1/dags/${encodeURIComponent(dagId)}/rewind`, { nodeId }),
+    /** The tenant's runs, newest first (hot and archived); pass `cursor` back for the next page. */
+    list: async (query: { status?: RunStatus; since?: number; limit?: number; cursor?: string } = {}) => {
+      const q = new URLSearchParams(Object.entries(query).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]]))).toString();
+      return (await call<RunList>("GET", `/v1/dags${q ? `?${q}` : ""}`)).json();
+    },
+    /** The run as it was just after event `at` of its log. */
+    history: async (dagId: string, at: number) => (await call<RunAt>("GET", `/v1/dags/${encodeURIComponent(dagId)}/history?at=${at}`)).json(),
+    state: {
+      get: (r: ClientStateRef) => state.read(ref(r)),
+      put: (r: ClientStateRef, value: unknown, expectedVersion: number, writer?: Writer) => state.put(ref(r), value, { expectedVersion, writer }),
+      create: (r: ClientStateRef, value: unknown, writer?: Writer) => state.create(ref(r), value, { writer }),
+      /** Read, apply `fn`, compare-and-set; on a conflict re-read and re-apply with backoff. */
+      update: <T = unknown>(r: ClientStateRef, fn: (current: T | undefined) => unknown, opts?: UpdateOptions): Promise<UpdateResult> =>
+        update<T>(state, ref(r), fn, opts),
+      /** JSON merge patch (RFC 7396); with `expectedVersion`, only at that version. */
+      patch: async (r: ClientStateRef, patch: unknown, expectedVersion?: number, writer?: Writer) => {
+        const headers = { ...(expectedVersion === undefined ? {} : { "if-match": `"${expectedVersion}"` }), ...writerHeaders(writer) };
+        return (await call<WriteResult & { value: unknown }>("PATCH", statePath(ref(r)), { body: patch, headers })).json();
+      },
+      delete: async (r: ClientStateRef, expectedVersion: number, writer?: Writer) =>
+        (await call<{ version: number; deleted: true }>("DELETE", statePath(ref(r)), { headers: { "if-match": `"${expectedVersion}"`, ...writerHeaders(writer) } })).json(),
+      /** Recent writes, newest first. */
+      history: async (r: ClientStateRef, limit?: number) =>
+        (await call<{ entries: HistoryEntry[] }>("GET", `${statePath(ref(r))}/history${limit ? `?limit=${limit}` : ""}`)).json().entries,
+      /** Moves the value's `state` along a registered machine, atomically. */
+      transition: async (r: ClientStateRef, req: { machine: string; to: string; expectedVersion?: number }, writer?: Writer) =>
+        (await call<TransitionResult>("POST", `${statePath(ref(r))}/transition`, { body: req, headers: writerHeaders(writer) })).json(),
+    },
+    machines: {
+      put: async (name: string, definition: MachineDefinition) => (await call<Machine>("PUT", `/v1/machines/${encodeURIComponent(name)}`, { body: definition })).json(),
+      get: async (name: string) => (await call<Machine>("GET", `/v1/machines/${encodeURIComponent(name)}`)).json(),
+    },
+  };
+  return client;
+}
+
+export type WeftClient = ReturnType<typeof createClient>;
