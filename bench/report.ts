@@ -1,3 +1,4 @@
+import type { GrowSample } from "./grow.js";
 import type { Ceiling } from "./ceiling.js";
 import type { Sample } from "./measure.js";
 import type { ScriptCost } from "./profile.js";
@@ -41,6 +42,8 @@ export interface BenchReport {
   settings: { reps: number; warmup: boolean; concurrency: number; batch: number };
   ceilings: Ceiling[];
   workloads: WorkloadResult[];
+  /** The growth workload (bench/grow.ts): a planner adds `width` nodes in one completion. */
+  grow?: GrowSample;
   notes?: string;
 }
 
@@ -106,7 +109,30 @@ export function goals(r: BenchReport): Goal[] {
       met: pct >= 40,
     });
   }
+  if (r.grow) {
+    const g = r.grow;
+    out.push({
+      issue: "M9",
+      goal: `adding ${n0(g.width)} nodes in one completion costs <= 1.5x submitting them`,
+      measured: `${g.addMs.toFixed(0)} ms vs ${g.submitMs.toFixed(0)} ms = ${g.ratio.toFixed(2)}x (${n0(g.addedPerSec)} nodes added/s)`,
+      met: g.ratio <= 1.5,
+    });
+  }
   return out;
+}
+
+function growSection(g: GrowSample): string[] {
+  return [
+    "## (grow) A planner adds nodes at run time",
+    "",
+    `src's completion adds ${n0(g.width)} nodes (each depending on src) and makes the existing sink wait for all of them, in one script; ` +
+      `compared with submitting the same fan-out/fan-in whole. Then the added nodes run and fan in (claim and completeMany, batches of 100).`,
+    "",
+    "| submit whole | add in one completion | add / submit | nodes added/s | run after (nodes/s) |",
+    "|---|---|---|---|---|",
+    `| ${g.submitMs.toFixed(0)} ms | ${g.addMs.toFixed(0)} ms | ${g.ratio.toFixed(2)}x | ${n0(g.addedPerSec)} | ${n0(g.nodesPerSec)} |`,
+    "",
+  ];
 }
 
 function workloadTable(res: WorkloadResult): string {
@@ -182,6 +208,7 @@ export function renderMarkdown(r: BenchReport, chartFile: string): string {
     "",
     `![nodes/s per workload, Weft vs BullMQ](${chartFile})`,
     "",
+    ...(r.grow ? growSection(r.grow) : []),
     "## The ceiling: EVALSHA of a trivial script (`return 1`)",
     "",
     ...c.map(

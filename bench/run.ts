@@ -1,7 +1,7 @@
 /**
  * `npm run bench` - Weft vs BullMQ flows on one fresh redis-server, plus the EVALSHA ceiling.
  * Writes bench/RESULTS.md and bench/chart.svg. `--smoke`: every workload once, small, no
- * warm-up, prints a summary and writes nothing (CI). Options: --reps N, --only a,b (prints
+ * warm-up, prints a summary and writes nothing (CI). Options: --reps N, --only a,b,grow (prints
  * the report instead of writing it), --concurrency N, --batch N, --no-profile, --eval (Weft's
  * scripts by EVALSHA instead of Redis Functions).
  */
@@ -21,6 +21,7 @@ import { scriptCosts } from "./profile.js";
 import { countClientRequests, parseInfo } from "./redis-info.js";
 import { goals, renderMarkdown, summarize, type BenchReport, type Machine, type WorkloadResult } from "./report.js";
 import { benchSavers, renderSavers, spliceSection } from "./savers.js";
+import { growWorkload } from "./grow.js";
 import { runWeft, type WorkerOptions } from "./weft-runner.js";
 import { FULL, SMOKE, nodeCount, workloads, type Workload } from "./workloads.js";
 
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
 
     const results: WorkloadResult[] = [];
     for (const w of selected) results.push(await runWorkload(admin, server.url, server.port, w));
+    const grow = !only || only.includes("grow") ? await growWorkload(server.url, smoke ? 200 : 10_000, reps, !smoke, log) : undefined;
 
     ceilings.push(await measureCeiling(server.port, ceilingCalls));
     log(`ceiling: ${JSON.stringify(ceilings[1])}`);
@@ -84,6 +86,7 @@ async function main(): Promise<void> {
       settings: { reps, warmup: !smoke, ...worker },
       ceilings,
       workloads: results,
+      ...(grow ? { grow } : {}),
     };
     // A smoke run's workloads are 50x smaller and unwarmed: its figures keep the bench from
     // rotting, they do not judge the goals (the full run in bench/RESULTS.md does).
