@@ -16,7 +16,7 @@ export default defineConfig({
         test: {
           ...shared,
           name: "weft",
-          include: ["packages/*/test/**/*.test.ts", "functions/test/**/*.test.ts", "infra/**/*.test.ts", "examples/*/test/**/*.test.ts", "bench/test/**/*.test.ts"],
+          include: ["packages/*/test/**/*.test.ts", "docs/**/*.test.ts", "functions/test/**/*.test.ts", "infra/**/*.test.ts", "examples/*/test/**/*.test.ts", "bench/test/**/*.test.ts"],
           exclude: [conformance, "**/node_modules/**"],
         },
       },

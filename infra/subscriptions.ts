@@ -2,7 +2,7 @@ import { EVENT_SOURCE } from "../packages/core/src/events/publisher.js";
 
 /**
  * The event bus subscriptions as plain data: SST turns each into an EventBridge rule
- * targeting the handler's Lambda (infra/stack/bus.ts); the local emulator delivers
+ * targeting the handler's Lambda (infra/stack/index.ts); the local emulator delivers
  * events in-process to the same handlers with the same patterns.
  *
  * A pattern lists, per field, the values that match (EventBridge's exact-match form).

@@ -1,6 +1,6 @@
 import type { NodeStatus, RunEvent } from "../../src/engine/types.js";
 
-/** The node state machine of DESIGN.md (invariant 3): every move the log may show. */
+/** The node state machine of docs/architecture.md (invariant 3): every move the log may show. */
 const ALLOWED: Record<NodeStatus, NodeStatus[]> = {
   pending: ["ready", "waiting", "skipped", "cancelled"],
   ready: ["running", "cancelled"],
@@ -30,7 +30,7 @@ const ATTEMPT_ENDS = new Set(["node.succeeded", "node.failed", "node.retrying", 
 const RUN_ENDS = new Set(["run.succeeded", "run.failed", "run.cancelled"]);
 
 /**
- * Checks a run's event log against the engine's promises (DESIGN.md invariants 1, 3, 4, 5, 10)
+ * Checks a run's event log against the engine's promises (docs/architecture.md, invariants 1, 3, 4, 5, 10)
  * and returns every violation found, empty when the log is sound:
  * - a node starts only after all its deps succeeded (a join: `min` of them), and becomes
  *   ready only then too; nodes and deps added while the run ran are read from the log
