@@ -63,6 +63,9 @@ export const routes: readonly Route[] = [
 
   ...stateRoutes("/v1/dags/{dagId}/state/{key}"),
   ...stateRoutes("/v1/state/{namespace}/{key}"),
+  api("GET", "/v1/dags/{dagId}/state"),
+  api("GET", "/v1/state/{namespace}"),
+  api("GET", "/v1/state"),
   api("PUT", "/v1/machines/{name}"),
   api("GET", "/v1/machines/{name}"),
 

@@ -211,6 +211,62 @@ export function stateRoutes({ state }: StateRouteDeps): WeftApp {
     );
   }
 
+  // Listing, for people and dashboards: a scope's keys (with version and time), a tenant's namespaces.
+  const ListQuery = z.object({
+    limit: QueryInt(1, LIMITS.stateListMax).optional().openapi({ description: `Default 100, at most ${LIMITS.stateListMax}` }),
+    cursor: z.string().regex(/^\d{1,20}$/, "must be the cursor of a previous page").optional().openapi({ description: "From the previous page" }),
+  });
+  const KeyList = json(
+    z
+      .object({ keys: z.array(z.object({ key: z.string(), version: z.number().int(), at: z.number().int() })), cursor: z.string().optional() })
+      .openapi("StateKeyList"),
+    "A page of keys, by name within the page (deleted keys left out); pass `cursor` back for the next",
+  );
+  const page = (q: { limit?: number | undefined; cursor?: string | undefined }) => ({
+    ...(q.limit === undefined ? {} : { limit: q.limit }),
+    ...(q.cursor === undefined ? {} : { cursor: q.cursor }),
+  });
+  serve(
+    app,
+    {
+      method: "get",
+      path: "/v1/dags/{dagId}/state",
+      tags: ["Run state"],
+      summary: "The run's shared-state keys, each with its version and time",
+      params: z.object({ dagId: PathId }),
+      query: ListQuery,
+      responses: { 200: KeyList },
+    },
+    async (c, { params: { dagId }, query }) => c.json(await state.keys({ tenant: tenantOf(c), dagId }, page(query)), 200),
+  );
+  serve(
+    app,
+    {
+      method: "get",
+      path: "/v1/state/{namespace}",
+      tags: ["Namespace state"],
+      summary: "A namespace's keys, each with its version and time",
+      params: z.object({ namespace: PathId }),
+      query: ListQuery,
+      responses: { 200: KeyList },
+    },
+    async (c, { params: { namespace }, query }) => c.json(await state.keys({ tenant: tenantOf(c), namespace }, page(query)), 200),
+  );
+  serve(
+    app,
+    {
+      method: "get",
+      path: "/v1/state",
+      tags: ["Namespace state"],
+      summary: "The tenant's namespaces (each listed from its first key created)",
+      query: ListQuery,
+      responses: {
+        200: json(z.object({ namespaces: z.array(z.string()), cursor: z.string().optional() }).openapi("NamespaceList"), "A page of namespace names; pass `cursor` back for the next"),
+      },
+    },
+    async (c, { query }) => c.json(await state.namespaces(tenantOf(c), page(query)), 200),
+  );
+
   const MachineParams = z.object({ name: PathId.openapi({ example: "booking" }) });
   serve(
     app,

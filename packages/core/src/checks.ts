@@ -21,6 +21,8 @@ export const LIMITS = {
   errorMessageLength: 16_384,
   /** Events or runs in one page. */
   pageMax: 1000,
+  /** Shared-state keys or namespaces one list call returns (each key is read for its version). */
+  stateListMax: 200,
   /** Shared-state writes carried by one completion. */
   stateWritesPerCompletion: 100,
   /** Versions, seqs, epoch ms: integers JSON carries exactly. */

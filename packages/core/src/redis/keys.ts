@@ -56,8 +56,10 @@ export interface KeySchema {
   shardOf(tenant: string, runId: string): number;
   shard(shard: number): ShardKeys;
   run(tenant: string, runId: string): RunKeys;
-  /** Shared state of a tenant namespace: on the shard of `ns:<namespace>`. */
-  namespace(tenant: string, namespace: string): { state(name: string): string; stateHistory(name: string): string };
+  /** Shared state of a tenant namespace: on the shard of `ns:<namespace>`, with the set of its key names. */
+  namespace(tenant: string, namespace: string): { state(name: string): string; stateHistory(name: string): string; stateKeys: string };
+  /** The set of a tenant's namespace names (for listing them): on the shard of `namespaces`. */
+  namespaces(tenant: string): string;
   /** A tenant's state machine definition: on the shard of `machine:<name>`. */
   machine(tenant: string, name: string): string;
 }
@@ -104,7 +106,11 @@ export function keySchema(prefix = "weft", shardCount = 1): KeySchema {
       const key = `${shard(s).runs}${tenant}:${runId}:`;
       return { shard: s, key, meta: `${key}meta`, events: `${key}events`, tenantRuns: shard(s).tenantRuns(tenant), stateKeys: `${key}state-keys`, ...stateOf(key) };
     },
-    namespace: (tenant, namespace) => stateOf(`${base(shardOf(tenant, `ns:${namespace}`))}ns:${tenant}:${namespace}:`),
+    namespace(tenant, namespace) {
+      const p = `${base(shardOf(tenant, `ns:${namespace}`))}ns:${tenant}:${namespace}:`;
+      return { ...stateOf(p), stateKeys: `${p}state-keys` };
+    },
+    namespaces: (tenant) => `${base(shardOf(tenant, "namespaces"))}namespaces:${tenant}`,
     machine: (tenant, name) => `${base(shardOf(tenant, `machine:${name}`))}machine:${tenant}:${name}`,
   };
 }

@@ -1,5 +1,5 @@
 export { createStateStore } from "./store.js";
-export type { RetryOptions, StateStore, StateStoreOptions, WriteOptions } from "./store.js";
+export type { RetryOptions, StateKeyInfo, StateScope, StateStore, StateStoreOptions, WriteOptions } from "./store.js";
 export { update, backoffDelay } from "./update.js";
 export type { UpdateOptions, UpdateResult, VersionedStore } from "./update.js";
 export { RawJson } from "./types.js";

@@ -9,8 +9,10 @@ import type { StateRef } from "./types.js";
 export interface StateKeys {
   value: string;
   history: string;
-  /** Run-scoped keys only: the run's meta hash (writes need the run) and its state-keys set. */
-  run?: { dagId: string; meta: string; index: string };
+  /** The set of the scope's key names (a run's `state-keys`, a namespace's own). */
+  index: string;
+  /** Run-scoped keys only: the run's meta hash (writes need the run). */
+  run?: { dagId: string; meta: string };
 }
 
 export function stateKeys(schema: KeySchema, ref: StateRef): StateKeys {
@@ -19,9 +21,10 @@ export function stateKeys(schema: KeySchema, ref: StateRef): StateKeys {
     return {
       value: run.state(ref.key),
       history: run.stateHistory(ref.key),
-      run: { dagId: ref.dagId, meta: run.meta, index: run.stateKeys },
+      index: run.stateKeys,
+      run: { dagId: ref.dagId, meta: run.meta },
     };
   }
   const ns = schema.namespace(ref.tenant, ref.namespace);
-  return { value: ns.state(ref.key), history: ns.stateHistory(ref.key) };
+  return { value: ns.state(ref.key), history: ns.stateHistory(ref.key), index: ns.stateKeys };
 }

@@ -22,7 +22,7 @@ export interface Read {
   state?: string;
 }
 
-const writeKeys = (k: StateKeys) => ({ value: k.value, history: k.history, meta: k.run?.meta, state_keys: k.run?.index });
+const writeKeys = (k: StateKeys) => ({ value: k.value, history: k.history, meta: k.run?.meta, state_keys: k.index });
 
 export const get = script<StateKeys, Now, Read>({ name: "state_get", keys: (k) => ({ value: k.value }) });
 
@@ -47,4 +47,16 @@ export const machineGet = script<{ machine: string }, Now, { found: boolean; jso
   keys: (k) => ({ machine: k.machine }),
 });
 
-export const STATE_SCRIPTS = [get, put, del, transition, history, machinePut, machineGet];
+/** A page of a set of names (a scope's key names, a tenant's namespaces): SSCAN. */
+export const names = script<{ index: string }, { cursor: string; count: number }, { cursor: string; names: string[] }>({
+  name: "state_names",
+  keys: (k) => ({ index: k.index }),
+});
+
+/** Adds a name to a set of names (a namespace to its tenant's, on another slot than its keys). */
+export const nameAdd = script<{ index: string }, { name: string }, { added: boolean }>({
+  name: "state_name_add",
+  keys: (k) => ({ index: k.index }),
+});
+
+export const STATE_SCRIPTS = [get, put, del, transition, history, machinePut, machineGet, names, nameAdd];

@@ -1,4 +1,5 @@
 import { apply as applyMergePatch } from "json-merge-patch";
+import { LIMITS } from "../checks.js";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import { call as callScript, type Script } from "../redis/contract.js";
 import { keySchema, type KeySchema } from "../redis/keys.js";
@@ -62,6 +63,15 @@ export interface StateStore {
   delete(ref: StateRef, opts: WriteOptions & { expectedVersion: number }): Promise<WriteResult>;
   /** Newest first, at most `limit` (default and cap: historyLimit). */
   history(ref: StateRef, opts?: { limit?: number }): Promise<HistoryEntry[]>;
+  /**
+   * A page of a scope's keys (a run's, or a namespace's), each with its version and time,
+   * sorted by name within the page; deleted keys are left out. `cursor` from the last page.
+   * Namespace keys are listed from the first write after the index existed (it is kept by
+   * every write, in the same script).
+   */
+  keys(scope: StateScope, opts?: { cursor?: string; limit?: number }): Promise<{ keys: StateKeyInfo[]; cursor?: string }>;
+  /** A page of the tenant's namespaces (each listed from its first key created since the index existed). */
+  namespaces(tenant: string, opts?: { cursor?: string; limit?: number }): Promise<{ namespaces: string[]; cursor?: string }>;
   putMachine(tenant: string, name: string, definition: unknown): Promise<Machine>;
   getMachine(tenant: string, name: string): Promise<Machine>;
   /**
@@ -73,6 +83,14 @@ export interface StateStore {
     ref: StateRef,
     req: WriteOptions & RetryOptions & { machine: string; to: string; expectedVersion?: number },
   ): Promise<TransitionResult>;
+}
+
+/** Where keys live: a run, or a tenant namespace. */
+export type StateScope = { tenant: string; dagId: string } | { tenant: string; namespace: string };
+export interface StateKeyInfo {
+  key: string;
+  version: number;
+  at: number;
 }
 
 export function createStateStore(opts: StateStoreOptions): StateStore {
@@ -117,9 +135,27 @@ export function createStateStore(opts: StateStoreOptions): StateStore {
     const r = checkRef(ref);
     const k = stateKeys(schema, r);
     const writer = checkWriter(w.writer, r);
-    return written(
-      await call(S.put, k, { key: r.key, dagId: k.run?.dagId, mode: w.mode, expected: w.expected, json, op: w.op, writer, historyMax: historyLimit }),
+    return indexed(
+      r,
+      written(await call(S.put, k, { key: r.key, dagId: k.run?.dagId, mode: w.mode, expected: w.expected, json, op: w.op, writer, historyMax: historyLimit })),
     );
+  };
+
+  /**
+   * A namespace's first key (version 1) lists the namespace under its tenant: that set is on
+   * another slot, so it is one more call, and only on a key's first write.
+   */
+  const indexed = async <W extends { version: number }>(ref: StateRef, w: W): Promise<W> => {
+    if ("namespace" in ref && w.version === 1) await call(S.nameAdd, { index: schema.namespaces(ref.tenant) }, { name: ref.namespace });
+    return w;
+  };
+
+  const page = async (index: string, o: { cursor?: string; limit?: number }): Promise<{ names: string[]; cursor?: string }> => {
+    const limit = o.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1 || limit > LIMITS.stateListMax) throw new ValidationError(`limit must be a whole number from 1 to ${LIMITS.stateListMax}`, "limit");
+    if (o.cursor !== undefined && !/^\d{1,20}$/.test(o.cursor)) throw new ValidationError("cursor must be one a previous page returned", "cursor");
+    const r = await call(S.names, { index }, { cursor: o.cursor ?? "0", count: limit });
+    return { names: r.names.sort(), ...(r.cursor === "0" ? {} : { cursor: r.cursor }) };
   };
 
   const getMachine = async (tenant: string, name: string): Promise<Machine> => {
@@ -197,6 +233,29 @@ export function createStateStore(opts: StateStoreOptions): StateStore {
       return { name, version: r.version!, ...def };
     },
     getMachine,
+    async keys(scope, o = {}) {
+      checkId(scope.tenant, "tenant");
+      let index: string;
+      if ("dagId" in scope) {
+        checkId(scope.dagId, "dagId");
+        index = schema.run(scope.tenant, scope.dagId).stateKeys;
+      } else {
+        checkId(scope.namespace, "namespace");
+        index = schema.namespace(scope.tenant, scope.namespace).stateKeys;
+      }
+      const p = await page(index, o);
+      const entries = await Promise.all(p.names.map((key) => read({ ...scope, key } as StateRef)));
+      const keys = p.names.flatMap((key, i) => {
+        const e = entries[i];
+        return e ? [{ key, version: e.version, at: e.at }] : [];
+      });
+      return { keys, ...(p.cursor ? { cursor: p.cursor } : {}) };
+    },
+    async namespaces(tenant, o = {}) {
+      checkId(tenant, "tenant");
+      const p = await page(schema.namespaces(tenant), o);
+      return { namespaces: p.names, ...(p.cursor ? { cursor: p.cursor } : {}) };
+    },
     async transition(ref, req) {
       const r = checkRef(ref);
       if (req === null || typeof req !== "object") throw new ValidationError("transition must be an object");
@@ -232,7 +291,7 @@ export function createStateStore(opts: StateStoreOptions): StateStore {
         }
         const out: TransitionResult = { version: reply.version, at: reply.at, to: req.to, value };
         if (reply.from !== undefined) out.from = reply.from;
-        return out;
+        return indexed(r, out);
       }
     },
   };

@@ -217,6 +217,9 @@ describe("every key a script touches is declared in its KEYS", () => {
       await state.get(ref);
       await state.history(ref);
     }
+    await state.keys({ tenant: t, dagId: other.dagId });
+    await state.keys({ tenant: t, namespace: "ns" });
+    await state.namespaces(t);
     await state.putMachine(t, "m", { initial: "NEW", states: ["NEW", "DONE"], transitions: { NEW: ["DONE"] } });
     await state.getMachine(t, "m");
     const moved = await state.transition(nsRef, { machine: "m", to: "DONE" });

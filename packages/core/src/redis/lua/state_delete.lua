@@ -1,7 +1,7 @@
 -- state_delete: delete one shared-state key at a known version.
--- KEYS: value history meta? state_keys?
--- value hash, history list; run-scoped keys also the run's meta hash (must exist) and its
--- state-keys set.
+-- KEYS: value history state_keys meta?
+-- value hash, history list, the scope's set of key names (a run's or a namespace's, for
+-- listing); run-scoped keys also the run's meta hash (must exist).
 -- ARGV[1] JSON { key: the key's name, dagId?, expected: n, writer, historyMax, now? }.
 -- Returns { version (the tombstone's), at } or a conflict like state_put.
 -- Invariant: only the current version can be deleted; the tombstone keeps the version so a

@@ -1,8 +1,8 @@
 -- state_put: versioned write of one shared-state key (PUT If-Match, create-only, and the
 -- compare-and-set step of a merge patch).
--- KEYS: value history meta? state_keys?
--- value hash, history list; run-scoped keys also the run's meta hash (must exist) and its
--- state-keys set.
+-- KEYS: value history state_keys meta?
+-- value hash, history list, the scope's set of key names (a run's or a namespace's, for
+-- listing); run-scoped keys also the run's meta hash (must exist).
 -- ARGV[1] JSON { key: the key's name, dagId?, mode: "match"|"create", expected?: n, json: raw value text,
 --   op: "put"|"create"|"patch", writer: { agent?, run?, node?, attempt? }, historyMax, now? }.
 -- Returns { version, at }, or a conflict (reason version|exists|machine, current = { json,

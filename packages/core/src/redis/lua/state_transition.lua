@@ -1,8 +1,8 @@
 -- state_transition: move a key under a state machine to another state, checked against the
 -- machine and applied in one step.
--- KEYS: value history meta? state_keys?
--- value hash, history list; run-scoped keys also the run's meta hash (must exist) and its
--- state-keys set.
+-- KEYS: value history state_keys meta?
+-- value hash, history list, the scope's set of key names (a run's or a namespace's, for
+-- listing); run-scoped keys also the run's meta hash (must exist).
 -- ARGV[1] JSON { key: the key's name, dagId?, machine: name, def: { initial, states: [..], transitions: { FROM: [TO..] } },
 --   to, expected?: n (absent: the key must not exist), json: the new value (the value read
 --   at `expected` with state = to), writer, historyMax, now? }.

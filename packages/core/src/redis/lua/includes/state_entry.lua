@@ -82,7 +82,7 @@ end
 
 -- Applies a checked write: bumps the version, records the writer and a history entry.
 -- w: { json = raw or nil (delete), op, writer, historyMax, machine?, state?, from?,
--- index? (run-scoped: the run's state-keys set), key? (the key's name, for the index) }.
+-- index? (the scope's set of key names), key? (the key's name, for the index) }.
 local function state_apply(vkey, hkey, w, at)
   if w.index then redis.call('SADD', w.index, w.key) end
   local ver = redis.call('HINCRBY', vkey, 'ver', 1)
