@@ -151,6 +151,104 @@ describe("the dashboard", () => {
     expect(text).toMatch(/redrive: 409 conflict: /);
   });
 
+  it("makes a waiting node stand out, approves it from the page, and the run finishes", async () => {
+    const id = uid("approve");
+    await engine.submit("acme", {
+      id,
+      nodes: [
+        { id: "write", agent: `${id}-x` },
+        { id: "approve", deps: ["write"], input: { question: "publish?" }, wait: { timeoutMs: 600_000 } },
+        { id: "publish", agent: `${id}-x`, deps: ["approve"] },
+      ],
+    });
+    await page.goto(`${local.baseUrl}/#/runs/${id}`);
+    await waitStatus("write", "ready");
+    expect(await workOnce(id)).toBe(1);
+    await waitStatus("approve", "waiting");
+    expect(await page.getAttribute('[data-testid="node-approve"]', "class")).toContain("waiting");
+    // The bar names the waiting nodes; picking one opens its decision.
+    await page.click('[data-testid="waiting"] button:has-text("approve")');
+    await page.waitForSelector('[data-testid="decide"]');
+    expect(await page.textContent('[data-testid="decide"]')).toContain("publish?");
+    // Output that is not JSON is refused by the page and nothing is sent.
+    await page.fill('textarea[aria-label="approval output"]', "{nope");
+    await page.click("button.approve");
+    expect(await (await page.waitForSelector('[data-testid="action-error"]')).textContent()).toContain("approve: the output is not JSON");
+    expect(await statusOf("approve")).toBe("waiting");
+    await page.fill('textarea[aria-label="approval output"]', '{"approved": true, "note": "from the page"}');
+    await page.click("button.approve");
+    await waitStatus("approve", "succeeded");
+    await waitStatus("publish", "ready");
+    expect(await workOnce(id)).toBe(1);
+    await page.waitForSelector('[data-testid="run-status"]:has-text("succeeded")');
+    const run = await engine.getRun("acme", id);
+    expect(run.nodes.find((n) => n.id === "approve")).toMatchObject({ status: "succeeded", output: { approved: true, note: "from the page" } });
+  });
+
+  it("rejects a waiting node from the page: the node fails with the reason, and the run with it", async () => {
+    const id = uid("reject");
+    await engine.submit("acme", { id, nodes: [{ id: "gate", wait: {} }, { id: "after", agent: `${id}-x`, deps: ["gate"] }] });
+    await page.goto(`${local.baseUrl}/#/runs/${id}`);
+    await waitStatus("gate", "waiting");
+    await page.click('[data-testid="node-gate"]');
+    await page.fill('input[aria-label="rejection reason"]', "not this week");
+    await page.click("button.reject");
+    await waitStatus("gate", "failed");
+    await page.waitForSelector('[data-testid="run-status"]:has-text("failed")');
+    expect((await engine.getRun("acme", id)).nodes.find((n) => n.id === "gate")?.error).toMatchObject({ message: "not this week" });
+  });
+
+  it("pauses and resumes a run from the page: nothing is handed out while it is paused", async () => {
+    const id = uid("pause");
+    await engine.submit("acme", diamond(id));
+    await page.goto(`${local.baseUrl}/#/runs/${id}`);
+    await waitStatus("a", "ready");
+    await page.click('button:text-is("Pause")');
+    await page.waitForSelector('[data-testid="run-status"]:has-text("paused")');
+    expect(await workOnce(id)).toBe(0);
+    await page.click('button:text-is("Resume")');
+    await page.waitForSelector('[data-testid="run-status"]:has-text("running")');
+    expect(await workOnce(id)).toBe(1);
+    await waitStatus("a", "succeeded");
+  });
+
+  it("draws nodes added while the run runs (M9) as they are added", async () => {
+    const id = uid("grow");
+    await engine.submit("acme", { id, nodes: [{ id: "plan", agent: `${id}-x` }, { id: "sink", agent: `${id}-x`, deps: ["plan"] }] });
+    await page.goto(`${local.baseUrl}/#/runs/${id}`);
+    await waitStatus("plan", "ready");
+    const [t] = await engine.claim("acme", `${id}-x`, { max: 1, leaseMs: 60_000, workerId: "planner" });
+    // The planner adds three steps in its completion, and the sink waits for them.
+    await engine.complete("acme", id, "plan", t!.leaseToken, { steps: 3 }, {
+      add: { nodes: [0, 1, 2].map((i) => ({ id: `step${i}`, agent: `${id}-x`, deps: ["plan"] })), deps: { sink: ["step0", "step1", "step2"] } },
+    });
+    for (const i of [0, 1, 2]) await waitStatus(`step${i}`, "ready");
+    expect(await statusOf("sink")).toBe("pending");
+    // From outside the run too (POST /nodes as an operator would): one more node appears.
+    await engine.addNodes("acme", id, { nodes: [{ id: "extra", agent: `${id}-x` }] });
+    await waitStatus("extra", "ready");
+    while ((await workOnce(id)) > 0);
+    await page.waitForSelector('[data-testid="run-status"]:has-text("succeeded")');
+    for (const n of ["step0", "step1", "step2", "extra", "sink"]) expect(await statusOf(n)).toBe("succeeded");
+  });
+
+  it("shows shared state: namespaces, their keys, a key's value, version and history", async () => {
+    const ns = uid("notes");
+    const put = (path: string, body: unknown, headers: Record<string, string>) =>
+      fetch(`${local.baseUrl}${path}`, { method: "PUT", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+    expect((await put(`/v1/state/${ns}/plan`, { steps: 1 }, { "if-none-match": "*", "x-weft-agent": "planner" })).status).toBe(201);
+    expect((await put(`/v1/state/${ns}/plan`, { steps: 2 }, { "if-match": '"1"', "x-weft-agent": "editor" })).status).toBe(200);
+    await page.goto(`${local.baseUrl}/#/state`);
+    await page.click(`[data-namespace="${ns}"]`);
+    await page.click('[data-key="plan"] button');
+    await page.waitForSelector('[data-testid="state-history"] li >> nth=1');
+    expect(await page.textContent('[data-testid="state-version"]')).toBe("2");
+    expect(JSON.parse((await page.textContent('[data-testid="state-value"]'))!)).toEqual({ steps: 2 });
+    const history = await page.$$eval('[data-testid="state-history"] li', (lis) => lis.map((li) => li.textContent ?? ""));
+    expect(history[0]).toMatch(/^v2 put .*by editor/);
+    expect(history[1]).toMatch(/^v1 create .*by planner/);
+  });
+
   it("renders an archived run from the cold store", async () => {
     const id = uid("archived");
     await engine.submit("acme", diamond(id));

@@ -2,13 +2,18 @@ import { useEffect, useState } from "react";
 import { api, ApiError, apiKey } from "./api";
 import { RunsList } from "./RunsList";
 import { RunPage } from "./RunPage";
+import { StatePage } from "./StatePage";
 
-const route = () => {
-  const m = /^#\/runs\/([^/?]+)/.exec(location.hash);
-  return m ? { run: decodeURIComponent(m[1]!) } : { run: undefined };
+type Where = { page: "runs" } | { page: "run"; run: string } | { page: "state"; namespace?: string };
+const route = (): Where => {
+  const run = /^#\/runs\/([^/?]+)/.exec(location.hash);
+  if (run) return { page: "run", run: decodeURIComponent(run[1]!) };
+  const state = /^#\/state(?:\/([^/?]+))?/.exec(location.hash);
+  if (state) return state[1] ? { page: "state", namespace: decodeURIComponent(state[1]) } : { page: "state" };
+  return { page: "runs" };
 };
 
-/** Runs at `#/`, a run at `#/runs/<id>`. With API keys it asks for one and keeps it in session storage. */
+/** Runs at `#/`, a run at `#/runs/<id>`, shared state at `#/state[/<namespace>]`. With API keys it asks for one and keeps it in session storage. */
 export function App() {
   const [where, setWhere] = useState(route);
   const [auth, setAuth] = useState<"checking" | "ok" | "needed">("checking");
@@ -63,7 +68,10 @@ export function App() {
     <div className="shell">
       <header>
         <a href="#/">Weft</a>
-        {where.run && <span className="crumb">/ {where.run}</span>}
+        {where.page === "run" && <span className="crumb">/ {where.run}</span>}
+        <a href="#/state" className="nav">
+          shared state
+        </a>
         {apiKey.get() && (
           <button
             className="link"
@@ -76,7 +84,7 @@ export function App() {
           </button>
         )}
       </header>
-      {where.run ? <RunPage dagId={where.run} key={where.run} /> : <RunsList />}
+      {where.page === "run" ? <RunPage dagId={where.run} key={where.run} /> : where.page === "state" ? <StatePage namespace={where.namespace} key={where.namespace ?? ""} /> : <RunsList />}
     </div>
   );
 }

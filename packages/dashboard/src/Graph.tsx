@@ -15,7 +15,7 @@ export interface NodeData extends Record<string, unknown> {
 const WeftNode = memo(function WeftNode({ data }: NodeProps<Node<NodeData>>) {
   return (
     <div
-      className={`wn${data.selected ? " sel" : ""}`}
+      className={`wn${data.selected ? " sel" : ""}${data.status === "waiting" ? " waiting" : ""}`}
       data-testid={`node-${data.id}`}
       data-status={data.status}
       style={{ background: STATUS_COLOUR[data.status], width: NODE_W, height: NODE_H }}

@@ -1,13 +1,13 @@
 import { useEffect, useState } from "react";
 import { api, ApiError, runPath, type NodeView, type RunEvent, type RunView } from "./api";
+import type { Act } from "./RunPage";
 import { fmtMs, type LiveNode } from "./status";
 
 /**
- * A node: input, output, error, attempts (worker and times, from the log), lease, parents.
- * Waiting nodes (M10) will get their approve / reject buttons in the actions row below,
- * next to the node they act on; the page already colours `waiting` apart.
+ * A node: input, output, error, attempts (worker and times, from the log), lease, parents;
+ * a waiting node (M10) its wait and the approve / reject buttons (POST .../signal).
  */
-export function NodePanel(p: { dagId: string; nodeId: string; live?: LiveNode; events: RunEvent[]; version: number; onSelect(id: string): void }) {
+export function NodePanel(p: { dagId: string; nodeId: string; live?: LiveNode; events: RunEvent[]; version: number; onSelect(id: string): void; act: Act }) {
   const [node, setNode] = useState<NodeView>();
   const [error, setError] = useState<string>();
   const status = p.live?.status;
@@ -46,6 +46,7 @@ export function NodePanel(p: { dagId: string; nodeId: string; live?: LiveNode; e
               lease: {node.workerId}, expires {new Date(node.leaseExpiresAt ?? 0).toLocaleTimeString()}
             </p>
           )}
+          {node.addedBy && <p>added while the run ran, by {"node" in node.addedBy ? `${node.addedBy.node} (attempt ${node.addedBy.attempt})` : node.addedBy.actor}</p>}
           <Json label="input" value={node.input} />
           <Json label="output" value={node.output} />
           <Json label="error" value={node.error} />
@@ -63,7 +64,13 @@ export function NodePanel(p: { dagId: string; nodeId: string; live?: LiveNode; e
           );
         })}
       </ul>
-      <div className="node-actions">{/* M10: approve / reject for a waiting node go here. */}</div>
+      {status === "waiting" && <Decide dagId={p.dagId} nodeId={p.nodeId} wait={node?.wait} ask={node?.wait?.input ?? node?.input} act={p.act} />}
+      {node?.signal && (
+        <p>
+          signalled via {node.signal.via}
+          {node.signal.by && ` by ${node.signal.by}`} at {new Date(node.signal.at).toLocaleTimeString()}
+        </p>
+      )}
     </section>
   );
 }
@@ -75,5 +82,46 @@ function Json({ label, value }: { label: string; value: unknown }) {
       <summary>{label}</summary>
       <pre>{JSON.stringify(value, null, 2).slice(0, 20_000)}</pre>
     </details>
+  );
+}
+
+/** Approve (the wait ends with this output) or reject (the node fails with this reason). */
+function Decide(p: { dagId: string; nodeId: string; wait?: NodeView["wait"]; ask: unknown; act: Act }) {
+  const [output, setOutput] = useState('{"approved": true}');
+  const [reason, setReason] = useState("");
+  const signal = `${runPath(p.dagId)}/nodes/${encodeURIComponent(p.nodeId)}/signal`;
+  return (
+    <div className="decide" data-testid="decide">
+      <h4>Waiting for a decision</h4>
+      {p.wait?.suspended && <p>a suspended agent: its next attempt gets the output</p>}
+      {p.wait?.key && <p>signal key: {p.wait.key}</p>}
+      {p.wait?.timeoutAt && <p>times out ({p.wait.onTimeout === "succeed" ? "succeeds" : "fails"}) at {new Date(p.wait.timeoutAt).toLocaleTimeString()}</p>}
+      <Json label="what to decide" value={p.ask} />
+      <label>
+        output (JSON)
+        <textarea aria-label="approval output" value={output} rows={3} onChange={(e) => setOutput(e.target.value)} />
+      </label>
+      <button
+        className="approve"
+        onClick={() => {
+          let value: unknown;
+          try {
+            value = output.trim() ? JSON.parse(output) : null;
+          } catch (err) {
+            return p.act.fail("approve", `the output is not JSON: ${(err as Error).message}`);
+          }
+          void p.act.run("approve", signal, { output: value, by: "dashboard" });
+        }}
+      >
+        Approve
+      </button>
+      <label>
+        reason
+        <input aria-label="rejection reason" value={reason} onChange={(e) => setReason(e.target.value)} placeholder="why not" />
+      </label>
+      <button className="reject" onClick={() => void p.act.run("reject", signal, { error: { message: reason.trim() || "rejected from the dashboard" }, by: "dashboard" })}>
+        Reject
+      </button>
+    </div>
   );
 }

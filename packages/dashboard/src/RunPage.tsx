@@ -1,14 +1,21 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { api, API_URL, ApiError, runPath, type NodeStatus, type RunAt, type RunEvent, type RunStatus, type RunView } from "./api";
+import { api, API_URL, ApiError, describeError, runPath, type NodeStatus, type RunAt, type RunEvent, type RunStatus, type RunView } from "./api";
 import { Graph } from "./Graph";
 import { layoutInWorker, type Positions } from "./layout";
 import { NodePanel } from "./NodePanel";
+import { StateList } from "./StatePage";
 import { applyEvents, fmtMs, type LiveNode } from "./status";
+
+/** An action of the page: a POST whose error is shown as the API sent it. */
+export interface Act {
+  run(what: string, path: string, body?: unknown): Promise<unknown>;
+  fail(what: string, message: string): void;
+}
 
 declare global {
   interface Window {
     /** Timings the browser tests and the 5,000-node measurement read. */
-    __weft?: { runLoadedAt?: number; layoutMs?: number; firstRenderAt?: number; navStart?: number };
+    __weft?: { runLoadedAt?: number; layoutMs?: number; firstRenderAt?: number; navStart?: number; flushes?: number };
   }
 }
 
@@ -60,6 +67,7 @@ export function RunPage({ dagId }: { dagId: string }) {
       if (r.run) setRunStatus(r.run);
       if (r.added) void load(); // nodes added while the run runs (M9): fetch and lay out again
       setVersion((v) => v + 1);
+      window.__weft = { ...window.__weft, flushes: (window.__weft?.flushes ?? 0) + 1 };
     };
     const open = async () => {
       try {
@@ -123,18 +131,27 @@ export function RunPage({ dagId }: { dagId: string }) {
     }
   }, [positions, run]);
 
-  const act = async (what: string, path: string, body?: unknown) => {
-    setActionError(undefined);
-    try {
-      await api("POST", path, body ?? {});
-    } catch (err) {
-      setActionError(err instanceof ApiError ? `${what}: ${err.status} ${err.code}: ${err.message}` : String(err));
-    }
+  const act: Act = {
+    async run(what, path, body) {
+      setActionError(undefined);
+      try {
+        const r = await api<{ status?: RunStatus; runStatus?: RunStatus }>("POST", path, body ?? {});
+        // pause / resume answer the run's status, a signal the run's too.
+        const st = r?.runStatus ?? (path.endsWith("/pause") || path.endsWith("/resume") ? r?.status : undefined);
+        if (st) setRunStatus(st);
+        return r;
+      } catch (err) {
+        setActionError(describeError(what, err));
+        return undefined;
+      }
+    },
+    fail: (what, message) => setActionError(`${what}: ${message}`),
   };
 
   if (error) return <p className="error" role="alert">{error}</p>;
   if (!run) return <p>loading {dagId}…</p>;
   const lastSeq = events.current.at(-1)?.seq ?? 0;
+  const waiting = [...live.current].filter(([, n]) => n.status === "waiting").map(([id]) => id);
   const shownStatus = travel ? travel.status : runStatus;
   const elapsed = (run.finishedAt ?? Date.now()) - run.createdAt;
   return (
@@ -146,13 +163,29 @@ export function RunPage({ dagId }: { dagId: string }) {
         <span>{fmtMs(elapsed)}</span>
         <span className="stream" data-testid="stream-state">stream: {streamState}</span>
         <span className="actions">
-          <button onClick={() => void act("cancel", `${runPath(dagId)}/cancel`)}>Cancel</button>
-          <button onClick={() => void act("redrive", `${runPath(dagId)}/redrive`)}>Redrive</button>
-          <button disabled={!selected} onClick={() => selected && void act("rewind", `${runPath(dagId)}/rewind`, { nodeId: selected })}>
+          {runStatus === "paused" ? (
+            <button onClick={() => void act.run("resume", `${runPath(dagId)}/resume`)}>Resume</button>
+          ) : (
+            <button onClick={() => void act.run("pause", `${runPath(dagId)}/pause`)}>Pause</button>
+          )}
+          <button onClick={() => void act.run("cancel", `${runPath(dagId)}/cancel`)}>Cancel</button>
+          <button onClick={() => void act.run("redrive", `${runPath(dagId)}/redrive`)}>Redrive</button>
+          <button disabled={!selected} onClick={() => selected && void act.run("rewind", `${runPath(dagId)}/rewind`, { nodeId: selected })}>
             Rewind from {selected ?? "a node"}
           </button>
         </span>
       </div>
+      {waiting.length > 0 && !travel && (
+        <div className="waiting-bar" data-testid="waiting">
+          waiting for a decision:{" "}
+          {waiting.slice(0, 20).map((id) => (
+            <button key={id} className="link" onClick={() => setSelected(id)}>
+              {id}
+            </button>
+          ))}
+          {waiting.length > 20 && ` and ${waiting.length - 20} more`}
+        </div>
+      )}
       {actionError && (
         <p className="error" role="alert" data-testid="action-error">
           {actionError}
@@ -183,10 +216,11 @@ export function RunPage({ dagId }: { dagId: string }) {
         </div>
         <aside>
           {selected ? (
-            <NodePanel dagId={dagId} nodeId={selected} live={live.current.get(selected)} events={events.current} version={version} onSelect={setSelected} />
+            <NodePanel dagId={dagId} nodeId={selected} live={live.current.get(selected)} events={events.current} version={version} onSelect={setSelected} act={act} />
           ) : (
             <p className="hint">Select a node for its input, output, error, attempts, lease and parents.</p>
           )}
+          <StateList base={`${runPath(dagId)}/state`} listPath={`${runPath(dagId)}/state`} title="Run state" refresh={runStatus} />
           <Timeline events={events.current} version={version} onPick={setTravelSeq} current={travelSeq} />
         </aside>
       </div>

@@ -52,7 +52,7 @@ export function RunsList() {
           status{" "}
           <select value={status} onChange={(e) => setStatus(e.target.value as RunStatus | "")} aria-label="status filter">
             <option value="">any</option>
-            {["running", "succeeded", "failed", "cancelled"].map((x) => (
+            {["running", "paused", "succeeded", "failed", "cancelled"].map((x) => (
               <option key={x}>{x}</option>
             ))}
           </select>

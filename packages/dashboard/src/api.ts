@@ -21,6 +21,11 @@ export class ApiError extends Error {
 }
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return (await request<T>(method, path, body)).data;
+}
+
+/** The reply and its headers (a state value's version is its ETag). */
+export async function request<T>(method: string, path: string, body?: unknown): Promise<{ data: T; headers: Headers }> {
   const headers: Record<string, string> = {};
   const key = apiKey.get();
   if (key) headers.authorization = `Bearer ${key}`;
@@ -32,13 +37,22 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     throw new ApiError(0, "network", `cannot reach the API: ${(err as Error).message}`);
   }
   const text = await res.text();
-  const json = text ? (JSON.parse(text) as unknown) : undefined;
+  let json: unknown;
+  try {
+    json = text ? (JSON.parse(text) as unknown) : undefined;
+  } catch {
+    json = undefined;
+  }
   if (!res.ok) {
     const e = (json as { error?: { code?: string; message?: string; field?: string } } | undefined)?.error;
-    throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? `HTTP ${res.status}`, e?.field);
+    throw new ApiError(res.status, e?.code ?? `http_${res.status}`, e?.message ?? (text.slice(0, 200) || `HTTP ${res.status}`), e?.field);
   }
-  return json as T;
+  return { data: json as T, headers: res.headers };
 }
+
+/** An API error as the page shows it: what was tried, the status, the API's code and message (and field). */
+export const describeError = (what: string, err: unknown): string =>
+  err instanceof ApiError ? `${what}: ${err.status} ${err.code}: ${err.message}${err.field ? ` (field ${err.field})` : ""}` : `${what}: ${String(err)}`;
 
 export type NodeStatus = "pending" | "ready" | "running" | "succeeded" | "failed" | "retrying" | "skipped" | "cancelled" | "waiting";
 export type RunStatus = "running" | "succeeded" | "failed" | "cancelled" | "paused";
@@ -54,12 +68,19 @@ export interface NodeView {
   error?: { message: string };
   leaseExpiresAt?: number;
   workerId?: string;
+  /** Set on a node added while the run ran (M9). */
+  addedBy?: { node: string; attempt: number } | { actor: string };
+  /** A wait node's (or a suspended agent's) wait (M10). */
+  wait?: { gen: number; timeoutAt?: number; key?: string; suspended?: boolean; input?: unknown; onTimeout: "fail" | "succeed" };
+  /** The signal that ended its last wait. */
+  signal?: { via: string; at: number; by?: string };
 }
 export interface RunView {
   dagId: string;
   status: RunStatus;
   createdAt: number;
   finishedAt?: number;
+  pausedAt?: number;
   counts: Record<string, number>;
   nodes: NodeView[];
 }
@@ -88,3 +109,23 @@ export interface RunAt {
 }
 
 export const runPath = (dagId: string) => `/v1/dags/${encodeURIComponent(dagId)}`;
+
+/** POST /signal's reply; POST /pause and /resume reply `{ status, changed }`. */
+export interface SignalResult {
+  status: NodeStatus;
+  runStatus: RunStatus;
+  duplicate: boolean;
+}
+
+/** Shared state as the state routes return it (functions/http/routes/state.ts). */
+export interface StateKeyInfo {
+  key: string;
+  version: number;
+  at: number;
+}
+export interface StateHistoryEntry {
+  version: number;
+  op: string;
+  at: number;
+  writer?: { agent?: string; run?: string; node?: string; attempt?: number };
+}
