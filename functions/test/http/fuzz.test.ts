@@ -83,6 +83,9 @@ const REQUESTS: Req[] = [
   { method: "POST", path: "/v1/signals/{tok}", body: { output: { text: "o" }, by: "b" } },
   ...state("/v1/dags/{fz-run}/state/{k}"),
   ...state("/v1/state/{ns}/{k}"),
+  { method: "GET", path: "/v1/dags/{fz-run}/state", query: { limit: "5", cursor: "0" } },
+  { method: "GET", path: "/v1/state/{ns}", query: { limit: "5", cursor: "0" } },
+  { method: "GET", path: "/v1/state", query: { limit: "5", cursor: "0" } },
   { method: "PUT", path: "/v1/machines/{m}", body: { states: ["a", "b"], initial: "a", transitions: { a: ["b"] } } },
   { method: "GET", path: "/v1/machines/{m}" },
 ];
