@@ -4,7 +4,8 @@
  * them), then the nodes run and fan in. Measured against submitting the same fan-out/fan-in
  * whole: adding a node should cost about what submitting it costs (goal: within 1.5x).
  */
-import { createEngine, TcpRedis, type Engine } from "@weft/core";
+import { createEngine, type Engine } from "@weft/core";
+import { TcpRedis } from "@weft/core/redis";
 
 const TENANT = "bench";
 const AGENT = "work";

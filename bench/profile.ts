@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { luaScript } from "@weft/core";
+import { luaScript } from "@weft/core/redis";
 
 const SCRIPT_NAMES = ["submit", "claim", "claim_node", "heartbeat", "complete", "fail", "cancel", "reconcile", "read_run", "read_events"];
 

@@ -1,5 +1,5 @@
 // Run-spec validation speed at the 10,000-node limit: `npx tsx bench/validate.ts`.
-import { validateRun } from "../packages/core/src/index.js";
+import { validateRun } from "@weft/core/validation";
 const N = 10000;
 const fan = { nodes: [{ id: "r", agent: "a" }, ...Array.from({ length: N - 2 }, (_, i) => ({ id: `n${i}`, agent: "a", deps: ["r"] })), { id: "s", agent: "a", deps: Array.from({ length: N - 2 }, (_, i) => `n${i}`) }] };
 const chain = { nodes: Array.from({ length: N }, (_, i) => ({ id: `c${i}`, agent: "a", ...(i ? { deps: [`c${i - 1}`] } : {}) })) };

@@ -1,4 +1,5 @@
-import { createEngine, TcpRedis, type Engine, type Task } from "@weft/core";
+import { createEngine, type Engine, type Task } from "@weft/core";
+import { TcpRedis } from "@weft/core/redis";
 import type { EngineRun } from "./measure.js";
 import type { BenchNode, Workload } from "./workloads.js";
 

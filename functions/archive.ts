@@ -1,4 +1,4 @@
-import type { BusEvent } from "@weft/core";
+import type { BusEvent } from "@weft/core/events";
 import { getRuntime } from "./config.js";
 import { errorFields, logger } from "./log.js";
 

@@ -1,27 +1,18 @@
 import {
-  connectRedis,
-  createEngine,
-  keySchema,
-  redisConfigFromEnv,
-  ValidationError,
-  type Engine,
-  type KeySchema,
-  type RedisConfig,
-  type RedisPort,
-  EventBridgePublisher,
-  relayOutbox,
-  type EventPublisher,
-  type RelayOptions,
-  type RelayResult,
-  createStateStore,
-  type StateStore,
-  DynamoColdStore,
-  type ColdStore,
   createArchiver,
-  type Archiver,
+  createEngine,
   createReadThrough,
+  createStateStore,
+  ValidationError,
+  type Archiver,
+  type ColdStore,
+  type Engine,
   type ReadThrough,
+  type StateStore,
 } from "@weft/core";
+import { DynamoColdStore } from "@weft/core/dynamodb";
+import { EventBridgePublisher, relayOutbox, type EventPublisher, type RelayOptions, type RelayResult } from "@weft/core/events";
+import { connectRedis, keySchema, redisConfigFromEnv, type KeySchema, type RedisConfig, type RedisPort } from "@weft/core/redis";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { hotOnlyReads } from "./http/routes/deps.js";
 import { parseApiKeys, type AuthConfig } from "./http/auth.js";
@@ -143,7 +134,6 @@ export interface Runtime {
   /** Flushes finished runs to the cold store; absent without WEFT_TABLE. */
   archiver?: Archiver;
   keys: KeySchema;
-  publisher?: EventPublisher;
   /** Outbox -> publisher; a no-op result when there is no publisher. */
   relay(opts?: RelayOptions): Promise<RelayResult>;
   /** The bounded relay a write handler runs for the run it just changed. */
@@ -224,7 +214,6 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
     runs,
     ...(archiver ? { archiver } : {}),
     keys,
-    ...(publisher ? { publisher } : {}),
     relay,
     relayRun: ({ tenant, dagId }) => relay({ shard: keys.shardOf(tenant, dagId), maxBatches: 2 }),
   };

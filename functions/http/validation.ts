@@ -1,5 +1,5 @@
 import type { ZodError } from "zod";
-import { fromZodError } from "@weft/core";
+import { fromZodError } from "@weft/core/validation";
 import { RequestValidationError } from "./errors.js";
 
 const WHERE: Record<string, string> = { json: "", param: "path", query: "query", header: "header", cookie: "cookie", form: "" };

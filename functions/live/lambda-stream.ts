@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import type { Writable } from "node:stream";
 import type { APIGatewayProxyEvent, Context } from "aws-lambda";
-import { TcpRedis } from "@weft/core";
+import { TcpRedis } from "@weft/core/redis";
 import { getRuntime, type Runtime } from "../config.js";
 import { createLogWatch, type LogWatch } from "./log-watch.js";
 import { createStreamApp } from "./routes.js";

@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from "ioredis";
-import type { EventPage, KeySchema, RunEvent } from "@weft/core";
+import type { EventPage, RunEvent } from "@weft/core";
+import type { KeySchema } from "@weft/core/redis";
 
 /** Where the watch reads events: the read-through (Redis, then the cold store). */
 export interface LogSource {

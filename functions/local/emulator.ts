@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { Server } from "node:http";
-import { InProcessPublisher, type BusEvent } from "@weft/core";
+import { InProcessPublisher, type BusEvent } from "@weft/core/events";
 import { routes, streamRoutes } from "../../infra/routes.js";
 import { schedules } from "../../infra/schedules.js";
 import { subscriptions, type Subscription } from "../../infra/subscriptions.js";

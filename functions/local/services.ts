@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { ensureTable } from "@weft/core";
+import { ensureTable } from "@weft/core/dynamodb";
 import { freePort, spawnRedisServer } from "./redis-server.js";
 
 export interface Service {

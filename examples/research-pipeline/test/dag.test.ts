@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { validateRun } from "@weft/core";
+import { validateRun } from "@weft/core/validation";
 import { articleKey, quorum, researchPipeline } from "../dag.js";
 
 describe("the example pipeline's run spec", () => {

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { AdditionSchema } from "@weft/core";
+import { AdditionSchema } from "@weft/core/validation";
 import { LIMITS, VersionSchema } from "@weft/core/checks";
 import { errorResponses } from "../errors.js";
 import { serve } from "../serve.js";

@@ -1,6 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { LIMITS } from "@weft/core/checks";
-import { Id } from "@weft/core";
+import { IdSchema, LIMITS } from "@weft/core/checks";
 import { errorResponses } from "../errors.js";
 import { serve } from "../serve.js";
 import { Counts, DagParams, json, NodeStatusSchema, QueryInt, RunStatusSchema } from "../schemas.js";
@@ -72,7 +71,7 @@ export function recoveryRoutes({ runs, afterWrite }: RouteDeps): WeftApp {
       path: "/v1/dags/{dagId}/rewind",
       summary: "Reset a node and its descendants and run again from there",
       params: DagParams,
-      body: { required: true, schema: z.object({ nodeId: Id }).openapi("RewindRequest") },
+      body: { required: true, schema: z.object({ nodeId: IdSchema }).openapi("RewindRequest") },
       responses: { 200: json(ResetResultSchema, "Nodes reset"), ...errorResponses(404, 409) },
     },
     async (c, { params: { dagId }, body }) => {

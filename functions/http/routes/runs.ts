@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { LIMITS, textSchema } from "@weft/core/checks";
-import { RunSpecSchema } from "@weft/core";
+import { RunSpecSchema } from "@weft/core/validation";
 import { errorResponses } from "../errors.js";
 import { serve } from "../serve.js";
 import { Counts, DagParams, json, NodeStatusSchema, QueryInt, RunStatusSchema, SignalRecordSchema } from "../schemas.js";

@@ -1,7 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { IdSchema, LIMITS, VersionSchema } from "@weft/core/checks";
-import { MachineDefinitionSchema, RawJson, type StateRef, type StateStore, type Writer } from "@weft/core";
+import { RawJson, type StateRef, type StateStore, type Writer } from "@weft/core";
+import { MachineDefinitionSchema } from "@weft/core/validation";
 import { errorResponses, RequestValidationError } from "../errors.js";
 import { serve } from "../serve.js";
 import { json, PathId, QueryInt } from "../schemas.js";

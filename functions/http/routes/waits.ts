@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { textSchema } from "@weft/core/checks";
-import { Id, WaitSpecSchema } from "@weft/core";
+import { IdSchema, textSchema } from "@weft/core/checks";
+import { WaitSpecSchema } from "@weft/core/validation";
 import { errorResponses } from "../errors.js";
 import { serve } from "../serve.js";
 import { DagParams, json, LeaseToken, NodeErrorSchema, NodeParams, NodeStatusSchema, RunStatusSchema, WorkerId } from "../schemas.js";
@@ -82,7 +82,7 @@ export function waitRoutes({ engine, afterWrite }: RouteDeps): WeftApp {
       method: "post",
       path: "/v1/signals",
       summary: "End every wait of the tenant on `key`, in any run; a signal before anyone waits is not kept",
-      body: { required: true, schema: SignalBody.extend({ key: Id }).openapi("KeySignal") },
+      body: { required: true, schema: SignalBody.extend({ key: IdSchema }).openapi("KeySignal") },
       responses: {
         200: json(
           z

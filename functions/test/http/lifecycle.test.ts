@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler as archive } from "../../archive.js";
 import { handler as api } from "../../api.js";
 import { configureRuntime, resetRuntime } from "../../config.js";
-import { ensureTable, type BusEvent } from "@weft/core";
+import { ensureTable } from "@weft/core/dynamodb";
+import type { BusEvent } from "@weft/core/events";
 import { startDynalite, type DynamoServer, startRedis, type RedisProcess } from "@weft/test-support";
 import { diamond, invoke, TENANT_A, uid } from "./harness.js";
 

@@ -1,6 +1,7 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEngine, TcpRedis } from "@weft/core";
+import { createEngine } from "@weft/core";
+import { TcpRedis } from "@weft/core/redis";
 import { API_HANDLER, routeKey, routes } from "../../../infra/routes.js";
 import { handler as api } from "../../api.js";
 import { configureRuntime, resetRuntime } from "../../config.js";

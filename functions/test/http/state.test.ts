@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../http/app.js";
-import { createEngine, TcpRedis, createStateStore } from "@weft/core";
+import { createEngine, createStateStore } from "@weft/core";
+import { TcpRedis } from "@weft/core/redis";
 import { startRedis, type RedisProcess } from "@weft/test-support";
 
 let server: RedisProcess;

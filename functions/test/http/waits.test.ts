@@ -7,7 +7,8 @@ import { handler as api } from "../../api.js";
 import { handler as archive } from "../../archive.js";
 import { configureRuntime, getRuntime, resetRuntime } from "../../config.js";
 import { handler as reconcile } from "../../reconcile.js";
-import { ensureTable, type BusEvent } from "@weft/core";
+import { ensureTable } from "@weft/core/dynamodb";
+import type { BusEvent } from "@weft/core/events";
 import { startDynalite, startRedis, type DynamoServer, type RedisProcess } from "@weft/test-support";
 import { digest, invoke, KEY_A, KEY_B, TENANT_A, uid } from "./harness.js";
 

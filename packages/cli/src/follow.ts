@@ -1,5 +1,5 @@
 import { StreamUnavailableError, type WeftClient } from "@weft/client";
-import type { RunEvent, RunStatus } from "@weft/core";
+import type { RunEvent, RunStatus } from "@weft/core/sdk";
 
 const RUN_STATUS_OF: Partial<Record<RunEvent["type"], RunStatus>> = {
   "run.succeeded": "succeeded",

@@ -1,6 +1,5 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
-import { parse as parseYaml } from "yaml";
 import { UsageError } from "./output.js";
 
 export async function readStdin(): Promise<string> {
@@ -22,7 +21,8 @@ export async function readSpec(path: string): Promise<unknown> {
   }
   const name = path === "-" ? "stdin" : path;
   try {
-    return extname(path).toLowerCase() === ".json" ? JSON.parse(text) : parseYaml(text);
+    // yaml is loaded only for YAML: a command that reads none does not pay for it at start-up.
+    return extname(path).toLowerCase() === ".json" ? JSON.parse(text) : (await import("yaml")).parse(text);
   } catch (err) {
     throw new UsageError(`${name} is not valid ${extname(path).toLowerCase() === ".json" ? "JSON" : "YAML"}: ${(err as Error).message.split("\n")[0]}`);
   }

@@ -1,4 +1,4 @@
-import { WeftError, type RunStatus } from "@weft/core";
+import { WeftError, type RunStatus } from "@weft/core/sdk";
 
 /**
  * What the CLI prints and the exit codes it returns, in one place. With `--json` stdout

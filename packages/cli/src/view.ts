@@ -1,4 +1,4 @@
-import { foldEvents, type NodeStatus, type RunEvent, type RunStatus, type RunView } from "@weft/core";
+import { foldEvents, NODE_STATUS_OF, RUN_STATUS_OF, type NodeStatus, type RunEvent, type RunStatus, type RunView } from "@weft/core/sdk";
 
 /**
  * How a run looks in a terminal: the live `watch` view, one line per event, and the
@@ -107,26 +107,20 @@ export function renderLive(run: RunShape, folded: Folded, o: Style & { columns: 
   return [...head, ...lines, ...(rest ? [rest] : [])].map((l) => fit(l, o.columns));
 }
 
-const EVENT_WORD: Partial<Record<RunEvent["type"], NodeStatus | RunStatus>> = {
-  "node.ready": "ready",
-  "node.started": "running",
-  "node.succeeded": "succeeded",
-  "node.failed": "failed",
-  "node.retrying": "retrying",
-  "node.skipped": "skipped",
-  "node.cancelled": "cancelled",
-  "node.waiting": "waiting",
-  "run.paused": "paused",
-  "run.succeeded": "succeeded",
-  "run.failed": "failed",
-  "run.cancelled": "cancelled",
-};
-
-/** One line per event of a run's log: `  +1.20s  #7  web  retrying  attempt 1  (429; retry at +2.20s)`. */
+/**
+ * One line per event of a run's log: `  +1.20s  #7  web  retrying  attempt 1  (429; retry at +2.20s)`.
+ * A node event reads as the status it moves its node to (core's table); a run event as its
+ * own name, coloured by the status it moves the run to; other events by their name.
+ */
 export function formatEvent(e: RunEvent, t0: number, s: Style = { color: false }): string {
   const at = paint(s, 90, `+${((e.at - t0) / 1000).toFixed(2)}s`.padStart(8));
-  const word = EVENT_WORD[e.type];
-  const what = e.type.startsWith("run.") ? `run ${word ? status(s, word) : e.type.slice(4)}` : word ? status(s, word) : e.type.slice(5);
+  const to = NODE_STATUS_OF[e.type];
+  const run = RUN_STATUS_OF[e.type];
+  const what = e.type.startsWith("run.")
+    ? `run ${run ? paint(s, COLOR_OF[run], e.type.slice(4)) : e.type.slice(4)}`
+    : to
+      ? status(s, to)
+      : e.type.slice(5);
   const node = (e.node ?? "").padEnd(16);
   const attempt = e.attempt ? paint(s, 90, `  attempt ${e.attempt}`) : "";
   const error = (e.data?.error as { message?: string } | undefined)?.message;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { foldEvents, type RunEvent, type RunView } from "@weft/core";
+import type { RunEvent, RunView } from "@weft/core";
+import { foldEvents } from "@weft/core/sdk";
 import { countsLine, fit, formatEvent, progressBar, renderLive, renderTable, type RunShape } from "../src/view.js";
 
 const plain = { color: false };

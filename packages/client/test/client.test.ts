@@ -3,7 +3,8 @@ import { serve, type ServerType } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../functions/http/app.js";
 import { createClient, type WeftClient } from "@weft/client";
-import { ConflictError, createEngine, createStateStore, NotFoundError, TcpRedis, ValidationError } from "@weft/core";
+import { ConflictError, createEngine, createStateStore, NotFoundError, ValidationError } from "@weft/core";
+import { TcpRedis } from "@weft/core/redis";
 import { startRedis, type RedisProcess } from "@weft/test-support";
 
 /** The client package against the real HTTP API (a Node server) on a real Redis. */

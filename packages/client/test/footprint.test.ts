@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { reach as reachFrom } from "@weft/test-support";
 
 /**
  * An agent's Lambda bundles @weft/client. The client must reach core only through
@@ -8,32 +9,7 @@ import { describe, expect, it } from "vitest";
  * pulls in ioredis, the AWS SDK and Lua scripts it would have to ship next to it.
  */
 const ROOT = resolve(import.meta.dirname, "../../..");
-
-/** Module specifiers a file imports at runtime (type-only imports and exports are erased). */
-function runtimeImports(file: string): string[] {
-  const src = readFileSync(file, "utf8");
-  const specs: string[] = [];
-  for (const m of src.matchAll(/^(?:import|export)\s+(type\s+)?(?:[^'";]*?\sfrom\s+)?["']([^"']+)["']/gm)) {
-    if (!m[1]) specs.push(m[2]!);
-  }
-  return specs;
-}
-
-/** Every file and package reached at runtime from `entry`, following relative imports. */
-function reach(entry: string): { files: string[]; packages: string[] } {
-  const files = new Set<string>();
-  const packages = new Set<string>();
-  const visit = (file: string) => {
-    if (files.has(file)) return;
-    files.add(file);
-    for (const spec of runtimeImports(file)) {
-      if (spec.startsWith(".")) visit(join(dirname(file), spec.replace(/\.js$/, ".ts")));
-      else packages.add(spec);
-    }
-  };
-  visit(entry);
-  return { files: [...files].map((f) => f.slice(ROOT.length + 1)), packages: [...packages] };
-}
+const reach = (entry: string) => reachFrom(entry, ROOT);
 
 describe("@weft/client's footprint", () => {
   it("reaches core only through @weft/core/sdk", () => {
@@ -57,9 +33,14 @@ describe("@weft/client's footprint", () => {
     expect(cycles).toEqual([]);
   });
 
-  it("@weft/core/sdk loads no Redis client, AWS SDK, Lua or engine code", () => {
+  it("@weft/core/sdk loads no Redis client, AWS SDK, zod, Lua or engine scripts: the errors, update() and the event fold only", () => {
     const { files, packages } = reach(join(ROOT, "packages/core/src/sdk.ts"));
     expect(packages).toEqual([]);
-    expect(files.sort()).toEqual(["packages/core/src/errors.ts", "packages/core/src/sdk.ts", "packages/core/src/state/update.ts"]);
+    expect(files.sort()).toEqual([
+      "packages/core/src/engine/fold.ts",
+      "packages/core/src/errors.ts",
+      "packages/core/src/sdk.ts",
+      "packages/core/src/state/update.ts",
+    ]);
   });
 });

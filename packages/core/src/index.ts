@@ -1,26 +1,24 @@
 /**
- * @weft/core - the engine every Weft function calls. This index is the whole public
- * surface; anything not exported here is internal and free to change.
+ * @weft/core - the engine every Weft function calls: what a user of the engine needs
+ * (createEngine, the shared state store, archiving finished runs through a cold store,
+ * the typed errors and the types). Adapters and edge helpers sit behind subpaths:
+ *
+ * - `@weft/core/redis`: Redis clients (TcpRedis, UpstashRedis, connectRedis), the key schema, the Lua loader;
+ * - `@weft/core/dynamodb`: the DynamoDB cold store and its table;
+ * - `@weft/core/events`: the EventBridge and in-process publishers, the outbox relay;
+ * - `@weft/core/validation`: the zod schemas of run specs and additions, validateRun, zod error wording;
+ * - `@weft/core/checks`: limits and id/token checks; `@weft/core/sdk`: what an HTTP client shares (pure).
+ *
+ * Anything exported nowhere is internal and free to change.
  */
-export { createEngine, DEFAULT_RETRY, type EngineOptions } from "./engine/engine.js";
+export { createEngine, type EngineOptions } from "./engine/engine.js";
 export type * from "./engine/types.js";
-export { TERMINAL_NODE_STATUSES } from "./engine/types.js";
-export { foldEvents } from "./engine/fold.js";
-export { DEFAULT_LIMITS, RunSpecSchema, NodeSpecSchema, RetryPolicySchema, AdditionSchema, JoinSchema, WaitSpecSchema, Id } from "./dag/spec.js";
-export { signalSealer, signalPath, type SignalSealer, type SignalAddress } from "./engine/signal-token.js";
 export type { RunSpec, NodeSpec, RetryPolicy, OnFailure, DagLimits, Addition } from "./dag/spec.js";
-export { validateRun } from "./dag/validate.js";
 export * from "./errors.js";
-export { keySchema, type KeySchema } from "./redis/keys.js";
-export type { RedisPort, LuaScript } from "./redis/port.js";
-export { luaScript } from "./redis/lua.js";
-export { TcpRedis, type TcpRedisOptions } from "./redis/tcp.js";
-export { UpstashRedis, type UpstashRedisOptions } from "./redis/upstash.js";
-export { connectRedis, redisConfigFromEnv, parseClusterNodes, type RedisConfig } from "./redis/connect.js";
 export {
   createStateStore,
   update,
-  MachineDefinitionSchema,
+  RawJson,
   type StateStore,
   type StateStoreOptions,
   type StateRef,
@@ -34,32 +32,7 @@ export {
   type UpdateOptions,
   type UpdateResult,
   type VersionedStore,
-  RawJson,
 } from "./state/index.js";
 export { createArchiver, type Archiver, type ArchiverOptions, type FlushResult } from "./archive/archiver.js";
 export { createReadThrough, type ReadThrough, type RunAt } from "./archive/read-through.js";
-export {
-  DynamoColdStore,
-  TABLE,
-  createTableInput,
-  ensureTable,
-  type ColdStore,
-  type DynamoColdStoreOptions,
-  type RunArchive,
-  type RunList,
-  type RunSummary,
-  type ListRunsOptions,
-} from "./archive/index.js";
-export {
-  EventBridgePublisher,
-  InProcessPublisher,
-  relayOutbox,
-  type RelayOptions,
-  type RelayResult,
-  EVENT_SOURCE,
-  type EventPublisher,
-  type BusEvent,
-  type EventDetail,
-  type EventPattern,
-} from "./events/index.js";
-export { fieldOf, fromZodError } from "./validation.js";
+export type { ColdStore } from "./archive/port.js";

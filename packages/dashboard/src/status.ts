@@ -1,3 +1,4 @@
+import { NODE_STATUS_OF, RUN_STATUS_OF, type EventType } from "@weft/core/sdk";
 import type { NodeStatus, RunEvent, RunStatus } from "./api";
 
 /** One colour per node status; `waiting` (M10's wait nodes) is reserved and stands out. */
@@ -11,27 +12,6 @@ export const STATUS_COLOUR: Record<NodeStatus, string> = {
   skipped: "#a0a7b1",
   cancelled: "#6b7280",
   waiting: "#b46cff",
-};
-
-/** Where an event leaves its node (the engine's state machine, as the log tells it). */
-const NODE_TO: Record<string, NodeStatus> = {
-  "node.ready": "ready",
-  "node.started": "running",
-  "node.succeeded": "succeeded",
-  "node.failed": "failed",
-  "node.retrying": "retrying",
-  "node.skipped": "skipped",
-  "node.cancelled": "cancelled",
-  "node.reset": "pending",
-  "node.released": "ready",
-  "node.added": "pending",
-  "node.waiting": "waiting",
-};
-const RUN_TO: Record<string, RunStatus> = {
-  "run.succeeded": "succeeded",
-  "run.failed": "failed",
-  "run.cancelled": "cancelled",
-  "run.resumed": "running",
 };
 
 export interface LiveNode {
@@ -49,9 +29,11 @@ export function applyEvents(nodes: Map<string, LiveNode>, events: RunEvent[]): {
   let run: RunStatus | undefined;
   let added = false;
   for (const e of events) {
-    if (RUN_TO[e.type]) run = RUN_TO[e.type];
+    const type = e.type as EventType;
+    run = RUN_STATUS_OF[type] ?? run;
     if (!e.node) continue;
-    const to = NODE_TO[e.type];
+    // Where an event leaves its node (the engine's state machine, as the log tells it); an added node starts pending.
+    const to = type === "node.added" ? "pending" : NODE_STATUS_OF[type];
     if (!to) continue;
     if (e.type === "node.added") added = true;
     const n = nodes.get(e.node) ?? { status: "pending", attempt: 0 };

@@ -3,7 +3,7 @@ import { promisify } from "node:util";
 import { gunzip, gzip } from "node:zlib";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { TABLE } from "@weft/core";
+import { TABLE } from "@weft/core/dynamodb";
 
 const gz = promisify(gzip);
 const gunz = promisify(gunzip);

@@ -19,7 +19,8 @@ import {
   type PendingWrite,
   type SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
-import { ValidationError, connectRedis, luaScript, type LuaScript, type RedisConfig, type RedisPort } from "@weft/core";
+import { ValidationError } from "@weft/core";
+import { connectRedis, luaScript, type LuaScript, type RedisConfig, type RedisPort } from "@weft/core/redis";
 import { ThreadArchive, type ThreadDump } from "./cold.js";
 import { arr, dumpValue, joinPayload, loadValue, nextVersion, splitPayload } from "./codec.js";
 import { CheckpointConflictError, CheckpointTooLargeError } from "./errors.js";

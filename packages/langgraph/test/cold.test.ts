@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { QueryCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTable } from "@weft/core";
+import { ensureTable } from "@weft/core/dynamodb";
 import { admin, startDynalite, useBackend, type DynamoServer } from "@weft/test-support";
 import { WeftSaver, type ColdTierOptions } from "../src/index.js";
 import { saverKeys } from "../src/keys.js";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from "vitest";
 import { Redis } from "ioredis";
-import { connectRedis, type RedisConfig, type RedisPort } from "@weft/core";
+import { connectRedis, type RedisConfig, type RedisPort } from "@weft/core/redis";
 import { startCluster } from "./cluster.js";
 import { startRedis } from "./redis.js";
 import { startUpstashBridge } from "./upstash-bridge.js";

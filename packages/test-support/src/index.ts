@@ -10,3 +10,4 @@ export * from "./backends.js";
 export * from "./dynamo.js";
 export * from "./dynamodb-local.js";
 export * from "./prng.js";
+export * from "./imports.js";

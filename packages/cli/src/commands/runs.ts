@@ -1,4 +1,4 @@
-import type { RunStatus } from "@weft/core";
+import type { RunStatus } from "@weft/core/sdk";
 import type { Context } from "../config.js";
 import { followEvents } from "../follow.js";
 import { EXIT, exitForRun, printJson, UsageError } from "../output.js";

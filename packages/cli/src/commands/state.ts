@@ -1,5 +1,5 @@
 import type { ClientStateRef } from "@weft/client";
-import { NotFoundError } from "@weft/core";
+import { NotFoundError } from "@weft/core/sdk";
 import type { Context } from "../config.js";
 import { readJsonArg } from "../input.js";
 import { EXIT, printJson, UsageError } from "../output.js";

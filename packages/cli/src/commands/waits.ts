@@ -1,4 +1,4 @@
-import type { NodeView, RunView } from "@weft/core";
+import type { NodeView, RunView } from "@weft/core/sdk";
 import type { Context } from "../config.js";
 import { readJsonArg } from "../input.js";
 import { EXIT, printJson, UsageError } from "../output.js";

@@ -1,4 +1,4 @@
-import { foldEvents, type RunEvent } from "@weft/core";
+import { foldEvents, type RunEvent } from "@weft/core/sdk";
 import type { Context } from "../config.js";
 import { followEvents } from "../follow.js";
 import { exitForRun, printJson } from "../output.js";

@@ -3,7 +3,8 @@ import { serve, type ServerType } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../../functions/http/app.js";
 import { createClient, pushHandler } from "@weft/client";
-import { createEngine, TcpRedis } from "@weft/core";
+import { createEngine } from "@weft/core";
+import { TcpRedis } from "@weft/core/redis";
 import { startRedis, type RedisProcess } from "@weft/test-support";
 
 /** A push handler serving several tenants: each event is handled with its own tenant's key. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { NonRetryableError, pushHandler, type PushResult } from "@weft/client";
-import { ConflictError, NotFoundError, type BusEvent } from "@weft/core";
+import { ConflictError, NotFoundError } from "@weft/core";
+import type { BusEvent } from "@weft/core/events";
 import { agentName, finished, nodeOf, sleep, useLocal } from "./harness.js";
 
 /** Push mode against the local emulation: NodeReady events from the real outbox relay, or handed in directly. */

@@ -43,7 +43,7 @@ export interface EngineOptions {
   publicUrl?: string;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, backoffMs: 1000, maxBackoffMs: 30_000 };
+const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, backoffMs: 1000, maxBackoffMs: 30_000 };
 const DEFAULT_LEASE_MS = 30_000;
 const MAX_CLAIM = 1000;
 

@@ -1,5 +1,5 @@
 import { ValidationError } from "../errors.js";
-import type { NodeStatus, RunEvent, RunStatus } from "./types.js";
+import type { EventType, NodeStatus, RunEvent, RunStatus } from "./types.js";
 
 export interface FoldedNode {
   status: NodeStatus;
@@ -14,8 +14,12 @@ export interface FoldedRun {
   added: Record<string, string>;
 }
 
-/** Node status each node event moves to; heartbeats and run events move no node. */
-const NODE_STATUS_OF: Partial<Record<RunEvent["type"], NodeStatus>> = {
+/**
+ * The status each node event moves its node to: the one event-to-status table (the fold, the
+ * CLI, the dashboard and the tests' log checker read it). Heartbeats and run events move no
+ * node; `node.added` makes a node that starts pending and `node.removed` takes one away.
+ */
+export const NODE_STATUS_OF: Readonly<Partial<Record<EventType, NodeStatus>>> = {
   "node.ready": "ready",
   "node.started": "running",
   "node.succeeded": "succeeded",
@@ -28,7 +32,8 @@ const NODE_STATUS_OF: Partial<Record<RunEvent["type"], NodeStatus>> = {
   "node.waiting": "waiting",
 };
 
-const RUN_STATUS_OF: Partial<Record<RunEvent["type"], RunStatus>> = {
+/** The status each run event moves its run to (`run.submitted` starts it running). */
+export const RUN_STATUS_OF: Readonly<Partial<Record<EventType, RunStatus>>> = {
   "run.succeeded": "succeeded",
   "run.failed": "failed",
   "run.cancelled": "cancelled",

@@ -15,8 +15,6 @@ export type NodeStatus =
 /** `paused`: running underneath, but no node of it is handed out until it is resumed. */
 export type RunStatus = "running" | "paused" | "succeeded" | "failed" | "cancelled";
 
-export const TERMINAL_NODE_STATUSES: readonly NodeStatus[] = ["succeeded", "failed", "skipped", "cancelled"];
-
 /** A node handed to a worker: the lease is the worker's right to report on this attempt. */
 export interface Task {
   dagId: string;

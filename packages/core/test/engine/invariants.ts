@@ -1,3 +1,4 @@
+import { NODE_STATUS_OF } from "../../src/engine/fold.js";
 import type { NodeStatus, RunEvent } from "../../src/engine/types.js";
 
 /** The node state machine of docs/architecture.md (invariant 3): every move the log may show. */
@@ -11,18 +12,6 @@ const ALLOWED: Record<NodeStatus, NodeStatus[]> = {
   failed: [],
   skipped: [],
   cancelled: [],
-};
-
-const TARGET: Partial<Record<RunEvent["type"], NodeStatus>> = {
-  "node.ready": "ready",
-  "node.started": "running",
-  "node.succeeded": "succeeded",
-  "node.failed": "failed",
-  "node.retrying": "retrying",
-  "node.skipped": "skipped",
-  "node.cancelled": "cancelled",
-  "node.released": "ready",
-  "node.waiting": "waiting",
 };
 
 /** Events that end a node's attempt: after one, the lease of that attempt is dead. */
@@ -73,7 +62,8 @@ export function logViolations(nodes: { id: string; deps?: string[]; join?: { min
       if (cycle) out.push(`seq ${e.seq}: the graph has a cycle ${cycle.join(" -> ")}`);
       continue;
     }
-    const to = TARGET[e.type];
+    // A reset (redrive, rewind) starts a node over: the moves checked here are those of one pass.
+    const to = e.type === "node.reset" ? undefined : NODE_STATUS_OF[e.type];
     if (to) {
       const from = status.get(n) ?? "pending";
       if (!ALLOWED[from].includes(to)) out.push(`seq ${e.seq}: ${n} moved ${from} -> ${to}`);

@@ -2,7 +2,8 @@ import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from 
 import { mockClient } from "aws-sdk-client-mock";
 import "aws-sdk-client-mock-vitest/extend";
 import { beforeEach, describe, expect, it } from "vitest";
-import { type OutboxEvent, EventBridgePublisher } from "@weft/core";
+import type { OutboxEvent } from "@weft/core";
+import { EventBridgePublisher } from "@weft/core/events";
 
 const eb = mockClient(EventBridgeClient);
 const noSleep = async () => {};

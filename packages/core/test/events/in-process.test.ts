@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type OutboxEvent, InProcessPublisher, type BusEvent } from "@weft/core";
+import type { OutboxEvent } from "@weft/core";
+import { InProcessPublisher, type BusEvent } from "@weft/core/events";
 
 const ev = (over: Partial<OutboxEvent>): OutboxEvent => ({
   id: "1-0",

@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createEngine, keySchema, TcpRedis, type Engine, type OutboxEvent, type EventPublisher, relayOutbox } from "@weft/core";
+import { createEngine, type Engine, type OutboxEvent } from "@weft/core";
+import { type EventPublisher, relayOutbox } from "@weft/core/events";
+import { keySchema, TcpRedis } from "@weft/core/redis";
 import { startRedis, type RedisProcess } from "@weft/test-support";
 
 /** Records what it is given; fails the events `failIf` selects. */

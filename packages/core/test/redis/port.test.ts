@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UnavailableError, ValidationError, connectRedis, redisConfigFromEnv, luaScript, TcpRedis, UpstashRedis } from "@weft/core";
+import { UnavailableError, ValidationError } from "@weft/core";
+import { connectRedis, redisConfigFromEnv, luaScript, TcpRedis, UpstashRedis } from "@weft/core/redis";
 import { admin, backends, useBackend, freePort, startPersistentRedis, startRedis, startUpstashBridge, type UpstashBridge } from "@weft/test-support";
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "lua");

@@ -1,7 +1,7 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { CheckpointListOptions, CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import { deltaChannelHistoryTests, validate, type CheckpointSaverTestInitializer } from "@langchain/langgraph-checkpoint-validation";
-import { ensureTable } from "@weft/core";
+import { ensureTable } from "@weft/core/dynamodb";
 import { startBackend, startDynalite, type Backend, type BackendName, type DynamoServer } from "@weft/test-support";
 import { WeftSaver, type WeftSaverOptions } from "../../src/index.js";
 
