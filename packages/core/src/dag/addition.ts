@@ -10,7 +10,7 @@ import { PayloadTooLargeError, ValidationError, WeftError } from "../errors.js";
 import { fromZodError } from "../validation.js";
 import { topologicalOrder } from "./graph.js";
 import { AdditionSchema, DEFAULT_LIMITS, type DagLimits } from "./spec.js";
-import { checkJoin, depError, indexIds, serializeInput, shortPath, type ValidNode } from "./validate.js";
+import { depError, indexIds, serializeInput, shortPath, validNode, type ValidNode } from "./validate.js";
 
 export interface ValidAddition {
   /** In the order given. */
@@ -70,15 +70,6 @@ function check(input: unknown, limits: Partial<DagLimits>): ValidAddition {
     const path = [...sorted.cycle, sorted.cycle[0]!].map((i) => list[i]!.id);
     throw new ValidationError(`nodes form a cycle: ${shortPath(path)}`, `nodes[${sorted.cycle[0]}].deps`, { cycle: path });
   }
-  const nodes = list.map((node, i): Omit<ValidNode, "children"> => {
-    const v: Omit<ValidNode, "children"> = { id: node.id, agent: node.agent, deps: node.deps ?? [] };
-    if (node.retry !== undefined) v.retry = node.retry;
-    if (node.timeoutMs !== undefined) v.timeoutMs = node.timeoutMs;
-    if (node.join !== undefined) v.join = checkJoin(node, i);
-    if (node.onFailure !== undefined) v.onFailure = node.onFailure;
-    const json = serializeInput(node, i, maxInputBytes);
-    if (json !== undefined) v.inputJson = json;
-    return v;
-  });
+  const nodes = list.map((node, i) => validNode(node, i, maxInputBytes, serializeInput(node, i, maxInputBytes)));
   return { nodes, deps };
 }

@@ -73,11 +73,6 @@ function agentOrWait(n: NodeFieldsIn, ctx: z.RefinementCtx) {
 
 export const NodeSpecSchema = NodeFields.superRefine(agentOrWait);
 
-/** A node added to a running run: an agent node (wait nodes are declared at submit). */
-const AddedNodeSchema = NodeFields.superRefine((n, ctx) => {
-  if (n.wait !== undefined) ctx.addIssue({ code: "custom", path: ["wait"], message: "is not supported on an added node: declare wait nodes at submit" });
-  else agentOrWait(n, ctx);
-});
 
 export const RunSpecSchema = z.object({
   id: Id.optional(),
@@ -92,7 +87,7 @@ export const RunSpecSchema = z.object({
  * existing pending nodes (`deps: { "<existing id>": ["<dep id>", ...] }`).
  */
 export const AdditionSchema = z.object({
-  nodes: z.array(AddedNodeSchema).optional(),
+  nodes: z.array(NodeSpecSchema).optional(),
   deps: z.record(Id, z.array(Id).min(1, "must name at least one dependency")).optional(),
 }).strict();
 

@@ -65,23 +65,10 @@ export function validateRun(input: unknown, limits: Partial<DagLimits> = {}): Va
   if (sorted.cycle) throw cycleError(sorted.cycle, spec.nodes, deps);
 
   const ids = spec.nodes.map((n) => n.id);
-  const nodes = sorted.order.map((i): ValidNode => {
-    const node = spec.nodes[i]!;
-    const valid: ValidNode = {
-      id: node.id,
-      deps: node.deps ?? [],
-      children: children[i]!.map((c) => ids[c]!),
-    };
-    if (node.agent !== undefined) valid.agent = node.agent;
-    if (node.wait !== undefined) valid.wait = packWait(node.wait, `nodes[${i}].wait`, maxInputBytes);
-    if (node.retry !== undefined) valid.retry = node.retry;
-    if (node.timeoutMs !== undefined) valid.timeoutMs = node.timeoutMs;
-    if (node.join !== undefined) valid.join = checkJoin(node, i);
-    if (node.onFailure !== undefined) valid.onFailure = node.onFailure;
-    const json = inputJson[i];
-    if (json !== undefined) valid.inputJson = json;
-    return valid;
-  });
+  const nodes = sorted.order.map((i): ValidNode => ({
+    ...validNode(spec.nodes[i]!, i, maxInputBytes, inputJson[i]),
+    children: children[i]!.map((c) => ids[c]!),
+  }));
 
   const run: ValidRun = {
     onFailure: spec.onFailure ?? "fail-fast",
@@ -151,6 +138,19 @@ function depIndices(node: NodeSpec, i: number, indexOf: ReadonlyMap<string, numb
 export function depError(i: number, j: number, what: string, space = " ", prefix = ""): ValidationError {
   const field = `${prefix}nodes[${i}].deps[${j}]`;
   return new ValidationError(`${field}${space}${what}`, field);
+}
+
+/** A node of a spec (submitted or added) as the engine keeps it, but for its children. */
+export function validNode(node: NodeSpec, i: number, maxInputBytes: number, inputJson: string | undefined): Omit<ValidNode, "children"> {
+  const valid: Omit<ValidNode, "children"> = { id: node.id, deps: node.deps ?? [] };
+  if (node.agent !== undefined) valid.agent = node.agent;
+  if (node.wait !== undefined) valid.wait = packWait(node.wait, `nodes[${i}].wait`, maxInputBytes);
+  if (node.retry !== undefined) valid.retry = node.retry;
+  if (node.timeoutMs !== undefined) valid.timeoutMs = node.timeoutMs;
+  if (node.join !== undefined) valid.join = checkJoin(node, i);
+  if (node.onFailure !== undefined) valid.onFailure = node.onFailure;
+  if (inputJson !== undefined) valid.inputJson = inputJson;
+  return valid;
 }
 
 export function serializeInput(node: NodeSpec, i: number, maxBytes: number): string | undefined {

@@ -128,13 +128,8 @@ export function createEngine(opts: EngineOptions): Engine {
   };
 
   const readEvents = async (tenant: string, dagId: string, after: number, limit: number) => {
-    const entries = await onRun(S.readEvents, tenant, dagId, { after, limit });
-    // An entry holds one script call's events and its id is the last one's seq: the first
-    // entry may start at or before the cursor, and the last may run past the limit.
-    return entries
-      .flatMap(decodeEvents)
-      .filter((e) => e.seq > after)
-      .slice(0, limit);
+    // The script cuts entries to the events after `after`, at most `limit` of them.
+    return (await onRun(S.readEvents, tenant, dagId, { after, limit })).flatMap(decodeEvents);
   };
 
   const stateWrites = (writes: unknown, field: string) => {

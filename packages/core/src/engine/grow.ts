@@ -4,13 +4,14 @@ import { Id, type Addition, type DagLimits, type RetryPolicy } from "../dag/spec
 import { ValidationError } from "../errors.js";
 import type { ScriptContext } from "./lifecycle.js";
 import * as S from "./scripts.js";
-import { withFields } from "./submit.js";
+import { agentOrWait, withFields } from "./submit.js";
 import type { AddResult, ExtendResult } from "./types.js";
 
 /** An addition as lua/includes/grow.lua takes it. */
 export interface AdditionArgs {
   [k: string]: unknown;
-  nodes: { id: string; agent: string; deps?: string[]; input?: string; policy?: string; join?: number; onFailure?: string }[];
+  /** A wait node has no agent but `wait` ("timeoutMs|onTimeout|key") and maybe `waitOutput` (JSON), as at submit. */
+  nodes: { id: string; agent?: string; deps?: string[]; input?: string; policy?: string; join?: number; onFailure?: string; wait?: string; waitOutput?: string }[];
   deps: [string, string[]][];
   maxNodes: number;
 }
@@ -23,7 +24,8 @@ export interface AdditionArgs {
 export function buildAddition(input: unknown, limits: DagLimits, defaultRetry: RetryPolicy, prefix = ""): { add: AdditionArgs; digest: string } {
   const v = validateAddition(input, limits, prefix);
   const nodes = v.nodes.map((n) => {
-    const { join, tolerate: _, ...rest } = withFields({ id: n.id, agent: n.agent, ...(n.deps.length ? { deps: n.deps } : {}) } as AdditionArgs["nodes"][number] & { tolerate?: number }, n, defaultRetry);
+    const base: AdditionArgs["nodes"][number] & { tolerate?: number } = { id: n.id, ...agentOrWait(n), ...(n.deps.length ? { deps: n.deps } : {}) };
+    const { join, tolerate: _, ...rest } = withFields(base, n, defaultRetry);
     return join === undefined ? rest : { ...rest, join };
   });
   const add: AdditionArgs = { nodes, deps: v.deps, maxNodes: limits.maxNodes };

@@ -139,7 +139,7 @@ export const reconcile = script<OnShard, { limit: number; seed: number } & Now, 
 
 export const extend = script<OnRun, RunArgs & { nodeId: string; token: string; add: AdditionArgs; digest: string }, ExtendResult>({
   name: "extend",
-  keys: ({ shard, run }) => ({ run: run.key, queues: shard.queues, outbox: shard.outbox }),
+  keys: ({ shard, run }) => ({ run: run.key, queues: shard.queues, outbox: shard.outbox, ...waiting(shard) }),
   decode: (r) => {
     const x = r as { duplicate: boolean; added: unknown; ready: unknown };
     return { duplicate: x.duplicate, added: list(x.added), ready: list(x.ready) };
@@ -148,7 +148,7 @@ export const extend = script<OnRun, RunArgs & { nodeId: string; token: string; a
 
 export const addNodes = script<OnRun, RunArgs & { add: AdditionArgs; actor: string }, AddResult>({
   name: "add_nodes",
-  keys: ({ shard, run }) => ({ run: run.key, queues: shard.queues, outbox: shard.outbox }),
+  keys: ({ shard, run }) => ({ run: run.key, queues: shard.queues, outbox: shard.outbox, ...waiting(shard) }),
   decode: (r) => {
     const x = r as { added: unknown; ready: unknown };
     return { added: list(x.added), ready: list(x.ready) };

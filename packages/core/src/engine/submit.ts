@@ -53,6 +53,13 @@ function nodePolicy(n: Pick<ValidNode, "retry" | "timeoutMs">): string | undefin
   return policyField(n.retry ?? { maxAttempts: 0, backoffMs: 0 }, n.timeoutMs);
 }
 
+/** Who runs a node: its agent, or for a wait node its packed wait (submit and additions alike). */
+export function agentOrWait(n: Pick<ValidNode, "agent" | "wait">): { agent?: string; wait?: string; waitOutput?: string } {
+  if (n.agent !== undefined) return { agent: n.agent };
+  if (!n.wait) return {};
+  return n.wait.outputJson === undefined ? { wait: n.wait.packed } : { wait: n.wait.packed, waitOutput: n.wait.outputJson };
+}
+
 /** Input, policy, join and onFailure: what a node carries besides its edges (submit and additions alike). */
 export function withFields<T extends { input?: string; policy?: string; join?: number; tolerate?: number; onFailure?: string }>(
   out: T,
@@ -82,8 +89,7 @@ export function buildSubmit(tenant: string, spec: unknown, limits: DagLimits, de
     if (n.wait) defHash.update(`\twait ${n.wait.packed}\t${n.wait.outputJson ?? ""}`);
     const node: SubmitNode = {
       id: n.id,
-      ...(n.agent !== undefined ? { agent: n.agent } : {}),
-      ...(n.wait ? { wait: n.wait.packed, ...(n.wait.outputJson !== undefined ? { waitOutput: n.wait.outputJson } : {}) } : {}),
+      ...agentOrWait(n),
       ...(n.deps.length ? { deps: n.deps.join(","), waiting: n.join ?? n.deps.length } : {}),
       ...(n.children.length ? { children: n.children.join(",") } : {}),
     };

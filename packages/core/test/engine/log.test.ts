@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { backends } from "@weft/test-support";
+import { decodeEvents } from "../../src/engine/codec.js";
+import { readEvents } from "../../src/engine/scripts.js";
+import { call } from "../../src/redis/contract.js";
+import { keySchema } from "../../src/redis/keys.js";
 import { allEvents, allOutbox, claimOne, useEngines, type EngineCtx } from "./harness.js";
 
 const chain = {
@@ -98,6 +102,33 @@ describe.each(backends)("event log and outbox on %s", (name) => {
     const ready = (await allOutbox(ctx.engine)).filter((e) => e.dagId === dagId && e.type === "NodeReady" && e.agent === "mg");
     expect(ready.map((e) => e.nodeId)).toEqual(nodes.slice(1).map((n) => n.id));
     expect(new Set(ready.map((e) => e.id)).size).toBe(width);
+  });
+
+  // The script itself, not only the engine's reading of it: a page of `limit` events costs
+  // `limit` events of reply, however many events each stream entry holds.
+  it("reads at most limit events, not limit entries, cutting entries at the cursor and at the limit", async () => {
+    const ctx = fresh();
+    const nodes = Array.from({ length: 40 }, (_, i) => ({ id: `r${i}`, agent: "ag" }));
+    const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes });
+    const task = await claimOne(ctx, dagId, "r0");
+    await ctx.engine.complete(ctx.tenant, dagId, "r0", task.leaseToken, { big: "x" });
+    const run = keySchema(ctx.prefix, ctx.shardCount).run(ctx.tenant, dagId);
+    const page = (after: number, limit: number) => call(ctx.redis, readEvents, { shard: keySchema(ctx.prefix, ctx.shardCount).shard(run.shard), run }, { tenant: ctx.tenant, dagId, after, limit });
+    // Submit wrote 41 events in one entry; the claim and the completion one entry each.
+    for (const [after, limit] of [[0, 1], [3, 5], [40, 2], [41, 1], [0, 43], [5, 100]] as const) {
+      const entries = await page(after, limit);
+      const fields = entries.flatMap(([, f]) => f.filter((_, i) => i % 2 === 0 && f[i] === "e"));
+      const seqs = entries.flatMap(decodeEvents).map((e) => e.seq);
+      const expected = Array.from({ length: Math.max(0, Math.min(limit, 43 - after)) }, (_, i) => after + 1 + i);
+      expect(fields.length, `after ${after}, limit ${limit}`).toBe(expected.length);
+      expect(seqs).toEqual(expected);
+    }
+    // Every cut keeps each event whole (its data with it), as the whole log has it.
+    const all = await allEvents(ctx.engine, ctx.tenant, dagId);
+    for (let after = 0; after < all.length; after += 4) {
+      const got = (await page(after, 3)).flatMap(decodeEvents);
+      expect(got).toEqual(all.slice(after, after + 3));
+    }
   });
 
   it("acks outbox events one by one, keeping the unacked events of a shared entry", async () => {

@@ -48,10 +48,10 @@ local function complete(it)
     return stale_lease(node, s, attempt)
   end
 
-  local st
+  local st, kids
   if it.add then
     local e
-    e, st = grow_check(run, it.add, { node = node, attempt = attempt })
+    e, st, kids = grow_check(run, it.add, { node = node, attempt = attempt })
     if e then return grow_error(e, 'add.') end
   end
   local writes = it.state or {}
@@ -76,7 +76,7 @@ local function complete(it)
   local ready = {}
   if it.add then
     st[node] = 'succeeded'
-    local _, grown = grow_apply(run, it.add, { node = node, attempt = attempt }, st, at, pushes)
+    local _, grown = grow_apply(run, it.add, { node = node, attempt = attempt }, st, kids, at, pushes)
     for _, id in ipairs(grown) do ready[#ready + 1] = id end
     redis.call('HSET', run.n .. node, 'ad', it.digest)
     remaining = tonumber(redis.call('HGET', run.meta, 'remaining'))

@@ -106,6 +106,7 @@ if #removed > 0 then
     local s = n[1]
     if s == 'running' then redis.call('ZREM', K.leases, member(run, node)) end
     if s == 'retrying' then redis.call('ZREM', K.retries, member(run, node)) end
+    if s == 'waiting' then clear_wait(run, node) end
     if not TERMINAL[s] then redis.call('HINCRBY', run.meta, 'remaining', -1) end
     if s == 'failed' or s == 'cancelled' or s == 'skipped' then redis.call('HINCRBY', run.meta, s, -1) end
     if n[5] then redis.call('HINCRBY', run.meta, 'tolerated', -1) end

@@ -6,10 +6,13 @@
 --@include node
 
 -- One addition, as the engine sends it (engine/grow.ts):
---   add = { nodes: [{ id, agent, deps?: [id], input?, policy?, join?: k, onFailure? }],
---           deps?: [[target, [id...]]], maxNodes }
+--   add = { nodes: [{ id, agent?, wait?, waitOutput?, deps?: [id], input?, policy?, join?: k,
+--           onFailure? }], deps?: [[target, [id...]]], maxNodes }
+--   (a wait node has no agent; `wait` and `waitOutput` as submit takes them, includes/wait.lua).
 --   by = { node?, attempt?, actor } (node and attempt when a node of the run adds).
--- Returns nil and the ids of new (and newly ready) nodes, or an error reply table.
+-- Returns nil and the ids of new (and newly ready) nodes, or an error reply table. A wait
+-- node whose deps are met starts waiting instead (not ready), so the script needs the
+-- shard's waits and wait_keys keys.
 local BAD = { failed = true, skipped = true, cancelled = true }
 
 local function grow_check(run, add, by)
@@ -42,7 +45,8 @@ local function grow_check(run, add, by)
     end
     return s
   end
-  -- Edges the addition creates, as children lists: what the cycle check walks besides `c`.
+  -- Edges the addition creates, as children lists: what the cycle check walks besides `c`,
+  -- and the children grow_apply writes.
   local kids = {}
   local function edge(from, to)
     local l = kids[from]
@@ -134,21 +138,16 @@ local function grow_check(run, add, by)
       end
     end
   end
-  return nil, st
+  return nil, st, kids
 end
 
--- Writes an addition grow_check accepted. `st` = node statuses it read. Returns the new
--- nodes' ids and the ids that became ready.
-local function grow_apply(run, add, by, st, at, pushes)
+-- Writes an addition grow_check accepted. `st` = node statuses it read, `children` = the
+-- edges it found (new nodes' deps and the targets' new deps, as children lists). Returns
+-- the new nodes' ids and the ids that became ready.
+local function grow_apply(run, add, by, st, children, at, pushes)
   local nodes = add.nodes
   local ab = by.node and (by.node .. '|' .. by.attempt) or ('|' .. by.actor)
   local actor = by.node or by.actor
-  local children = {}
-  local function child(from, to)
-    local l = children[from]
-    if not l then l = {}; children[from] = l end
-    l[#l + 1] = to
-  end
   local ids = {}
   local ready = {}
   local hot = {}
@@ -156,10 +155,6 @@ local function grow_apply(run, add, by, st, at, pushes)
     ids[i] = n.id
     hot[n.id] = n
   end
-  -- Children of new nodes come from new nodes' deps and from the targets' new deps.
-  for _, n in ipairs(nodes) do for _, d in ipairs(n.deps or {}) do child(d, n.id) end end
-  for _, pair in ipairs(add.deps or {}) do for _, d in ipairs(pair[2]) do child(d, pair[1]) end end
-
   -- node.added carries what the log needs to stand alone: agent, deps, join, who added it.
   local who = by.node and ('{"node":"' .. by.node .. '","attempt":' .. by.attempt .. '}') or ('{"actor":"' .. by.actor .. '"}')
   local open = {}
@@ -171,7 +166,10 @@ local function grow_apply(run, add, by, st, at, pushes)
       if s == 'succeeded' then succeeded = succeeded + 1 elseif BAD[s] then bad = bad + 1 end
     end
     local w = (n.join or #deps) - succeeded
-    local f = { 's', 'pending', 'g', n.agent, 'ab', ab, 'w', w }
+    local f = { 's', 'pending', 'ab', ab, 'w', w }
+    if n.agent then f[#f + 1] = 'g'; f[#f + 1] = n.agent end
+    if n.wait then f[#f + 1] = 'W'; f[#f + 1] = n.wait end
+    if n.waitOutput then f[#f + 1] = 'wo'; f[#f + 1] = n.waitOutput end
     if #deps > 0 then f[#f + 1] = 'd'; f[#f + 1] = table.concat(deps, ',') end
     local c = children[n.id]
     if c then f[#f + 1] = 'c'; f[#f + 1] = table.concat(c, ',') end
@@ -180,7 +178,7 @@ local function grow_apply(run, add, by, st, at, pushes)
     if n.join then f[#f + 1] = 'j'; f[#f + 1] = n.join; f[#f + 1] = 'q'; f[#f + 1] = #deps - n.join - bad end
     if n.onFailure then f[#f + 1] = 'f'; f[#f + 1] = n.onFailure end
     redis.call('HSET', run.n .. n.id, unpack(f))
-    append_event(run, 'node.added', n.id, 0, actor, at, nil, '{"agent":"' .. n.agent .. '","deps":' ..
+    append_event(run, 'node.added', n.id, 0, actor, at, nil, (n.agent and ('{"agent":"' .. n.agent .. '"') or '{"wait":true') .. ',"deps":' ..
       (#deps > 0 and ('["' .. table.concat(deps, '","') .. '"]') or '[]') .. (n.join and (',"join":' .. n.join) or '') .. ',"addedBy":' .. who .. '}')
     if w <= 0 then open[#open + 1] = n end
   end
@@ -212,8 +210,7 @@ local function grow_apply(run, add, by, st, at, pushes)
       redis.call('HSET', run.n .. target, 'd', d)
     end
     append_event(run, 'node.deps_added', target, tonumber(t[4]) or 0, actor, at, nil, cjson.encode({ deps = ds }))
-    if w <= 0 then
-      make_ready(run, target, 'pending', t[3], tonumber(t[4]) or 0, at, 'engine', pushes)
+    if w <= 0 and make_ready(run, target, 'pending', t[3], tonumber(t[4]) or 0, at, 'engine', pushes) then
       ready[#ready + 1] = target
     end
   end
@@ -223,17 +220,16 @@ local function grow_apply(run, add, by, st, at, pushes)
     redis.call('HINCRBY', run.meta, 'remaining', #nodes)
   end
   for _, n in ipairs(open) do
-    make_ready(run, n.id, 'pending', n.agent, 0, at, 'engine', pushes)
-    ready[#ready + 1] = n.id
+    if make_ready(run, n.id, 'pending', n.agent, 0, at, 'engine', pushes) then ready[#ready + 1] = n.id end
   end
   return ids, ready
 end
 
 -- Checks and applies one addition: nil, ids, ready on success; an error reply table otherwise.
 local function grow(run, add, by, at, pushes)
-  local e, st = grow_check(run, add, by)
+  local e, st, children = grow_check(run, add, by)
   if e then return e end
-  local ids, ready = grow_apply(run, add, by, st, at, pushes)
+  local ids, ready = grow_apply(run, add, by, st, children, at, pushes)
   return nil, ids, ready
 end
 
