@@ -19,7 +19,7 @@ import { requestErrorFromZod } from "./validation.js";
  *   the checked text (shared state is stored byte for byte).
  * - Path, query and headers: validated by their schemas; a failure is 400 naming the field.
  * - Statuses every such route can answer (400, 401, 413, 415, 503) are added to the
- *   document here, so the document cannot forget them.
+ *   document here, so the document cannot forget them (a keyless route: no 401).
  */
 type Method = "get" | "post" | "put" | "patch" | "delete";
 type Obj = z.ZodObject<z.ZodRawShape>;
@@ -44,6 +44,8 @@ export interface RouteSpec<P extends Obj | undefined, Q extends Obj | undefined,
   headers?: H;
   body?: B extends z.ZodType ? BodySpec<B> : undefined;
   responses: RouteConfig["responses"];
+  /** Served without the tenant's key (app.ts lets it through): `security: []` in the document, and no 401. */
+  keyless?: boolean;
 }
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -72,7 +74,7 @@ export function serve<
   handler: (c: Context<AuthEnv>, input: Input<P, Q, H, B, M>) => Response | Promise<Response>,
 ): void {
   const body = spec.body as BodySpec<z.ZodType> | undefined;
-  const statuses: (400 | 401 | 413 | 415 | 503)[] = [400, 401, 503];
+  const statuses: (400 | 401 | 413 | 415 | 503)[] = spec.keyless ? [400, 503] : [400, 401, 503];
   if (body) statuses.push(413, 415);
   app.openAPIRegistry.registerPath({
     method: spec.method,
@@ -80,6 +82,7 @@ export function serve<
     summary: spec.summary,
     ...(spec.description ? { description: spec.description } : {}),
     ...(spec.tags ? { tags: spec.tags } : {}),
+    ...(spec.keyless ? { security: [] } : {}),
     request: {
       ...(spec.params ? { params: spec.params } : {}),
       ...(spec.query ? { query: spec.query } : {}),

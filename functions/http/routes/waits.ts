@@ -65,6 +65,7 @@ export function waitRoutes({ engine, afterWrite }: RouteDeps): WeftApp {
       method: "post",
       path: "/v1/signals/{token}",
       summary: "End the wait a signal URL was issued for, without the tenant's key (a webhook, a chat button); single use",
+      keyless: true,
       params: z.object({ token: z.string().min(1).max(1024) }),
       body: { required: false, schema: SignalBody, description: "A signal; an empty body approves with output null" },
       responses: { 200: json(SignalResultSchema, "The wait ended (or `duplicate: true`)"), ...errorResponses(404, 422) },

@@ -72,6 +72,27 @@ describe("the deployed route table and the app", () => {
     }
   });
 
+  it("marks keyless in the document exactly the routes that answer without the tenant's key (security: [], no 401 listed)", async () => {
+    const keyless: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      const concrete = path.replace(/\{(\w+)\}/g, (_m, name: string) => `route-${name}`);
+      for (const [method, op] of Object.entries(ops) as [string, { security?: unknown[]; responses: Record<string, unknown> }][]) {
+        const label = `${method.toUpperCase()} ${path}`;
+        const body = ["post", "put", "patch"].includes(method) ? "{}" : undefined;
+        const headers = body === undefined ? undefined : { "content-type": "application/json" };
+        const viaGateway = await fetch(`${gateway.baseUrl}${concrete}`, { method: method.toUpperCase(), ...(headers ? { headers } : {}), ...(body === undefined ? {} : { body }) });
+        await viaGateway.text();
+        const direct = reply(await api(apiEvent(method.toUpperCase(), concrete, body === undefined ? {} : { rawBody: body })));
+        const open = Array.isArray(op.security) && op.security.length === 0;
+        if (open) keyless.push(label);
+        expect(open ? "keyless" : "keyed", label).toBe(viaGateway.status === 401 ? "keyed" : "keyless");
+        expect(direct.status === 401, label).toBe(viaGateway.status === 401);
+        expect("401" in op.responses, label).toBe(!open);
+      }
+    }
+    expect(keyless).toEqual(["POST /v1/signals/{token}"]);
+  });
+
   it("answers a method a path does not serve with 405, Allow and the error envelope, through both", async () => {
     for (const [method, path, allow] of [
       ["DELETE", "/v1/dags", "POST, GET"],
