@@ -2,6 +2,8 @@ import { beforeAll, expect } from "vitest";
 import { createEngine, type EngineOptions } from "../../src/index.js";
 import type { Engine, OutboxEvent, RunEvent, RunView, Task } from "../../src/engine/types.js";
 import type { RedisPort } from "../../src/redis/port.js";
+import { foldEvents } from "../../src/engine/fold.js";
+import { logViolations } from "./invariants.js";
 import { useBackend, type Backend, type BackendName } from "@weft/test-support";
 
 /** A clock the test moves by hand, so lease expiry and backoff are deterministic. */
@@ -162,4 +164,17 @@ export function useEngines(name: BackendName): { backend: () => Backend; fresh: 
       return freshEngine(backend(), redis, extra);
     },
   };
+}
+
+/** The run's event log folds to the run as read now: every node's status and attempt. */
+export async function expectLogFoldsToRun(ctx: EngineCtx, dagId: string, submitted: { id: string; deps?: string[] }[]): Promise<void> {
+  const log = await allEvents(ctx.engine, ctx.tenant, dagId);
+  const run = await ctx.engine.getRun(ctx.tenant, dagId);
+  expect(foldEvents(submitted, log).nodes).toEqual(Object.fromEntries(run.nodes.map((x) => [x.id, { status: x.status, attempt: x.attempt }])));
+}
+
+/** The run's event log breaks no log invariant (invariants.ts) and folds to the run as read now. */
+export async function expectSoundLog(ctx: EngineCtx, dagId: string, submitted: { id: string; deps?: string[] }[]): Promise<void> {
+  expect(logViolations(submitted, await allEvents(ctx.engine, ctx.tenant, dagId))).toEqual([]);
+  await expectLogFoldsToRun(ctx, dagId, submitted);
 }

@@ -1,10 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { ConflictError, NotFoundError, ValidationError } from "../../src/errors.js";
-import { foldEvents } from "../../src/engine/fold.js";
 import type { RunEvent } from "../../src/engine/types.js";
 import { backends } from "@weft/test-support";
-import { allEvents, allOutbox, claimOne, expectRejectedUnchanged, node, rejection, statuses, terminalEvents, useEngines, type EngineCtx } from "./harness.js";
-import { logViolations } from "./invariants.js";
+import { allEvents, allOutbox, claimOne, expectLogFoldsToRun, expectRejectedUnchanged, expectSoundLog, node, rejection, statuses, terminalEvents, useEngines, type EngineCtx } from "./harness.js";
 
 const SECRET = "a test signing secret of 32+ characters";
 
@@ -29,13 +27,6 @@ async function toWaiting(ctx: EngineCtx, spec = approval()) {
 
 const ends = (events: RunEvent[], nodeId: string) =>
   events.filter((e) => e.node === nodeId && (e.type === "node.succeeded" || e.type === "node.failed" || e.type === "node.ready"));
-
-async function expectSoundLog(ctx: EngineCtx, dagId: string, nodes: { id: string; deps?: string[] }[]) {
-  const log = await allEvents(ctx.engine, ctx.tenant, dagId);
-  expect(logViolations(nodes, log)).toEqual([]);
-  const run = await ctx.engine.getRun(ctx.tenant, dagId);
-  expect(foldEvents(nodes, log).nodes).toEqual(Object.fromEntries(run.nodes.map((x) => [x.id, { status: x.status, attempt: x.attempt }])));
-}
 
 describe.each(backends)("wait nodes and signals on %s", (name) => {
   const { fresh } = useEngines(name);
@@ -346,10 +337,8 @@ describe.each(backends)("suspend, keys across runs and pause on %s", (name) => {
     expect(node(run, "approve").signal).toBeUndefined();
     await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.signalByToken(old, { output: 1 }), NotFoundError);
     await ctx.engine.signal(ctx.tenant, dagId, "approve", { output: "yes" });
-    const after = await ctx.engine.getRun(ctx.tenant, dagId);
-    expect(node(after, "publish").status).toBe("ready");
-    const log = await allEvents(ctx.engine, ctx.tenant, dagId);
-    expect(foldEvents(approval().nodes, log).nodes).toEqual(Object.fromEntries(after.nodes.map((x) => [x.id, { status: x.status, attempt: x.attempt }])));
+    expect(node(await ctx.engine.getRun(ctx.tenant, dagId), "publish").status).toBe("ready");
+    await expectLogFoldsToRun(ctx, dagId, approval().nodes);
   });
 
   it("refuses a wait node with an agent, retry or timeoutMs, and a node with neither agent nor wait", async () => {
