@@ -109,6 +109,44 @@ describe("the dashboard", () => {
     expect(urls.some((u) => u.includes("/events/stream?token="))).toBe(true);
   });
 
+  it("keeps a run the stream reported when the list's answer, read before it, arrives after it", async () => {
+    // The runs list (GET /v1/dags?limit=200) is read now but answered only after the stream has shown a new run.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let read!: () => void;
+    const listRead = new Promise<void>((r) => (read = r));
+    let fulfilled: Promise<void> = Promise.resolve();
+    await page.route(
+      /\/v1\/dags\?limit=200/,
+      (route) =>
+        (fulfilled = (async () => {
+          const response = await route.fetch();
+          read();
+          await held;
+          await route.fulfill({ response });
+        })()),
+      { times: 1 },
+    );
+    try {
+      await page.goto("about:blank");
+      const answered = page.waitForResponse(/\/v1\/dags\?limit=200/);
+      await page.goto(`${local.baseUrl}/`);
+      await listRead;
+      const id = uid("late-list");
+      await engine.submit("acme", diamond(id));
+      const row = `tr[data-run="${id}"]`;
+      await page.waitForSelector(row, { timeout: 10_000 });
+      release();
+      await answered;
+      await page.waitForTimeout(300); // React applies the late list
+      expect(await page.$(row)).not.toBeNull();
+    } finally {
+      release();
+      await fulfilled;
+      await page.unroute(/\/v1\/dags\?limit=200/);
+    }
+  });
+
   it("colours a run's nodes as a worker completes them, live from the stream", async () => {
     const id = uid("live");
     await engine.submit("acme", diamond(id));

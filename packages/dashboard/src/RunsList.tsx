@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api, ApiError, type RunStatus, type RunSummary } from "./api";
 import { followSse } from "./sse";
 import { age } from "./status";
@@ -12,6 +12,9 @@ export function RunsList() {
   const [since, setSince] = useState("any");
   const [error, setError] = useState<string>();
   const [, tick] = useState(0);
+  // Runs the stream has reported: fresher than any page of the list, whose answer may arrive
+  // after the stream's (a run submitted meanwhile would otherwise vanish until a reload).
+  const live = useRef(new Set<string>());
 
   useEffect(() => {
     const q = new URLSearchParams({ limit: "200" });
@@ -19,7 +22,15 @@ export function RunsList() {
     const s = SINCE[since];
     if (s) q.set("since", String(Date.now() - s));
     api<{ runs: RunSummary[] }>("GET", `/v1/dags?${q}`).then(
-      (page) => setRuns(new Map(page.runs.map((r) => [r.dagId, r]))),
+      (page) =>
+        setRuns((m) => {
+          const listed = new Map(page.runs.map((r) => [r.dagId, r]));
+          for (const id of live.current) {
+            const r = m.get(id);
+            if (r) listed.set(id, r);
+          }
+          return listed;
+        }),
       (err: ApiError) => setError(`${err.code}: ${err.message}`),
     );
   }, [status, since]);
@@ -30,6 +41,7 @@ export function RunsList() {
         "/v1/events/stream",
         (data) => {
           const r = JSON.parse(data) as RunSummary;
+          live.current.add(r.dagId);
           setRuns((m) => new Map(m).set(r.dagId, r));
         },
         (code) => code && setError(`live updates unavailable (HTTP ${code})`),
