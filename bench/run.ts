@@ -1,7 +1,7 @@
 /**
  * `npm run bench` - Weft vs BullMQ flows on one fresh redis-server, plus the EVALSHA ceiling.
  * Writes bench/RESULTS.md and bench/chart.svg. `--smoke`: every workload once, small, no
- * warm-up, prints a summary and writes nothing (CI). Options: --reps N, --only a,b,grow (prints
+ * warm-up, prints a summary and writes nothing (CI). Options: --reps N, --only a,b,grow,savers,api (prints
  * the report instead of writing it), --concurrency N, --batch N, --no-profile, --eval (Weft's
  * scripts by EVALSHA instead of Redis Functions).
  */
@@ -22,6 +22,7 @@ import { countClientRequests, parseInfo } from "./redis-info.js";
 import { goals, renderMarkdown, summarize, type BenchReport, type Machine, type WorkloadResult } from "./report.js";
 import { benchSavers, renderSavers, spliceSection } from "./savers.js";
 import { growWorkload } from "./grow.js";
+import { benchApi, renderApi } from "./api.js";
 import { runWeft, type WorkerOptions } from "./weft-runner.js";
 import { FULL, SMOKE, nodeCount, workloads, type Workload } from "./workloads.js";
 
@@ -94,9 +95,12 @@ async function main(): Promise<void> {
     for (const g of goals(report)) log(`${smoke ? "smoke " : g.met ? "met   " : "MISSED"} ${g.issue} ${g.goal}: ${g.measured}`);
     // LangGraph checkpointers (M12), its own section of RESULTS.md.
     const savers = !only || only.includes("savers") ? renderSavers(await benchSavers({ smoke, log })) : undefined;
+    // Through the API (issue 18): ms per hop and the bill per node, its own section too.
+    const api = !only || only.includes("api") ? renderApi(await benchApi({ smoke, log })) : undefined;
     // A smoke or a partial run (--only) prints its tables and leaves RESULTS.md alone.
     if (smoke || only) {
       if (savers) process.stdout.write(`${savers}\n`);
+      if (api) process.stdout.write(`${api}\n`);
       if (!smoke) process.stdout.write(renderMarkdown(report, "chart.svg"));
       return;
     }
@@ -118,8 +122,10 @@ async function main(): Promise<void> {
     );
     const previous = existsSync(join(here, "RESULTS.md")) ? readFileSync(join(here, "RESULTS.md"), "utf8") : "";
     const saversSection = savers ?? previous.match(/<!-- savers:start -->[\s\S]*<!-- savers:end -->/)?.[0];
-    const doc = renderMarkdown(report, "chart.svg");
-    writeFileSync(join(here, "RESULTS.md"), saversSection ? spliceSection(doc, saversSection) : doc);
+    const apiSection = api ?? previous.match(/<!-- api:start -->[\s\S]*<!-- api:end -->/)?.[0];
+    let doc = renderMarkdown(report, "chart.svg");
+    for (const section of [saversSection, apiSection]) if (section) doc = spliceSection(doc, section);
+    writeFileSync(join(here, "RESULTS.md"), doc);
     log("wrote bench/RESULTS.md and bench/chart.svg");
   } finally {
     admin.disconnect();

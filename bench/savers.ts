@@ -199,11 +199,13 @@ export function renderSavers(r: SaversReport): string {
   ].join("\n");
 }
 
-/** Replaces this section in a RESULTS.md text (appends it when absent). */
+/** Replaces this section (`<!-- name:start -->` ... `<!-- name:end -->`, its first and last lines) in a RESULTS.md text (appends it when absent). */
 export function spliceSection(doc: string, section: string): string {
-  const a = doc.indexOf(SECTION_START);
-  const b = doc.indexOf(SECTION_END);
-  if (a >= 0 && b > a) return doc.slice(0, a) + section + doc.slice(b + SECTION_END.length);
+  const start = section.slice(0, section.indexOf("\n"));
+  const end = start.replace(":start", ":end");
+  const a = doc.indexOf(start);
+  const b = doc.indexOf(end);
+  if (a >= 0 && b > a) return doc.slice(0, a) + section + doc.slice(b + end.length);
   return `${doc.trimEnd()}\n\n${section}\n`;
 }
 
