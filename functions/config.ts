@@ -16,6 +16,8 @@ import { connectRedis, keySchema, redisConfigFromEnv, type KeySchema, type Redis
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { hotOnlyReads } from "./http/routes/deps.js";
 import { parseApiKeys, type AuthConfig } from "./http/auth.js";
+import { parseRateLimits, type RateLimitRules } from "./http/limits.js";
+import { createRateLimiter, type RateLimiter } from "@weft/core/limits";
 import { errorFields, logger } from "./log.js";
 import { watchSecretFromEnv, watchTokens, type WatchTokens } from "./live/watch-token.js";
 
@@ -44,6 +46,8 @@ export interface WeftConfig {
   signingSecret?: string;
   /** The API's public base URL, for the signal URLs in NodeWaiting events and the log. */
   publicUrl?: string;
+  /** Per-tenant rate limits by scope (functions/http/limits.ts); without them nothing is limited. */
+  rateLimits?: RateLimitRules;
 }
 
 /**
@@ -51,7 +55,7 @@ export interface WeftConfig {
  * WEFT_SHARDS (default 1), WEFT_PREFIX (default "weft"), WEFT_API_KEYS ("key:tenant,..."),
  * WEFT_DEV_TENANT, WEFT_EVENT_BUS, WEFT_BODY_LIMIT_BYTES, WEFT_TABLE, DYNAMODB_ENDPOINT,
  * WEFT_HOT_TTL_SECONDS, WEFT_WATCH_SECRET, WEFT_STREAM_URL. Bad values throw a
- * WEFT_HOT_TTL_SECONDS, WEFT_SIGNING_SECRET (32+ characters), WEFT_PUBLIC_URL. Bad values throw a
+ * WEFT_HOT_TTL_SECONDS, WEFT_SIGNING_SECRET (32+ characters), WEFT_PUBLIC_URL, WEFT_RATE_LIMITS. Bad values throw a
  * ValidationError naming the variable, so a broken deployment fails at cold start.
  */
 export function configFromEnv(env: Env = process.env): WeftConfig {
@@ -84,6 +88,14 @@ export function configFromEnv(env: Env = process.env): WeftConfig {
   if (publicUrl) {
     if (!/^https?:\/\/[^\s]+$/.test(publicUrl)) throw new ValidationError("WEFT_PUBLIC_URL must be an http(s) URL", "WEFT_PUBLIC_URL");
     cfg.publicUrl = publicUrl;
+  }
+  const limits = env.WEFT_RATE_LIMITS?.trim();
+  if (limits) {
+    try {
+      cfg.rateLimits = parseRateLimits(limits);
+    } catch (err) {
+      throw new ValidationError(`WEFT_RATE_LIMITS ${(err as Error).message}`, "WEFT_RATE_LIMITS");
+    }
   }
   return cfg;
 }
@@ -133,6 +145,8 @@ export interface Runtime {
   runs: ReadThrough;
   /** Flushes finished runs to the cold store; absent without WEFT_TABLE. */
   archiver?: Archiver;
+  /** Takes per-tenant rate-limit tokens; absent without WEFT_RATE_LIMITS. */
+  limiter?: RateLimiter;
   keys: KeySchema;
   /** Outbox -> publisher; a no-op result when there is no publisher. */
   relay(opts?: RelayOptions): Promise<RelayResult>;
@@ -213,6 +227,7 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
     state,
     runs,
     ...(archiver ? { archiver } : {}),
+    ...(config.rateLimits ? { limiter: createRateLimiter({ redis, prefix: config.prefix }) } : {}),
     keys,
     relay,
     relayRun: ({ tenant, dagId }) => relay({ shard: keys.shardOf(tenant, dagId), maxBatches: 2 }),

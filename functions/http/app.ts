@@ -13,6 +13,8 @@ import { watchTokenRoutes } from "../live/routes.js";
 import { randomBytes } from "node:crypto";
 import { watchTokens, type WatchTokens } from "../live/watch-token.js";
 import { isTokenSignalPath, waitRoutes } from "./routes/waits.js";
+import type { RateLimiter } from "@weft/core/limits";
+import { rateLimitMiddleware, type RateLimitRules } from "./limits.js";
 
 export interface AppDeps {
   engine: Engine;
@@ -35,6 +37,8 @@ export interface AppDeps {
    * run's reads. Default: a secret of this app's own (tokens verify only where they were issued).
    */
   watch?: { tokens: WatchTokens; streamBaseUrl?: string };
+  /** Per-tenant rate limits (functions/http/limits.ts); none by default. */
+  rateLimits?: { limiter: RateLimiter; rules: RateLimitRules };
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 6 * 1024 * 1024;
@@ -64,6 +68,7 @@ export function createApp(deps: AppDeps): WeftApp {
   // A signal URL's token is its own authority (routes/waits.ts): no tenant key there.
   const auth = authMiddleware(deps.auth, watch.tokens);
   app.use("/v1/*", (c, next) => (isTokenSignalPath(c.req.path) ? next() : auth(c, next)));
+  if (deps.rateLimits) app.use("/v1/*", rateLimitMiddleware(deps.rateLimits.limiter, deps.rateLimits.rules));
   const maxSize = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   app.use(
     "/v1/*",

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { SchemaError, UnavailableError, WeftError, type ErrorCode } from "@weft/core";
+import { RateLimitedError, SchemaError, UnavailableError, WeftError, type ErrorCode } from "@weft/core";
 import { errorFields, logger } from "../log.js";
 
 /**
@@ -83,6 +83,7 @@ export function toErrorResponse(err: unknown): { status: ContentfulStatusCode; b
     if (err.field !== undefined) error.field = err.field;
     if (err.details !== undefined) error.details = err.details;
     if (err instanceof UnavailableError) return { status, body: { error }, headers: { "retry-after": String(RETRY_AFTER_SECONDS) } };
+    if (err instanceof RateLimitedError) return { status, body: { error }, headers: { "retry-after": String(err.retryAfterSeconds) } };
     return { status, body: { error } };
   }
   if (err instanceof HTTPException && err.status < 500) {
@@ -123,7 +124,7 @@ export function errorResponses(...statuses: ContentfulStatusCode[]) {
     409: "The current state does not allow this (`error.details.current` says what it is)",
     413: "Request body or a node input is too large",
     422: "Well-formed but not acceptable, e.g. the DAG has a cycle",
-    429: "Rate limited",
+    429: "Over the tenant's rate limit (Retry-After says when to retry)",
     503: "Redis unavailable; retry",
   };
   return Object.fromEntries(

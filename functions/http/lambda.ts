@@ -19,6 +19,7 @@ export function appFor(rt: Runtime): WeftApp {
     state: rt.state,
     afterWrite: rt.relayRun,
     watch: { tokens: rt.tokens, ...(rt.config.streamUrl ? { streamBaseUrl: rt.config.streamUrl } : {}) },
+    ...(rt.limiter && rt.config.rateLimits ? { rateLimits: { limiter: rt.limiter, rules: rt.config.rateLimits } } : {}),
   });
 }
 

@@ -18,8 +18,8 @@ import { requestErrorFromZod } from "./validation.js";
  *   which validates it itself (the run spec: parsed once, not twice); `"text"` hands over
  *   the checked text (shared state is stored byte for byte).
  * - Path, query and headers: validated by their schemas; a failure is 400 naming the field.
- * - Statuses every such route can answer (400, 401, 413, 415, 503) are added to the
- *   document here, so the document cannot forget them (a keyless route: no 401).
+ * - Statuses every such route can answer (400, 401, 413, 415, 429, 503) are added to the
+ *   document here, so the document cannot forget them (a keyless route: no 401, no 429).
  */
 type Method = "get" | "post" | "put" | "patch" | "delete";
 type Obj = z.ZodObject<z.ZodRawShape>;
@@ -74,7 +74,8 @@ export function serve<
   handler: (c: Context<AuthEnv>, input: Input<P, Q, H, B, M>) => Response | Promise<Response>,
 ): void {
   const body = spec.body as BodySpec<z.ZodType> | undefined;
-  const statuses: (400 | 401 | 413 | 415 | 503)[] = spec.keyless ? [400, 503] : [400, 401, 503];
+  // A keyed route is rate limited when WEFT_RATE_LIMITS is set (functions/http/limits.ts).
+  const statuses: (400 | 401 | 413 | 415 | 429 | 503)[] = spec.keyless ? [400, 503] : [400, 401, 429, 503];
   if (body) statuses.push(413, 415);
   app.openAPIRegistry.registerPath({
     method: spec.method,

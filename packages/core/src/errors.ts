@@ -57,6 +57,15 @@ export class ConflictError extends WeftError {
   }
 }
 
+/** Over a tenant's limit: retry after `retryAfterSeconds` (HTTP 429 with Retry-After). */
+export class RateLimitedError extends WeftError {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterMs: number) {
+    super("rate_limited", message, undefined, { retryAfterMs });
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  }
+}
+
 export class UnavailableError extends WeftError {
   constructor(message: string) {
     super("unavailable", message);

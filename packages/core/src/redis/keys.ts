@@ -62,6 +62,8 @@ export interface KeySchema {
   namespaces(tenant: string): string;
   /** A tenant's state machine definition: on the shard of `machine:<name>`. */
   machine(tenant: string, name: string): string;
+  /** A tenant's token bucket `scope` (`all` or a route class): all of a tenant's buckets share the slot `{prefix:rl:tenant}`. */
+  rateLimit(tenant: string, scope: string): string;
 }
 
 export function keySchema(prefix = "weft", shardCount = 1): KeySchema {
@@ -112,5 +114,6 @@ export function keySchema(prefix = "weft", shardCount = 1): KeySchema {
     },
     namespaces: (tenant) => `${base(shardOf(tenant, "namespaces"))}namespaces:${tenant}`,
     machine: (tenant, name) => `${base(shardOf(tenant, `machine:${name}`))}machine:${tenant}:${name}`,
+    rateLimit: (tenant, scope) => `${prefix}:{${prefix}:rl:${tenant}}:rl:${scope}`,
   };
 }

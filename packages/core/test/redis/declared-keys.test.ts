@@ -9,6 +9,8 @@ import { keyNames } from "../../src/redis/lua.js";
 import type { LuaScript, RedisPort } from "../../src/redis/port.js";
 import { TcpRedis } from "../../src/redis/tcp.js";
 import { STATE_SCRIPTS } from "../../src/state/scripts.js";
+import { LIMIT_SCRIPTS } from "../../src/limits/scripts.js";
+import { createRateLimiter } from "../../src/limits/rate-limit.js";
 import { createStateStore } from "../../src/state/store.js";
 import { startRedis, type RedisProcess } from "@weft/test-support";
 
@@ -19,7 +21,7 @@ import { startRedis, type RedisProcess } from "@weft/test-support";
  * whose log shows each command a script runs.
  */
 const LUA = join(import.meta.dirname, "../../src/redis/lua");
-const CONTRACTS = [...DAG_SCRIPTS, ...STATE_SCRIPTS];
+const CONTRACTS = [...DAG_SCRIPTS, ...STATE_SCRIPTS, ...LIMIT_SCRIPTS];
 const strip = (n: string) => n.replace(/[?*]$/, "");
 
 describe("the script contract", () => {
@@ -224,6 +226,10 @@ describe("every key a script touches is declared in its KEYS", () => {
     await state.getMachine(t, "m");
     const moved = await state.transition(nsRef, { machine: "m", to: "DONE" });
     await state.delete(nsRef, { expectedVersion: moved.version });
+    await createRateLimiter({ redis: port, prefix: "dk", now: clock }).take(t, [
+      { scope: "all", rate: 10, burst: 10 },
+      { scope: "claim", rate: 1, burst: 1 },
+    ]);
 
     // MONITOR lags the replies a little: wait for a mark after the last call, then its commands.
     await tcp.client.echo("weft-call end");
