@@ -260,7 +260,15 @@ async function randomRun(c: Ctx, dagId: string, size: number, seed: number, onFa
       held.length = 0;
       const redrivable = Object.values(now.nodes).some((x) => ["failed", "cancelled", "skipped"].includes(x.status));
       if (redrivable && rnd() < 0.5) await c.rt.redrive(c.tenant, dagId);
-      else await c.rt.rewind(c.tenant, dagId, pick(ids));
+      else {
+        // Refused (409) when a rewound node would wait forever on a failed or cancelled dep kept as is.
+        const refused = await c.rt.rewind(c.tenant, dagId, pick(ids)).then(() => false, (err: unknown) => {
+          if (!(err instanceof ConflictError)) throw err;
+          return true;
+        });
+        if (refused && redrivable) await c.rt.redrive(c.tenant, dagId);
+        else if (refused) break;
+      }
     } else {
       const r = rnd();
       const t = held.length ? held.splice(Math.floor(rnd() * held.length), 1)[0]! : undefined;

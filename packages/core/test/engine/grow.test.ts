@@ -290,6 +290,29 @@ describe.each(backends)("joins and per-node onFailure on %s", (name) => {
     expect(node(await engine.getRun(tenant, dagId), "draft").status).toBe("ready");
   });
 
+  it("refuses a rewind that would leave a reset node waiting forever on a failed dep it keeps, and changes nothing", async () => {
+    const ctx = fresh();
+    const { engine, tenant } = ctx;
+    // b fails for good; a succeeds; d needs both (plain) and j needs both (a join of 2): both are skipped.
+    const { dagId } = await engine.submit(tenant, {
+      onFailure: "continue",
+      nodes: [
+        { id: "a", agent: "x" },
+        { id: "b", agent: "x", retry: { maxAttempts: 1, backoffMs: 0 } },
+        { id: "d", agent: "x", deps: ["a", "b"] },
+        { id: "j", agent: "x", deps: ["a", "b"], join: { min: 2 } },
+      ],
+    });
+    const a = await claimOne(ctx, dagId, "a");
+    await engine.complete(tenant, dagId, "a", a.leaseToken, "A");
+    const b = await claimOne(ctx, dagId, "b");
+    expect((await engine.fail(tenant, dagId, "b", b.leaseToken, { message: "no" })).runStatus).toBe("failed");
+    const err = await expectRejectedUnchanged(ctx, dagId, () => engine.rewind(tenant, dagId, "a"), ConflictError);
+    expect(err.message).toContain("node d could never run again: its dep b stays failed; rewind them too");
+    // Rewinding b as well (a redrive) lets both run.
+    expect([...(await engine.redrive(tenant, dagId)).reset].sort()).toEqual(["b", "d", "j"]);
+  });
+
   it("gives a pending join new deps that have not succeeded yet, and it waits for its quorum among all of them", async () => {
     const ctx = fresh();
     const { engine, tenant } = ctx;

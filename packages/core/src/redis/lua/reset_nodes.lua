@@ -61,21 +61,22 @@ if a.mode == 'rewind' then
     targets = keep
   end
 end
--- A join whose failed deps stay failed may be impossible to meet again: refuse up front.
+-- A reset node whose failed deps stay failed could never run again (a join: could not be met),
+-- and the run would wait for it forever: refuse up front.
+local resetting = {}
+for _, t in ipairs(targets) do resetting[t] = true end
 for _, node in ipairs(targets) do
   local j = tonumber(redis.call('HGET', run.n .. node, 'j'))
-  if j then
-    local resetting = {}
-    for _, t in ipairs(targets) do resetting[t] = true end
-    local deps = split(redis.call('HGET', run.n .. node, 'd'), ',')
-    local bad = 0
-    for _, d in ipairs(deps) do
-      local s = redis.call('HGET', run.n .. d, 's')
-      if not resetting[d] and not gone[d] and (s == 'failed' or s == 'skipped' or s == 'cancelled') then bad = bad + 1 end
-    end
-    if bad > #deps - j then
-      return fail('conflict', 'the join of node ' .. node .. ' could not be met: ' .. bad .. ' of its deps stay failed; rewind them too', { current = { status = rs } })
-    end
+  local deps = split(redis.call('HGET', run.n .. node, 'd'), ',')
+  local bad = {}
+  for _, d in ipairs(deps) do
+    local s = redis.call('HGET', run.n .. d, 's')
+    if not resetting[d] and not gone[d] and (s == 'failed' or s == 'skipped' or s == 'cancelled') then bad[#bad + 1] = d end
+  end
+  if #bad > #deps - (j or #deps) then
+    local what = j and ('the join of node ' .. node .. ' could not be met: ' .. #bad .. ' of its deps stay failed')
+      or ('node ' .. node .. ' could never run again: its dep ' .. bad[1] .. ' stays ' .. redis.call('HGET', run.n .. bad[1], 's'))
+    return fail('conflict', what .. '; rewind them too', { current = { status = rs } })
   end
 end
 
