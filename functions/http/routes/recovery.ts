@@ -26,7 +26,7 @@ const RunAtSchema = z
     at: z.number().int(),
     status: RunStatusSchema,
     counts: Counts,
-    nodes: z.array(z.object({ id: z.string(), agent: z.string(), status: NodeStatusSchema, attempt: z.number().int() })),
+    nodes: z.array(z.object({ id: z.string(), agent: z.string(), deps: z.array(z.string()), status: NodeStatusSchema, attempt: z.number().int() })),
   })
   .openapi("RunAt");
 

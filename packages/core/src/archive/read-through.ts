@@ -12,7 +12,8 @@ export interface RunAt {
   at: number;
   status: RunStatus;
   counts: Record<NodeStatus, number>;
-  nodes: { id: string; agent: string; status: NodeStatus; attempt: number }[];
+  /** The nodes the run had then, each with the deps it had then. */
+  nodes: { id: string; agent: string; deps: string[]; status: NodeStatus; attempt: number }[];
 }
 
 const isNotFound = (err: unknown) => err instanceof NotFoundError;
@@ -58,31 +59,37 @@ export function createReadThrough(o: { engine: Engine; cold: ColdStore; restoreT
   async function history(tenant: string, dagId: string, seq: number): Promise<RunAt> {
     if (!Number.isInteger(seq) || seq < 1 || seq > LIMITS.maxInteger) throw new SchemaError("at must be an event seq (an integer >= 1)", "at");
     const run = await getRun(tenant, dagId, { output: false });
+    // The whole log: deps added after `seq` are told apart from the submitted ones by their node.deps_added.
     const log: RunEvent[] = [];
-    for (let after = 0; after < seq; ) {
-      const page = await events(tenant, dagId, { after, limit: Math.min(5000, seq - after) });
+    for (let after = 0; ; ) {
+      const page = await events(tenant, dagId, { after, limit: 5000 });
       log.push(...page.events);
       if (page.events.length === 0) break;
       after = page.cursor;
     }
-    const last = log[log.length - 1];
-    if (!last || last.seq < seq) throw new ValidationError(`run ${dagId} has no event ${seq} (its log ends at ${last?.seq ?? 0})`, "at");
-    // Nodes added while the run ran exist from their node.added event on (the log is read only up to seq).
-    const folded = foldEvents(run.nodes.filter((n) => !n.addedBy), log, seq);
+    const at = log.find((e) => e.seq === seq);
+    if (!at) throw new ValidationError(`run ${dagId} has no event ${seq} (its log ends at ${log[log.length - 1]?.seq ?? 0})`, "at");
+    const later = new Map<string, Set<string>>();
+    for (const e of log) {
+      if (e.type !== "node.deps_added" || !e.node || !Array.isArray(e.data?.deps)) continue;
+      const s = later.get(e.node) ?? new Set<string>();
+      for (const d of e.data.deps) s.add(String(d));
+      later.set(e.node, s);
+    }
+    const submitted = run.nodes.filter((n) => !n.addedBy).map((n) => ({ id: n.id, deps: n.deps.filter((d) => !later.get(n.id)?.has(d)) }));
+    // Nodes added while the run ran exist from their node.added event on, with the agent and deps it gave them.
+    const folded = foldEvents(submitted, log, seq);
+    const agentOf = new Map(run.nodes.map((n) => [n.id, n.agent]));
     const listed = new Set(run.nodes.map((n) => n.id));
+    // The nodes the run had at `seq`, in the run's order: added ones from their node.added on, removed ones until then.
+    const ids = [...run.nodes.map((n) => n.id).filter((id) => folded.nodes[id]), ...Object.keys(folded.nodes).filter((id) => !listed.has(id))];
     return {
       dagId,
       seq,
-      at: last.at,
+      at: at.at,
       status: folded.status,
       counts: folded.counts,
-      // The nodes the run had at `seq`: added ones from their node.added on, removed ones until then.
-      nodes: [
-        ...run.nodes.filter((n) => folded.nodes[n.id]).map((n) => ({ id: n.id, agent: n.agent, ...folded.nodes[n.id]! })),
-        ...Object.keys(folded.nodes)
-          .filter((id) => !listed.has(id))
-          .map((id) => ({ id, agent: folded.added[id] ?? "", ...folded.nodes[id]! })),
-      ],
+      nodes: ids.map((id) => ({ id, agent: folded.added[id] ?? agentOf.get(id) ?? "", deps: folded.deps[id] ?? [], ...folded.nodes[id]! })),
     };
   }
 

@@ -12,6 +12,12 @@ export interface FoldedRun {
   counts: Record<NodeStatus, number>;
   /** Agents of the nodes the log added (`node.added`), by node id: also those a rewind removed since. */
   added: Record<string, string>;
+  /**
+   * The deps of every node of `nodes` as they were: those given with `nodes` (the submitted
+   * ones), then each `node.added`'s and `node.deps_added`'s; a `node.removed` takes its node
+   * out of every list, as the rewind that removed it does.
+   */
+  deps: Record<string, string[]>;
 }
 
 /**
@@ -57,27 +63,39 @@ export function emptyCounts(): Record<NodeStatus, number> {
  * `node.added` event on (and until a `node.removed`), whether or not `nodes` lists them:
  * the run at a seq has the nodes it had then.
  */
-export function foldEvents(nodes: { id: string }[], events: RunEvent[], atSeq?: number): FoldedRun {
+export function foldEvents(nodes: { id: string; deps?: readonly string[] }[], events: RunEvent[], atSeq?: number): FoldedRun {
   if (atSeq !== undefined && (!Number.isInteger(atSeq) || atSeq < 0)) {
     throw new ValidationError("atSeq must be a non-negative integer", "atSeq");
   }
   const state: Record<string, FoldedNode> = {};
   const later = new Set<string>();
   for (const ev of events) if (ev.type === "node.added" && ev.node !== undefined) later.add(ev.node);
-  for (const n of nodes) if (!later.has(n.id)) state[n.id] = { status: "pending", attempt: 0 };
+  const deps: Record<string, string[]> = {};
+  for (const n of nodes) {
+    if (later.has(n.id)) continue;
+    state[n.id] = { status: "pending", attempt: 0 };
+    deps[n.id] = [...(n.deps ?? [])];
+  }
   const added: Record<string, string> = {};
+  const listed = (d: unknown): string[] => (Array.isArray(d) ? d.filter((x): x is string => typeof x === "string") : []);
   let status: RunStatus = "running";
 
   // The log is ordered by seq, but a caller may concatenate pages: sort to be sure.
   const ordered = [...events].sort((a, b) => a.seq - b.seq);
   for (const ev of ordered) {
     if (atSeq !== undefined && ev.seq > atSeq) break;
-    if (ev.node !== undefined && (ev.type === "node.added" || ev.type === "node.removed")) {
+    if (ev.node !== undefined && (ev.type === "node.added" || ev.type === "node.removed" || ev.type === "node.deps_added")) {
       if (ev.type === "node.added") {
         state[ev.node] = { status: "pending", attempt: 0 };
         added[ev.node] = typeof ev.data?.agent === "string" ? ev.data.agent : "";
+        deps[ev.node] = listed(ev.data?.deps);
+      } else if (ev.type === "node.deps_added") {
+        if (deps[ev.node]) deps[ev.node]!.push(...listed(ev.data?.deps));
       } else {
-        delete state[ev.node];
+        const gone = ev.node;
+        delete state[gone];
+        delete deps[gone];
+        for (const id of Object.keys(deps)) if (deps[id]!.includes(gone)) deps[id] = deps[id]!.filter((d) => d !== gone);
       }
       continue;
     }
@@ -95,5 +113,5 @@ export function foldEvents(nodes: { id: string }[], events: RunEvent[], atSeq?: 
 
   const counts = emptyCounts();
   for (const n of Object.values(state)) counts[n.status]++;
-  return { status, nodes: state, counts, added };
+  return { status, nodes: state, counts, added, deps };
 }

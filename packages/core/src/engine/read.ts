@@ -21,7 +21,7 @@ export function readRunView(tenant: string, dagId: string, raw: RunRows): RunVie
     };
     const status = f("s") as NodeStatus;
     counts[status]++;
-    const view: NodeView = { id, agent: f("g") ?? "", deps: f("d")?.split(",") ?? [], status, attempt: Number(f("a") ?? 0) };
+    const view: NodeView = { id, agent: f("g") ?? "", deps: f("d") ? f("d")!.split(",") : [], status, attempt: Number(f("a") ?? 0) };
     if (f("i") !== undefined) view.input = parseJson(f("i"));
     if (f("o") !== undefined) view.output = parseJson(f("o"));
     if (f("e") !== undefined && status !== "succeeded") view.error = parseJson(f("e")) as NodeError;
