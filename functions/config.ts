@@ -46,6 +46,8 @@ export interface WeftConfig {
   signingSecret?: string;
   /** The API's public base URL, for the signal URLs in NodeWaiting events and the log. */
   publicUrl?: string;
+  /** Most runs in flight per tenant (engine option maxRunsInFlight); no limit without it. */
+  maxRunsInFlight?: number;
   /** Per-tenant rate limits by scope (functions/http/limits.ts); without them nothing is limited. */
   rateLimits?: RateLimitRules;
 }
@@ -55,7 +57,7 @@ export interface WeftConfig {
  * WEFT_SHARDS (default 1), WEFT_PREFIX (default "weft"), WEFT_API_KEYS ("key:tenant,..."),
  * WEFT_DEV_TENANT, WEFT_EVENT_BUS, WEFT_BODY_LIMIT_BYTES, WEFT_TABLE, DYNAMODB_ENDPOINT,
  * WEFT_HOT_TTL_SECONDS, WEFT_WATCH_SECRET, WEFT_STREAM_URL. Bad values throw a
- * WEFT_HOT_TTL_SECONDS, WEFT_SIGNING_SECRET (32+ characters), WEFT_PUBLIC_URL, WEFT_RATE_LIMITS. Bad values throw a
+ * WEFT_HOT_TTL_SECONDS, WEFT_SIGNING_SECRET (32+ characters), WEFT_PUBLIC_URL, WEFT_RATE_LIMITS, WEFT_MAX_RUNS_IN_FLIGHT. Bad values throw a
  * ValidationError naming the variable, so a broken deployment fails at cold start.
  */
 export function configFromEnv(env: Env = process.env): WeftConfig {
@@ -89,6 +91,8 @@ export function configFromEnv(env: Env = process.env): WeftConfig {
     if (!/^https?:\/\/[^\s]+$/.test(publicUrl)) throw new ValidationError("WEFT_PUBLIC_URL must be an http(s) URL", "WEFT_PUBLIC_URL");
     cfg.publicUrl = publicUrl;
   }
+  const inFlight = intVar(env, "WEFT_MAX_RUNS_IN_FLIGHT", 1, 1_000_000_000);
+  if (inFlight !== undefined) cfg.maxRunsInFlight = inFlight;
   const limits = env.WEFT_RATE_LIMITS?.trim();
   if (limits) {
     try {
@@ -202,6 +206,7 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
       prefix: config.prefix,
       ...(config.signingSecret ? { signingSecret: config.signingSecret } : {}),
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+      ...(config.maxRunsInFlight ? { maxRunsInFlight: config.maxRunsInFlight } : {}),
     });
   const state = createStateStore({ redis, shardCount: config.shardCount, prefix: config.prefix });
   const keys = keySchema(config.prefix, engine.shardCount);

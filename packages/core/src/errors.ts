@@ -60,8 +60,8 @@ export class ConflictError extends WeftError {
 /** Over a tenant's limit: retry after `retryAfterSeconds` (HTTP 429 with Retry-After). */
 export class RateLimitedError extends WeftError {
   readonly retryAfterSeconds: number;
-  constructor(message: string, retryAfterMs: number) {
-    super("rate_limited", message, undefined, { retryAfterMs });
+  constructor(message: string, retryAfterMs: number, details?: Record<string, unknown>) {
+    super("rate_limited", message, undefined, { retryAfterMs, ...details });
     this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
   }
 }

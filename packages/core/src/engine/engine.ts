@@ -41,6 +41,12 @@ export interface EngineOptions {
   signingSecret?: string;
   /** The API's public base URL: signal URLs in NodeWaiting events and node.waiting log entries. */
   publicUrl?: string;
+  /**
+   * Most runs a tenant may have in flight (running or paused); a submit over it is refused
+   * with a RateLimitedError naming the limit. Counted per shard: with S shards each holds at
+   * most ceil(max / S) of a tenant's runs. No limit by default.
+   */
+  maxRunsInFlight?: number;
 }
 
 const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, backoffMs: 1000, maxBackoffMs: 30_000 };
@@ -157,6 +163,8 @@ export function createEngine(opts: EngineOptions): Engine {
     ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
   });
 
+  const inFlight =
+    opts.maxRunsInFlight === undefined ? undefined : { maxInFlight: Math.ceil(int(opts.maxRunsInFlight, "maxRunsInFlight", 1, 1e9, 0) / keys.shardCount), shards: keys.shardCount };
   const engine: Engine = {
     shardCount: keys.shardCount,
     ...lifecycle({ keys, exec, onShard, onRun, readEvents }),
@@ -168,7 +176,7 @@ export function createEngine(opts: EngineOptions): Engine {
       const t = id(tenant, "tenant");
       const args = buildSubmit(t, spec, limits, defaultRetry);
       const run = keys.run(t, args.id);
-      const r = await exec(S.submit, { shard: keys.shard(run.shard), run }, args);
+      const r = await exec(S.submit, { shard: keys.shard(run.shard), run }, inFlight ? { ...args, ...inFlight } : args);
       return { dagId: args.id, status: r.status, ready: list<string>(r.ready), created: r.created };
     },
 

@@ -68,7 +68,8 @@ const moving = (shard: ShardKeys) => ({
   ...waiting(shard),
 });
 // A node whose deps are met may start waiting (a wait node), and a cancel ends waits.
-const waiting = (shard: ShardKeys) => ({ waits: shard.waits, wait_keys: shard.waitKeys });
+// The scripts that wait, and those that may start or end a run, also keep the shard's count of runs in flight.
+const waiting = (shard: ShardKeys) => ({ waits: shard.waits, wait_keys: shard.waitKeys, inflight: shard.inflight });
 
 export const submit = script<OnRun, Record<string, unknown>, { created: boolean; status: RunStatus; ready: string[] }>({
   name: "submit",

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError, type WeftError } from "../errors.js";
+import { ConflictError, NotFoundError, PayloadTooLargeError, RateLimitedError, ValidationError, type WeftError } from "../errors.js";
 import { keyNames, luaScript } from "./lua.js";
 import type { LuaScript, RedisPort } from "./port.js";
 
@@ -70,7 +70,7 @@ export async function call<C, A, R>(port: RedisPort, s: Script<C, A, R>, ctx: C,
  * a `details` object, where a script gives one, counts as details too.
  */
 export interface Failure {
-  err: "not_found" | "conflict" | "validation" | "payload_too_large";
+  err: "not_found" | "conflict" | "validation" | "payload_too_large" | "rate_limited";
   message: string;
   /** The input field at fault (an addition names its own). */
   field?: string;
@@ -92,6 +92,8 @@ export function failureError(f: Failure): WeftError {
   const any = Object.keys(details).length ? details : undefined;
   if (err === "not_found") return new NotFoundError(message);
   if (err === "payload_too_large") return new PayloadTooLargeError(message, field);
+  // Over a count (runs in flight): nothing says when it frees up, so the shortest retry.
+  if (err === "rate_limited") return new RateLimitedError(message, 1000, details);
   if (err === "conflict") {
     const e = new ConflictError(message, any);
     return field ? Object.assign(e, { field }) : e;

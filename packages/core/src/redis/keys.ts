@@ -33,6 +33,8 @@ export interface ShardKeys {
   readonly waitKeys: string;
   /** Sorted set of a tenant's runs not yet archived, by creation time. */
   tenantRuns(tenant: string): string;
+  /** Hash tenant -> how many of its runs on this shard are in flight (running or paused). */
+  readonly inflight: string;
 }
 
 export interface RunKeys {
@@ -88,6 +90,7 @@ export function keySchema(prefix = "weft", shardCount = 1): KeySchema {
         runs: `${p}run:`,
         waits: `${p}waits`,
         waitKeys: `${p}wk:`,
+        inflight: `${p}inflight`,
         tenantRuns: (tenant) => `${p}runs:${tenant}`,
       };
       shards[s] = k;

@@ -1,6 +1,6 @@
 -- complete: record nodes' outputs and release children whose deps have all succeeded.
 -- A batch of completions of one tenant on one shard runs in one script: one round trip.
--- KEYS: leases finished outbox queues shard_runs waits wait_keys runs*
+-- KEYS: leases finished outbox queues shard_runs waits wait_keys inflight runs*
 -- runs*: the run key of every run the items name; item.r is its run's position in it.
 -- ARGV[1] JSON { tenant, items: [{ r, dagId, nodeId, token, output (JSON
 --   string), actor?, state?: [{ key, mode: create|match, expected?, json }] }], seed, now?,

@@ -2,7 +2,7 @@
 --   mode "redrive": every failed, cancelled and skipped node of a finished run; succeeded
 --     outputs are kept, so no expensive call is repeated.
 --   mode "rewind": one node and all its descendants, whatever their status.
--- KEYS: run leases retries finished tenant_runs outbox queues waits wait_keys
+-- KEYS: run leases retries finished tenant_runs outbox queues waits wait_keys inflight
 -- ARGV[1] JSON { tenant, dagId, mode, nodeId?, actor, now? }.
 -- Returns { status, reset: [id], ready: [id], removed: [id] }.
 -- Invariants: attempt numbers keep growing (old lease tokens stay stale) while the retry
@@ -91,6 +91,7 @@ if rs ~= 'running' then
   redis.call('ZREM', K.finished, run.tenant .. '|' .. run.id)
   redis.call('ZADD', K.tenant_runs, tonumber(redis.call('HGET', run.meta, 'createdAt')), run.id)
   redis.call('HSET', run.meta, 'status', 'running')
+  redis.call('HINCRBY', K.inflight, run.tenant, 1)
   redis.call('HDEL', run.meta, 'finishedAt', 'archivedAt')
   append_event(run, 'run.resumed', nil, nil, a.actor, at, nil, cjson.encode({ mode = a.mode, nodes = #targets }))
 end

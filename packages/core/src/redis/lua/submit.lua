@@ -1,12 +1,15 @@
 -- submit: create a run; its roots become ready.
--- KEYS: run tenant_runs queues outbox waits wait_keys
+-- KEYS: run tenant_runs queues outbox waits wait_keys inflight
 -- ARGV[1] JSON { tenant, id, defHash, idempotencyKey?, onFailure,
 --   policy, order, actor, now?, roots: [id], nodes: [{ id, agent, deps?, waiting?, children?,
 --   input?, policy?, join?, tolerate?, onFailure?, wait?, waitOutput? }] } (deps/children
 --   comma-joined, input a JSON string; `waiting` is join when a join is set; a wait node has
---   no agent, `wait` is "timeoutMs|onTimeout|key", includes/wait.lua).
+--   no agent, `wait` is "timeoutMs|onTimeout|key", includes/wait.lua), maxInFlight? (the
+--   tenant's runs in flight this shard may hold: engine option maxRunsInFlight).
 -- Returns { created, status, ready: [id] }; an existing run with the same definition hash
 -- (same id or idempotency key) is returned unchanged with created=false, another -> conflict.
+-- A new run over maxInFlight -> rate_limited, naming the limit (the count and the check are
+-- this one script: concurrent submits cannot pass it together).
 -- Invariant: the run appears whole or not at all; only roots start ready.
 --@include node
 local a = begin(K, ARGV)
@@ -24,6 +27,13 @@ if existing[1] then
   end
   return reply({ created = false, status = existing[2], ready = ready })
 end
+local inflight = tonumber(redis.call('HGET', K.inflight, a.tenant)) or 0
+if a.maxInFlight and inflight >= a.maxInFlight then
+  return fail('rate_limited', 'tenant ' .. a.tenant .. ' has ' .. inflight .. ' runs in flight, its limit (maxRunsInFlight)' ..
+    ' is ' .. a.maxInFlight .. ((a.shards or 1) > 1 and (' per shard of ' .. a.shards) or '') .. '; submit again once a run has ended',
+    { limit = 'maxRunsInFlight', max = a.maxInFlight, inFlight = inflight })
+end
+redis.call('HINCRBY', K.inflight, a.tenant, 1)
 
 for _, n in ipairs(a.nodes) do
   local f = { 's', 'pending' }

@@ -1,5 +1,5 @@
 -- suspend: an agent that needs a decision ends its attempt and waits for a signal.
--- KEYS: run leases outbox waits wait_keys
+-- KEYS: run leases outbox waits wait_keys inflight
 -- ARGV[1] JSON { tenant, dagId, nodeId, token, wait ("timeoutMs|onTimeout|key"),
 --   waitOutput?, input? (raw JSON: what to decide), actor?, now? }.
 -- Returns { status: "waiting", attempt, gen, timeoutAt? }; a stale token -> conflict.

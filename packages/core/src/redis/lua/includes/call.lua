@@ -95,7 +95,7 @@ local function reply(value)
 end
 
 -- The one error reply: { err = code, message, field?, ...details }. code is not_found,
--- conflict, validation or payload_too_large; field names the input at fault; details
+-- conflict, validation, payload_too_large or rate_limited (over a count); field names the input at fault; details
 -- (current, reason, allowed...) reach the caller as the error's details.
 -- A field `json` in details is raw JSON text the decoder (redis/reply.ts) parses into `value`.
 local function failure(code, message, details)

@@ -91,6 +91,9 @@ local function finish(run, status, at, by)
   append_event(run, 'run.' .. status, nil, nil, by, at, nil, '{"counts":' .. counts_json(run, true) .. '}')
   outbox(run, DAG_EVENT[status], nil, nil, nil, at)
   redis.call('ZADD', K.finished, at, run.tenant .. '|' .. run.id)
+  -- Runs in flight (submit.lua counts them up): below 1 (a run counted before the count
+  -- existed) the tenant's field goes, so the count never drifts below zero.
+  if redis.call('HINCRBY', K.inflight, run.tenant, -1) < 1 then redis.call('HDEL', K.inflight, run.tenant) end
 end
 
 -- Ends the run when every node is terminal (`remaining` as returned by set_status).
