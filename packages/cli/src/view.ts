@@ -79,19 +79,30 @@ export function fit(line: string, columns: number): string {
 }
 
 /**
+ * The run's nodes as its log says they are now, in the run's order: the nodes `run` had when
+ * it was read, less those a rewind removed since (`node.removed`), plus those added since
+ * (`node.added`, with the agent it names), so a run that grows while it is watched shows it.
+ */
+export function nodesNow(run: RunShape, folded: Folded): { id: string; agent: string }[] {
+  const agent = new Map(run.nodes.map((n) => [n.id, n.agent]));
+  return Object.keys(folded.nodes).map((id) => ({ id, agent: folded.added[id] ?? agent.get(id) ?? "" }));
+}
+
+/**
  * The live view: a header, a progress bar and one line per node (status, attempt). With
  * more nodes than `rows` allows, the ones needing attention (failed, retrying, running)
  * come first and the rest are summed up on one line.
  */
 export function renderLive(run: RunShape, folded: Folded, o: Style & { columns: number; rows: number; elapsedMs: number }): string[] {
-  const total = run.nodes.length;
+  const nodes = nodesNow(run, folded);
+  const total = nodes.length;
   const head = [
     `run ${run.dagId}  ${status(o, folded.status)}  ${seconds(o.elapsedMs)}`,
     `${progressBar(folded.counts.succeeded, total, Math.max(10, Math.min(40, o.columns - 30)), o)}${total ? `  ${countsLine(folded.counts, o)}` : ""}`,
   ];
-  const idWidth = Math.min(24, Math.max(4, ...run.nodes.map((n) => n.id.length)));
-  const agentWidth = Math.min(16, Math.max(5, ...run.nodes.map((n) => n.agent.length)));
-  let shown = run.nodes.map((n, i) => ({ ...n, i, ...(folded.nodes[n.id] ?? { status: "pending" as const, attempt: 0 }) }));
+  const idWidth = Math.min(24, Math.max(4, ...nodes.map((n) => n.id.length)));
+  const agentWidth = Math.min(16, Math.max(5, ...nodes.map((n) => n.agent.length)));
+  let shown = nodes.map((n, i) => ({ ...n, i, ...folded.nodes[n.id]! }));
   const room = Math.max(1, o.rows - head.length - 1);
   let rest = "";
   if (shown.length > room) {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { RunEvent, RunView } from "@weft/core";
 import { foldEvents } from "@weft/core/sdk";
 import { countsLine, fit, formatEvent, progressBar, renderLive, renderTable, type RunShape } from "../src/view.js";
+import { liveFrame } from "../src/commands/watch.js";
 
 const plain = { color: false };
 const ev = (seq: number, type: RunEvent["type"], node?: string, extra: Partial<RunEvent> = {}): RunEvent => ({
@@ -77,6 +78,44 @@ describe("watch view", () => {
     expect(nodes.some((l) => l.includes("n25") && l.includes("failed"))).toBe(true);
     expect(nodes.some((l) => l.includes("n20") && l.includes("running"))).toBe(true);
     expect(lines.at(-1)).toBe("  … 26 more nodes");
+  });
+
+  it("lists the nodes a run gains as their node.added arrives, and drops those a rewind removes", () => {
+    const grown = [
+      ...log.slice(0, 3),
+      ev(4, "node.succeeded", "plan", { attempt: 1 }),
+      ev(5, "node.added", "deep", { data: { agent: "digger", deps: ["plan"], addedBy: { node: "plan", attempt: 1 } } }),
+      ev(6, "node.deps_added", "write", { data: { deps: ["deep"] } }),
+      ev(7, "node.ready", "deep"),
+      ev(8, "node.started", "deep", { attempt: 1 }),
+    ];
+    const o = { ...plain, columns: 100, rows: 40, elapsedMs: 0 };
+    const before = renderLive(run, foldEvents(run.nodes, grown.slice(0, 4)), o);
+    expect(before.some((l) => l.includes("deep"))).toBe(false);
+    const after = renderLive(run, foldEvents(run.nodes, grown), o);
+    expect(after[1]).toMatch(/ 1\/5 succeeded/);
+    expect(after.slice(2)).toEqual([
+      "  ✓ plan   planner     succeeded ",
+      "  · web    researcher  pending   ",
+      "  · paper  researcher  pending   ",
+      "  · write  writer      pending   ",
+      "  ● deep   digger      running   ",
+    ]);
+    // Rewinding plan removes what it added: deep goes from the view.
+    const rewound = [...grown, ev(9, "node.removed", "deep", { attempt: 1, data: { mode: "rewind", cause: "plan" } }), ev(10, "node.reset", "plan", { attempt: 1 })];
+    const gone = renderLive(run, foldEvents(run.nodes, rewound), o);
+    expect(gone[1]).toMatch(/ 0\/4 succeeded/);
+    expect(gone.slice(2).map((l) => l.trim().split(/\s+/)[1])).toEqual(["plan", "web", "paper", "write"]);
+  });
+
+  it("says how to end the wait of a wait node added while it is watched, until a rewind removes it", () => {
+    const o = { ...plain, columns: 100, rows: 40, elapsedMs: 0 };
+    const added = [ev(1, "run.submitted"), ev(2, "node.added", "approve", { data: { wait: true, deps: [], addedBy: { actor: "api" } } }), ev(3, "node.waiting", "approve", { data: { onTimeout: "fail" } })];
+    const frame = liveFrame(run, added, o);
+    expect(frame.some((l) => /◷ approve .*waiting/.test(l))).toBe(true);
+    expect(frame).toContain("    weft approve dag_1 approve [--output '<json>']");
+    const removed = liveFrame(run, [...added, ev(4, "node.removed", "approve", { data: { mode: "rewind", cause: "plan" } })], o);
+    expect(removed.some((l) => l.includes("approve"))).toBe(false);
   });
 
   it("never draws a line wider than the terminal, colors included", () => {

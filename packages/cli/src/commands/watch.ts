@@ -2,11 +2,29 @@ import { foldEvents, type RunEvent } from "@weft/core/sdk";
 import type { Context } from "../config.js";
 import { followEvents } from "../follow.js";
 import { exitForRun, printJson } from "../output.js";
-import { formatEvent, renderLive, renderTable, type RunShape } from "../view.js";
+import { formatEvent, nodesNow, renderLive, renderTable, type RunShape } from "../view.js";
 import { howToSignal } from "./waits.js";
 
 const HIDE_CURSOR = "\x1b[?25l";
 const SHOW_CURSOR = "\x1b[?25h";
+
+/**
+ * One frame of the live view: the nodes as the log says they are now (nodes added while it
+ * is watched appear as their node.added arrives, nodes a rewind removed go), then how to end
+ * each wait. Pure, so it is tested without a terminal.
+ */
+export function liveFrame(run: RunShape, events: RunEvent[], o: { color: boolean; columns: number; rows: number; elapsedMs: number }): string[] {
+  const folded = foldEvents(run.nodes, events);
+  // What each node.waiting said (its timeout, key), for the hints.
+  const waitOf = (nodeId: string) => {
+    const e = events.findLast((x) => x.type === "node.waiting" && x.node === nodeId);
+    const d = e?.data as { timeoutAt?: number; onTimeout?: "fail" | "succeed"; key?: string } | undefined;
+    return d ? { wait: { gen: 0, onTimeout: d.onTimeout ?? "fail", ...(d.timeoutAt ? { timeoutAt: d.timeoutAt } : {}), ...(d.key ? { key: d.key } : {}) } } : {};
+  };
+  const nodes = nodesNow(run, folded).map((n) => ({ ...n, deps: [], ...folded.nodes[n.id]!, ...waitOf(n.id) }));
+  const hints = howToSignal({ dagId: run.dagId, nodes });
+  return [...renderLive(run, folded, { ...o, rows: Math.max(5, o.rows - hints.length) }), ...hints];
+}
 
 /**
  * Follows a run until it ends: on a terminal a live view redrawn as events arrive,
@@ -18,12 +36,6 @@ export async function watch(ctx: Context, dagId: string, o: { pollMs?: number } 
   const live = ctx.tty && !ctx.json;
   const out = process.stdout;
   const events: RunEvent[] = [];
-  // What each node.waiting said (its timeout, key), for the live view's hints.
-  const waitOf = (nodeId: string) => {
-    const e = events.findLast((x) => x.type === "node.waiting" && x.node === nodeId);
-    const d = e?.data as { timeoutAt?: number; onTimeout?: "fail" | "succeed"; key?: string } | undefined;
-    return d ? { wait: { gen: 0, onTimeout: d.onTimeout ?? "fail", ...(d.timeoutAt ? { timeoutAt: d.timeoutAt } : {}), ...(d.key ? { key: d.key } : {}) } } : {};
-  };
   let drawn = 0;
   let drawnAt = 0;
 
@@ -31,17 +43,7 @@ export async function watch(ctx: Context, dagId: string, o: { pollMs?: number } 
     // A long log arrives in many pages at once: one frame per 100 ms is enough for the eye.
     if (Date.now() - drawnAt < 100) return;
     drawnAt = Date.now();
-    const folded = foldEvents(run.nodes, events);
-    const hints = howToSignal({ dagId, nodes: run.nodes.map((n) => ({ ...n, ...folded.nodes[n.id]!, ...waitOf(n.id) })) });
-    const lines = [
-      ...renderLive(run as RunShape, folded, {
-        color: true,
-        columns: out.columns || 100,
-        rows: Math.max(5, (out.rows || 40) - hints.length),
-        elapsedMs: Date.now() - run.createdAt,
-      }),
-      ...hints,
-    ];
+    const lines = liveFrame(run, events, { color: true, columns: out.columns || 100, rows: out.rows || 40, elapsedMs: Date.now() - run.createdAt });
     // Back to the top of the previous frame, clear it, draw the new one.
     out.write(`${drawn ? `\x1b[${drawn}A\r\x1b[0J` : ""}${lines.join("\n")}\n`);
     drawn = lines.length;
