@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TABLE } from "../packages/core/src/archive/table.js";
+import { DEFAULT_RETENTION_DAYS, TABLE } from "../packages/core/src/archive/table.js";
 import { ValidationError } from "../packages/core/src/errors.js";
 import { functionName, functionSpecs } from "./functions.js";
 import { routeKey, routes, streamRoutes } from "./routes.js";
@@ -254,6 +254,7 @@ describe("SST resource graph: ElastiCache, example agents on (calling OpenAI)", 
   it("gives engine functions the shards, keys, bus and table, links them, and copies the Lua scripts", () => {
     const [bus] = g.of("aws:cloudwatch/eventBus:EventBus");
     const [table] = g.of("aws:dynamodb/table:Table");
+    const [bucket] = g.of("aws:s3/bucketV2:BucketV2");
     expect([...g.lambdas.keys()].sort()).toEqual([...ENGINE_FUNCTIONS, "ResearchPipelinePush"].sort());
     for (const fn of ENGINE_FUNCTIONS) {
       expect(g.env(fn), fn).toMatchObject({
@@ -261,15 +262,26 @@ describe("SST resource graph: ElastiCache, example agents on (calling OpenAI)", 
         WEFT_API_KEYS: "k1:acme, k2:beta",
         WEFT_EVENT_BUS: bus!.state.name,
         WEFT_TABLE: table!.state.name,
+        WEFT_VALUES_BUCKET: bucket!.state.bucket,
         WEFT_SIGNING_SECRET: "a signing secret of at least 32 characters",
       });
       expect(g.env(fn).WEFT_PUBLIC_URL, fn).toMatch(/^https:\/\/.*execute-api/);
       expect(g.lambdas.get(fn)?.inputs.runtime).toBe("nodejs20.x");
       const build = g.ev.builds.find((b) => b.functionID === fn);
-      expect(Object.keys(build?.links ?? {}).sort(), fn).toEqual(["Archive", "Events", "Redis", "WeftApiKeys", "WeftSigningSecret"]);
+      expect(Object.keys(build?.links ?? {}).sort(), fn).toEqual(["Archive", "Events", "Redis", "Values", "WeftApiKeys", "WeftSigningSecret"]);
       expect(build?.copyFiles, fn).toEqual([{ from: join(ROOT, "packages/core/src/redis/lua"), to: "lua", isDir: true }]);
     }
     expect(g.lambdas.get("Reconcile")?.inputs.timeout).toBeLessThan(60);
+  });
+
+  it("deploys the bucket of large values, private, its objects expiring after the cold store's retention", () => {
+    const buckets = g.of("aws:s3/bucketV2:BucketV2");
+    expect(buckets).toHaveLength(1);
+    const [rules] = g.of("aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2");
+    expect(rules!.inputs.rules).toEqual([
+      expect.objectContaining({ id: "run-retention", status: "Enabled", filter: { prefix: "weft/" }, expiration: expect.objectContaining({ days: DEFAULT_RETENTION_DAYS + 7 }) }),
+    ]);
+    expect(g.of("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")[0]?.inputs).toMatchObject({ blockPublicAcls: true, restrictPublicBuckets: true });
   });
 
   it("ships the Lua scripts inside each engine function's zip, under lua/", () => {
@@ -326,7 +338,7 @@ describe("SST resource graph: Upstash, example agents off", () => {
       expect(env.REDIS_URL, fn).toBeUndefined();
       expect(g.lambdas.get(fn)?.inputs.vpcConfig, fn).toBeUndefined();
       const links = Object.keys(g.ev.builds.find((b) => b.functionID === fn)?.links ?? {}).sort();
-      expect(links, fn).toEqual(["Archive", "Events", "UpstashRedisRestToken", "UpstashRedisRestUrl", "WeftApiKeys", "WeftSigningSecret"]);
+      expect(links, fn).toEqual(["Archive", "Events", "UpstashRedisRestToken", "UpstashRedisRestUrl", "Values", "WeftApiKeys", "WeftSigningSecret"]);
     }
   });
 

@@ -6,6 +6,7 @@ import { subscriptions } from "../subscriptions.js";
 import { createRedisAccess, type RedisAccess } from "./redis.js";
 import { createArchiveTable } from "./table.js";
 import { createStreamApi, type StreamApi } from "./stream.js";
+import { createValuesBucket } from "./values.js";
 
 export interface Weft {
   settings: DeploySettings;
@@ -14,6 +15,8 @@ export interface Weft {
   stream: StreamApi;
   bus: sst.aws.Bus;
   table: sst.aws.Dynamo;
+  /** Large node values (infra/stack/values.ts). */
+  values: sst.aws.Bucket;
   redis: RedisAccess;
   apiKeys: sst.Secret;
   /** By handler reference, e.g. `functions/node.handler`. */
@@ -30,12 +33,13 @@ export function createWeft(env: Record<string, string | undefined>): Weft {
   // Seals the signal URLs of waits (32+ characters); rotating it voids the URLs already sent.
   const signingSecret = new sst.Secret("WeftSigningSecret");
   const table = createArchiveTable();
+  const values = createValuesBucket();
   const bus = new sst.aws.Bus("Events");
   const redis = createRedisAccess(settings.redis);
   const api = new sst.aws.ApiGatewayV2("Api");
 
   const engine = {
-    link: [table, bus, apiKeys, signingSecret, ...redis.link],
+    link: [table, values, bus, apiKeys, signingSecret, ...redis.link],
     environment: {
       WEFT_SHARDS: String(settings.shards),
       WEFT_API_KEYS: apiKeys.value,
@@ -44,6 +48,7 @@ export function createWeft(env: Record<string, string | undefined>): Weft {
       WEFT_PUBLIC_URL: api.url,
       WEFT_EVENT_BUS: bus.name,
       WEFT_TABLE: table.name,
+      WEFT_VALUES_BUCKET: values.name,
       ...redis.environment,
     },
     ...(redis.vpc ? { vpc: redis.vpc } : {}),
@@ -99,10 +104,11 @@ export function createWeft(env: Record<string, string | undefined>): Weft {
     stream,
     bus,
     table,
+    values,
     redis,
     apiKeys,
     functions,
-    outputs: { api: api.url, stream: stream.url, bus: bus.name, table: table.name, redis: settings.redis },
+    outputs: { api: api.url, stream: stream.url, bus: bus.name, table: table.name, values: values.name, redis: settings.redis },
   };
 }
 

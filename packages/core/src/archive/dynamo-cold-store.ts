@@ -5,7 +5,7 @@ import { ConflictError, SchemaError } from "../errors.js";
 import { batchGet, batchWrite } from "./batch.js";
 import { decodeBlob, encodeArchive, type EncodedArchive, type EncodedBlob } from "./codec.js";
 import type { ColdStore, ListRunsOptions, RunArchive, RunList, RunSummary } from "./port.js";
-import { TABLE } from "./table.js";
+import { DEFAULT_RETENTION_DAYS, TABLE } from "./table.js";
 import { checkArchive, checkId, checkInt, checkStatus } from "./validate.js";
 
 export interface DynamoColdStoreOptions {
@@ -64,7 +64,7 @@ export class DynamoColdStore implements ColdStore {
         ? opts.client
         : DynamoDBDocumentClient.from(opts.client, { marshallOptions: { removeUndefinedValues: true } });
     this.table = opts.tableName ?? TABLE.defaultName;
-    this.retentionSeconds = checkInt(opts.retentionSeconds ?? 90 * DAY, "retentionSeconds", 1, 100 * 365 * DAY);
+    this.retentionSeconds = checkInt(opts.retentionSeconds ?? DEFAULT_RETENTION_DAYS * DAY, "retentionSeconds", 1, 100 * 365 * DAY);
     this.chunkBytes = checkInt(opts.chunkBytes ?? 300_000, "chunkBytes", 1024, 350_000);
     this.segmentBytes = checkInt(opts.segmentBytes ?? 256 * 1024, "segmentBytes", 1024, 16 * 1024 * 1024);
     this.now = opts.clock ?? Date.now;

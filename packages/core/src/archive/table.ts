@@ -95,3 +95,6 @@ export async function ensureTable(client: DynamoDBClient, tableName: string = TA
     if (name !== "UnknownOperationException" && !/already enabled/i.test((e as Error).message)) throw e;
   }
 }
+
+/** How long a finished run stays in the cold store by default (and its large values in S3: infra/stack/values.ts). */
+export const DEFAULT_RETENTION_DAYS = 90;
