@@ -7,11 +7,12 @@ import {
   type Archiver,
   type ColdStore,
   type Engine,
+  type OutboxEvent,
   type ReadThrough,
   type StateStore,
 } from "@weft/core";
 import { DynamoColdStore } from "@weft/core/dynamodb";
-import { EventBridgePublisher, relayOutbox, type EventPublisher, type RelayOptions, type RelayResult } from "@weft/core/events";
+import { EventBridgePublisher, relayEvents, relayOutbox, type EventPublisher, type RelayOptions, type RelayResult } from "@weft/core/events";
 import { connectRedis, keySchema, redisConfigFromEnv, type KeySchema, type RedisConfig, type RedisPort } from "@weft/core/redis";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { hotOnlyReads } from "./http/routes/deps.js";
@@ -154,8 +155,12 @@ export interface Runtime {
   keys: KeySchema;
   /** Outbox -> publisher; a no-op result when there is no publisher. */
   relay(opts?: RelayOptions): Promise<RelayResult>;
-  /** The bounded relay a write handler runs for the run it just changed. */
-  relayRun(ref: { tenant: string; dagId: string }): Promise<RelayResult>;
+  /**
+   * The relay a write handler runs for the run it just changed: the outbox events the write
+   * itself replied (`written`, Engine.takeOutbox), published and acked; without them, a
+   * bounded relay of the run's shard.
+   */
+  relayRun(ref: { tenant: string; dagId: string }, written?: OutboxEvent[]): Promise<RelayResult>;
 }
 
 export interface RuntimeOverrides {
@@ -235,7 +240,10 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
     ...(config.rateLimits ? { limiter: createRateLimiter({ redis, prefix: config.prefix }) } : {}),
     keys,
     relay,
-    relayRun: ({ tenant, dagId }) => relay({ shard: keys.shardOf(tenant, dagId), maxBatches: 2 }),
+    relayRun: async ({ tenant, dagId }, written) => {
+      if (!written) return relay({ shard: keys.shardOf(tenant, dagId), maxBatches: 2 });
+      return publisher ? relayEvents(engine, publisher, written) : { published: 0, failed: 0 };
+    },
   };
 }
 

@@ -1,5 +1,5 @@
 import { bodyLimit } from "hono/body-limit";
-import { PayloadTooLargeError, type Engine, type ReadThrough, type StateStore } from "@weft/core";
+import { PayloadTooLargeError, type Engine, type OutboxEvent, type ReadThrough, type StateStore } from "@weft/core";
 import { authMiddleware, type AuthConfig } from "./auth.js";
 import { errorResponse, MethodNotAllowedError } from "./errors.js";
 import { errorFields, logger } from "../log.js";
@@ -26,11 +26,12 @@ export interface AppDeps {
   /** Largest request body; larger gets 413 before it is parsed. Default 6 MiB (Lambda's own limit). */
   bodyLimitBytes?: number;
   /**
-   * Runs after each write that may have added outbox entries (the Lambdas relay that
-   * run's shard to EventBridge). Best effort: bounded by `afterWriteTimeoutMs` and never
-   * fails the request, since the reconcile cron relays whatever is left.
+   * Runs after each write that may have added outbox entries, with the entries the request's
+   * writes replied (the Lambdas publish them to EventBridge and ack them). Best effort:
+   * bounded by `afterWriteTimeoutMs` and never fails the request, since the reconcile cron
+   * relays whatever is left.
    */
-  afterWrite?: (ref: WriteRef) => Promise<unknown>;
+  afterWrite?: (ref: WriteRef, written: OutboxEvent[] | undefined) => Promise<unknown>;
   afterWriteTimeoutMs?: number;
   /**
    * Watch tokens: issued by POST /v1/dags/{dagId}/watch-token, accepted as `?token=` on the
@@ -69,6 +70,9 @@ export function createApp(deps: AppDeps): WeftApp {
   const auth = authMiddleware(deps.auth, watch.tokens);
   app.use("/v1/*", (c, next) => (isTokenSignalPath(c.req.path) ? next() : auth(c, next)));
   if (deps.rateLimits) app.use("/v1/*", rateLimitMiddleware(deps.rateLimits.limiter, deps.rateLimits.rules));
+  // A request's writes reply the outbox events they add, so afterWrite relays them without
+  // reading the outbox back: a write costs 2 Redis calls (the write, the ack), not 3.
+  if (deps.afterWrite) app.use("/v1/*", (_c, next) => deps.engine.outboxScope(next));
   const maxSize = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   app.use(
     "/v1/*",
@@ -138,7 +142,7 @@ function boundedAfterWrite(deps: AppDeps): (ref: WriteRef) => Promise<void> {
   const timeoutMs = deps.afterWriteTimeoutMs ?? 2_000;
   return async (ref) => {
     let timer: NodeJS.Timeout | undefined;
-    const work = hook(ref).catch((err: unknown) =>
+    const work = hook(ref, deps.engine.takeOutbox()).catch((err: unknown) =>
       logger.warn("relay after write failed; reconcile will retry", { tenant: ref.tenant, run: ref.dagId, ...errorFields(err) }),
     );
     const timeout = new Promise<void>((res) => (timer = setTimeout(res, timeoutMs)));

@@ -93,4 +93,18 @@ describe("events reach EventBridge at least once", () => {
     expect(sent().map((e) => e.nodeId)).toEqual(["y"]);
     expect(await outboxOf(id)).toEqual([]);
   });
+
+  it("a write through the API costs two Redis calls, the write and the ack of the events it replied, and publishes them", async () => {
+    const id = uid("two-calls");
+    await invoke(api, "POST", "/v1/dags", { body: diamond(id) });
+    const [a] = (await invoke(api, "POST", `/v1/agents/${id}-plan/claim`, { body: {} })).json.tasks;
+    eb.resetHistory();
+    const redis = getRuntime().redis;
+    const calls = redis.calls;
+    const r = await invoke(api, "POST", `/v1/dags/${id}/nodes/a/complete`, { body: { leaseToken: a.leaseToken, output: "done" } });
+    expect(r.status).toBe(200);
+    expect(redis.calls - calls).toBe(2);
+    expect(sent().map((e) => `${e.type}:${e.nodeId}`).sort()).toEqual(["NodeReady:b", "NodeReady:c", "NodeSucceeded:a"]);
+    expect(await outboxOf(id)).toEqual([]);
+  });
 });

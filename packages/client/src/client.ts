@@ -4,6 +4,7 @@
  * proxy's 502). Submits are made safe to retry: see `submit`.
  */
 import { followStream, type StreamOptions } from "./stream.js";
+import { keepAliveSend, type Send } from "./transport.js";
 import {
   ConflictError,
   NotFoundError,
@@ -51,6 +52,10 @@ export interface ClientOptions {
   apiKey?: string;
   /** Who this client writes shared state as (agent, run, node, attempt), sent as X-Weft-* headers. */
   writer?: Writer;
+  /**
+   * Used for every request when given; otherwise requests go over node:http(s) with
+   * keep-alive (transport.ts) and the event stream over global fetch.
+   */
   fetch?: typeof fetch;
   /**
    * How many times `submit` tries again after a 503, a 429 or a dropped connection (default
@@ -115,6 +120,7 @@ function retryable(err: unknown): boolean {
 
 export function createClient(o: ClientOptions) {
   const doFetch = o.fetch ?? fetch;
+  const send: Send = o.fetch ?? keepAliveSend;
   const retryAfter = new WeakMap<Error, number>();
   const submitRetries = o.submitRetries ?? 3;
 
@@ -145,7 +151,7 @@ export function createClient(o: ClientOptions) {
     if (o.apiKey) headers.authorization = `Bearer ${o.apiKey}`;
     const body = init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
     if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await doFetch(new URL(path, o.baseUrl), { method, headers, ...(body === undefined ? {} : { body }) });
+    const res = await send(new URL(path, o.baseUrl), { method, headers, ...(body === undefined ? {} : { body }) });
     const text = await res.text();
     if (!res.ok && res.status !== 304) {
       const err = toError(res.status, parseError(text));

@@ -1,8 +1,9 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { randomBytes } from "node:crypto";
 import { DEFAULT_LIMITS, Id, type DagLimits, type RetryPolicy } from "../dag/spec.js";
 import { PayloadTooLargeError, ValidationError } from "../errors.js";
 import { call as callScript, failureError, isFailure, list, type Script } from "../redis/contract.js";
-import { keySchema, type KeySchema, type RunKeys } from "../redis/keys.js";
+import { keySchema, type KeySchema, type RunKeys, type ShardKeys } from "../redis/keys.js";
 import type { RedisPort } from "../redis/port.js";
 import { decodeEvents, decodeOutbox } from "./codec.js";
 import { buildAddition, growth } from "./grow.js";
@@ -100,10 +101,17 @@ export function createEngine(opts: EngineOptions): Engine {
   const defaultRetry = opts.defaultRetry ?? DEFAULT_RETRY;
   const clock = opts.clock;
   let nextShard = 0;
+  // Inside outboxScope(): the outbox events this engine's scripts write, as they reply them.
+  const scope = new AsyncLocalStorage<OutboxEvent[]>();
 
-  const exec = <C, A, R>(script: Script<C, A, R>, ctx: C, args: A): Promise<R> => {
+  const exec = <C extends { shard: ShardKeys }, A, R>(script: Script<C, A, R>, ctx: C, args: A): Promise<R> => {
     if (clock) (args as { now?: number }).now = clock();
-    return callScript(redis, script, ctx, args);
+    const written = scope.getStore();
+    if (!written) return callScript(redis, script, ctx, args);
+    const shard = ctx.shard.index;
+    return callScript(redis, script, ctx, args, (entries) => {
+      for (const entry of entries) written.push(...decorateOutbox(decodeOutbox(shard, entry)));
+    });
   };
   const onShard = <A, R>(script: Script<S.OnShard, A, R>, shard: number, args: A) => exec(script, { shard: keys.shard(shard) }, args);
   const onRun = <A, R>(script: Script<S.OnRun, A, R>, tenant: string, dagId: string, args: Omit<A, "tenant" | "dagId">) => {
@@ -355,6 +363,13 @@ export function createEngine(opts: EngineOptions): Engine {
         out.push(...mine);
       }
       return decorateOutbox(out);
+    },
+
+    outboxScope: (fn) => scope.run([], fn),
+
+    takeOutbox() {
+      const written = scope.getStore();
+      return written ? written.splice(0) : undefined;
     },
 
     async ackOutbox(events) {

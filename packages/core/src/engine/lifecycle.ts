@@ -1,5 +1,5 @@
 import type { Script } from "../redis/contract.js";
-import type { KeySchema } from "../redis/keys.js";
+import type { KeySchema, ShardKeys } from "../redis/keys.js";
 import { encodeEvent, hash } from "./codec.js";
 import { readRunView } from "./read.js";
 import * as S from "./scripts.js";
@@ -11,7 +11,7 @@ import type { ArchivedNode, RunEvent, RunExport, ResetResult, RunStatus, RunSumm
  */
 export interface ScriptContext {
   keys: KeySchema;
-  exec<C, A, R>(script: Script<C, A, R>, ctx: C, args: A): Promise<R>;
+  exec<C extends { shard: ShardKeys }, A, R>(script: Script<C, A, R>, ctx: C, args: A): Promise<R>;
   onShard<A, R>(script: Script<S.OnShard, A, R>, shard: number, args: A): Promise<R>;
   onRun<A, R>(script: Script<S.OnRun, A, R>, tenant: string, dagId: string, args: Omit<A, "tenant" | "dagId">): Promise<R>;
   readEvents(tenant: string, dagId: string, after: number, limit: number): Promise<RunEvent[]>;

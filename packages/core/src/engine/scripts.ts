@@ -1,4 +1,4 @@
-import { list, script } from "../redis/contract.js";
+import { list, script, type StreamEntries } from "../redis/contract.js";
 import type { RunKeys, ShardKeys } from "../redis/keys.js";
 import type { AdditionArgs } from "./grow.js";
 import type { AddResult, ExtendResult, NodeStatus, ResetResult, RunStatus, RunSummary, SignalResult, Task } from "./types.js";
@@ -34,7 +34,7 @@ export const tasks = (x: unknown): Task[] => list<TaskReply>(x).map(toTask);
 type Now = { now?: number };
 type RunArgs = { tenant: string; dagId: string } & Now;
 /** Stream entries as XRANGE returns them: [id, [field, value, ...]]. */
-export type Entries = [string, string[]][];
+export type Entries = StreamEntries;
 
 export interface ClaimArgs {
   agent: string;

@@ -28,17 +28,28 @@ export async function relayOutbox(engine: Engine, publisher: EventPublisher, opt
   for (let batch = 0; batch < maxBatches; batch++) {
     const events = await engine.readOutbox(opts.shard === undefined ? { limit } : { shard: opts.shard, limit });
     if (events.length === 0) break;
-    const { failed } = await publisher.publish(events);
-    const failedIds = new Set(failed.map(key));
-    const published = events.filter((e) => !failedIds.has(key(e)));
-    if (published.length > 0) await engine.ackOutbox(published.map(({ id, shard }) => ({ id, shard })));
-    result.published += published.length;
-    result.failed += failed.length;
+    const { published, failed } = await relayEvents(engine, publisher, events);
+    result.published += published;
+    result.failed += failed;
     // The failed entries are still the oldest in the outbox: reading on would only
     // return them again. Leave them to the next relay (the reconcile cron at the latest).
-    if (failed.length > 0 || events.length < limit) break;
+    if (failed > 0 || events.length < limit) break;
   }
   return result;
+}
+
+/**
+ * Publishes outbox events already in hand (a write's own, from Engine.takeOutbox) and acks
+ * what was published: one ack call per shard instead of a read and an ack. What fails, or
+ * what a crash before the ack leaves, stays in the outbox for relayOutbox (the reconcile cron).
+ */
+export async function relayEvents(engine: Engine, publisher: EventPublisher, events: OutboxEvent[]): Promise<RelayResult> {
+  if (events.length === 0) return { published: 0, failed: 0 };
+  const { failed } = await publisher.publish(events);
+  const failedIds = new Set(failed.map(key));
+  const published = events.filter((e) => !failedIds.has(key(e)));
+  if (published.length > 0) await engine.ackOutbox(published.map(({ id, shard }) => ({ id, shard })));
+  return { published: published.length, failed: failed.length };
 }
 
 const key = (e: Pick<OutboxEvent, "id" | "shard">) => `${e.shard}:${e.id}`;

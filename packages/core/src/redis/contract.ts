@@ -59,10 +59,25 @@ export function keysOf(s: Script<never, unknown, unknown>, named: Record<string,
   return out;
 }
 
-/** Runs a script: keys from the contract, one JSON argument, the reply decoded (failures thrown). */
-export async function call<C, A, R>(port: RedisPort, s: Script<C, A, R>, ctx: C, args: A): Promise<R> {
+/** Stream entries as XRANGE returns them: [id, [field, value, ...]]. */
+export type StreamEntries = [string, string[]][];
+
+/**
+ * Runs a script: keys from the contract, one JSON argument, the reply decoded (failures
+ * thrown). With `written`, the script also replies the outbox entries it wrote
+ * (lua/includes/call.lua, reply()), handed to `written` before the reply is decoded, so a
+ * caller can relay them without reading the outbox back.
+ */
+export async function call<C, A, R>(port: RedisPort, s: Script<C, A, R>, ctx: C, args: A, written?: (entries: StreamEntries) => void): Promise<R> {
   const keys = keysOf(s as Script<never, unknown, unknown>, s.keys(ctx));
-  return s.decode(decodeReply(await port.run(s.lua, keys, [JSON.stringify(args)])));
+  if (!written) return s.decode(decodeReply(await port.run(s.lua, keys, [JSON.stringify(args)])));
+  let raw = await port.run(s.lua, keys, [JSON.stringify(args), "1"]);
+  if (raw.charCodeAt(0) === 35 /* # */) {
+    const nl = raw.indexOf("\n");
+    written(JSON.parse(raw.slice(1, nl)) as StreamEntries);
+    raw = raw.slice(nl + 1);
+  }
+  return s.decode(decodeReply(raw));
 }
 
 /**

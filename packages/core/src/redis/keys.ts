@@ -21,6 +21,8 @@ export interface ShardKeys {
   readonly retries: string;
   /** Sorted set of finished runs not yet released, by finish time; members `tenant|dagId`. */
   readonly finished: string;
+  /** The shard's number. */
+  readonly index: number;
   /** Stream of events waiting to be relayed to the bus. */
   readonly outbox: string;
   /** Prefix of the ready queues: `<queues><tenant>:<agent>` is a list of `dagId|node`. */
@@ -82,6 +84,7 @@ export function keySchema(prefix = "weft", shardCount = 1): KeySchema {
     if (!k) {
       const p = base(s);
       k = {
+        index: s,
         leases: `${p}leases`,
         retries: `${p}retries`,
         finished: `${p}finished`,

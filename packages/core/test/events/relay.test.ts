@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createEngine, type Engine, type OutboxEvent } from "@weft/core";
-import { type EventPublisher, relayOutbox } from "@weft/core/events";
+import { type EventPublisher, relayEvents, relayOutbox } from "@weft/core/events";
 import { keySchema, TcpRedis } from "@weft/core/redis";
 import { startRedis, type RedisProcess } from "@weft/test-support";
 
@@ -30,6 +30,7 @@ const fan = (id: string) => ({ id, nodes: ["x", "y", "z"].map((n) => ({ id: n, a
 
 let redis: RedisProcess;
 let engine: Engine;
+let port: TcpRedis;
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -38,7 +39,8 @@ afterAll(async () => {
   await redis.stop();
 });
 beforeEach(async () => {
-  engine = createEngine({ redis: new TcpRedis({ url: redis.url }) });
+  port = new TcpRedis({ url: redis.url });
+  engine = createEngine({ redis: port });
   // Every test starts from an empty outbox.
   await engine.ackOutbox(await engine.readOutbox({ limit: 10_000 }));
 });
@@ -103,5 +105,47 @@ describe("relayOutbox", () => {
     } finally {
       await sharded.close();
     }
+  });
+});
+
+describe("relaying a write's own outbox events (Engine.outboxScope, relayEvents)", () => {
+  it("a write in a scope replies the events it added; publishing and acking them takes one call, with no outbox read", async () => {
+    const pub = new RecordingPublisher();
+    const result = await engine.outboxScope(async () => {
+      await engine.submit("acme", fan("w1"));
+      const written = engine.takeOutbox()!;
+      expect(written.map((e) => `${e.type}:${e.nodeId}`).sort()).toEqual(["NodeReady:x", "NodeReady:y", "NodeReady:z"]);
+      // The same ids the outbox itself gives (what subscribers dedupe on and acks remove).
+      expect(written.map((e) => e.id).sort()).toEqual((await engine.readOutbox()).map((e) => e.id).sort());
+      expect(engine.takeOutbox()).toEqual([]); // taken once
+      const calls = port.calls;
+      const r = await relayEvents(engine, pub, written);
+      expect(port.calls - calls).toBe(1);
+      return r;
+    });
+    expect(result).toEqual({ published: 3, failed: 0 });
+    expect(await engine.readOutbox()).toEqual([]);
+    expect(engine.takeOutbox()).toBeUndefined(); // outside any scope
+  });
+
+  it("what fails to publish, or is never relayed because the process died, stays in the outbox for the relay", async () => {
+    const broken = new RecordingPublisher((e) => e.nodeId === "y");
+    await engine.outboxScope(async () => {
+      await engine.submit("acme", fan("w2"));
+      expect(await relayEvents(engine, broken, engine.takeOutbox()!)).toEqual({ published: 2, failed: 1 });
+      await engine.submit("acme", fan("w3")); // replied, then "the process dies": never published
+    });
+    const pub = new RecordingPublisher();
+    expect(await relayOutbox(engine, pub)).toEqual({ published: 4, failed: 0 });
+    expect(pub.sent.map((e) => `${e.dagId}:${e.nodeId}`).sort()).toEqual(["w2:y", "w3:x", "w3:y", "w3:z"]);
+  });
+
+  it("a scope sees only its own writes, not those of concurrent work outside it", async () => {
+    const inside = engine.outboxScope(async () => {
+      await engine.submit("acme", fan("w4"));
+      return engine.takeOutbox()!;
+    });
+    await engine.submit("acme", fan("w5"));
+    expect(new Set((await inside).map((e) => e.dagId))).toEqual(new Set(["w4"]));
   });
 });

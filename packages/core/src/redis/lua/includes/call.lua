@@ -21,10 +21,12 @@ local function clock(a)
   return t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
 end
 
+-- ARGV[2] = '1': the caller relays this call's outbox entries itself (redis/contract.ts),
+-- so the reply carries them (see reply()).
 local function begin(keys, argv)
   K = keys
   -- runs: run contexts (core.lua); log/log_runs/out: buffered event log and outbox writes.
-  CALL = { runs = {}, log = {}, log_runs = {}, out = {} }
+  CALL = { runs = {}, log = {}, log_runs = {}, out = {}, relay = argv[2] == '1' }
   return cjson.decode(argv[1])
 end
 
@@ -77,21 +79,31 @@ local function flush_run_log(run, l)
   end
 end
 
+-- Returns the outbox entries written, as XRANGE gives them ({ id, fields }), when the
+-- caller asked for them (CALL.relay) and there were any.
 local function flush_log()
   for _, run in ipairs(CALL.log_runs) do flush_run_log(run, CALL.log[run.k]) end
   local out = CALL.out
+  local written = CALL.relay and #out > 0 and {} or nil
   for i = 1, #out, 2 * OUT_CHUNK do
-    redis.call('XADD', K.outbox, '*', unpack(out, i, math.min(i + 2 * OUT_CHUNK - 1, #out)))
+    local last = math.min(i + 2 * OUT_CHUNK - 1, #out)
+    local id = redis.call('XADD', K.outbox, '*', unpack(out, i, last))
+    if written then written[#written + 1] = { id, { unpack(out, i, last) } } end
   end
   CALL = { runs = {}, log = {}, log_runs = {}, out = {} }
+  return written
 end
 
 -- Ends a call: writes the buffered log and outbox, then the reply. A table is encoded with
 -- cjson; a string is JSON text already (scripts that join stored JSON without re-encoding).
+-- With CALL.relay, the outbox entries just written go first: '#' .. their JSON .. '\n' ..
+-- the reply (JSON text starts with neither '#' nor holds a raw newline), so the caller can
+-- publish them and ack without reading the outbox back. They stay in the outbox until acked.
 local function reply(value)
-  flush_log()
-  if type(value) == 'string' then return value end
-  return cjson.encode(value)
+  local written = flush_log()
+  local text = type(value) == 'string' and value or cjson.encode(value)
+  if written then return '#' .. cjson.encode(written) .. '\n' .. text end
+  return text
 end
 
 -- The one error reply: { err = code, message, field?, ...details }. code is not_found,
