@@ -1,15 +1,15 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient, type WeftClient } from "@weft/client";
 import type { RunView } from "@weft/core";
 import { WeftSaver, threadIdFor } from "@weft/langgraph";
 import { startLocal, type Local } from "../../../functions/local/emulator.js";
-import { APPROVAL_KEY } from "../agents.js";
 import { approvalRun } from "../dag.js";
 import { approvalGraph } from "../graph.js";
 import { fakeModel } from "../model.js";
@@ -17,6 +17,7 @@ import { fakeModel } from "../model.js";
 const here = dirname(fileURLToPath(import.meta.url));
 // tsx as a loader in the worker's own node process: the tsx CLI would run it in a child that SIGKILL does not reach.
 const tsx = createRequire(import.meta.url).resolve("tsx");
+const WEFT = join(here, "..", "..", "..", "packages", "cli", "bin", "weft.js");
 const dir = mkdtempSync(join(tmpdir(), "weft-lg-approval-"));
 const modelLog = join(dir, "model.log");
 let local: Local;
@@ -58,25 +59,39 @@ afterAll(async () => {
 });
 
 describe("examples/langgraph-approval: a LangGraph agent as a Weft node", () => {
-  it("waits for approval without redrafting, survives its worker being SIGKILLed between steps, and resumes from the last checkpoint", async () => {
+  it("drafts once, waits suspended for `weft approve`, survives its worker being SIGKILLed between steps, and finishes from the last checkpoint", async () => {
     const first = startWorker();
     const { dagId } = await weft.submit(approvalRun({ topic: "tide pools", retryBackoffMs: 100 }));
     const thread = { configurable: { thread_id: threadIdFor({ dagId, nodeId: "write" }) } };
     const saver = new WeftSaver({ redis: local.redisUrl });
     const graph = approvalGraph(saver, fakeModel());
 
-    // No decision yet: the graph stops at interrupt() and the attempt is retried, from the checkpoint.
-    await until("a retry while waiting for approval", async () => (await weft.events(dagId, 0)).events.find((e) => e.type === "node.retrying"));
+    // The draft is written, then interrupt() suspends the node: it waits, no worker holds it.
+    const waiting = await until("the node to wait for approval", async () => {
+      const n = (await weft.getRun(dagId)).nodes.find((x) => x.id === "write")!;
+      return n.status === "waiting" ? n : undefined;
+    });
+    expect(waiting).toMatchObject({ attempt: 1, wait: { suspended: true } });
+    const asked = (await weft.events(dagId, 0)).events.find((e) => e.type === "node.waiting")!.data as { input: { draft: string } };
+    expect(asked.input.draft).toMatch(/^tide pools: /);
     expect((await graph.getState(thread)).next).toEqual(["approve"]);
-    await weft.state.create({ dagId, key: APPROVAL_KEY }, { approved: true, note: "ship it" });
+    expect(calls()).toEqual(["start draft", "done draft"]);
 
-    // Kill the worker while the finishing call runs: after the approval's checkpoint, before the last one.
-    await until("the finishing model call", () => calls().includes("start finish"));
+    // Kill the worker while the node waits (between the draft and the approval), approve with the CLI.
     first.kill("SIGKILL");
-    await until("the worker to die", () => first.signalCode === "SIGKILL");
+    await until("the first worker to die", () => first.signalCode === "SIGKILL");
+    const approved = await promisify(execFile)(process.execPath, [WEFT, "approve", dagId, "write", "--output", '{"approved":true,"note":"ship it"}', "--by", "reviewer", "--api", local.baseUrl]);
+    expect(approved.stdout).toMatch(/ready/);
+
+    // A new worker resumes the graph with the decision; kill it while the finishing call runs.
+    const second = startWorker();
+    await until("the finishing model call", () => calls().includes("start finish"));
+    second.kill("SIGKILL");
+    await until("the second worker to die", () => second.signalCode === "SIGKILL");
     expect((await graph.getState(thread)).next).toEqual(["finish"]);
     expect(calls()).toEqual(["start draft", "done draft", "start finish"]);
 
+    // Its lease lapses, the node is retried, and a third worker finishes from the approval's checkpoint.
     startWorker();
     const run = await until("the run to end", async () => {
       const r: RunView = await weft.getRun(dagId);
@@ -84,11 +99,11 @@ describe("examples/langgraph-approval: a LangGraph agent as a Weft node", () => 
     });
     const node = run.nodes.find((n) => n.id === "write")!;
     expect(run.status, JSON.stringify(node.error)).toBe("succeeded");
-    const expected = await fakeModel({ latencyMs: 0 }).generate("finish", `Polish this approved draft on "tide pools": ${(node.output as { draft: string }).draft} ship it`);
-    expect(node.output).toMatchObject({ topic: "tide pools", approved: true, final: expected });
+    const expected = await fakeModel({ latencyMs: 0 }).generate("finish", `Polish this approved draft on "tide pools": ${asked.input.draft} ship it`);
+    expect(node.output).toEqual({ topic: "tide pools", draft: asked.input.draft, approved: true, final: expected });
     // The draft was written once across every attempt; only the finishing call that the kill cut short ran again.
     expect(calls()).toEqual(["start draft", "done draft", "start finish", "start finish", "done finish"]);
-    expect(node.attempt).toBeGreaterThanOrEqual(3);
+    expect(node.attempt).toBe(3);
     await saver.close();
-  }, 60_000);
+  }, 90_000);
 });

@@ -5,4 +5,4 @@
  */
 export { WeftSaver, type WeftSaverOptions, type ColdTierOptions } from "./saver.js";
 export { CheckpointConflictError, CheckpointTooLargeError } from "./errors.js";
-export { graphAgent, threadIdFor, AwaitingResumeError, type GraphAgentOptions, type ResumableGraph } from "./graph-agent.js";
+export { graphAgent, threadIdFor, resumeKeyFor, type GraphAgentOptions, type PendingInterrupt, type ResumableGraph } from "./graph-agent.js";
