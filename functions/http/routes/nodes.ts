@@ -111,7 +111,7 @@ export function nodeRoutes({ engine, afterWrite }: RouteDeps): WeftApp {
     },
     async (c, { params: { dagId, nodeId }, body: { leaseToken, error, retryable, workerId } }) => {
       const tenant = c.var.tenant;
-      const result = await engine.fail(tenant, dagId, nodeId, leaseToken, error, retryable, workerId ? { workerId } : undefined);
+      const result = await engine.fail(tenant, dagId, nodeId, leaseToken, error, { ...(retryable !== undefined ? { retryable } : {}), ...(workerId ? { workerId } : {}) });
       if (!result.duplicate) await afterWrite({ tenant, dagId });
       return c.json(result, 200);
     },

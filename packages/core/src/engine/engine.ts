@@ -289,10 +289,11 @@ export function createEngine(opts: EngineOptions): Engine {
       return claimed ? { results, next: claimed } : { results };
     },
 
-    async fail(tenant, dagId, nodeId, leaseToken, error: NodeError, retryable = true, o) {
+    async fail(tenant, dagId, nodeId, leaseToken, error: NodeError, o) {
       if (!error || typeof error !== "object" || typeof error.message !== "string" || error.message.length === 0) {
         throw new ValidationError("error.message must be a non-empty string", "error.message");
       }
+      const retryable = o?.retryable ?? true;
       if (typeof retryable !== "boolean") throw new ValidationError("retryable must be a boolean", "retryable");
       return onRun(S.fail, id(tenant, "tenant"), id(dagId, "dagId"), {
         nodeId: id(nodeId, "nodeId"),

@@ -362,8 +362,8 @@ export interface Engine {
     nodeId: string,
     leaseToken: string,
     error: NodeError,
-    retryable?: boolean,
-    opts?: { workerId?: string },
+    /** retryable (default true): false fails the node for good whatever attempts remain. */
+    opts?: { retryable?: boolean; workerId?: string },
   ): Promise<FailResult>;
   cancel(tenant: string, dagId: string, opts?: { reason?: string; actor?: string }): Promise<{ status: RunStatus; changed: boolean }>;
   getRun(tenant: string, dagId: string, opts?: { include?: { input?: boolean; output?: boolean } }): Promise<RunView>;

@@ -83,7 +83,7 @@ async function drive(c: Ctx, dagId: string, fails: string[] = [], outputBytes = 
       c.clock.advance(10);
       // A sibling failed first under fail-fast: this node was cancelled, its report is refused.
       const report = fails.includes(t.nodeId)
-        ? c.engine.fail(c.tenant, dagId, t.nodeId, t.leaseToken, { message: "model refused" }, false)
+        ? c.engine.fail(c.tenant, dagId, t.nodeId, t.leaseToken, { message: "model refused" }, { retryable: false })
         : c.engine.complete(c.tenant, dagId, t.nodeId, t.leaseToken, { text: randomBytes(outputBytes).toString("base64") });
       await report.catch((err: unknown) => {
         if (!(err instanceof ConflictError)) throw err;

@@ -87,7 +87,7 @@ async function finishedRun(c: Ctx, dagId: string, status: RunStatus): Promise<vo
   for (const t of await claim()) {
     c.clock.advance(3);
     if (t.nodeId === "b") await c.engine.fail(c.tenant, dagId, "b", t.leaseToken, { message: "rate limited", code: 429 });
-    else if (status === "failed") await c.engine.fail(c.tenant, dagId, t.nodeId, t.leaseToken, { message: "bad tool call" }, false);
+    else if (status === "failed") await c.engine.fail(c.tenant, dagId, t.nodeId, t.leaseToken, { message: "bad tool call" }, { retryable: false });
     else await c.engine.complete(c.tenant, dagId, t.nodeId, t.leaseToken, out(t));
   }
   for (let tasks = await claim(); tasks.length; tasks = await claim()) {
@@ -277,8 +277,8 @@ async function randomRun(c: Ctx, dagId: string, size: number, seed: number, onFa
         if (t) held.push(t);
         held.push(...(await c.engine.claim(c.tenant, pick(["a1", "a2"]), { max: 1 + Math.floor(rnd() * 3), leaseMs: 1000 })));
       } else if (r < 0.65) await tolerate(c.engine.complete(c.tenant, dagId, t.nodeId, t.leaseToken, { by: t.leaseToken }));
-      else if (r < 0.8) await tolerate(c.engine.fail(c.tenant, dagId, t.nodeId, t.leaseToken, { message: "flaky" }, true));
-      else if (r < 0.86) await tolerate(c.engine.fail(c.tenant, dagId, t.nodeId, t.leaseToken, { message: "fatal" }, false));
+      else if (r < 0.8) await tolerate(c.engine.fail(c.tenant, dagId, t.nodeId, t.leaseToken, { message: "flaky" }, { retryable: true }));
+      else if (r < 0.86) await tolerate(c.engine.fail(c.tenant, dagId, t.nodeId, t.leaseToken, { message: "fatal" }, { retryable: false }));
       else if (r < 0.985) {
         held.push(t);
         c.clock.advance(pick([600, 1200]));
@@ -360,7 +360,7 @@ describe("history: the run as it was just after event seq, hot or cold", () => {
     const c = fresh();
     await rewoundChain(c);
     const [a] = await c.engine.claim(c.tenant, "ag");
-    await c.engine.fail(c.tenant, "r1", "a", a!.leaseToken, { message: "fatal" }, false);
+    await c.engine.fail(c.tenant, "r1", "a", a!.leaseToken, { message: "fatal" }, { retryable: false });
     const { history, live } = await liveVsHistory(c);
     expect(live.nodes).toMatchObject({ b: { status: "skipped", attempt: 1 }, c: { status: "skipped", attempt: 1 } });
     expect(history).toEqual(live);

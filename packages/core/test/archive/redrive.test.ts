@@ -90,10 +90,10 @@ async function brokenRun(c: Ctx, dagId: string, scenario: "continue" | "fail-fas
   const mid = await claimAll(c);
   c.clock.advance(100);
   if (scenario === "cancelled") await c.engine.cancel(c.tenant, dagId, { reason: "user" });
-  else if (scenario === "fail-fast") await c.engine.fail(c.tenant, dagId, "c", mid.c!.leaseToken, { message: "fatal" }, false);
+  else if (scenario === "fail-fast") await c.engine.fail(c.tenant, dagId, "c", mid.c!.leaseToken, { message: "fatal" }, { retryable: false });
   else {
     await c.engine.complete(c.tenant, dagId, "b", mid.b!.leaseToken, { by: "b" });
-    await c.engine.fail(c.tenant, dagId, "c", mid.c!.leaseToken, { message: "fatal" }, false);
+    await c.engine.fail(c.tenant, dagId, "c", mid.c!.leaseToken, { message: "fatal" }, { retryable: false });
   }
   return mid.c!.leaseToken;
 }

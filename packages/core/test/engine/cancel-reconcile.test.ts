@@ -125,11 +125,11 @@ describe.each(backends)("cancel, reconcile and the run's end on %s", (name) => {
       const b = await claimOne(ctx, dagId, "b");
       const c = await claimOne(ctx, dagId, "c");
       await ctx.engine.complete(ctx.tenant, dagId, "b", b.leaseToken, 1);
-      const r = await ctx.engine.fail(ctx.tenant, dagId, "c", c.leaseToken, { message: "no" }, false);
+      const r = await ctx.engine.fail(ctx.tenant, dagId, "c", c.leaseToken, { message: "no" }, { retryable: false });
       expect(r.runStatus).toBe("failed");
       // Late and repeated reports, a cancel and a reconcile after the end.
       await ctx.engine.complete(ctx.tenant, dagId, "b", b.leaseToken, 1);
-      await ctx.engine.fail(ctx.tenant, dagId, "c", c.leaseToken, { message: "no" }, false).catch(() => undefined);
+      await ctx.engine.fail(ctx.tenant, dagId, "c", c.leaseToken, { message: "no" }, { retryable: false }).catch(() => undefined);
       await ctx.engine.cancel(ctx.tenant, dagId);
       ctx.clock.advance(1_000_000);
       await ctx.engine.reconcile();
@@ -153,7 +153,7 @@ describe.each(backends)("cancel, reconcile and the run's end on %s", (name) => {
       await ctx.engine.complete(ctx.tenant, running.dagId, "a", a.leaseToken, 1);
       const ended = await ctx.engine.submit(ctx.tenant, diamond({ onFailure: "continue" }));
       const a2 = await claimOne(ctx, ended.dagId, "a");
-      await ctx.engine.fail(ctx.tenant, ended.dagId, "a", a2.leaseToken, { message: "no" }, false);
+      await ctx.engine.fail(ctx.tenant, ended.dagId, "a", a2.leaseToken, { message: "no" }, { retryable: false });
       const listed = Object.fromEntries((await ctx.engine.listHotRuns(ctx.tenant, { limit: 10 })).map((r) => [r.dagId, r.counts]));
       for (const dagId of [running.dagId, ended.dagId]) expect(listed[dagId]).toEqual((await ctx.engine.getRun(ctx.tenant, dagId)).counts);
       expect(listed[running.dagId]).toMatchObject({ succeeded: 1, ready: 2, pending: 1 });

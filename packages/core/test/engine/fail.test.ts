@@ -87,7 +87,7 @@ describe.each(backends)("fail on %s", (name) => {
     const ctx = fresh();
     const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "a", agent: "ag", retry: { maxAttempts: 5, backoffMs: 10 } }] });
     const t = await claimOne(ctx, dagId, "a");
-    expect(await ctx.engine.fail(ctx.tenant, dagId, "a", t.leaseToken, boom, false)).toMatchObject({ status: "failed", runStatus: "failed" });
+    expect(await ctx.engine.fail(ctx.tenant, dagId, "a", t.leaseToken, boom, { retryable: false })).toMatchObject({ status: "failed", runStatus: "failed" });
     expect(node(await ctx.engine.getRun(ctx.tenant, dagId), "a")).toMatchObject({ status: "failed", attempt: 1 });
   });
 
@@ -106,7 +106,7 @@ describe.each(backends)("fail on %s", (name) => {
     const { dagId } = await ctx.engine.submit(ctx.tenant, spec);
     const a = await claimOne(ctx, dagId, "a");
     const b = await claimOne(ctx, dagId, "b");
-    const r = await ctx.engine.fail(ctx.tenant, dagId, "a", a.leaseToken, boom, false);
+    const r = await ctx.engine.fail(ctx.tenant, dagId, "a", a.leaseToken, boom, { retryable: false });
     expect(r).toMatchObject({ status: "failed", runStatus: "failed" });
     const run = await ctx.engine.getRun(ctx.tenant, dagId);
     expect(run.status).toBe("failed");
@@ -138,7 +138,7 @@ describe.each(backends)("fail on %s", (name) => {
     const { dagId } = await ctx.engine.submit(ctx.tenant, spec);
     const a = await claimOne(ctx, dagId, "a");
     const x = await claimOne(ctx, dagId, "x");
-    expect(await ctx.engine.fail(ctx.tenant, dagId, "a", a.leaseToken, boom, false)).toMatchObject({ status: "failed", runStatus: "running" });
+    expect(await ctx.engine.fail(ctx.tenant, dagId, "a", a.leaseToken, boom, { retryable: false })).toMatchObject({ status: "failed", runStatus: "running" });
     let run = await ctx.engine.getRun(ctx.tenant, dagId);
     expect(statuses(run)).toEqual({ a: "failed", c: "skipped", d: "skipped", z: "skipped", x: "running", b: "ready", e: "pending" });
     const skipped = (await allEvents(ctx.engine, ctx.tenant, dagId)).filter((e) => e.type === "node.skipped");
@@ -191,7 +191,7 @@ describe.each(backends)("fail on %s", (name) => {
     expect((await ctx.engine.reconcile()).expiredLeases).toBe(1);
     expect(node(await ctx.engine.getRun(ctx.tenant, dagId), "a").status).toBe("retrying");
     const token = lost[0]!.leaseToken;
-    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.fail(ctx.tenant, dagId, "a", token, boom, false), ConflictError);
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.fail(ctx.tenant, dagId, "a", token, boom, { retryable: false }), ConflictError);
     await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, dagId, "a", token, 1), ConflictError);
     await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.heartbeat(ctx.tenant, dagId, "a", token, 1000), ConflictError);
   });

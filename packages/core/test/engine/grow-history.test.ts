@@ -188,7 +188,7 @@ class Grower {
         break;
       case "fail": {
         const t = take(a.pick);
-        if (t) await tolerate(engine.fail(tenant, dagId, t.nodeId, t.leaseToken, { message: "random" }, false));
+        if (t) await tolerate(engine.fail(tenant, dagId, t.nodeId, t.leaseToken, { message: "random" }, { retryable: false }));
         break;
       }
       case "rewind": {

@@ -79,7 +79,7 @@ describe.each(backends)("isolation and rejected transitions on %s", (name) => {
         ["claimNode", () => e.claimNode(other, r.dagId, "c")],
         ["heartbeat", () => e.heartbeat(other, r.dagId, "b", r.b.leaseToken, 1000)],
         ["complete", () => e.complete(other, r.dagId, "b", r.b.leaseToken, "stolen")],
-        ["fail", () => e.fail(other, r.dagId, "b", r.b.leaseToken, { message: "x" }, false)],
+        ["fail", () => e.fail(other, r.dagId, "b", r.b.leaseToken, { message: "x" }, { retryable: false })],
         ["cancel", () => e.cancel(other, r.dagId)],
       ];
       for (const [label, call] of calls) {

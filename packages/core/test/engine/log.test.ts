@@ -26,7 +26,7 @@ async function runChain(ctx: EngineCtx) {
   clock.advance(10);
   const [b1] = await engine.claim(tenant, "bg", { leaseMs: 1000, workerId: "w2" });
   clock.advance(10);
-  const f = await engine.fail(tenant, dagId, "b", b1!.leaseToken, { message: "flaky" }, true, { workerId: "w2" });
+  const f = await engine.fail(tenant, dagId, "b", b1!.leaseToken, { message: "flaky" }, { retryable: true, workerId: "w2" });
   clock.now = f.retryAt!;
   await engine.reconcile();
   clock.advance(10);
@@ -177,7 +177,7 @@ describe.each(backends)("event log and outbox on %s", (name) => {
     const ctx = fresh();
     const failing = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "x", agent: "ag" }, { id: "y", agent: "ag", deps: ["x"] }] });
     const x = await claimOne(ctx, failing.dagId, "x");
-    await ctx.engine.fail(ctx.tenant, failing.dagId, "x", x.leaseToken, { message: "no" }, false);
+    await ctx.engine.fail(ctx.tenant, failing.dagId, "x", x.leaseToken, { message: "no" }, { retryable: false });
     const cancelled = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "x", agent: "ag" }] });
     await ctx.engine.cancel(ctx.tenant, cancelled.dagId);
     const out = await allOutbox(ctx.engine);

@@ -305,7 +305,7 @@ class Driver {
     const t = h.task;
     let r;
     try {
-      r = await this.ctx.engine.fail(this.ctx.tenant, this.dagId, t.nodeId, t.leaseToken, { message: "random" }, retryable);
+      r = await this.ctx.engine.fail(this.ctx.tenant, this.dagId, t.nodeId, t.leaseToken, { message: "random" }, { retryable });
     } catch (err) {
       expect(err).toBeInstanceOf(ConflictError);
       expect(h.fresh && this.runStatus === "running", `fresh lease ${t.nodeId}#${t.attempt} failure rejected on a running run`).toBe(false);

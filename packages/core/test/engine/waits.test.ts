@@ -242,7 +242,7 @@ describe.each(backends)("suspend, keys across runs and pause on %s", (name) => {
     const [t2] = await ctx.engine.claim(ctx.tenant, "ag");
     expect(t2).toMatchObject({ nodeId: "book", attempt: 2, input: { trip: "Lisbon" }, signal: { via: "url", by: "ana", output: { yes: true } } });
     // maxAttempts 1, and yet a real attempt remains: the suspended one did not count.
-    await ctx.engine.fail(ctx.tenant, dagId, "book", t2!.leaseToken, { message: "flaky" }, true);
+    await ctx.engine.fail(ctx.tenant, dagId, "book", t2!.leaseToken, { message: "flaky" }, { retryable: true });
     expect(node(await ctx.engine.getRun(ctx.tenant, dagId), "book").status).toBe("failed");
     await expectSoundLog(ctx, dagId, spec.nodes);
   });

@@ -64,7 +64,7 @@ describe("runs in flight per tenant", () => {
     await refusal(engine.submit(t, one("x")));
 
     const [bad] = await engine.claim(t, "bad");
-    await engine.fail(t, second.dagId, "a", bad!.leaseToken, { message: "no" }, false);
+    await engine.fail(t, second.dagId, "a", bad!.leaseToken, { message: "no" }, { retryable: false });
     expect((await engine.getRun(t, second.dagId)).status).toBe("failed");
     await engine.submit(t, one("y"));
     await refusal(engine.submit(t, one("y")));
