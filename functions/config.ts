@@ -57,8 +57,8 @@ export interface WeftConfig {
  * REDIS_URL | REDIS_CLUSTER_NODES | UPSTASH_REDIS_REST_URL + UPSTASH_REDIS_REST_TOKEN,
  * WEFT_SHARDS (default 1), WEFT_PREFIX (default "weft"), WEFT_API_KEYS ("key:tenant,..."),
  * WEFT_DEV_TENANT, WEFT_EVENT_BUS, WEFT_BODY_LIMIT_BYTES, WEFT_TABLE, DYNAMODB_ENDPOINT,
- * WEFT_HOT_TTL_SECONDS, WEFT_WATCH_SECRET, WEFT_STREAM_URL. Bad values throw a
- * WEFT_HOT_TTL_SECONDS, WEFT_SIGNING_SECRET (32+ characters), WEFT_PUBLIC_URL, WEFT_RATE_LIMITS, WEFT_MAX_RUNS_IN_FLIGHT. Bad values throw a
+ * WEFT_HOT_TTL_SECONDS, WEFT_WATCH_SECRET, WEFT_STREAM_URL, WEFT_SIGNING_SECRET (32+
+ * characters), WEFT_PUBLIC_URL, WEFT_RATE_LIMITS, WEFT_MAX_RUNS_IN_FLIGHT. Bad values throw a
  * ValidationError naming the variable, so a broken deployment fails at cold start.
  */
 export function configFromEnv(env: Env = process.env): WeftConfig {

@@ -1,59 +1,34 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Annotation, END, START, StateGraph, interrupt } from "@langchain/langgraph";
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Suspend, createClient, worker, type AgentHandler, type WeftClient } from "@weft/client";
-import type { RunView } from "@weft/core";
-import { startLocal, type Local } from "../../../functions/local/emulator.js";
+import { Suspend, worker, type AgentHandler, type WeftClient } from "@weft/client";
+import { agentName, finished, nodeOf, until as untilIn, useLocal } from "../../client/test/worker/harness.js";
 import { WeftSaver, graphAgent, resumeKeyFor, threadIdFor } from "../src/index.js";
 
 /**
- * graphAgent against the local emulation (real API, redis-server, reconcile every 200 ms)
- * with real LangGraph graphs checkpointed by a WeftSaver on the emulation's Redis.
+ * graphAgent against the local emulation (real API, redis-server, reconcile every 200 ms:
+ * the worker tests' harness) with real LangGraph graphs checkpointed by a WeftSaver on the
+ * emulation's Redis.
  */
-let local: Local;
+const env = useLocal();
 let weft: WeftClient;
 let saver: WeftSaver;
-let dataDir = "";
-beforeAll(async () => {
-  process.env.REDIS_URL = "";
-  process.env.DYNAMODB_ENDPOINT = "";
-  delete process.env.WEFT_API_KEYS;
-  dataDir = mkdtempSync(join(tmpdir(), "weft-graph-agent-"));
-  local = await startLocal({ port: 0, dataDir, reconcileMs: 200, subscriptions: () => false, log: () => {}, env: process.env });
-  weft = createClient({ baseUrl: local.baseUrl });
-  saver = new WeftSaver({ redis: local.redisUrl, guarded: true });
+beforeAll(() => {
+  weft = env.client();
+  saver = new WeftSaver({ redis: env.local().redisUrl, guarded: true });
 });
 afterAll(async () => {
   await saver?.close();
-  await local?.stop();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-let seq = 0;
-const agentName = (what: string) => `${what}-${process.pid}-${++seq}`;
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-const nodeOf = (run: RunView, id: string) => run.nodes.find((n) => n.id === id)!;
+// A graph's step takes longer than a worker test's: 15 s rather than the harness's 10.
+const until = <T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false) => untilIn(what, fn, 15_000);
 const waiting = (dagId: string, nodeId: string) =>
   until(`${nodeId} to wait`, async () => {
     const run = await weft.getRun(dagId);
     return nodeOf(run, nodeId).status === "waiting" ? nodeOf(run, nodeId) : undefined;
   });
-const ended = (dagId: string) =>
-  until(`run ${dagId} to end`, async () => {
-    const run = await weft.getRun(dagId);
-    return run.status === "running" ? undefined : run;
-  });
+const ended = (dagId: string) => finished(weft, dagId, 15_000);
 
 /** plan -> ask (interrupt) -> check (interrupt) -> done; `calls` counts each step's runs. */
 function twoQuestions(checkpointer: BaseCheckpointSaver, calls: string[]) {
@@ -77,7 +52,7 @@ function twoQuestions(checkpointer: BaseCheckpointSaver, calls: string[]) {
 }
 
 function serve(agent: string, handler: AgentHandler) {
-  return worker({ agents: { [agent]: handler }, baseUrl: local.baseUrl, pollMs: 25, log: () => {} });
+  return worker({ agents: { [agent]: handler }, baseUrl: env.local().baseUrl, pollMs: 25, log: () => {} });
 }
 
 describe("graphAgent: a LangGraph graph as a Weft node", () => {

@@ -33,8 +33,6 @@ export const tasks = (x: unknown): Task[] => list<TaskReply>(x).map(toTask);
 
 type Now = { now?: number };
 type RunArgs = { tenant: string; dagId: string } & Now;
-/** Stream entries as XRANGE returns them: [id, [field, value, ...]]. */
-export type Entries = StreamEntries;
 
 export interface ClaimArgs {
   agent: string;
@@ -173,7 +171,7 @@ export const readRun = script<OnRun, RunArgs & { input?: boolean; output?: boole
   },
 });
 
-export const readEvents = script<OnRun, RunArgs & { after: number; limit: number }, Entries>({
+export const readEvents = script<OnRun, RunArgs & { after: number; limit: number }, StreamEntries>({
   name: "read_events",
   keys: ({ run }) => ({ run: run.key }),
   decode: (r) => list((r as { entries: unknown }).entries),
@@ -188,7 +186,7 @@ export const parentOutputs = script<OnRun, RunArgs & { nodeId: string }, { deps:
   },
 });
 
-export const outboxRead = script<OnShard, { limit: number } & Now, Entries>({
+export const outboxRead = script<OnShard, { limit: number } & Now, StreamEntries>({
   name: "outbox_read",
   keys: ({ shard }) => ({ outbox: shard.outbox }),
   decode: (r) => list((r as { entries: unknown }).entries),
