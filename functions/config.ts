@@ -21,6 +21,8 @@ import { parseRateLimits, type RateLimitRules } from "./http/limits.js";
 import { createRateLimiter, type RateLimiter } from "@weft/core/limits";
 import { errorFields, logger } from "./log.js";
 import { watchSecretFromEnv, watchTokens, type WatchTokens } from "./live/watch-token.js";
+import { createS3ValueStore, DEFAULT_VALUE_THRESHOLD_BYTES } from "@weft/core/values";
+import { createValues, type Values } from "./values.js";
 
 type Env = Record<string, string | undefined>;
 
@@ -51,6 +53,12 @@ export interface WeftConfig {
   maxRunsInFlight?: number;
   /** Per-tenant rate limits by scope (functions/http/limits.ts); without them nothing is limited. */
   rateLimits?: RateLimitRules;
+  /** The S3 bucket of large inputs and outputs (functions/values.ts); without it values stay in Redis (at most 256 KB). */
+  valuesBucket?: string;
+  /** An S3-compatible endpoint (s3rver locally) instead of AWS. */
+  s3Endpoint?: string;
+  /** Values above this many bytes of JSON go to the bucket (default and most: 256 KB). */
+  valueThresholdBytes?: number;
 }
 
 /**
@@ -58,7 +66,8 @@ export interface WeftConfig {
  * WEFT_SHARDS (default 1), WEFT_PREFIX (default "weft"), WEFT_API_KEYS ("key:tenant,..."),
  * WEFT_DEV_TENANT, WEFT_EVENT_BUS, WEFT_BODY_LIMIT_BYTES, WEFT_TABLE, DYNAMODB_ENDPOINT,
  * WEFT_HOT_TTL_SECONDS, WEFT_WATCH_SECRET, WEFT_STREAM_URL, WEFT_SIGNING_SECRET (32+
- * characters), WEFT_PUBLIC_URL, WEFT_RATE_LIMITS, WEFT_MAX_RUNS_IN_FLIGHT. Bad values throw a
+ * characters), WEFT_PUBLIC_URL, WEFT_RATE_LIMITS, WEFT_MAX_RUNS_IN_FLIGHT, WEFT_VALUES_BUCKET,
+ * WEFT_S3_ENDPOINT, WEFT_VALUE_THRESHOLD_BYTES. Bad values throw a
  * ValidationError naming the variable, so a broken deployment fails at cold start.
  */
 export function configFromEnv(env: Env = process.env): WeftConfig {
@@ -94,6 +103,12 @@ export function configFromEnv(env: Env = process.env): WeftConfig {
   }
   const inFlight = intVar(env, "WEFT_MAX_RUNS_IN_FLIGHT", 1, 1_000_000_000);
   if (inFlight !== undefined) cfg.maxRunsInFlight = inFlight;
+  const bucket = env.WEFT_VALUES_BUCKET?.trim();
+  if (bucket) cfg.valuesBucket = bucket;
+  const s3 = env.WEFT_S3_ENDPOINT?.trim();
+  if (s3) cfg.s3Endpoint = s3;
+  const threshold = intVar(env, "WEFT_VALUE_THRESHOLD_BYTES", 1024, DEFAULT_VALUE_THRESHOLD_BYTES);
+  if (threshold !== undefined) cfg.valueThresholdBytes = threshold;
   const limits = env.WEFT_RATE_LIMITS?.trim();
   if (limits) {
     try {
@@ -152,6 +167,8 @@ export interface Runtime {
   archiver?: Archiver;
   /** Takes per-tenant rate-limit tokens; absent without WEFT_RATE_LIMITS. */
   limiter?: RateLimiter;
+  /** Large inputs and outputs in S3 (a pass-through without WEFT_VALUES_BUCKET). */
+  values: Values;
   keys: KeySchema;
   /** Outbox -> publisher; a no-op result when there is no publisher. */
   relay(opts?: RelayOptions): Promise<RelayResult>;
@@ -238,6 +255,10 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
     runs,
     ...(archiver ? { archiver } : {}),
     ...(config.rateLimits ? { limiter: createRateLimiter({ redis, prefix: config.prefix }) } : {}),
+    values: createValues({
+      ...(config.valuesBucket ? { store: createS3ValueStore({ bucket: config.valuesBucket, ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}) }) } : {}),
+      ...(config.valueThresholdBytes ? { thresholdBytes: config.valueThresholdBytes } : {}),
+    }),
     keys,
     relay,
     relayRun: async ({ tenant, dagId }, written) => {

@@ -56,6 +56,7 @@ export const routes: readonly Route[] = [
   api("POST", "/v1/dags/{dagId}/nodes"),
   api("POST", "/v1/dags/{dagId}/nodes/{nodeId}/signal"),
   api("POST", "/v1/dags/{dagId}/nodes/{nodeId}/suspend"),
+  api("POST", "/v1/dags/{dagId}/nodes/{nodeId}/uploads"),
   api("POST", "/v1/dags/{dagId}/pause"),
   api("POST", "/v1/dags/{dagId}/resume"),
   api("POST", "/v1/signals"),

@@ -15,6 +15,8 @@ import { watchTokens, type WatchTokens } from "../live/watch-token.js";
 import { isTokenSignalPath, waitRoutes } from "./routes/waits.js";
 import type { RateLimiter } from "@weft/core/limits";
 import { rateLimitMiddleware, type RateLimitRules } from "./limits.js";
+import { createValues, type Values } from "../values.js";
+import { uploadRoutes } from "./routes/uploads.js";
 
 export interface AppDeps {
   engine: Engine;
@@ -40,6 +42,8 @@ export interface AppDeps {
   watch?: { tokens: WatchTokens; streamBaseUrl?: string };
   /** Per-tenant rate limits (functions/http/limits.ts); none by default. */
   rateLimits?: { limiter: RateLimiter; rules: RateLimitRules };
+  /** Large inputs and outputs in S3 (functions/values.ts); without it values pass through. */
+  values?: Values;
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 6 * 1024 * 1024;
@@ -84,12 +88,13 @@ export function createApp(deps: AppDeps): WeftApp {
     }),
   );
 
-  const routeDeps = { engine: deps.engine, runs: deps.runs ?? hotOnlyReads(deps.engine), afterWrite: boundedAfterWrite(deps) };
+  const routeDeps = { engine: deps.engine, runs: deps.runs ?? hotOnlyReads(deps.engine), afterWrite: boundedAfterWrite(deps), values: deps.values ?? createValues() };
   app.route("/", runRoutes(routeDeps));
   app.route("/", recoveryRoutes(routeDeps));
   app.route("/", claimRoutes(routeDeps));
   app.route("/", nodeRoutes(routeDeps));
   app.route("/", waitRoutes(routeDeps));
+  app.route("/", uploadRoutes(routeDeps));
   if (deps.state) app.route("/", stateRoutes({ state: deps.state }));
   app.route("/", watchTokenRoutes({ runs: routeDeps.runs, ...watch }));
 

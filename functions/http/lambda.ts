@@ -17,6 +17,7 @@ export function appFor(rt: Runtime): WeftApp {
     auth: rt.config.auth,
     ...(rt.config.bodyLimitBytes ? { bodyLimitBytes: rt.config.bodyLimitBytes } : {}),
     state: rt.state,
+    values: rt.values,
     afterWrite: rt.relayRun,
     watch: { tokens: rt.tokens, ...(rt.config.streamUrl ? { streamBaseUrl: rt.config.streamUrl } : {}) },
     ...(rt.limiter && rt.config.rateLimits ? { rateLimits: { limiter: rt.limiter, rules: rt.config.rateLimits } } : {}),

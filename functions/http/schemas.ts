@@ -79,3 +79,12 @@ export const SignalRecordSchema = z
     error: z.looseObject({ message: z.string() }).optional(),
   })
   .openapi("SignalRecord");
+
+/** `?values=`: how a response gives back large inputs and outputs (functions/values.ts). */
+export const ValuesQuery = z
+  .enum(["inline", "url"])
+  .optional()
+  .openapi({
+    description:
+      "inline (default): large values (kept in S3) come back in the response, up to 5 MiB of them; past that, and always with url, as a reference { $weftValue: { key, bytes, url } } whose url reads the value for 15 minutes",
+  });

@@ -5,13 +5,15 @@ import { InProcessPublisher, type BusEvent } from "@weft/core/events";
 import { routes, streamRoutes } from "../../infra/routes.js";
 import { schedules } from "../../infra/schedules.js";
 import { subscriptions, type Subscription } from "../../infra/subscriptions.js";
-import { configureRuntime, resetRuntime } from "../config.js";
+import { configureRuntime, getRuntime, resetRuntime } from "../config.js";
+import { sweepValues } from "../values.js";
 import { errorFields, logger } from "../log.js";
 import { startGateway, type HttpHandler } from "./gateway.js";
+import { DEFAULT_VALUE_THRESHOLD_BYTES } from "@weft/core/values";
 import { loadHandler, ROOT } from "./handlers.js";
 import { closeLive } from "../live/lambda-stream.js";
 import { dashboardSite, ensureDashboardBuilt } from "./dashboard.js";
-import { startDynamo, startRedis, type Service } from "./services.js";
+import { startDynamo, startRedis, startS3, type Service } from "./services.js";
 
 export interface LocalOptions {
   /** API port; 0 picks a free one. Default: PORT or 3000. */
@@ -37,6 +39,8 @@ export interface Local {
   apiKey: string | undefined;
   redisUrl: string;
   dynamoUrl: string;
+  /** The S3 endpoint of the large values' bucket. */
+  s3Url: string;
   bus: InProcessPublisher;
   /** Stops timers, the API, drains the bus, then Redis and DynamoDB (when this started them). */
   stop(): Promise<void>;
@@ -45,8 +49,9 @@ export interface Local {
 /**
  * Weft on this machine: the same Lambda handlers behind a local API Gateway (HTTP API v2
  * events), the bus subscriptions infra declares delivered in-process, every schedule on a
- * timer, a real redis-server (REDIS_URL, else spawned from PATH) and DynamoDB
- * (DYNAMODB_ENDPOINT, else dynalite in-process). `npm start` and the tests use this; the
+ * timer, a real redis-server (REDIS_URL, else spawned from PATH), DynamoDB
+ * (DYNAMODB_ENDPOINT, else dynalite in-process) and S3 for large values (WEFT_S3_ENDPOINT,
+ * else s3rver in-process). `npm start` and the tests use this; the
  * handlers read their config from `env`, so one emulator runs per process.
  */
 export async function startLocal(o: LocalOptions = {}): Promise<Local> {
@@ -70,7 +75,11 @@ export async function startLocal(o: LocalOptions = {}): Promise<Local> {
     const dynamo: Service = await startDynamo(env, table, dataDir);
     stoppers.unshift(dynamo.stop);
     log(`dynamodb: ${dynamo.description} (table ${table})`);
-    Object.assign(env, { REDIS_URL: redis.url, DYNAMODB_ENDPOINT: dynamo.url, WEFT_TABLE: table });
+    const bucket = env.WEFT_VALUES_BUCKET || "weft-values";
+    const s3 = await startS3(env, bucket, dataDir);
+    stoppers.unshift(s3.stop);
+    log(`s3:       ${s3.description} (bucket ${bucket}: inputs and outputs over ${env.WEFT_VALUE_THRESHOLD_BYTES || DEFAULT_VALUE_THRESHOLD_BYTES} bytes)`);
+    Object.assign(env, { REDIS_URL: redis.url, DYNAMODB_ENDPOINT: dynamo.url, WEFT_TABLE: table, WEFT_S3_ENDPOINT: s3.url, WEFT_VALUES_BUCKET: bucket });
 
     let apiKey: string | undefined;
     if (!env.WEFT_API_KEYS) {
@@ -138,8 +147,15 @@ export async function startLocal(o: LocalOptions = {}): Promise<Local> {
       }, period);
       stoppers.unshift(async () => clearInterval(timer));
     }
-    log(`schedule: ${schedules.map((s) => s.handler).join(", ")} every ${period} ms (deployed: ${schedules.map((s) => s.schedule).join(", ")})`);
-    return { baseUrl, apiKey, redisUrl: redis.url, dynamoUrl: dynamo.url, bus, stop };
+    // s3rver has no lifecycle rules: the objects of runs past their retention are swept here.
+    const sweepMs = Number(env.WEFT_VALUES_SWEEP_MS ?? 600_000);
+    const sweep = setInterval(() => {
+      const rt = getRuntime();
+      sweepValues(rt.values, rt.runs).catch((err: unknown) => logger.error("values sweep failed", errorFields(err)));
+    }, sweepMs);
+    stoppers.unshift(async () => clearInterval(sweep));
+    log(`schedule: ${schedules.map((s) => s.handler).join(", ")} every ${period} ms (deployed: ${schedules.map((s) => s.schedule).join(", ")}); values sweep every ${sweepMs} ms (deployed: the bucket's lifecycle rule)`);
+    return { baseUrl, apiKey, redisUrl: redis.url, dynamoUrl: dynamo.url, s3Url: s3.url, bus, stop };
   } catch (err) {
     await stop();
     throw err;

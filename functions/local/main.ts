@@ -31,7 +31,7 @@ if (flags.help) {
   --topic       what the example pipeline researches and writes about
   --approve     auto (default: npm start plays the editor and approves the article after a moment, printing
                 how a person would) or manual (you approve: weft approve <dagId> approve, or its signal URL)
-env: PORT (3000), REDIS_URL, DYNAMODB_ENDPOINT, WEFT_DATA_DIR (.weft), WEFT_API_KEYS ("key:tenant,..."),
+env: PORT (3000), REDIS_URL, DYNAMODB_ENDPOINT, WEFT_S3_ENDPOINT, WEFT_DATA_DIR (.weft), WEFT_API_KEYS ("key:tenant,..."),
      WEFT_RECONCILE_MS (local reconcile period, default 1000),
      WEFT_MODEL (fake | openai, with OPENAI_API_KEY, WEFT_MODEL_NAME, OPENAI_BASE_URL), WEFT_FAKE_LATENCY_MS (300)`);
   process.exit(0);

@@ -57,3 +57,23 @@ export async function startDynamo(env: NodeJS.ProcessEnv, table: string, dataDir
   client.destroy();
   return { url, description, stop };
 }
+
+type S3rverCtor = new (o: { address: string; port: number; silent: boolean; directory: string; configureBuckets: { name: string; configs: never[] }[] }) => {
+  run(): Promise<{ port: number }>;
+  close(): Promise<void>;
+};
+
+/**
+ * WEFT_S3_ENDPOINT when given, else s3rver in this process, its objects under `dataDir/s3`:
+ * the bucket of large inputs and outputs (functions/values.ts), S3's API on this machine.
+ */
+export async function startS3(env: NodeJS.ProcessEnv, bucket: string, dataDir: string): Promise<Service> {
+  if (env.WEFT_S3_ENDPOINT) return { url: env.WEFT_S3_ENDPOINT, description: `S3 at ${env.WEFT_S3_ENDPOINT}`, stop: async () => {} };
+  const S3rver = createRequire(import.meta.url)("s3rver") as S3rverCtor;
+  const directory = join(dataDir, "s3");
+  mkdirSync(directory, { recursive: true });
+  const server = new S3rver({ address: "127.0.0.1", port: await freePort(), silent: true, directory, configureBuckets: [{ name: bucket, configs: [] }] });
+  const { port } = await server.run();
+  const url = `http://127.0.0.1:${port}`;
+  return { url, description: `s3rver (in-process) on ${url} (objects in ${directory})`, stop: () => server.close() };
+}

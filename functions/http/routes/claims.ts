@@ -5,7 +5,7 @@ import { ClaimBodySchema, json, LeaseMs, NodeParams, PathId, TaskSchema, WorkerI
 import { subApp, type RouteDeps, type WeftApp } from "./deps.js";
 
 /** Handing out work: pull (by agent) and push (one given node). */
-export function claimRoutes({ engine }: RouteDeps): WeftApp {
+export function claimRoutes({ engine, values }: RouteDeps): WeftApp {
   const app = subApp();
   // Claims add nothing to the outbox (node.started is not relayed), so no afterWrite.
   serve(
@@ -18,7 +18,7 @@ export function claimRoutes({ engine }: RouteDeps): WeftApp {
       body: { required: false, schema: ClaimBodySchema, description: "Optional; an empty body (whatever its Content-Type) claims one task with the default lease" },
       responses: { 200: json(z.object({ tasks: z.array(TaskSchema) }), "Claimed tasks; empty when nothing is ready") },
     },
-    async (c, { params: { agent }, body }) => c.json({ tasks: await engine.claim(c.var.tenant, agent, body) }, 200),
+    async (c, { params: { agent }, body }) => c.json({ tasks: await values.resolver().each(await engine.claim(c.var.tenant, agent, body), "input") }, 200),
   );
 
   serve(
@@ -35,7 +35,10 @@ export function claimRoutes({ engine }: RouteDeps): WeftApp {
       },
       responses: { 200: json(z.object({ task: TaskSchema }), "The claimed task"), ...errorResponses(404, 409) },
     },
-    async (c, { params: { dagId, nodeId }, body }) => c.json({ task: await engine.claimNode(c.var.tenant, dagId, nodeId, body) }, 200),
+    async (c, { params: { dagId, nodeId }, body }) => {
+      const [task] = await values.resolver().each([await engine.claimNode(c.var.tenant, dagId, nodeId, body)], "input");
+      return c.json({ task: task! }, 200);
+    },
   );
   return app;
 }

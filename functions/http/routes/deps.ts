@@ -4,6 +4,7 @@ import type { ColdStore } from "@weft/core";
 import { createReadThrough, type ReadThrough } from "@weft/core";
 import type { AuthEnv } from "../auth.js";
 import { requestErrorFromZod } from "../validation.js";
+import type { Values } from "../../values.js";
 
 export type WeftApp = OpenAPIHono<AuthEnv>;
 
@@ -32,6 +33,8 @@ export interface RouteDeps {
   runs: ReadThrough;
   /** Called after every engine write that may add outbox entries (the app bounds and swallows it). */
   afterWrite(ref: WriteRef): Promise<void>;
+  /** Large inputs and outputs: stored in S3 on the way in, resolved on the way out (functions/values.ts). */
+  values: Values;
 }
 
 /** Without a cold store nothing is archived: a run Redis does not have does not exist. */

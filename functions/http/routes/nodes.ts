@@ -3,7 +3,7 @@ import { AdditionSchema } from "@weft/core/validation";
 import { LIMITS, VersionSchema } from "@weft/core/checks";
 import { errorResponses } from "../errors.js";
 import { serve } from "../serve.js";
-import { ClaimMax, DagParams, json, LeaseMs, LeaseToken, NodeErrorSchema, NodeParams, NodeStatusSchema, PathId, RunStatusSchema, TaskSchema, WorkerId } from "../schemas.js";
+import { ClaimMax, DagParams, json, LeaseMs, LeaseToken, NodeErrorSchema, NodeParams, NodeStatusSchema, PathId, RunStatusSchema, TaskSchema, ValuesQuery, WorkerId } from "../schemas.js";
 import { subApp, type RouteDeps, type WeftApp } from "./deps.js";
 
 /** A worker's reports on the attempt it holds the lease of, and what it reads to do it. */
@@ -70,7 +70,7 @@ const FailResult = z
   .object({ status: z.enum(["retrying", "failed"]), retryAt: z.number().int().optional(), runStatus: RunStatusSchema, duplicate: z.boolean() })
   .openapi("FailResult");
 
-export function nodeRoutes({ engine, afterWrite }: RouteDeps): WeftApp {
+export function nodeRoutes({ engine, afterWrite, values }: RouteDeps): WeftApp {
   const app = subApp();
 
   serve(
@@ -88,14 +88,15 @@ export function nodeRoutes({ engine, afterWrite }: RouteDeps): WeftApp {
     },
     async (c, { params: { dagId, nodeId }, body: { leaseToken, output, workerId, claimNext, state, add } }) => {
       const tenant = c.var.tenant;
-      const result = await engine.complete(tenant, dagId, nodeId, leaseToken, output, {
+      const stored = await values.incoming({ tenant, dagId, nodeId, field: "output" }, output);
+      const result = await engine.complete(tenant, dagId, nodeId, leaseToken, stored, {
         ...(workerId ? { workerId } : {}),
         ...(claimNext ? { claimNext } : {}),
         ...(state ? { state } : {}),
-        ...(add ? { add } : {}),
+        ...(add ? { add: await values.incomingNodes(tenant, dagId, add, "add.") } : {}),
       });
       if (!result.duplicate) await afterWrite({ tenant, dagId });
-      return c.json(result, 200);
+      return c.json(result.next ? { ...result, next: await values.resolver().each(result.next, "input") } : result, 200);
     },
   );
 
@@ -168,7 +169,7 @@ export function nodeRoutes({ engine, afterWrite }: RouteDeps): WeftApp {
     },
     async (c, { params: { dagId, nodeId }, body: { leaseToken, ...addition } }) => {
       const tenant = c.var.tenant;
-      const result = await engine.extend(tenant, dagId, nodeId, leaseToken, addition);
+      const result = await engine.extend(tenant, dagId, nodeId, leaseToken, await values.incomingNodes(tenant, dagId, addition));
       if (!result.duplicate) await afterWrite({ tenant, dagId });
       return c.json(result, 200);
     },
@@ -186,7 +187,7 @@ export function nodeRoutes({ engine, afterWrite }: RouteDeps): WeftApp {
     },
     async (c, { params: { dagId }, body }) => {
       const tenant = c.var.tenant;
-      const result = await engine.addNodes(tenant, dagId, body, { actor: "api" });
+      const result = await engine.addNodes(tenant, dagId, await values.incomingNodes(tenant, dagId, body), { actor: "api" });
       await afterWrite({ tenant, dagId });
       return c.json(result, 200);
     },
@@ -199,6 +200,7 @@ export function nodeRoutes({ engine, afterWrite }: RouteDeps): WeftApp {
       path: "/v1/dags/{dagId}/nodes/{nodeId}/parents",
       summary: "Outputs of the node's dependencies by node id (dependencies without an output are left out)",
       params: NodeParams,
+      query: z.object({ values: ValuesQuery }),
       responses: {
         200: json(
           z.object({ parents: z.record(z.string(), z.unknown()), notSucceeded: z.record(z.string(), NodeStatusSchema) }).openapi("ParentOutputs"),
@@ -207,9 +209,9 @@ export function nodeRoutes({ engine, afterWrite }: RouteDeps): WeftApp {
         ...errorResponses(404),
       },
     },
-    async (c, { params: { dagId, nodeId } }) => {
+    async (c, { params: { dagId, nodeId }, query: { values: mode } }) => {
       const r = await engine.parents(c.var.tenant, dagId, nodeId);
-      return c.json({ parents: r.outputs, notSucceeded: r.notSucceeded }, 200);
+      return c.json({ parents: await values.resolver(mode).record(r.outputs), notSucceeded: r.notSucceeded }, 200);
     },
   );
   return app;

@@ -3,7 +3,7 @@ import { LIMITS, textSchema } from "@weft/core/checks";
 import { RunSpecSchema } from "@weft/core/validation";
 import { errorResponses } from "../errors.js";
 import { serve } from "../serve.js";
-import { Counts, DagParams, json, NodeStatusSchema, QueryInt, RunStatusSchema, SignalRecordSchema } from "../schemas.js";
+import { Counts, DagParams, json, NodeStatusSchema, QueryInt, RunStatusSchema, SignalRecordSchema, ValuesQuery } from "../schemas.js";
 import { subApp, type RouteDeps, type WeftApp } from "./deps.js";
 
 /**
@@ -88,7 +88,7 @@ const RunListSchema = z
   })
   .openapi("RunList");
 
-export function runRoutes({ engine, runs, afterWrite }: RouteDeps): WeftApp {
+export function runRoutes({ engine, runs, afterWrite, values }: RouteDeps): WeftApp {
   const app = subApp();
 
   serve(
@@ -107,7 +107,7 @@ export function runRoutes({ engine, runs, afterWrite }: RouteDeps): WeftApp {
     },
     async (c, { body }) => {
       const tenant = c.var.tenant;
-      const result = await engine.submit(tenant, body as never);
+      const result = await engine.submit(tenant, (await values.incomingSubmit(tenant, body)) as never);
       // Also on a replay: a crash after the first submit's write may have left its events unsent.
       await afterWrite({ tenant, dagId: result.dagId });
       return c.json(result, result.created ? 201 : 200);
@@ -146,11 +146,13 @@ export function runRoutes({ engine, runs, afterWrite }: RouteDeps): WeftApp {
       path: "/v1/dags/{dagId}",
       summary: "A run with each node's status, attempt, output and error",
       params: DagParams,
-      query: z.object({ include: z.enum(["input"]).optional().openapi({ description: "Also return each node's input" }) }),
+      query: z.object({ include: z.enum(["input"]).optional().openapi({ description: "Also return each node's input" }), values: ValuesQuery }),
       responses: { 200: json(RunViewSchema, "The run"), ...errorResponses(404) },
     },
-    async (c, { params: { dagId }, query: { include } }) =>
-      c.json(await runs.getRun(c.var.tenant, dagId, { output: true, input: include === "input" }), 200),
+    async (c, { params: { dagId }, query: { include, values: mode } }) => {
+      const run = await runs.getRun(c.var.tenant, dagId, { output: true, input: include === "input" });
+      return c.json({ ...run, nodes: await values.resolver(mode).each(run.nodes, "output", "input") }, 200);
+    },
   );
 
   serve(

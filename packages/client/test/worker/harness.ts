@@ -16,6 +16,7 @@ export function useLocal(): { local: () => Local; client: () => WeftClient } {
   beforeAll(async () => {
     process.env.REDIS_URL = "";
     process.env.DYNAMODB_ENDPOINT = "";
+    process.env.WEFT_S3_ENDPOINT = "";
     delete process.env.WEFT_API_KEYS;
     dataDir = mkdtempSync(join(tmpdir(), "weft-worker-"));
     local = await startLocal({ port: 0, dataDir, reconcileMs: 200, subscriptions: () => false, log: () => {}, env: process.env });

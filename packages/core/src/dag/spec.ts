@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DurationMsSchema, IdSchema, LIMITS, textSchema } from "../checks.js";
+import { DEFAULT_VALUE_THRESHOLD_BYTES } from "../values/ref.js";
 
 /**
  * Ids of runs, nodes, agents and tenants: safe inside Redis keys and URLs. One pattern
@@ -105,4 +106,5 @@ export interface DagLimits {
   maxNodes: number;
 }
 
-export const DEFAULT_LIMITS: DagLimits = { maxInputBytes: 256 * 1024, maxNodes: 10_000 };
+/** maxInputBytes is also where a value goes to S3 when the API has a value store (values/ref.ts). */
+export const DEFAULT_LIMITS: DagLimits = { maxInputBytes: DEFAULT_VALUE_THRESHOLD_BYTES, maxNodes: 10_000 };

@@ -40,9 +40,10 @@ const policyField = (retry: RetryPolicy, timeoutMs = 0) =>
 /**
  * A run's id: the one given; else derived from the idempotency key, so that the same key
  * lands on the same shard and the submit script alone decides "same run" atomically;
- * else random.
+ * else random. The API's edge derives it too (functions/values.ts: a large input's S3 key
+ * names the run before the submit script runs).
  */
-function runId(tenant: string, given: string | undefined, idempotencyKey: string | undefined): string {
+export function runId(tenant: string, given: string | undefined, idempotencyKey: string | undefined): string {
   if (given) return given;
   if (idempotencyKey) return `dag_${createHash("sha256").update(tenant).update("\0").update(idempotencyKey).digest("hex").slice(0, 24)}`;
   return `dag_${randomBytes(12).toString("hex")}`;

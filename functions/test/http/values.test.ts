@@ -1,0 +1,238 @@
+import { randomBytes } from "node:crypto";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// Handlers first: they load @hono/zod-openapi before core's schemas exist (see functions/config.ts).
+import { handler as archive } from "../../archive.js";
+import { handler as api } from "../../api.js";
+import { configureRuntime, getRuntime, resetRuntime } from "../../config.js";
+import { ensureTable } from "@weft/core/dynamodb";
+import type { BusEvent } from "@weft/core/events";
+import { isValueRef, MAX_VALUE_BYTES } from "@weft/core/values";
+import { startDynalite, startRedis, startS3, type DynamoServer, type RedisProcess, type S3Server } from "@weft/test-support";
+import { startTestGateway } from "./gateway.js";
+import { invoke, KEY_A, KEY_B, TENANT_A, uid } from "./harness.js";
+
+/**
+ * Large inputs and outputs (M13 item 6) through the local API Gateway (real fetch) and the
+ * API Lambda, against real Redis, dynalite and s3rver: above the threshold a value goes to
+ * S3, Redis, the cold store and the events keep its reference, and every read gives the
+ * value back (or its presigned URL).
+ */
+const eb = mockClient(EventBridgeClient);
+let redis: RedisProcess;
+let dynamo: DynamoServer;
+let s3: S3Server;
+let gw: Awaited<ReturnType<typeof startTestGateway>>;
+
+beforeAll(async () => {
+  eb.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
+  [redis, dynamo, s3] = await Promise.all([startRedis(), startDynalite(), startS3()]);
+  await ensureTable(dynamo.client(), "weft-test");
+  await configureRuntime({
+    env: {
+      REDIS_URL: redis.url,
+      WEFT_API_KEYS: `${KEY_A}:acme,${KEY_B}:globex`,
+      WEFT_TABLE: "weft-test",
+      DYNAMODB_ENDPOINT: dynamo.endpoint,
+      WEFT_HOT_TTL_SECONDS: "1",
+      WEFT_VALUES_BUCKET: s3.bucket,
+      WEFT_S3_ENDPOINT: s3.endpoint,
+    },
+  });
+  gw = await startTestGateway();
+}, 60_000);
+afterAll(async () => {
+  await gw?.close();
+  await resetRuntime();
+  await Promise.all([redis?.stop(), dynamo?.stop(), s3?.stop()]);
+});
+
+/** The same request through the local gateway (fetch) and, for reads, also the Lambda handler. */
+async function http(method: string, path: string, body?: unknown, key = KEY_A) {
+  const res = await fetch(gw.baseUrl + path, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, text, json: text ? JSON.parse(text) : undefined };
+}
+
+/** About `bytes` of JSON that does not compress (an LLM's long answer, base64 here). */
+const bigValue = (bytes: number) => ({ text: randomBytes(Math.ceil((bytes * 3) / 4)).toString("base64").slice(0, bytes) });
+
+const done = (dagId: string, type: "DagSucceeded" | "DagFailed" = "DagSucceeded"): BusEvent => ({
+  version: "0",
+  id: "x",
+  "detail-type": type,
+  source: "weft",
+  account: "000000000000",
+  time: new Date().toISOString(),
+  region: "local",
+  resources: [],
+  detail: { eventId: "0:1-0", tenant: TENANT_A, dagId, at: Date.now() },
+});
+
+async function goneFromRedis(dagId: string) {
+  for (let i = 0; i < 100; i++) {
+    if (!(await getRuntime().engine.getRun(TENANT_A, dagId).then(() => true, () => false))) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`run ${dagId} is still in Redis`);
+}
+
+async function claim(agent: string, key = KEY_A) {
+  const r = await http("POST", `/v1/agents/${agent}/claim`, {}, key);
+  expect(r.status).toBe(200);
+  return r.json.tasks[0] as { dagId: string; nodeId: string; leaseToken: string; input: unknown };
+}
+
+describe("a 5 MB output", () => {
+  it("round-trips through S3: Redis and the events hold a reference, GET, parents() and the cold store give it back", async () => {
+    const id = uid("big");
+    const agent = `${id}-ag`;
+    expect((await http("POST", "/v1/dags", { id, nodes: [{ id: "a", agent }, { id: "b", agent, deps: ["a"] }] })).status).toBe(201);
+    const a = await claim(agent);
+    const output = bigValue(5_000_000);
+    const done1 = await http("POST", `/v1/dags/${id}/nodes/a/complete`, { leaseToken: a.leaseToken, output });
+    expect(done1).toMatchObject({ status: 200, json: { duplicate: false, ready: ["b"] } });
+    // The same completion again (an answer lost): the same reference, so a duplicate, not a conflict.
+    expect((await http("POST", `/v1/dags/${id}/nodes/a/complete`, { leaseToken: a.leaseToken, output })).json).toMatchObject({ duplicate: true });
+
+    // Redis keeps the reference, the object holds the value.
+    const hot = await getRuntime().engine.getRun(TENANT_A, id);
+    const ref = hot.nodes.find((n) => n.id === "a")!.output;
+    expect(isValueRef(ref)).toBe(true);
+    expect(ref).toEqual({ $weftValue: { key: expect.stringMatching(new RegExp(`^weft/acme/${id}/a/output-[0-9a-f]{64}\\.json$`)), bytes: JSON.stringify(output).length } });
+    expect(await getRuntime().values.store!.get((ref as { $weftValue: { key: string; bytes: number } }).$weftValue)).toBe(JSON.stringify(output));
+    // The log carries no value (an event names the node, not its output).
+    const events = await http("GET", `/v1/dags/${id}/events?limit=100`);
+    expect(events.text.length).toBeLessThan(10_000);
+
+    // GET through the gateway and the Lambda, and parents() of the child, give the value back.
+    const viaGateway = await http("GET", `/v1/dags/${id}`);
+    expect(viaGateway.json.nodes[0]).toMatchObject({ id: "a", status: "succeeded", output });
+    const viaLambda = await invoke(api, "GET", `/v1/dags/${id}`);
+    expect(viaLambda.json.nodes[0].output).toEqual(output);
+    const b = await claim(agent);
+    expect((await http("GET", `/v1/dags/${id}/nodes/b/parents`)).json.parents).toEqual({ a: output });
+    // On request, a presigned URL instead (the dashboard, very large values).
+    const asUrl = await http("GET", `/v1/dags/${id}?values=url`);
+    const urlRef = asUrl.json.nodes[0].output.$weftValue;
+    expect(urlRef).toMatchObject({ key: expect.any(String), bytes: JSON.stringify(output).length, url: expect.stringMatching(/^http/) });
+    expect(await (await fetch(urlRef.url)).json()).toEqual(output);
+
+    // Archived, then let go by Redis: the cold store's copy still resolves.
+    expect((await http("POST", `/v1/dags/${id}/nodes/b/complete`, { leaseToken: b.leaseToken, output: "ok" })).json.runStatus).toBe("succeeded");
+    expect(await archive(done(id))).toMatchObject({ flushed: true, released: true });
+    await goneFromRedis(id);
+    const cold = await http("GET", `/v1/dags/${id}`);
+    expect(cold.status).toBe(200);
+    expect(cold.json.nodes.map((n: { output: unknown }) => n.output)).toEqual([output, "ok"]);
+    expect((await invoke(api, "GET", `/v1/dags/${id}`)).json.nodes[0].output).toEqual(output);
+  }, 60_000);
+});
+
+describe("large inputs", () => {
+  it("a submit's large input goes to S3 and comes back with the claimed task; a replay is the same run", async () => {
+    const agent = uid("in-ag");
+    const input = bigValue(400_000);
+    const spec = { idempotencyKey: uid("key"), nodes: [{ id: "a", agent, input }] };
+    const first = await http("POST", "/v1/dags", spec);
+    expect(first).toMatchObject({ status: 201, json: { created: true } });
+    expect((await http("POST", "/v1/dags", spec)).json).toMatchObject({ status: "running", created: false, dagId: first.json.dagId });
+    const hot = await getRuntime().engine.getRun(TENANT_A, first.json.dagId, { include: { input: true } });
+    expect(isValueRef(hot.nodes[0]!.input)).toBe(true);
+    const task = await claim(agent);
+    expect(task).toMatchObject({ dagId: first.json.dagId, nodeId: "a", input });
+    expect((await http("GET", `/v1/dags/${first.json.dagId}?include=input`)).json.nodes[0].input).toEqual(input);
+  }, 30_000);
+
+  it("a run without id or idempotencyKey gets its id at the edge, so its large input has a home", async () => {
+    const agent = uid("noid");
+    const r = await http("POST", "/v1/dags", { nodes: [{ id: "a", agent, input: bigValue(300_000) }] });
+    expect(r.status).toBe(201);
+    const ref = (await getRuntime().engine.getRun(TENANT_A, r.json.dagId, { include: { input: true } })).nodes[0]!.input as { $weftValue: { key: string } };
+    expect(ref.$weftValue.key.startsWith(`weft/acme/${r.json.dagId}/a/input-`)).toBe(true);
+  });
+});
+
+describe("uploads of values too big for a request", () => {
+  it("an 8 MB output uploaded to a presigned URL is completed by reference and read back past the inline budget by URL", async () => {
+    const id = uid("up");
+    const agent = `${id}-ag`;
+    await http("POST", "/v1/dags", { id, nodes: [{ id: "a", agent }] });
+    const a = await claim(agent);
+    const json = JSON.stringify(bigValue(8_000_000));
+    const up = await http("POST", `/v1/dags/${id}/nodes/a/uploads`, { field: "output", bytes: Buffer.byteLength(json) });
+    expect(up).toMatchObject({ status: 200, json: { method: "PUT", ref: { $weftValue: { bytes: Buffer.byteLength(json) } } } });
+    expect((await fetch(up.json.url, { method: "PUT", headers: up.json.headers, body: json })).status).toBe(200);
+    expect((await http("POST", `/v1/dags/${id}/nodes/a/complete`, { leaseToken: a.leaseToken, output: up.json.ref })).status).toBe(200);
+    // 8 MB is past what one response inlines (Lambda answers at most 6 MB): a reference with its URL.
+    const got = (await http("GET", `/v1/dags/${id}`)).json.nodes[0].output.$weftValue;
+    expect(got).toMatchObject({ key: up.json.ref.$weftValue.key, bytes: Buffer.byteLength(json) });
+    expect(await (await fetch(got.url)).text()).toBe(json);
+  }, 30_000);
+
+  it("answers 413 naming the field for a value over 100 MB, declared or stored", async () => {
+    const id = uid("huge");
+    const agent = `${id}-ag`;
+    await http("POST", "/v1/dags", { id, nodes: [{ id: "a", agent }] });
+    const a = await claim(agent);
+    const declared = await http("POST", `/v1/dags/${id}/nodes/a/uploads`, { field: "output", bytes: MAX_VALUE_BYTES + 1 });
+    expect(declared).toMatchObject({ status: 413, json: { error: { code: "payload_too_large", field: "output" } } });
+    // An uploader that ignores the declared size: 100 MB + 1 streamed to the node's own prefix
+    // (never held in memory), then referenced. The API reads its size, not its bytes.
+    const key = `weft/acme/${id}/a/output-streamed.json`;
+    const client = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+    async function* chunks() {
+      const chunk = Buffer.alloc(1024 * 1024, 0x61);
+      for (let i = 0; i < 100; i++) yield chunk;
+      yield Buffer.from("b");
+    }
+    const { Readable } = await import("node:stream");
+    await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: Readable.from(chunks()), ContentLength: MAX_VALUE_BYTES + 1 }));
+    client.destroy();
+    const refused = await http("POST", `/v1/dags/${id}/nodes/a/complete`, { leaseToken: a.leaseToken, output: { $weftValue: { key, bytes: 10 } } });
+    expect(refused).toMatchObject({ status: 413, json: { error: { code: "payload_too_large", field: "output" } } });
+    expect((await http("GET", `/v1/dags/${id}`)).json.nodes[0].status).toBe("running");
+  }, 120_000);
+});
+
+describe("hostile references", () => {
+  it("refuses, with a 4xx naming the field, a reference to another tenant's object, another run's, or none; nothing changes", async () => {
+    // globex's own large output, stored the ordinary way.
+    const theirs = uid("theirs");
+    await http("POST", "/v1/dags", { id: theirs, nodes: [{ id: "a", agent: `${theirs}-ag` }] }, KEY_B);
+    const t = await claim(`${theirs}-ag`, KEY_B);
+    await http("POST", `/v1/dags/${theirs}/nodes/a/complete`, { leaseToken: t.leaseToken, output: bigValue(300_000) }, KEY_B);
+    const secret = (await getRuntime().engine.getRun("globex", theirs)).nodes[0]!.output as { $weftValue: { key: string; bytes: number } };
+    expect(secret.$weftValue.key.startsWith(`weft/globex/${theirs}/`)).toBe(true);
+
+    const id = uid("forge");
+    const agent = `${id}-ag`;
+    await http("POST", "/v1/dags", { id, nodes: [{ id: "a", agent }] });
+    const other = uid("other");
+    await http("POST", "/v1/dags", { id: other, nodes: [{ id: "a", agent: `${other}-ag` }] });
+    const a = await claim(agent);
+    const forged = [
+      secret,
+      { $weftValue: { key: `weft/acme/${id}/../../globex/${theirs}/a/x.json`, bytes: 1 } },
+      { $weftValue: { key: `weft/acme/${other}/a/output-x.json`, bytes: 1 } },
+      { $weftValue: { key: `weft/acme/${id}/a/output-never-uploaded.json`, bytes: 1 } },
+      { $weftValue: { key: 42, bytes: 1 } },
+    ];
+    for (const output of forged) {
+      const r = await http("POST", `/v1/dags/${id}/nodes/a/complete`, { leaseToken: a.leaseToken, output });
+      expect(r.status, JSON.stringify(output)).toBe(422);
+      expect(r.json.error).toMatchObject({ code: "validation", field: "output" });
+    }
+    const sub = await http("POST", "/v1/dags", { id: uid("forge-in"), nodes: [{ id: "a", agent, input: secret }] });
+    expect(sub).toMatchObject({ status: 422, json: { error: { field: "nodes[0].input" } } });
+    expect((await http("GET", `/v1/dags/${id}`)).json.nodes[0]).toMatchObject({ status: "running" });
+    // A url a caller sends back is not trusted either: only the key is kept, and checked.
+    expect((await invoke(api, "POST", `/v1/dags/${id}/nodes/a/complete`, { body: { leaseToken: a.leaseToken, output: secret } })).status).toBe(422);
+  }, 30_000);
+});
