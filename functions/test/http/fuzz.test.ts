@@ -76,6 +76,7 @@ const REQUESTS: Req[] = [
   { method: "POST", path: "/v1/dags/{fz-run}/nodes", body: { nodes: [{ id: "fz-y", agent: "fz-ag", input: { text: "t" } }] } },
   { method: "POST", path: `${node}/signal`, body: { output: { text: "o" }, by: "b", signalId: "s" } },
   { method: "POST", path: `${node}/signal`, body: { error: { message: "m" }, by: "b" } },
+  { method: "POST", path: `${node}/uploads`, body: { field: "output", bytes: 10 } },
   { method: "POST", path: `${node}/suspend`, body: { leaseToken: "1.x", wait: { timeoutMs: 1000, key: "k", output: { text: "d" } }, input: { text: "i" }, workerId: "w" } },
   { method: "POST", path: "/v1/dags/{fz-run}/pause", body: {} },
   { method: "POST", path: "/v1/dags/{fz-run}/resume", body: {} },
