@@ -10,6 +10,8 @@
  * cannot be reached PostgresSaver is left out and the report says so.
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { PerformanceObserver } from "node:perf_hooks";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
@@ -27,6 +29,9 @@ export interface OpStats {
   perSec: number;
   p50Ms: number;
   p99Ms: number;
+  /** Garbage-collection pauses of this (the client) process during the phase. */
+  gcPauses: number;
+  gcMs: number;
 }
 export interface SaverRow {
   saver: string;
@@ -43,6 +48,9 @@ export interface SaversReport {
   checkpointBytes: number;
   postgres: string;
   durationS: number;
+  /** 1-minute load average (os.loadavg) when the run started and when it ended. */
+  load: [number, number];
+  steps: { one: number; many: number };
 }
 
 export const SECTION_START = "<!-- savers:start -->";
@@ -67,8 +75,29 @@ async function timed(latencies: number[], fn: () => Promise<unknown>): Promise<v
   latencies.push(performance.now() - t);
 }
 
-function stats(latencies: number[], wallMs: number): OpStats {
-  return { ops: latencies.length, perSec: (latencies.length / wallMs) * 1000, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+/** GC pauses of this process (start, duration), so a p99 can be told apart from a collection. */
+const pauses: [number, number][] = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) pauses.push([e.startTime, e.duration]);
+});
+
+/**
+ * Stats of a phase that ran from t0 to now. Node delivers GC entries to observers only
+ * on a later turn of the event loop (a phase without I/O, such as MemorySaver's, gets
+ * none during it), so this waits for one and counts the pauses that started in the phase.
+ */
+async function stats(latencies: number[], t0: number): Promise<OpStats> {
+  const t1 = performance.now();
+  await new Promise((r) => setTimeout(r, 20));
+  const inPhase = pauses.filter(([start]) => start >= t0 && start < t1);
+  return {
+    ops: latencies.length,
+    perSec: (latencies.length / (t1 - t0)) * 1000,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    gcPauses: inPhase.length,
+    gcMs: inPhase.reduce((n, [, d]) => n + d, 0),
+  };
 }
 
 /** `threads` loops at once, each writing `steps` checkpoints (and one write each) to its own thread, then reading the latest `steps` times. */
@@ -88,7 +117,7 @@ async function drive(saver: BaseCheckpointSaver, run: string, threads: number, s
       }
     }),
   );
-  const put = stats(puts, performance.now() - t0);
+  const put = await stats(puts, t0);
   const gets: number[] = [];
   t0 = performance.now();
   await Promise.all(
@@ -100,7 +129,7 @@ async function drive(saver: BaseCheckpointSaver, run: string, threads: number, s
       }
     }),
   );
-  return { put, getTuple: stats(gets, performance.now() - t0) };
+  return { put, getTuple: await stats(gets, t0) };
 }
 
 async function postgres(log: (m: string) => void): Promise<PostgresSaver | string> {
@@ -124,7 +153,10 @@ async function postgres(log: (m: string) => void): Promise<PostgresSaver | strin
 
 export async function benchSavers(o: { smoke: boolean; log: (m: string) => void }): Promise<SaversReport> {
   const started = performance.now();
-  const steps = o.smoke ? { one: 20, many: 2 } : { one: 2_000, many: 200 };
+  const load0 = loadavg()[0]!;
+  // 5,000 samples at 1 thread: the p99 is the 50th slowest, not the 20th.
+  const steps = o.smoke ? { one: 20, many: 2 } : { one: 5_000, many: 200 };
+  gcObserver.observe({ entryTypes: ["gc"] });
   const server = await startRedis();
   const admin = new Redis({ port: server.port });
   const pgSaver = await postgres(o.log);
@@ -136,7 +168,12 @@ export async function benchSavers(o: { smoke: boolean; log: (m: string) => void 
   const rows: SaverRow[] = [];
   try {
     for (const [name, saver] of savers) {
-      if (!o.smoke) await drive(saver, `warm-${name}`, 10, 50);
+      // Warm-up until the JIT has compiled the hot paths (the first ~1,000 calls of a fresh
+      // process run slower code and would land in the p99) and the connections are open.
+      if (!o.smoke) {
+        await drive(saver, `warm1-${name}`, 1, 1_500);
+        await drive(saver, `warm-${name}`, 10, 100);
+      }
       for (const [threads, n] of [[1, steps.one], [50, steps.many]] as const) {
         const r = await drive(saver, `${name}-${threads}`, threads, n);
         rows.push({ saver: name, threads, ...r });
@@ -160,8 +197,11 @@ export async function benchSavers(o: { smoke: boolean; log: (m: string) => void 
       checkpointBytes: Buffer.byteLength(JSON.stringify(step(1).checkpoint)),
       postgres: typeof pgSaver === "string" ? pgSaver : `PostgreSQL at ${new URL(PG_URL).host}, pg pool defaults`,
       durationS: (performance.now() - started) / 1000,
+      load: [load0, loadavg()[0]!],
+      steps,
     };
   } finally {
+    gcObserver.disconnect();
     for (const [, s] of savers) await (s as { close?: () => Promise<void>; end?: () => Promise<void> }).close?.().catch(() => {});
     if (typeof pgSaver !== "string") await pgSaver.end().catch(() => {});
     admin.disconnect();
@@ -172,7 +212,9 @@ export async function benchSavers(o: { smoke: boolean; log: (m: string) => void 
 const f = (n: number, d = 0) => n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 
 export function renderSavers(r: SaversReport): string {
-  const row = (x: SaverRow) => `| ${x.saver} | ${x.threads} | ${f(x.put.perSec)} | ${f(x.put.p50Ms, 2)} | ${f(x.put.p99Ms, 2)} | ${f(x.getTuple.perSec)} | ${f(x.getTuple.p50Ms, 2)} | ${f(x.getTuple.p99Ms, 2)} |`;
+  const gcs = (x: OpStats) => `${f(x.gcMs, 0)} (${x.gcPauses})`;
+  const row = (x: SaverRow) =>
+    `| ${x.saver} | ${x.threads} | ${f(x.put.perSec)} | ${f(x.put.p50Ms, 2)} | ${f(x.put.p99Ms, 2)} | ${gcs(x.put)} | ${f(x.getTuple.perSec)} | ${f(x.getTuple.p50Ms, 2)} | ${f(x.getTuple.p99Ms, 2)} | ${gcs(x.getTuple)} |`;
   const at = (saver: string, threads: number) => r.rows.find((x) => x.saver.startsWith(saver) && x.threads === threads);
   const weft50 = at("WeftSaver", 50);
   const pg50 = at("PostgresSaver", 50);
@@ -182,13 +224,15 @@ export function renderSavers(r: SaversReport): string {
     SECTION_START,
     "## LangGraph checkpointers: WeftSaver vs PostgresSaver vs MemorySaver",
     "",
-    `Measured ${r.date} by \`bench/savers.ts\` (${f(r.durationS, 1)} s). Each thread writes checkpoints one after another (a chat-like step: two ` +
-      `new messages and a step counter, ${f(r.checkpointBytes)} B as JSON, both channels in newVersions, plus one write), then reads its latest ` +
-      `checkpoint as often; "threads" run at once. WeftSaver on one fresh redis-server over TCP (one connection); ${r.postgres}; MemorySaver is ` +
-      "the in-process ceiling.",
+    `Measured ${r.date} by \`bench/savers.ts\` (${f(r.durationS, 1)} s; load average ${f(r.load[0], 2)} at the start, ${f(r.load[1], 2)} at the end, 2 CPUs shared with ` +
+      `other sessions). Each thread writes checkpoints one after another (a chat-like step: two new messages and a step counter, ` +
+      `${f(r.checkpointBytes)} B as JSON, both channels in newVersions, plus one write), then reads its latest checkpoint as often; "threads" ` +
+      `run at once (${f(r.steps.one)} steps at 1 thread, ${f(r.steps.many)} per thread at 50), after a warm-up of 1,500 steps at 1 thread and ` +
+      `100 at 10. WeftSaver on one fresh redis-server over TCP (one connection); ${r.postgres}; MemorySaver is the in-process ceiling. ` +
+      '"GC" is the client process\'s garbage-collection pauses during the phase, in ms (count).',
     "",
-    "| saver | threads | put/s | put p50 ms | put p99 ms | getTuple/s | getTuple p50 ms | getTuple p99 ms |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| saver | threads | put/s | put p50 ms | put p99 ms | put GC | getTuple/s | getTuple p50 ms | getTuple p99 ms | getTuple GC |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...r.rows.map(row),
     "",
     `- Goal: at least 3x PostgresSaver's puts/s at 50 threads: ${ratio === undefined ? "not measured (no PostgreSQL)" : `${f(ratio, 1)}x (${r.smoke ? "smoke figure" : ratio >= 3 ? "met" : "MISSED"})`}.`,

@@ -22,7 +22,7 @@ import {
 import { ValidationError } from "@weft/core";
 import { connectRedis, luaScript, type LuaScript, type RedisConfig, type RedisPort } from "@weft/core/redis";
 import { ThreadArchive, type ThreadDump } from "./cold.js";
-import { arr, dumpValue, joinPayload, loadValue, nextVersion, splitPayload } from "./codec.js";
+import { arr, dumpValue, joinPayload, loadValue, nextVersion } from "./codec.js";
 import { CheckpointConflictError, CheckpointTooLargeError } from "./errors.js";
 import { saverKeys, type SaverKeys } from "./keys.js";
 
@@ -59,21 +59,25 @@ export interface WeftSaverOptions {
   serde?: SerializerProtocol;
 }
 
+/** A checkpoint row as the get and list scripts reply it (read_checkpoint in lua/includes/thread.lua). */
 interface Row {
   id: string;
   ns: string;
   head: string;
-  d: string;
-  blobs: Record<string, string>;
-  writes: [taskId: string, idx: number, channel: string, path: string, value: string][];
-  sends?: Row["writes"];
+  checkpoint: string;
+  metadata: string;
+  blobs: [channel: string, value: string][];
+  writes: Write[];
+  /** Pre-v4 checkpoints: the parent's pending sends. */
+  sends: Write[] | undefined;
 }
+type Write = [taskId: string, idx: number, channel: string, path: string, value: string];
 interface Head {
   p: string | false;
   v: number;
   cv: ChannelVersions;
 }
-type Reply = { missing?: true; none?: true; ok?: true; index?: boolean; conflict?: true; latest?: string | false; tuple?: Row; tuples?: Row[]; cursor?: string | false; moved?: true };
+type Reply = { missing?: true; ok?: true; index?: boolean; conflict?: true; latest?: string | false; moved?: true };
 
 const HOUR = 3_600_000;
 /** Thread-index score of an archived thread: never due for the cold tier again until written. */
@@ -81,6 +85,19 @@ const ARCHIVED = 2 ** 52;
 const PAGE = 50;
 const lua = join(dirname(fileURLToPath(import.meta.url)), "lua");
 const script = (name: string): LuaScript => luaScript(name, lua);
+/** The saver's scripts (src/lua/), made once. */
+const S = {
+  get: script("get"),
+  list: script("list"),
+  put: script("put"),
+  putWrites: script("put_writes"),
+  delete: script("delete"),
+  dump: script("dump"),
+  evict: script("evict"),
+  restore: script("restore"),
+  indexed: script("indexed"),
+  threadIndex: script("thread_index"),
+};
 
 // LangGraph's own savers' wording (MemorySaver, PostgresSaver), so callers see one error whichever saver they use.
 const NO_THREAD = (what: string) =>
@@ -149,11 +166,13 @@ export class WeftSaver extends BaseCheckpointSaver {
     if (c.thread_id === undefined) return undefined;
     const threadId = String(c.thread_id);
     const ns = checked(c.checkpoint_ns ?? "", "checkpoint_ns");
-    const id = c.checkpoint_id === undefined ? false : checked(c.checkpoint_id, "checkpoint_id");
-    const args = { ns, id, tasks: TASKS, refresh: this.refreshOnRead };
-    let r = await this.call(script("get"), threadId, args);
-    if (r.missing && (await this.readBack(threadId))) r = await this.call(script("get"), threadId, args);
-    return r.tuple ? this.tuple(threadId, r.tuple) : undefined;
+    const args = [ns, this.refreshOnRead ? "1" : "0", TASKS];
+    if (c.checkpoint_id !== undefined) args.push(checked(c.checkpoint_id, "checkpoint_id"));
+    const keys = this.keys.thread(threadId);
+    let r = await this.redis.run(S.get, keys, args);
+    if (r === "M" && (await this.readBack(threadId))) r = await this.redis.run(S.get, keys, args);
+    if (r.charCodeAt(0) !== 84 /* T */) return undefined;
+    return this.tuple(threadId, readRow(r.split("\0"), { at: 1 }));
   }
 
   async *list(config: RunnableConfig, options: CheckpointListOptions = {}): AsyncGenerator<CheckpointTuple> {
@@ -167,21 +186,22 @@ export class WeftSaver extends BaseCheckpointSaver {
       let cursor: string | false = false;
       let readBack = false;
       for (;;) {
-        const r = await this.call(script("list"), threadId, { ns, before, cursor, count: PAGE, tasks: TASKS, refresh: this.refreshOnRead });
-        if (r.missing) {
+        const f: string[] = (await this.redis.run(S.list, this.keys.thread(threadId), [JSON.stringify({ ns, before, cursor, count: PAGE, tasks: TASKS, refresh: this.refreshOnRead })])).split("\0");
+        if (f[0] === "M") {
           // Not in Redis: read the archive back once (cold tier), or there is nothing to list.
           if (readBack || !(readBack = await this.readBack(threadId))) break;
           continue;
         }
-        for (const row of arr(r.tuples)) {
+        for (const at = { at: 4 }; at.at < f.length; ) {
+          const row = readRow(f, at);
           if (only !== undefined && row.id !== only) continue;
           const t = await this.tuple(threadId, row);
           if (options.filter && !Object.entries(options.filter).every(([k, v]) => isDeepStrictEqual((t.metadata as Record<string, unknown>)?.[k], v))) continue;
           yield t;
           if (--left <= 0) return;
         }
-        if (!r.cursor) break;
-        cursor = r.cursor;
+        if (f[1] !== "1") break;
+        cursor = `${f[2]}\0${f[3]}`;
       }
     }
   }
@@ -204,7 +224,7 @@ export class WeftSaver extends BaseCheckpointSaver {
     const head = JSON.stringify({ p: parent, v: checkpoint.v, cv: versions } satisfies Head);
     const d = joinPayload(await dumpValue(this.serde, rest), await dumpValue(this.serde, metadata));
     this.limit(threadId, [head, d, ...payloads], "checkpoint");
-    const r = await this.write(script("put"), threadId, { ns, id, parent, guard: this.guarded, blobs }, [head, d, ...payloads]);
+    const r = await this.write(S.put, threadId, { ns, id, parent, guard: this.guarded, blobs }, [head, d, ...payloads]);
     if (r.conflict) {
       throw new CheckpointConflictError({ threadId, checkpointNs: ns, parentCheckpointId: parent || undefined, latestCheckpointId: r.latest || undefined });
     }
@@ -218,14 +238,14 @@ export class WeftSaver extends BaseCheckpointSaver {
     const threadId = String(c.thread_id);
     const ns = checked(c.checkpoint_ns ?? "", "checkpoint_ns");
     const id = checked(c.checkpoint_id, "checkpoint_id");
-    const entries = writes.map(([ch, _], i) => [checked(taskId, "taskId"), WRITES_IDX_MAP[ch] ?? i, checked(ch, "channel"), taskPath ?? ""] as const);
+    const entries = writes.map(([ch, _], i) => [checked(taskId, "taskId"), WRITES_IDX_MAP[ch] ?? i, checked(ch, "channel"), checked(taskPath ?? "", "taskPath")] as const);
     const values = await Promise.all(writes.map(([, v]) => dumpValue(this.serde, v)));
     this.limit(threadId, values, "writes");
-    await this.write(script("put_writes"), threadId, { ns, id, writes: entries }, values);
+    await this.write(S.putWrites, threadId, { ns, id, writes: entries }, values);
   }
 
   async deleteThread(threadId: string): Promise<void> {
-    await this.call(script("delete"), threadId, {});
+    await this.call(S.delete, threadId, {});
     await this.archive?.delete(threadId);
     await this.index({ op: "rem", thread: threadId });
   }
@@ -237,10 +257,10 @@ export class WeftSaver extends BaseCheckpointSaver {
    */
   async finish(threadId: string, opts: { evict?: boolean } = {}): Promise<boolean> {
     if (!this.archive) return false;
-    const d = (await this.call(script("dump"), threadId, {})) as Reply & Partial<ThreadDump> & { archived?: number | false; t?: number };
+    const d = (await this.call(S.dump, threadId, {})) as Reply & Partial<ThreadDump> & { archived?: number | false; t?: number };
     if (d.missing) return false;
     if (d.archived !== d.seq) await this.archive.put(threadId, { seq: d.seq!, hash: arr(d.hash), members: arr(d.members) });
-    const r = await this.call(script("evict"), threadId, { seq: d.seq, keepMs: this.keepMs, now: opts.evict === true });
+    const r = await this.call(S.evict, threadId, { seq: d.seq, keepMs: this.keepMs, now: opts.evict === true });
     // Written since the dump: it stays dirty in the index and the next sweep archives it.
     if (!r.moved) await this.index({ op: "add", thread: threadId, score: ARCHIVED });
     return !r.moved;
@@ -252,7 +272,7 @@ export class WeftSaver extends BaseCheckpointSaver {
     const due = (await this.index({ op: "due", max: now - this.coldAfterMs, limit })) as { threads: string[] | Record<string, never> };
     let archived = 0;
     for (const threadId of arr(due.threads)) {
-      const d = (await this.call(script("dump"), threadId, {})) as Reply & { t?: number };
+      const d = (await this.call(S.dump, threadId, {})) as Reply & { t?: number };
       if (d.missing) {
         await this.index({ op: "add", thread: threadId, score: ARCHIVED });
       } else if (now - (d.t ?? 0) < this.coldAfterMs) {
@@ -278,7 +298,7 @@ export class WeftSaver extends BaseCheckpointSaver {
     if (r.missing) r = await this.call(s, threadId, { ...base, cold: await this.readBack(threadId) }, extra);
     if (r.index) {
       await this.index({ op: "add", thread: threadId, score: base.now });
-      await this.call(script("indexed"), threadId, {});
+      await this.call(S.indexed, threadId, {});
     }
     return r;
   }
@@ -288,7 +308,7 @@ export class WeftSaver extends BaseCheckpointSaver {
     const dump = await this.archive?.get(threadId);
     if (!dump) return false;
     const hash = arr(dump.hash);
-    await this.call(script("restore"), threadId, { seq: dump.seq, fields: hash.length / 2, keepMs: this.keepMs }, [...hash, ...arr(dump.members)]);
+    await this.call(S.restore, threadId, { seq: dump.seq, fields: hash.length / 2, keepMs: this.keepMs }, [...hash, ...arr(dump.members)]);
     return true;
   }
 
@@ -303,20 +323,19 @@ export class WeftSaver extends BaseCheckpointSaver {
 
   private async tuple(threadId: string, row: Row): Promise<CheckpointTuple> {
     const head = JSON.parse(row.head) as Head;
-    const [cp, md] = splitPayload(row.d);
-    const [stored, metadata] = (await Promise.all([loadValue(this.serde, cp), loadValue(this.serde, md)])) as [Omit<Checkpoint, "channel_values" | "channel_versions">, CheckpointMetadata];
+    const load = (text: string) => loadValue(this.serde, text);
+    const [stored, metadata] = (await Promise.all([load(row.checkpoint), load(row.metadata)])) as [Omit<Checkpoint, "channel_values" | "channel_versions">, CheckpointMetadata];
     const channel_values: Record<string, unknown> = {};
-    for (const [ch, v] of Object.entries(row.blobs)) channel_values[ch] = await loadValue(this.serde, v);
-    const checkpoint: Checkpoint = { ...stored, channel_values, channel_versions: { ...head.cv } };
+    for (const [ch, v] of row.blobs) channel_values[ch] = await load(v);
+    const checkpoint: Checkpoint = { ...stored, channel_values, channel_versions: head.cv };
     if (row.sends) {
       // Checkpoints before format 4 kept pending sends as the parent's TASKS writes (as MemorySaver migrates them).
-      checkpoint.channel_values[TASKS] = await Promise.all(sorted(arr(row.sends)).map((w) => loadValue(this.serde, w[4])));
+      checkpoint.channel_values[TASKS] = await Promise.all(sorted(row.sends).map((w) => load(w[4])));
       const vs = Object.values(checkpoint.channel_versions) as (string | number)[];
       checkpoint.channel_versions[TASKS] = vs.length > 0 ? maxChannelVersion(...vs) : this.getNextVersion(undefined);
     }
-    const pendingWrites: CheckpointPendingWrite[] = await Promise.all(
-      sorted(arr(row.writes)).map(async ([taskId, , ch, , v]) => [taskId, ch, await loadValue(this.serde, v)] as CheckpointPendingWrite),
-    );
+    const pendingWrites: CheckpointPendingWrite[] = [];
+    for (const [taskId, , ch, , v] of sorted(row.writes)) pendingWrites.push([taskId, ch, await load(v)]);
     const at = (id: string) => ({ configurable: { thread_id: threadId, checkpoint_ns: row.ns, checkpoint_id: id } });
     return { config: at(row.id), checkpoint, metadata, pendingWrites, ...(head.p ? { parentConfig: at(head.p) } : {}) };
   }
@@ -331,13 +350,35 @@ export class WeftSaver extends BaseCheckpointSaver {
   }
 
   private async index(args: Record<string, unknown>): Promise<unknown> {
-    return JSON.parse(await this.redis.run(script("thread_index"), [this.keys.index], [JSON.stringify(args)]));
+    return JSON.parse(await this.redis.run(S.threadIndex, [this.keys.index], [JSON.stringify(args)]));
   }
 }
 
 /** Writes of one checkpoint in the order live execution applies them (writesSortKey). */
-function sorted(ws: Row["writes"]): Row["writes"] {
+function sorted(ws: Write[]): Write[] {
+  if (ws.length < 2) return ws;
   return [...ws].sort((a, b) => compareWritesSortKeys(writesSortKey(a[3], a[0], a[1]), writesSortKey(b[3], b[0], b[1])));
+}
+
+/** One checkpoint row of a get or list reply (`f`: its NUL-split fields), from field `pos.at` on; moves `pos.at` past it. */
+function readRow(f: string[], pos: { at: number }): Row {
+  let i = pos.at;
+  const id = f[i++]!;
+  const ns = f[i++]!;
+  const head = f[i++]!;
+  const checkpoint = f[i++]!;
+  const metadata = f[i++]!;
+  const blobs: Row["blobs"] = [];
+  for (let n = Number(f[i++]); n > 0; n--, i += 2) blobs.push([f[i]!, f[i + 1]!]);
+  const writes = (): Write[] => {
+    const ws: Write[] = [];
+    for (let n = Number(f[i++]); n > 0; n--, i += 5) ws.push([f[i]!, Number(f[i + 1]), f[i + 2]!, f[i + 3]!, f[i + 4]!]);
+    return ws;
+  };
+  const own = writes();
+  const sends = f[i++] === "1" ? writes() : undefined;
+  pos.at = i;
+  return { id, ns, head, checkpoint, metadata, blobs, writes: own, sends };
 }
 
 async function* one(x: string): AsyncGenerator<string> {

@@ -2,7 +2,7 @@
 -- (both carry the hash tag of the thread, see src/keys.ts):
 --   KEYS[1] the thread hash
 --     s  write sequence (INCR on every write)      t  last write, epoch ms
---     x  TTL in force, ms (0: none, the cold tier has not archived it yet)
+--     x  TTL in force, ms (0: none, the cold tier has not archived it yet); set by every write
 --     a  the write sequence last archived to the cold tier (absent: Redis has newer writes)
 --     i  1 while the thread still has to be (re)entered in the thread index
 --     c<NUL>ns<NUL>id                      header JSON {p = parent id | false, v, cv = channel versions}
@@ -49,44 +49,74 @@ local function touch(h, now)
   return redis.call('HEXISTS', h, 'i') == 1
 end
 
-local function read_writes(h, ns, id, list)
-  local out = {}
-  if not list then return out end
+-- Appends a checkpoint's writes to the flat reply `out`: their number, then taskId, idx,
+-- channel, taskPath, value for each (only those to channel `only`, when given).
+local function push_writes(out, h, ns, id, list, only)
+  local at = #out + 1
+  out[at] = '0'
+  if not list then return end
+  local n = 0
   for _, w in ipairs(cjson.decode(list)) do
-    local v = redis.call('HGET', h, fld('w', ns, id, w[1], tostring(w[2])))
-    if v then out[#out + 1] = { w[1], w[2], w[3], w[4], v } end
-  end
-  return out
-end
-
--- One stored checkpoint with the values of its channel versions and its writes; nil when
--- absent. A pre-v4 checkpoint also gets its parent's pending sends (ARGV `tasks` channel).
-local function read_checkpoint(h, ns, id, tasks)
-  local row = redis.call('HMGET', h, fld('c', ns, id), fld('d', ns, id), fld('W', ns, id))
-  if not row[1] then return nil end
-  local head = cjson.decode(row[1])
-  local blobs = {}
-  for ch, ver in pairs(head.cv) do
-    local v = redis.call('HGET', h, fld('b', ns, ch, tostring(ver)))
-    if v then blobs[ch] = v end
-  end
-  local out = { id = id, ns = ns, head = row[1], d = row[2], blobs = blobs, writes = read_writes(h, ns, id, row[3]) }
-  if (head.v or 4) < 4 and head.p then
-    local sends = {}
-    for _, w in ipairs(read_writes(h, ns, head.p, redis.call('HGET', h, fld('W', ns, head.p)))) do
-      if w[3] == tasks then sends[#sends + 1] = w end
+    if not only or w[3] == only then
+      local idx = tostring(w[2])
+      local v = redis.call('HGET', h, fld('w', ns, id, w[1], idx))
+      if v then
+        local k = #out
+        out[k + 1], out[k + 2], out[k + 3], out[k + 4], out[k + 5] = w[1], idx, w[3], w[4], v
+        n = n + 1
+      end
     end
-    out.sends = sends
   end
-  return out
+  out[at] = tostring(n)
 end
 
--- Reads keep a thread as long as it was last kept (x), when refresh is on.
-local function refresh(h, z, on)
-  if not on then return end
-  local x = tonumber(redis.call('HGET', h, 'x') or '0')
-  if x > 0 then
+-- Appends one stored checkpoint to the flat reply `out` (fields joined by NUL, read by
+-- readRow in src/saver.ts); false when absent:
+--   id, ns, header, checkpoint, metadata (the d field holds both, NUL-split),
+--   the number of channel values, then channel, value for each (the values of the
+--   checkpoint's versions), its writes (push_writes), then '1' and the parent's pending
+--   sends (writes to the ARGV `tasks` channel) for a pre-v4 checkpoint, or '0'.
+local function read_checkpoint(h, ns, id, tasks, out)
+  local row = redis.call('HMGET', h, fld('c', ns, id), fld('d', ns, id), fld('W', ns, id))
+  if not row[1] then return false end
+  local head = cjson.decode(row[1])
+  local chans, fields = {}, {}
+  for ch, ver in pairs(head.cv) do
+    chans[#chans + 1] = ch
+    fields[#fields + 1] = fld('b', ns, ch, tostring(ver))
+  end
+  local k = #out
+  out[k + 1], out[k + 2], out[k + 3], out[k + 4] = id, ns, row[1], row[2]
+  local at = k + 5
+  local n = 0
+  if #fields > 0 then
+    local values = redis.call('HMGET', h, unpack(fields))
+    for i, ch in ipairs(chans) do
+      if values[i] then
+        out[at + 2 * n + 1], out[at + 2 * n + 2] = ch, values[i]
+        n = n + 1
+      end
+    end
+  end
+  out[at] = tostring(n)
+  push_writes(out, h, ns, id, row[3])
+  if (head.v or 4) < 4 and head.p then
+    out[#out + 1] = '1'
+    push_writes(out, h, ns, head.p, redis.call('HGET', h, fld('W', ns, head.p)), tasks)
+  else
+    out[#out + 1] = '0'
+  end
+  return true
+end
+
+-- The start of a read: false when Redis does not hold the thread; else, with refresh on,
+-- the thread is kept as long as it was last kept (x, which every write sets) from now.
+local function open_read(h, z, refresh)
+  local x = redis.call('HGET', h, 'x')
+  if not x then return false end
+  if refresh and tonumber(x) > 0 then
     redis.call('PEXPIRE', h, x)
     redis.call('PEXPIRE', z, x)
   end
+  return true
 end
