@@ -16,6 +16,11 @@ const UploadRequest = z
   .object({
     field: z.enum(["input", "output"]).openapi({ description: "Which of the node's values this is: its output (a worker's completion) or its input (a submit or an addition naming the node)" }),
     bytes: z.number().int().min(1).max(LIMITS.maxInteger).openapi({ description: `The value's size as JSON, in bytes; at most ${MAX_VALUE_BYTES} (else 413 naming the field)` }),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits")
+      .optional()
+      .openapi({ description: "The JSON's SHA-256: the key is made of it, so the same value uploaded again (a retried completion) is the same reference" }),
   })
   .strict()
   .openapi("UploadRequest");
@@ -44,9 +49,9 @@ export function uploadRoutes({ values }: RouteDeps): WeftApp {
       body: { required: true, schema: UploadRequest },
       responses: { 200: json(UploadResult, "Upload the value to `url`, then send `ref` in its place"), ...errorResponses(413, 422) },
     },
-    async (c, { params: { dagId, nodeId }, body: { field, bytes } }) => {
+    async (c, { params: { dagId, nodeId }, body: { field, bytes, sha256 } }) => {
       if (!values.store) throw new ValidationError("large values are not configured here (WEFT_VALUES_BUCKET)", "field");
-      const { url, value } = await values.store.uploadUrl({ tenant: c.var.tenant, dagId, nodeId, field }, bytes, UPLOAD_URL_SECONDS);
+      const { url, value } = await values.store.uploadUrl({ tenant: c.var.tenant, dagId, nodeId, field }, bytes, { expiresInSeconds: UPLOAD_URL_SECONDS, ...(sha256 ? { sha256 } : {}) });
       return c.json(
         {
           url,

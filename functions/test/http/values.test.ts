@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { mockClient } from "aws-sdk-client-mock";
@@ -170,6 +170,11 @@ describe("uploads of values too big for a request", () => {
     expect(up).toMatchObject({ status: 200, json: { method: "PUT", ref: { $weftValue: { bytes: Buffer.byteLength(json) } } } });
     expect((await fetch(up.json.url, { method: "PUT", headers: up.json.headers, body: json })).status).toBe(200);
     expect((await http("POST", `/v1/dags/${id}/nodes/a/complete`, { leaseToken: a.leaseToken, output: up.json.ref })).status).toBe(200);
+    // With the JSON's SHA-256 the key is the one the API would give the value: a retried upload and completion are the same reference.
+    const sha256 = createHash("sha256").update(json).digest("hex");
+    const again = await http("POST", `/v1/dags/${id}/nodes/a/uploads`, { field: "output", bytes: Buffer.byteLength(json), sha256 });
+    expect(again.json.ref.$weftValue.key).toBe(`weft/acme/${id}/a/output-${sha256}.json`);
+    expect((await http("POST", `/v1/dags/${id}/nodes/a/uploads`, { field: "output", bytes: 10, sha256: "NOT-HEX" })).json.error).toMatchObject({ field: "sha256" });
     // 8 MB is past what one response inlines (Lambda answers at most 6 MB): a reference with its URL.
     const got = (await http("GET", `/v1/dags/${id}`)).json.nodes[0].output.$weftValue;
     expect(got).toMatchObject({ key: up.json.ref.$weftValue.key, bytes: Buffer.byteLength(json) });

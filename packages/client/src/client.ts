@@ -5,8 +5,12 @@
  */
 import { followStream, type StreamOptions } from "./stream.js";
 import { keepAliveSend, type Send } from "./transport.js";
+import { createHash } from "node:crypto";
 import {
   ConflictError,
+  DIRECT_UPLOAD_BYTES,
+  isValueRef,
+  MAX_VALUE_BYTES,
   NotFoundError,
   PayloadTooLargeError,
   UnavailableError,
@@ -163,6 +167,54 @@ export function createClient(o: ClientOptions) {
   const post = async <T>(path: string, body: unknown) => (await call<T>("POST", path, { body })).json();
   const node = (dagId: string, nodeId: string) => `/v1/dags/${encodeURIComponent(dagId)}/nodes/${encodeURIComponent(nodeId)}`;
 
+  /**
+   * Large values (kept in S3 by the API): a reference the API handed out with a presigned
+   * URL (past what one response inlines, or asked for) is read from that URL, so callers
+   * see the value itself. Plain fetch: no AWS SDK here.
+   */
+  async function resolve(v: unknown): Promise<unknown> {
+    if (!isValueRef(v) || typeof v.$weftValue.url !== "string") return v;
+    const res = await doFetch(v.$weftValue.url);
+    const text = await res.text();
+    if (!res.ok) throw new UnavailableError(`could not read a large value (HTTP ${res.status})`);
+    return JSON.parse(text) as unknown;
+  }
+  const resolveAll = async <T extends object>(items: T[], ...fields: (keyof T & string)[]): Promise<T[]> => {
+    const out: T[] = [];
+    for (const item of items) {
+      let copy = item;
+      for (const f of fields) if (isValueRef(item[f])) copy = { ...copy, [f]: await resolve(item[f]) };
+      out.push(copy);
+    }
+    return out;
+  };
+  const resolveRecord = async (r: Record<string, unknown>) => {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(r)) out[k] = await resolve(v);
+    return out;
+  };
+
+  /**
+   * An output whose JSON is over DIRECT_UPLOAD_BYTES goes straight to S3 (POST .../uploads,
+   * then a PUT to the presigned URL) and the completion carries its reference: API Gateway
+   * takes at most 10 MB per request, Lambda 6 MB. The key is the JSON's SHA-256, so a
+   * completion sent again after a lost answer is the same reference (a duplicate, not a
+   * conflict). Over MAX_VALUE_BYTES it is refused here, before anything is sent.
+   */
+  async function outgoing(task: Pick<Task, "dagId" | "nodeId">, output: unknown): Promise<unknown> {
+    const json = output === undefined ? undefined : JSON.stringify(output);
+    if (json === undefined) return output;
+    const bytes = Buffer.byteLength(json);
+    if (bytes <= DIRECT_UPLOAD_BYTES) return output;
+    if (bytes > MAX_VALUE_BYTES) throw new PayloadTooLargeError(`output has ${bytes} bytes as JSON; a value may have at most ${MAX_VALUE_BYTES}`, "output");
+    const sha256 = createHash("sha256").update(json).digest("hex");
+    const up = await post<{ url: string; headers: Record<string, string>; ref: unknown }>(`${node(task.dagId, task.nodeId)}/uploads`, { field: "output", bytes, sha256 });
+    const put = await doFetch(up.url, { method: "PUT", headers: up.headers, body: json });
+    await put.arrayBuffer();
+    if (!put.ok) throw new UnavailableError(`upload of the output failed (HTTP ${put.status})`);
+    return up.ref;
+  }
+
   const statePath = (ref: ClientStateRef | StateRef) =>
     "dagId" in ref
       ? `/v1/dags/${encodeURIComponent(ref.dagId)}/state/${encodeURIComponent(ref.key)}`
@@ -204,10 +256,14 @@ export function createClient(o: ClientOptions) {
     /** Submit a run; safe to retry (a key is generated when the spec has no id or idempotencyKey, and reused on retries). */
     submit,
     claim: async (agent: string, opts: ClaimOptions = {}) =>
-      (await post<{ tasks: Task[] }>(`/v1/agents/${encodeURIComponent(agent)}/claim`, opts)).tasks,
-    claimNode: async (dagId: string, nodeId: string, opts: ClaimOptions = {}) => (await post<{ task: Task }>(`${node(dagId, nodeId)}/claim`, opts)).task,
-    complete: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, output: unknown, opts: Record<string, unknown> = {}) =>
-      post<CompleteResult>(`${node(task.dagId, task.nodeId)}/complete`, { leaseToken: task.leaseToken, output, ...opts }),
+      resolveAll((await post<{ tasks: Task[] }>(`/v1/agents/${encodeURIComponent(agent)}/claim`, opts)).tasks, "input"),
+    claimNode: async (dagId: string, nodeId: string, opts: ClaimOptions = {}) =>
+      (await resolveAll([(await post<{ task: Task }>(`${node(dagId, nodeId)}/claim`, opts)).task], "input"))[0]!,
+    /** Reports success; an output over 1 MB of JSON is uploaded to S3 first and sent by reference. */
+    complete: async (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, output: unknown, opts: Record<string, unknown> = {}) => {
+      const r = await post<CompleteResult>(`${node(task.dagId, task.nodeId)}/complete`, { leaseToken: task.leaseToken, output: await outgoing(task, output), ...opts });
+      return r.next ? { ...r, next: await resolveAll(r.next, "input") } : r;
+    },
     fail: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, error: NodeError, retryable = true) =>
       post<FailResult>(`${node(task.dagId, task.nodeId)}/fail`, { leaseToken: task.leaseToken, error, retryable }),
     heartbeat: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, leaseMs?: number) =>
@@ -217,7 +273,7 @@ export function createClient(o: ClientOptions) {
       post<{ status: "ready"; attempt: number }>(`${node(task.dagId, task.nodeId)}/release`, { leaseToken: task.leaseToken, ...(workerId ? { workerId } : {}) }),
     /** Outputs of the node's dependencies by node id. */
     parents: async (dagId: string, nodeId: string) =>
-      (await call<{ parents: Record<string, unknown> }>("GET", `${node(dagId, nodeId)}/parents`)).json().parents,
+      resolveRecord((await call<{ parents: Record<string, unknown> }>("GET", `${node(dagId, nodeId)}/parents`)).json().parents),
     /** A read-only token for one run and the URL of its event stream (absolute). */
     watchToken: async (dagId: string, ttlSeconds?: number) => {
       const t = await post<{ token: string; expiresAt: number; streamUrl: string }>(`/v1/dags/${encodeURIComponent(dagId)}/watch-token`, ttlSeconds ? { ttlSeconds } : {});
@@ -227,8 +283,10 @@ export function createClient(o: ClientOptions) {
     stream: (dagId: string, so: StreamOptions) =>
       followStream(async () => (await client.watchToken(dagId)).streamUrl, doFetch, so),
     /** The same, and the status of each dependency that did not succeed (a join may run without them). */
-    parentsOf: async (dagId: string, nodeId: string) =>
-      (await call<{ parents: Record<string, unknown>; notSucceeded: Record<string, NodeStatus> }>("GET", `${node(dagId, nodeId)}/parents`)).json(),
+    parentsOf: async (dagId: string, nodeId: string) => {
+      const r = (await call<{ parents: Record<string, unknown>; notSucceeded: Record<string, NodeStatus> }>("GET", `${node(dagId, nodeId)}/parents`)).json();
+      return { ...r, parents: await resolveRecord(r.parents) };
+    },
     /** A running node adds nodes and deps to its run without finishing (fenced by its lease). */
     extend: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, addition: Addition) =>
       post<ExtendResult>(`${node(task.dagId, task.nodeId)}/extend`, { leaseToken: task.leaseToken, ...addition }),
@@ -263,7 +321,10 @@ export function createClient(o: ClientOptions) {
     /** No node of the run is handed out until resume; running attempts finish. */
     pause: (dagId: string) => post<{ status: RunStatus; changed: boolean }>(`/v1/dags/${encodeURIComponent(dagId)}/pause`, {}),
     resume: (dagId: string) => post<{ status: RunStatus; changed: boolean }>(`/v1/dags/${encodeURIComponent(dagId)}/resume`, {}),
-    getRun: async (dagId: string) => (await call<RunView>("GET", `/v1/dags/${encodeURIComponent(dagId)}`)).json(),
+    getRun: async (dagId: string) => {
+      const run = (await call<RunView>("GET", `/v1/dags/${encodeURIComponent(dagId)}`)).json();
+      return { ...run, nodes: await resolveAll(run.nodes, "output", "input") };
+    },
     events: async (dagId: string, after = 0, limit?: number) =>
       (await call<EventPage>("GET", `/v1/dags/${encodeURIComponent(dagId)}/events?after=${after}${limit ? `&limit=${limit}` : ""}`)).json(),
     cancel: (dagId: string) => post<{ status: string; changed: boolean }>(`/v1/dags/${encodeURIComponent(dagId)}/cancel`, {}),

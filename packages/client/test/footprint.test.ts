@@ -41,6 +41,7 @@ describe("@weft/client's footprint", () => {
       "packages/core/src/errors.ts",
       "packages/core/src/sdk.ts",
       "packages/core/src/state/update.ts",
+      "packages/core/src/values/ref.ts",
     ]);
   });
 });

@@ -57,8 +57,11 @@ export interface ValueStore {
   ownedBy(key: string, tenant: string, dagId: string): boolean;
   /** A URL that reads the value for `expiresInSeconds` (the dashboard, very large values). */
   readUrl(value: StoredValue, expiresInSeconds?: number): Promise<string>;
-  /** A URL a client uploads a value of `bytes` to (values over the API's request limit). */
-  uploadUrl(owner: ValueOwner, bytes: number, expiresInSeconds?: number): Promise<{ url: string; value: StoredValue }>;
+  /**
+   * A URL a client uploads a value of `bytes` to (values over the API's request limit); with
+   * the JSON's `sha256`, the key put() would give it (the same value uploaded twice is the same reference).
+   */
+  uploadUrl(owner: ValueOwner, bytes: number, o?: { expiresInSeconds?: number; sha256?: string }): Promise<{ url: string; value: StoredValue }>;
   /** Deletes every object of a run (its retention ended); how many went. */
   deleteRun(tenant: string, dagId: string): Promise<number>;
   /**
@@ -153,9 +156,10 @@ export function createS3ValueStore(o: S3ValueStoreOptions): ValueStore {
       return key.startsWith(run) && key.length <= 1024 && OWN_KEY.test(key.slice(run.length)) && !key.split("/").some((seg) => seg === "." || seg === "..");
     },
     readUrl: (value, expiresIn = 900) => getSignedUrl(s3, new GetObjectCommand({ Bucket: o.bucket, Key: value.key }), { expiresIn }),
-    async uploadUrl(owner, bytes, expiresIn = 900) {
+    async uploadUrl(owner, bytes, uo = {}) {
       check(owner, bytes);
-      const key = `${nodePrefix(owner)}upload-${randomUUID()}.json`;
+      const expiresIn = uo.expiresInSeconds ?? 900;
+      const key = `${nodePrefix(owner)}${uo.sha256 && /^[0-9a-f]{64}$/.test(uo.sha256) ? uo.sha256 : `upload-${randomUUID()}`}.json`;
       const url = await getSignedUrl(s3, new PutObjectCommand({ Bucket: o.bucket, Key: key, ContentLength: bytes, ContentType: "application/json" }), { expiresIn });
       return { url, value: { key, bytes } };
     },
