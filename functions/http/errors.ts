@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { RateLimitedError, SchemaError, UnavailableError, WeftError, type ErrorCode } from "@weft/core";
+import { API_ERROR_STATUS, codeOfStatus, RateLimitedError, SchemaError, UnavailableError, WeftError } from "@weft/core";
 import { errorFields, logger } from "../log.js";
 
 /**
@@ -53,32 +53,12 @@ export class MethodNotAllowedError extends Error {
   }
 }
 
-const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
-  validation: 422,
-  not_found: 404,
-  conflict: 409,
-  payload_too_large: 413,
-  unauthorized: 401,
-  rate_limited: 429,
-  unavailable: 503,
-};
-
-/** Codes for failures Hono itself raises before a route runs. */
-const HTTP_CODES: Partial<Record<number, string>> = {
-  400: "validation",
-  401: "unauthorized",
-  404: "not_found",
-  405: "method_not_allowed",
-  413: "payload_too_large",
-  415: "unsupported_media_type",
-};
-
 export function toErrorResponse(err: unknown): { status: ContentfulStatusCode; body: ErrorBody; headers?: Record<string, string> } {
   if (err instanceof MethodNotAllowedError) {
-    return { status: 405, body: { error: { code: "method_not_allowed", message: err.message } }, headers: { allow: err.allow.join(", ") } };
+    return { status: API_ERROR_STATUS.method_not_allowed, body: { error: { code: "method_not_allowed", message: err.message } }, headers: { allow: err.allow.join(", ") } };
   }
   if (err instanceof WeftError) {
-    const status = err instanceof SchemaError ? 400 : STATUS[err.code];
+    const status = err instanceof SchemaError ? 400 : API_ERROR_STATUS[err.code];
     const error: ErrorBody["error"] = { code: err.code, message: err.message };
     if (err.field !== undefined) error.field = err.field;
     if (err.details !== undefined) error.details = err.details;
@@ -88,9 +68,9 @@ export function toErrorResponse(err: unknown): { status: ContentfulStatusCode; b
   }
   if (err instanceof HTTPException && err.status < 500) {
     const status = err.status as ContentfulStatusCode;
-    return { status, body: { error: { code: HTTP_CODES[status] ?? "bad_request", message: status === 415 ? "send the body as JSON with Content-Type: application/json" : err.message || "bad request" } } };
+    return { status, body: { error: { code: codeOfStatus(status), message: status === 415 ? "send the body as JSON with Content-Type: application/json" : err.message || "bad request" } } };
   }
-  return { status: 500, body: { error: { code: "internal", message: "internal error" } } };
+  return { status: API_ERROR_STATUS.internal, body: { error: { code: "internal", message: "internal error" } } };
 }
 
 export function errorResponse(c: Context, err: unknown): Response {

@@ -7,15 +7,14 @@ import { followStream, type StreamOptions } from "./stream.js";
 import { keepAliveSend, type Send } from "./transport.js";
 import { createHash } from "node:crypto";
 import {
-  ConflictError,
   DIRECT_UPLOAD_BYTES,
+  errorOfApi,
   isValueRef,
   MAX_VALUE_BYTES,
   NotFoundError,
   PayloadTooLargeError,
   UnavailableError,
   update,
-  ValidationError,
   WeftError,
   type Addition,
   type AddResult,
@@ -73,39 +72,8 @@ export type ClientStateRef = { dagId: string; key: string } | { namespace: strin
 
 type ErrorBody = { error?: { code?: string; message?: string; field?: string; details?: Record<string, unknown> } };
 
-/** The API's error codes (README, "Errors"); the status decides only for a body without one. */
-function toError(status: number, body: ErrorBody): Error {
-  const e = body.error ?? {};
-  const message = e.message ?? `HTTP ${status}`;
-  switch (e.code ?? codeOfStatus(status)) {
-    case "conflict":
-      return new ConflictError(message, e.details);
-    case "not_found":
-      return new NotFoundError(message);
-    case "payload_too_large":
-      return new PayloadTooLargeError(message, e.field);
-    case "validation":
-    case "unsupported_media_type":
-    case "method_not_allowed":
-      return new ValidationError(message, e.field, e.details);
-    case "unauthorized":
-      return new WeftError("unauthorized", message);
-    case "rate_limited":
-      return new WeftError("rate_limited", message);
-    default:
-      // "unavailable", "internal", or a code this client does not know yet.
-      return new UnavailableError(message);
-  }
-}
-
-function codeOfStatus(status: number): string {
-  if (status === 404) return "not_found";
-  if (status === 409) return "conflict";
-  if (status === 413) return "payload_too_large";
-  if (status === 401) return "unauthorized";
-  if (status === 429) return "rate_limited";
-  return status < 500 ? "validation" : "unavailable";
-}
+/** The typed error of an API error answer (errorOfApi: by `error.code`, the status only for a body without one). */
+const toError = (status: number, body: ErrorBody): Error => errorOfApi(status, body.error);
 
 function parseError(text: string): ErrorBody {
   try {

@@ -3,7 +3,23 @@ import { serve, type ServerType } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../functions/http/app.js";
 import { createClient, type WeftClient } from "@weft/client";
-import { ConflictError, createEngine, createStateStore, NotFoundError, ValidationError } from "@weft/core";
+import { HTTPException } from "hono/http-exception";
+import { toErrorResponse } from "../../../functions/http/errors.js";
+import {
+  API_ERROR_STATUS,
+  codeOfStatus,
+  ConflictError,
+  createEngine,
+  createStateStore,
+  errorOfApi,
+  NotFoundError,
+  PayloadTooLargeError,
+  RateLimitedError,
+  UnavailableError,
+  ValidationError,
+  WeftError,
+  type ErrorCode,
+} from "@weft/core";
 import { TcpRedis } from "@weft/core/redis";
 import { startRedis, type RedisProcess } from "@weft/test-support";
 
@@ -148,5 +164,32 @@ describe("@weft/client", () => {
     await expect(on(405, '{"error":{"code":"method_not_allowed","message":"m"}}').getRun("r")).rejects.toBeInstanceOf(ValidationError);
     await expect(on(502, "<html>bad gateway</html>").getRun("r")).rejects.toMatchObject({ code: "unavailable" });
     await expect(on(404, "").getRun("r")).rejects.toBeInstanceOf(NotFoundError);
+    await expect(on(418, "").getRun("r")).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it("reads back every code the API answers with as the error the API was given (one table: API_ERROR_STATUS)", async () => {
+    const thrown: Record<ErrorCode, WeftError> = {
+      validation: new ValidationError("v", "nodes[0].id", { cycle: ["a", "b"] }),
+      not_found: new NotFoundError("n"),
+      conflict: new ConflictError("c", { current: "running" }),
+      payload_too_large: new PayloadTooLargeError("p", "output"),
+      unauthorized: new WeftError("unauthorized", "u"),
+      rate_limited: new RateLimitedError("r", 2000),
+      unavailable: new UnavailableError("down"),
+    };
+    for (const [code, err] of Object.entries(thrown)) {
+      const { status, body, headers } = toErrorResponse(err);
+      expect(status).toBe(API_ERROR_STATUS[code as ErrorCode]);
+      const answer = new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+      const got = await createClient({ baseUrl: "http://x", fetch: async () => answer, submitRetries: 0 }).getRun("r").catch((e: unknown) => e);
+      expect(got).toBeInstanceOf(err.constructor === RateLimitedError ? WeftError : err.constructor);
+      expect(got).toMatchObject({ code, message: err.message, field: err.field, details: err.details });
+    }
+    // The statuses the framework raises before a route runs come back as their codes too.
+    for (const status of [400, 401, 404, 405, 413, 415, 418] as const) {
+      const { body } = toErrorResponse(new HTTPException(status));
+      expect(body.error.code).toBe(codeOfStatus(status));
+      expect(errorOfApi(status, body.error)).toBeInstanceOf(status === 401 ? WeftError : status === 404 ? NotFoundError : status === 413 ? PayloadTooLargeError : ValidationError);
+    }
   });
 });
