@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
+import { isId } from "@weft/core/checks";
 import { UnauthorizedError } from "./errors.js";
 import { tokenAllows, type WatchTokens } from "../live/watch-token.js";
 
@@ -51,7 +52,7 @@ export function parseApiKeys(text: string, field = "WEFT_API_KEYS"): Record<stri
     const sep = pair.lastIndexOf(":");
     const key = pair.slice(0, sep).trim();
     const tenant = pair.slice(sep + 1).trim();
-    if (sep <= 0 || !key || !/^[A-Za-z0-9_.-]{1,128}$/.test(tenant)) {
+    if (sep <= 0 || !key || !isId(tenant)) {
       throw new Error(`${field} entry ${i + 1} must be key:tenant (tenant of letters, digits, '_', '.', '-')`);
     }
     keys[key] = tenant;

@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { NamedBucket, RateLimiter } from "@weft/core/limits";
 import type { AuthEnv } from "./auth.js";
+import { isId } from "@weft/core/checks";
 
 /**
  * Per-tenant rate limits (WEFT_RATE_LIMITS): a token bucket per tenant and, optionally,
@@ -31,9 +32,9 @@ export type RateLimitRules = Record<string, { rate: number; burst: number }>;
 export function parseRateLimits(text: string): RateLimitRules {
   const rules: RateLimitRules = Object.create(null) as RateLimitRules;
   for (const [i, entry] of text.split(",").map((e) => e.trim()).filter(Boolean).entries()) {
-    const m = /^(\*|[A-Za-z0-9_.-]{1,128})(?:@([a-z]+))?=(\d+(?:\.\d+)?)\/([sm])(?::(\d+))?$/.exec(entry);
+    const m = /^([^@=]+)(?:@([a-z]+))?=(\d+(?:\.\d+)?)\/([sm])(?::(\d+))?$/.exec(entry);
     const cls = m?.[2];
-    if (!m || (cls !== undefined && !(ROUTE_CLASSES as readonly string[]).includes(cls))) {
+    if (!m || (m[1] !== "*" && !isId(m[1])) || (cls !== undefined && !(ROUTE_CLASSES as readonly string[]).includes(cls))) {
       throw new Error(`entry ${i + 1} must be scope=rate/s or scope=rate/m with an optional :burst (scope * or a tenant, optionally @${ROUTE_CLASSES.join("|@")})`);
     }
     const rate = Number(m[3]) / (m[4] === "m" ? 60 : 1);

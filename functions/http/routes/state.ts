@@ -19,9 +19,6 @@ export interface StateRouteDeps {
   state: StateStore;
 }
 
-/** Most history entries one read returns (the state store's default cap). */
-const HISTORY_LIMIT = 50;
-
 const SCOPES = [
   { path: "/v1/dags/{dagId}/state/{key}", params: z.object({ dagId: PathId, key: PathId }), tag: "Run state" },
   { path: "/v1/state/{namespace}/{key}", params: z.object({ namespace: PathId, key: PathId }), tag: "Namespace state" },
@@ -179,7 +176,7 @@ export function stateRoutes({ state }: StateRouteDeps): WeftApp {
         tags,
         summary: "Recent writes, newest first: version, op, writer, time",
         params,
-        query: z.object({ limit: QueryInt(1, HISTORY_LIMIT).optional() }),
+        query: z.object({ limit: QueryInt(1, LIMITS.stateHistory).optional() }),
         responses: {
           200: json(
             z.object({ entries: z.array(z.object({ version: z.number().int(), op: z.string(), at: z.number().int() }).passthrough()) }).openapi("StateHistory"),

@@ -76,7 +76,7 @@ describe("per-tenant rate limits", () => {
   it("reads WEFT_RATE_LIMITS once, refusing a malformed one at cold start with an error naming the variable", () => {
     const env = { WEFT_API_KEYS: `${KEY_A}:acme` };
     expect(configFromEnv(env).rateLimits).toBeUndefined();
-    for (const bad of ["acme", "acme=10", "acme@stream=1/s", "*=0/s", "*=10/h", "*=1/s:0"]) {
+    for (const bad of ["acme", "acme=10", "acme@stream=1/s", "*=0/s", "*=10/h", "*=1/s:0", "ac me=1/s", `${"t".repeat(129)}=1/s`, "**=1/s"]) {
       expect(() => configFromEnv({ ...env, WEFT_RATE_LIMITS: bad }), bad).toThrow(expect.objectContaining({ field: "WEFT_RATE_LIMITS" }));
     }
     const rules = parseRateLimits("*=100/s:200, acme=10/s, *@claim=500/s, acme@submit=30/m:5");

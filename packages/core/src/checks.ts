@@ -21,6 +21,10 @@ export const LIMITS = {
   errorMessageLength: 16_384,
   /** Events or runs in one page. */
   pageMax: 1000,
+  /** Runs in one page of a list that names no limit (hot and cold alike). */
+  runPageDefault: 50,
+  /** Shared-state history entries kept per key (the state store's default), so the most one read returns. */
+  stateHistory: 50,
   /** Shared-state keys or namespaces one list call returns (each key is read for its version). */
   stateListMax: 200,
   /** Shared-state writes carried by one completion. */

@@ -7,6 +7,7 @@ import { decodeBlob, encodeArchive, type EncodedArchive, type EncodedBlob } from
 import type { ColdStore, ListRunsOptions, RunArchive, RunList, RunSummary } from "./port.js";
 import { DEFAULT_RETENTION_DAYS, TABLE } from "./table.js";
 import { checkArchive, checkId, checkInt, checkStatus } from "./validate.js";
+import { LIMITS } from "../checks.js";
 
 export interface DynamoColdStoreOptions {
   /** A plain client is wrapped in a document client; a document client is used as given. */
@@ -155,7 +156,7 @@ export class DynamoColdStore implements ColdStore {
 
   async listRuns(tenant: string, opts: ListRunsOptions = {}): Promise<RunList> {
     checkId(tenant, "tenant");
-    const limit = checkInt(opts.limit ?? 50, "limit", 1, 1000);
+    const limit = checkInt(opts.limit ?? LIMITS.runPageDefault, "limit", 1, LIMITS.pageMax);
     const status = opts.status === undefined ? undefined : checkStatus(opts.status, "status");
     const since = opts.since === undefined ? undefined : checkInt(opts.since, "since", 0, 9_999_999_999_999);
     const index = status ? TABLE.indexes.byStatus : TABLE.indexes.byTenant;

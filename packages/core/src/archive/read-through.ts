@@ -128,7 +128,7 @@ export function createReadThrough(o: { engine: Engine; cold: ColdStore; restoreT
    * from the cold store's index, newest first. The cursor says which phase to continue.
    */
   async function listRuns(tenant: string, opts: ListRunsOptions = {}): Promise<RunList> {
-    const limit = opts.limit ?? 50;
+    const limit = opts.limit ?? LIMITS.runPageDefault;
     if (!Number.isInteger(limit) || limit < 1 || limit > LIMITS.pageMax) throw new SchemaError(`limit must be an integer from 1 to ${LIMITS.pageMax}`, "limit");
     const cursor = decodeCursor(opts.cursor);
     const filter = { ...(opts.status ? { status: opts.status } : {}), ...(opts.since !== undefined ? { since: opts.since } : {}) };

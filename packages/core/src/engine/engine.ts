@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomBytes } from "node:crypto";
-import { DEFAULT_LIMITS, Id, type DagLimits, type RetryPolicy } from "../dag/spec.js";
+import { checkId, checkInt, checkLeaseToken, LIMITS } from "../checks.js";
+import { DEFAULT_LIMITS, type DagLimits, type RetryPolicy } from "../dag/spec.js";
 import { PayloadTooLargeError, ValidationError } from "../errors.js";
 import { call as callScript, failureError, isFailure, list, type Script } from "../redis/contract.js";
 import { keySchema, type KeySchema, type RunKeys, type ShardKeys } from "../redis/keys.js";
@@ -52,7 +53,6 @@ export interface EngineOptions {
 
 const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, backoffMs: 1000, maxBackoffMs: 30_000 };
 const DEFAULT_LEASE_MS = 30_000;
-const MAX_CLAIM = 1000;
 
 // Lease tokens and jitter seeds come from one pooled CSPRNG buffer: a randomBytes call
 // per token costs more than the rest of a chain hop's client work.
@@ -71,28 +71,12 @@ function take(n: number): Buffer {
 const rand = () => take(12).toString("base64url");
 const seed = () => take(4).readUInt32BE(0);
 
-// The same rule as the `Id` schema, without a zod parse on every hot-path call.
-const ID = /^[A-Za-z0-9_.-]{1,128}$/;
-function id(value: unknown, field: string): string {
-  if (typeof value === "string" && ID.test(value)) return value;
-  const r = Id.safeParse(value);
-  throw new ValidationError(`${field} ${r.success ? "is invalid" : (r.error.issues[0]?.message ?? "is invalid")}`, field);
-}
-
-function int(value: unknown, field: string, min: number, max: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new ValidationError(`${field} must be an integer from ${min} to ${max}`, field);
-  }
-  return value;
-}
-
-function token(value: unknown): string {
-  if (typeof value !== "string" || value.length === 0 || value.length > 200) {
-    throw new ValidationError("leaseToken must be the token returned by claim", "leaseToken");
-  }
-  return value;
-}
+// Ids, integers and lease tokens: the rules of checks.ts (the HTTP schemas' too), each a
+// SchemaError naming the field; no zod parse on the hot path.
+const id = checkId;
+const token = (value: unknown) => checkLeaseToken(value);
+const int = (value: unknown, field: string, min: number, max: number, fallback: number): number =>
+  value === undefined ? fallback : checkInt(value, field, min, max);
 
 export function createEngine(opts: EngineOptions): Engine {
   const redis = opts.redis;
@@ -120,8 +104,8 @@ export function createEngine(opts: EngineOptions): Engine {
   };
 
   const claimArgs = (o: ClaimOptions | undefined) => ({
-    max: int(o?.max, "max", 1, MAX_CLAIM, 1),
-    leaseMs: int(o?.leaseMs, "leaseMs", 1, 86_400_000, DEFAULT_LEASE_MS),
+    max: int(o?.max, "max", 1, LIMITS.claimMax, 1),
+    leaseMs: int(o?.leaseMs, "leaseMs", 1, LIMITS.maxDurationMs, DEFAULT_LEASE_MS),
     workerId: o?.workerId === undefined ? "anonymous" : id(o.workerId, "workerId"),
   });
   // Every script call that may claim gets its own fresh lease randoms: never reuse them across calls.
@@ -147,14 +131,14 @@ export function createEngine(opts: EngineOptions): Engine {
   };
 
   const stateWrites = (writes: unknown, field: string) => {
-    if (!Array.isArray(writes) || writes.length > 100) throw new ValidationError(`${field} must be a list of at most 100 writes`, field);
+    if (!Array.isArray(writes) || writes.length > LIMITS.stateWritesPerCompletion) throw new ValidationError(`${field} must be a list of at most ${LIMITS.stateWritesPerCompletion} writes`, field);
     return writes.map((w: StateWrite, i) => {
       const f = `${field}[${i}]`;
       if (!w || typeof w !== "object") throw new ValidationError(`${f} must be an object`, f);
       if ((w.expectedVersion === undefined) === (w.create !== true)) {
         throw new ValidationError(`${f} needs exactly one of expectedVersion (compare-and-set) or create: true`, `${f}.expectedVersion`);
       }
-      const expected = w.create ? undefined : int(w.expectedVersion, `${f}.expectedVersion`, 1, Number.MAX_SAFE_INTEGER, 1);
+      const expected = w.create ? undefined : int(w.expectedVersion, `${f}.expectedVersion`, 1, LIMITS.maxInteger, 1);
       return { key: id(w.key, `${f}.key`), mode: w.create ? "create" : "match", expected, json: serialize(w.value, `${f}.value`) };
     });
   };
@@ -214,7 +198,7 @@ export function createEngine(opts: EngineOptions): Engine {
       return onRun(S.heartbeat, id(tenant, "tenant"), id(dagId, "dagId"), {
         nodeId: id(nodeId, "nodeId"),
         token: token(leaseToken),
-        leaseMs: int(leaseMs, "leaseMs", 1, 86_400_000, DEFAULT_LEASE_MS),
+        leaseMs: int(leaseMs, "leaseMs", 1, LIMITS.maxDurationMs, DEFAULT_LEASE_MS),
       });
     },
 
@@ -234,8 +218,8 @@ export function createEngine(opts: EngineOptions): Engine {
         return { agent: id(c.agent, "claimNext.agent"), ...a, rands: rands(a.max) };
       };
       const next = o?.claimNext ? claimNext(o.claimNext) : undefined;
-      if (!Array.isArray(items) || items.length === 0 || items.length > MAX_CLAIM) {
-        throw new ValidationError(`items must hold 1 to ${MAX_CLAIM} completions`, "items");
+      if (!Array.isArray(items) || items.length === 0 || items.length > LIMITS.claimMax) {
+        throw new ValidationError(`items must hold 1 to ${LIMITS.claimMax} completions`, "items");
       }
       // Per shard: the items, and the runs they name (declared as the script's `runs` keys).
       const byShard = new Map<number, { items: { index: number; item: S.CompleteItemArgs }[]; runs: RunKeys[]; at: Map<string, number> }>();
@@ -323,7 +307,7 @@ export function createEngine(opts: EngineOptions): Engine {
     },
 
     async events(tenant, dagId, o): Promise<EventPage> {
-      const after = int(o?.after, "after", 0, Number.MAX_SAFE_INTEGER, 0);
+      const after = int(o?.after, "after", 0, LIMITS.maxInteger, 0);
       const limit = int(o?.limit, "limit", 1, 10_000, 100);
       const t = id(tenant, "tenant");
       const d = id(dagId, "dagId");

@@ -25,7 +25,7 @@ export interface StateStoreOptions {
   shardCount?: number;
   /** Epoch ms; default: Redis TIME inside the scripts. */
   clock?: () => number;
-  /** History entries kept per key. Default 50. */
+  /** History entries kept per key. Default LIMITS.stateHistory (50). */
   historyLimit?: number;
   /** Largest value, in bytes of JSON text. Default 256 KB. */
   maxValueBytes?: number;
@@ -95,7 +95,7 @@ export interface StateKeyInfo {
 
 export function createStateStore(opts: StateStoreOptions): StateStore {
   const schema: KeySchema = keySchema(opts.prefix, opts.shardCount);
-  const historyLimit = opts.historyLimit ?? 50;
+  const historyLimit = opts.historyLimit ?? LIMITS.stateHistory;
   const maxValueBytes = opts.maxValueBytes ?? 256 * 1024;
   const { redis } = opts;
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConflictError, NotFoundError, ValidationError } from "../../src/errors.js";
+import { ID_RULE, LEASE_TOKEN_RULE, LIMITS } from "../../src/checks.js";
+import { ConflictError, NotFoundError, SchemaError, ValidationError } from "../../src/errors.js";
 import { backends } from "@weft/test-support";
 import { allEvents, allOutbox, diamond, expectRejectedUnchanged, node, rejection, snapshot, statuses, useEngines } from "./harness.js";
 
@@ -80,6 +81,24 @@ describe.each(backends)("submit, claim and heartbeat on %s", (name) => {
         { id: "y2", agent: "y" },
       ],
     };
+
+    it("checks ids, bounds and lease tokens by the rules the HTTP schemas use (checks.ts): a SchemaError naming the field", async () => {
+      const ctx = fresh();
+      const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "a", agent: "x" }] });
+      const bad: [Promise<unknown>, string, string][] = [
+        [ctx.engine.claim(ctx.tenant, "x", { workerId: "w 1" }), "workerId", ID_RULE],
+        [ctx.engine.claim(ctx.tenant, "x", { max: LIMITS.claimMax + 1 }), "max", `from 1 to ${LIMITS.claimMax}`],
+        [ctx.engine.claim(ctx.tenant, "x", { leaseMs: LIMITS.maxDurationMs + 1 }), "leaseMs", `from 1 to ${LIMITS.maxDurationMs}`],
+        [ctx.engine.claimNode(ctx.tenant, dagId, "a".repeat(129)), "nodeId", ID_RULE],
+        [ctx.engine.heartbeat(ctx.tenant, dagId, "a", "1.\ud800"), "leaseToken", LEASE_TOKEN_RULE],
+      ];
+      for (const [call, field, rule] of bad) {
+        const err = await rejection(call);
+        expect(err, field).toBeInstanceOf(SchemaError);
+        expect(err).toMatchObject({ field, message: expect.stringContaining(rule) });
+      }
+      expect(statuses(await ctx.engine.getRun(ctx.tenant, dagId))).toEqual({ a: "ready" });
+    });
 
     it("hands out at most max ready nodes of the agent, each with a distinct unguessable lease", async () => {
       const ctx = fresh();
