@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { QueryCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { uuid6 } from "@langchain/langgraph-checkpoint";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTable } from "@weft/core/dynamodb";
 import { admin, startDynalite, useBackend, type DynamoServer } from "@weft/test-support";
@@ -124,6 +125,29 @@ describe("WeftSaver cold tier (single Redis + dynalite)", () => {
     const threads = new Set<string>();
     for await (const t of s.list({})) threads.add(String(t.config.configurable!.thread_id));
     expect([...threads]).toEqual(["kept"]);
+  });
+
+  it("a write to an archived thread Redis no longer holds rehydrates it first: the put and the writes extend its history instead of starting a new one", async () => {
+    const s = saver();
+    const g = stepsGraph(s);
+    await g.invoke({ steps: [] }, { configurable: { thread_id: "rw" } });
+    const before = await history(g, "rw");
+    expect(await s.finish("rw", { evict: true })).toBe(true);
+    expect((await redisKeys(s, "rw")).exists).toBe(0);
+    // No read first: the put itself has to bring the thread back.
+    const latest = { configurable: { thread_id: "rw", checkpoint_ns: "", checkpoint_id: before[0]!.id } };
+    const cp = { ...(await s.getTuple(latest))!.checkpoint, id: uuid6(-1) };
+    expect(await s.finish("rw", { evict: true })).toBe(true);
+    const next = await s.put(latest, cp, { source: "update", step: 4, parents: {} }, {});
+    await s.putWrites(next, [["steps", ["d"]]], "task-d");
+    expect((await redisKeys(s, "rw")).pttl).toEqual([-1, -1]);
+    const after = await history(g, "rw");
+    expect(after.map((h) => h.id)).toEqual([cp.id, ...before.map((h) => h.id)]);
+    expect((await s.getTuple(next))!.pendingWrites).toEqual([["task-d", "steps", ["d"]]]);
+    // Writes alone (to an old checkpoint) rehydrate it too.
+    expect(await s.finish("rw", { evict: true })).toBe(true);
+    await s.putWrites({ configurable: { ...latest.configurable, checkpoint_id: before[1]!.id } }, [["steps", ["e"]]], "task-e");
+    expect((await history(g, "rw")).map((h) => h.id)).toEqual(after.map((h) => h.id));
   });
 
   it("list across threads includes archived threads Redis no longer holds", async () => {

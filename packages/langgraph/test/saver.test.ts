@@ -114,6 +114,47 @@ describe("WeftSaver TTL on single Redis", () => {
       if (refreshOnRead) expect(t).toBeGreaterThan(59_000);
       else expect(t).toBeLessThanOrEqual(5_000);
     }
+    // list reads restart it the same way.
+    await shorten(keys);
+    for await (const _ of s.list(config)) void _;
+    for (const t of await pttl(keys)) {
+      if (refreshOnRead) expect(t).toBeGreaterThan(59_000);
+      else expect(t).toBeLessThanOrEqual(5_000);
+    }
+    await s.close();
+  });
+
+  it("ttlMs 0 keeps a thread without a TTL, through writes and reads", async () => {
+    const s = new WeftSaver({ redis: backend().redis(), prefix: "ttl0", ttlMs: 0 });
+    const config = await s.put({ configurable: { thread_id: "t" } }, checkpoint({ v: 1 }), meta, { v: 1 });
+    await s.putWrites(config, [["v", 2]], "task");
+    expect(await s.getTuple(config)).toBeDefined();
+    expect(await pttl(saverKeys("ttl0").thread("t"))).toEqual([-1, -1]);
+    await s.close();
+  });
+});
+
+describe("WeftSaver key layout on the 3-master cluster", () => {
+  const backend = useBackend("cluster");
+
+  it("every key of a thread is in one hash slot (and on one master), whatever the thread id; threads spread over slots", async () => {
+    const prefix = `slot${randomUUID().slice(0, 8)}`;
+    const s = new WeftSaver({ redis: backend().redis(), prefix });
+    const ids = ["plain", "", "}{", "{t:x}", "a}b{c", "日本語", "with space", ...Array.from({ length: 20 }, (_, i) => `thread-${i}`)];
+    const slots = new Set<number>();
+    for (const thread_id of ids) {
+      const config = await s.put({ configurable: { thread_id, checkpoint_ns: "" } }, checkpoint({ v: 1 }), meta, { v: 1 });
+      await s.putWrites(config, [["v", 2]], "task");
+      const keys = saverKeys(prefix).thread(thread_id);
+      const [a, b] = await admin(backend().nodes[0]!, (c) => Promise.all(keys.map((k) => c.call("CLUSTER", "KEYSLOT", k) as Promise<number>)));
+      expect(b).toBe(a);
+      slots.add(a!);
+      // Both keys exist, on the same master.
+      const here = (c: Parameters<Parameters<typeof admin>[1]>[0], k: string) => c.exists(k).catch((e: Error) => (/MOVED/.test(e.message) ? 0 : Promise.reject(e)));
+      const held = await Promise.all(backend().nodes.map((n) => admin(n, async (c) => (await here(c, keys[0])) + (await here(c, keys[1])))));
+      expect(held.filter((n) => n > 0)).toEqual([2]);
+    }
+    expect(slots.size).toBeGreaterThan(10);
     await s.close();
   });
 });
