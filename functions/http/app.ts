@@ -9,7 +9,7 @@ import { hotOnlyReads, subApp, type WeftApp, type WriteRef } from "./routes/deps
 import { nodeRoutes } from "./routes/nodes.js";
 import { runRoutes } from "./routes/runs.js";
 import { stateRoutes } from "./routes/state.js";
-import { watchTokenRoutes } from "../live/routes.js";
+import { documentStreamRoutes, watchTokenRoutes } from "../live/routes.js";
 import { randomBytes } from "node:crypto";
 import { watchTokens, type WatchTokens } from "../live/watch-token.js";
 import { isTokenSignalPath, waitRoutes } from "./routes/waits.js";
@@ -97,6 +97,7 @@ export function createApp(deps: AppDeps): WeftApp {
   app.route("/", uploadRoutes(routeDeps));
   if (deps.state) app.route("/", stateRoutes({ state: deps.state }));
   app.route("/", watchTokenRoutes({ runs: routeDeps.runs, ...watch }));
+  documentStreamRoutes(app); // served by the Stream function (infra/routes.ts streamRoutes), documented here
 
   app.notFound((c) => {
     const methods = allowedMethods(app, c.req.path);

@@ -56,9 +56,12 @@ export function watchTokenRoutes(d: { runs: ReadThrough; tokens: WatchTokens; st
   return app;
 }
 
+const STREAM_SERVED_BY = "Served by the Stream function, which streams the response: deployed, at the REST API whose base URL a watch token's `streamUrl` carries; locally, at the same origin as the rest of the API.";
+
 const runStream = createRoute({
   method: "get",
   path: STREAM_PATHS.run,
+  description: STREAM_SERVED_BY,
   summary: "The run's event log as Server-Sent Events: `id:` is the seq; resumes after `Last-Event-ID` (or `?after=`); ends with `event: end` once the run has ended",
   request: {
     params: DagParams,
@@ -76,9 +79,19 @@ const runStream = createRoute({
 const tenantStream = createRoute({
   method: "get",
   path: STREAM_PATHS.tenant,
+  description: STREAM_SERVED_BY,
   summary: "The tenant's hot runs as they appear and change (status, counts), as Server-Sent Events: first every current run, then each change",
   responses: { 200: sse("One `data:` line per run summary that appeared or changed"), ...errorResponses(401, 503) },
 });
+
+/**
+ * Documents the stream routes in another app's /openapi.json (the main API's), from the same
+ * definitions the stream app serves. They are served by the Stream function (deployed: the REST
+ * API whose base URL a watch token's `streamUrl` carries; locally the same gateway as the API).
+ */
+export function documentStreamRoutes(app: WeftApp): void {
+  for (const route of [runStream, tenantStream]) app.openAPIRegistry.registerPath(route);
+}
 
 export interface StreamDeps {
   auth: AuthConfig;

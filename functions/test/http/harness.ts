@@ -1,8 +1,12 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from "aws-lambda";
 import { Redis } from "ioredis";
 import { apiEvent, reply, type Reply } from "./apigw.js";
+import { streamRoutes } from "../../../infra/routes.js";
 
 type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>;
+
+/** Whether a documented path is the API Lambda's (the stream routes are the Stream function's: functions/test/live). */
+export const servedByApi = (path: string): boolean => !streamRoutes.some((r) => r.path === path);
 
 export const KEY_A = "key-acme-0123456789";
 export const KEY_B = "key-globex-9876543210";

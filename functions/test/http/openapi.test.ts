@@ -33,7 +33,15 @@ describe("GET /openapi.json", () => {
       "/v1/dags/{dagId}/nodes/{nodeId}/complete": ["post"],
       "/v1/dags/{dagId}/nodes/{nodeId}/fail": ["post"],
       "/v1/dags/{dagId}/nodes/{nodeId}/heartbeat": ["post"],
+      "/v1/dags/{dagId}/watch-token": ["post"],
+      // Served by the Stream function (functions/live/routes.ts), documented here all the same.
+      "/v1/dags/{dagId}/events/stream": ["get"],
+      "/v1/events/stream": ["get"],
     });
+    const stream = r.json.paths["/v1/dags/{dagId}/events/stream"].get;
+    expect(Object.keys(stream.responses["200"].content)).toEqual(["text/event-stream"]);
+    expect(stream.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`).sort()).toEqual(["header:last-event-id", "path:dagId", "query:after", "query:token"]);
+    expect(r.json.paths["/v1/dags/{dagId}/watch-token"].post.responses["200"].content["application/json"].schema.$ref).toBe("#/components/schemas/WatchToken");
     expect(Object.keys(r.json.paths)).toEqual(expect.arrayContaining(["/v1/state/{namespace}/{key}", "/v1/dags/{dagId}/state/{key}"]));
     expect(r.json.components.securitySchemes.apiKey).toMatchObject({ type: "http", scheme: "bearer" });
     expect(Object.keys(r.json.paths["/v1/dags"].post.responses).sort()).toEqual(["200", "201", "400", "401", "409", "413", "415", "422", "429", "503"]);

@@ -2,14 +2,14 @@ import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEngine } from "@weft/core";
 import { TcpRedis } from "@weft/core/redis";
-import { API_HANDLER, routeKey, routes } from "../../../infra/routes.js";
+import { API_HANDLER, routeKey, routes, streamRoutes } from "../../../infra/routes.js";
 import { handler as api } from "../../api.js";
 import { configureRuntime, resetRuntime } from "../../config.js";
 import { createApp, servedRoutes } from "../../http/app.js";
 import { startRedis, type RedisProcess } from "@weft/test-support";
 import { apiEvent, reply, type Reply } from "./apigw.js";
 import { startTestGateway } from "./gateway.js";
-import { KEY_A, KEY_B } from "./harness.js";
+import { KEY_A, KEY_B, servedByApi } from "./harness.js";
 
 let redis: RedisProcess;
 let gateway: Awaited<ReturnType<typeof startTestGateway>>;
@@ -28,6 +28,7 @@ afterAll(async () => {
 });
 
 const key = (r: { method: string; path: string }) => `${r.method.toUpperCase()} ${r.path}`;
+const apiPaths = () => Object.entries(doc.paths).filter(([path]) => servedByApi(path));
 
 /** The same request through the local gateway (real HTTP) and straight into the Lambda handler. */
 async function both(method: string, path: string, body?: string): Promise<[Reply, Reply]> {
@@ -51,14 +52,14 @@ describe("the deployed route table and the app", () => {
     await engine.close();
   });
 
-  it("documents every route it serves, except the document itself", () => {
+  it("documents every route it serves, except the document itself, and the Stream function's routes", () => {
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => key({ method: m, path })));
     const deployed = routes.filter((r) => r.handler === API_HANDLER && r.path !== "$default" && r.path !== "/openapi.json").map(routeKey);
-    expect(documented.sort()).toEqual(deployed.sort());
+    expect(documented.sort()).toEqual([...deployed, ...streamRoutes.map(routeKey)].sort());
   });
 
   it("answers every documented route through the local gateway as it does in Lambda, never with 'no route'", async () => {
-    for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const [path, ops] of apiPaths()) {
       const concrete = path.replace(/\{(\w+)\}/g, (_m, name: string) => `route-${name}`);
       for (const method of Object.keys(ops)) {
         const body = ["post", "put", "patch"].includes(method) ? "{}" : undefined;
@@ -74,7 +75,7 @@ describe("the deployed route table and the app", () => {
 
   it("marks keyless in the document exactly the routes that answer without the tenant's key (security: [], no 401 listed)", async () => {
     const keyless: string[] = [];
-    for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const [path, ops] of apiPaths()) {
       const concrete = path.replace(/\{(\w+)\}/g, (_m, name: string) => `route-${name}`);
       for (const [method, op] of Object.entries(ops) as [string, { security?: unknown[]; responses: Record<string, unknown> }][]) {
         const label = `${method.toUpperCase()} ${path}`;
