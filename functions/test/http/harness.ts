@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from "aws-lambda";
 import { Redis } from "ioredis";
+import type { BusEvent } from "@weft/core/events";
 import { apiEvent, reply, type Reply } from "./apigw.js";
 import { streamRoutes } from "../../../infra/routes.js";
 
@@ -41,4 +42,33 @@ export function diamond(id: string, extra: Record<string, unknown> = {}) {
     ],
     ...extra,
   };
+}
+
+/** The bus event of a run that ended, as EventBridge hands it to the archive function. */
+export function finishedEvent(type: "DagFailed" | "DagSucceeded" | "DagCancelled", dagId: string, tenant = TENANT_A): BusEvent {
+  return {
+    version: "0",
+    id: "x",
+    "detail-type": type,
+    source: "weft",
+    account: "000000000000",
+    time: new Date().toISOString(),
+    region: "local",
+    resources: [],
+    detail: { eventId: "0:1-0", tenant, dagId, at: Date.now() },
+  };
+}
+
+/** Waits until Redis has let an archived run go (its keys expire the hot TTL after the flush); then only DynamoDB has it. */
+export async function waitUntilGoneFromRedis(dagId: string, tenant = TENANT_A): Promise<void> {
+  const { getRuntime } = await import("../../config.js");
+  for (let i = 0; i < 100; i++) {
+    try {
+      await getRuntime().engine.getRun(tenant, dagId);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`run ${dagId} is still in Redis`);
 }

@@ -6,9 +6,8 @@ import { handler as archive } from "../../archive.js";
 import { handler as api } from "../../api.js";
 import { configureRuntime, resetRuntime } from "../../config.js";
 import { ensureTable } from "@weft/core/dynamodb";
-import type { BusEvent } from "@weft/core/events";
 import { startDynalite, type DynamoServer, startRedis, type RedisProcess } from "@weft/test-support";
-import { diamond, invoke, TENANT_A, uid } from "./harness.js";
+import { diamond, finishedEvent, invoke, TENANT_A, uid, waitUntilGoneFromRedis } from "./harness.js";
 
 const eb = mockClient(EventBridgeClient);
 let redis: RedisProcess;
@@ -34,32 +33,6 @@ afterAll(async () => {
   await Promise.all([redis.stop(), dynamo.stop()]);
 });
 
-const finished = (type: "DagFailed" | "DagSucceeded" | "DagCancelled", dagId: string): BusEvent => ({
-  version: "0",
-  id: "x",
-  "detail-type": type,
-  source: "weft",
-  account: "000000000000",
-  time: new Date().toISOString(),
-  region: "local",
-  resources: [],
-  detail: { eventId: "0:1-0", tenant: TENANT_A, dagId, at: Date.now() },
-});
-
-async function waitUntilGoneFromRedis(dagId: string) {
-  // The run's keys expire HOT_TTL_SECONDS after the flush; then only DynamoDB has it.
-  const { getRuntime } = await import("../../config.js");
-  for (let i = 0; i < 100; i++) {
-    try {
-      await getRuntime().engine.getRun(TENANT_A, dagId);
-    } catch {
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`run ${dagId} is still in Redis`);
-}
-
 describe("a finished run over its whole life", () => {
   it("is archived on DagFailed, read identically once Redis let it go, and redriven from the archive", async () => {
     const id = uid("life");
@@ -73,7 +46,7 @@ describe("a finished run over its whole life", () => {
 
     const hotRun = await invoke(api, "GET", `/v1/dags/${id}`);
     const hotEvents = await invoke(api, "GET", `/v1/dags/${id}/events?limit=1000`);
-    expect(await archive(finished("DagFailed", id))).toMatchObject({ flushed: true, released: true });
+    expect(await archive(finishedEvent("DagFailed", id))).toMatchObject({ flushed: true, released: true });
     await waitUntilGoneFromRedis(id);
 
     const coldRun = await invoke(api, "GET", `/v1/dags/${id}`);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,24 +7,27 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler as archive } from "../../archive.js";
 import { handler as api } from "../../api.js";
 import { configureRuntime, getRuntime, resetRuntime } from "../../config.js";
-import { ensureTable } from "@weft/core/dynamodb";
-import type { BusEvent } from "@weft/core/events";
+import { sweepValues } from "../../values.js";
+import { DynamoColdStore, ensureTable } from "@weft/core/dynamodb";
 import { isValueRef, MAX_VALUE_BYTES } from "@weft/core/values";
 import { startDynalite, startRedis, startS3, type DynamoServer, type RedisProcess, type S3Server } from "@weft/test-support";
 import { startTestGateway } from "./gateway.js";
-import { invoke, KEY_A, KEY_B, TENANT_A, uid } from "./harness.js";
+import { finishedEvent, invoke, KEY_A, KEY_B, TENANT_A, uid, waitUntilGoneFromRedis } from "./harness.js";
 
 /**
  * Large inputs and outputs (M13 item 6) through the local API Gateway (real fetch) and the
  * API Lambda, against real Redis, dynalite and s3rver: above the threshold a value goes to
  * S3, Redis, the cold store and the events keep its reference, and every read gives the
- * value back (or its presigned URL).
+ * value back (or its presigned URL); the objects go when the run's retention ends.
  */
 const eb = mockClient(EventBridgeClient);
 let redis: RedisProcess;
 let dynamo: DynamoServer;
 let s3: S3Server;
 let gw: Awaited<ReturnType<typeof startTestGateway>>;
+/** The cold store's clock runs this far ahead: the retention test moves it past a run's retention. */
+const RETENTION_SECONDS = 3600;
+let clockAheadMs = 0;
 
 beforeAll(async () => {
   eb.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [] });
@@ -35,11 +38,11 @@ beforeAll(async () => {
       REDIS_URL: redis.url,
       WEFT_API_KEYS: `${KEY_A}:acme,${KEY_B}:globex`,
       WEFT_TABLE: "weft-test",
-      DYNAMODB_ENDPOINT: dynamo.endpoint,
       WEFT_HOT_TTL_SECONDS: "1",
       WEFT_VALUES_BUCKET: s3.bucket,
       WEFT_S3_ENDPOINT: s3.endpoint,
     },
+    cold: new DynamoColdStore({ client: dynamo.client(), tableName: "weft-test", retentionSeconds: RETENTION_SECONDS, clock: () => Date.now() + clockAheadMs }),
   });
   gw = await startTestGateway();
 }, 60_000);
@@ -62,26 +65,6 @@ async function http(method: string, path: string, body?: unknown, key = KEY_A) {
 
 /** About `bytes` of JSON that does not compress (an LLM's long answer, base64 here). */
 const bigValue = (bytes: number) => ({ text: randomBytes(Math.ceil((bytes * 3) / 4)).toString("base64").slice(0, bytes) });
-
-const done = (dagId: string, type: "DagSucceeded" | "DagFailed" = "DagSucceeded"): BusEvent => ({
-  version: "0",
-  id: "x",
-  "detail-type": type,
-  source: "weft",
-  account: "000000000000",
-  time: new Date().toISOString(),
-  region: "local",
-  resources: [],
-  detail: { eventId: "0:1-0", tenant: TENANT_A, dagId, at: Date.now() },
-});
-
-async function goneFromRedis(dagId: string) {
-  for (let i = 0; i < 100; i++) {
-    if (!(await getRuntime().engine.getRun(TENANT_A, dagId).then(() => true, () => false))) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`run ${dagId} is still in Redis`);
-}
 
 async function claim(agent: string, key = KEY_A) {
   const r = await http("POST", `/v1/agents/${agent}/claim`, {}, key);
@@ -126,8 +109,8 @@ describe("a 5 MB output", () => {
 
     // Archived, then let go by Redis: the cold store's copy still resolves.
     expect((await http("POST", `/v1/dags/${id}/nodes/b/complete`, { leaseToken: b.leaseToken, output: "ok" })).json.runStatus).toBe("succeeded");
-    expect(await archive(done(id))).toMatchObject({ flushed: true, released: true });
-    await goneFromRedis(id);
+    expect(await archive(finishedEvent("DagSucceeded", id))).toMatchObject({ flushed: true, released: true });
+    await waitUntilGoneFromRedis(id);
     const cold = await http("GET", `/v1/dags/${id}`);
     expect(cold.status).toBe(200);
     expect(cold.json.nodes.map((n: { output: unknown }) => n.output)).toEqual([output, "ok"]);
@@ -240,4 +223,58 @@ describe("hostile references", () => {
     // A url a caller sends back is not trusted either: only the key is kept, and checked.
     expect((await invoke(api, "POST", `/v1/dags/${id}/nodes/a/complete`, { body: { leaseToken: a.leaseToken, output: secret } })).status).toBe(422);
   }, 30_000);
+});
+
+async function runWithLargeValues(id: string, finish: boolean) {
+  const agent = `${id}-ag`;
+  await invoke(api, "POST", "/v1/dags", { body: { id, nodes: [{ id: "a", agent, input: bigValue(400_000) }] } });
+  const [t] = (await invoke(api, "POST", `/v1/agents/${agent}/claim`, { body: {} })).json.tasks;
+  if (finish) expect((await invoke(api, "POST", `/v1/dags/${id}/nodes/a/complete`, { body: { leaseToken: t.leaseToken, output: bigValue(400_000) } })).json.runStatus).toBe("succeeded");
+}
+
+async function keysOf(dagId: string): Promise<number> {
+  // What is left in the bucket under the run's prefix.
+  const c = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: "us-east-1", credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } });
+  const page = await c.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `weft/${TENANT_A}/${dagId}/` }));
+  c.destroy();
+  return page.KeyCount ?? 0;
+}
+
+describe("retention of large values", () => {
+  it("deletes a run's S3 objects once its retention has ended, and keeps those of runs still kept", async () => {
+    const ended = uid("ended");
+    const live = uid("live");
+    await runWithLargeValues(ended, true);
+    await runWithLargeValues(live, false);
+    expect(await keysOf(ended)).toBe(2); // its input and its output
+    expect(await keysOf(live)).toBe(1);
+
+    // Archived, and let go by Redis: the cold store still has it, so its objects stay.
+    expect(await archive(finishedEvent("DagSucceeded", ended))).toMatchObject({ flushed: true, released: true });
+    await waitUntilGoneFromRedis(ended);
+    expect((await invoke(api, "GET", `/v1/dags/${ended}`)).json.nodes[0].output).toEqual(expect.objectContaining({ text: expect.any(String) }));
+    expect(await sweepValues(getRuntime().values, getRuntime().runs, { graceMs: 0 })).toEqual({ runs: 0, objects: 0 });
+    expect(await keysOf(ended)).toBe(2);
+
+    // Its retention passes: the cold store reads it as gone, and the sweep takes its objects.
+    clockAheadMs = (RETENTION_SECONDS + 1) * 1000;
+    expect((await invoke(api, "GET", `/v1/dags/${ended}`)).status).toBe(404);
+    // (The 5 MB run above, archived too, ends its retention with it.)
+    const swept = await sweepValues(getRuntime().values, getRuntime().runs, { graceMs: 0 });
+    expect(swept.objects).toBeGreaterThanOrEqual(2);
+    expect(await keysOf(ended)).toBe(0);
+    expect(await keysOf(live)).toBe(1);
+    const kept = await getRuntime().engine.getRun(TENANT_A, live, { include: { input: true } });
+    expect(await getRuntime().values.resolver().value(kept.nodes[0]!.input)).toEqual(expect.objectContaining({ text: expect.any(String) }));
+  }, 60_000);
+
+  it("keeps an upload no run names yet for the grace period (a submit on its way), then sweeps it", async () => {
+    const orphan = uid("orphan");
+    const { url } = await getRuntime().values.store!.uploadUrl({ tenant: TENANT_A, dagId: orphan, nodeId: "a", field: "input" }, 2);
+    expect((await fetch(url, { method: "PUT", headers: { "content-type": "application/json" }, body: "42" })).status).toBe(200);
+    expect(await sweepValues(getRuntime().values, getRuntime().runs)).toMatchObject({ objects: 0 });
+    expect(await keysOf(orphan)).toBe(1);
+    expect(await sweepValues(getRuntime().values, getRuntime().runs, { graceMs: 0 })).toMatchObject({ runs: 1, objects: 1 });
+    expect(await keysOf(orphan)).toBe(0);
+  });
 });

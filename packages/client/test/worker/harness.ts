@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
-import { createClient, type WeftClient } from "@weft/client";
+import { createClient, type WeftClient, type Worker } from "@weft/client";
 import { startLocal, type Local } from "../../../../functions/local/emulator.js";
 
 /**
@@ -60,4 +60,13 @@ export function nodeOf<T extends { nodes: { id: string }[] }>(run: T, id: string
   const n = run.nodes.find((x) => x.id === id);
   if (!n) throw new Error(`no node ${id}`);
   return n;
+}
+
+/** Runs `fn` with the worker, then closes it at once (no grace: what is left is given back). */
+export async function withWorker<T>(w: Worker, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } finally {
+    await w.close({ graceMs: 0 });
+  }
 }

@@ -1,17 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { createClient, LeaseLostError, NonRetryableError, worker, type TaskContext, type Worker } from "@weft/client";
-import { agentName, finished, nodeOf, sleep, until, useLocal } from "./harness.js";
+import { createClient, LeaseLostError, NonRetryableError, worker, type TaskContext } from "@weft/client";
+import { agentName, finished, nodeOf, withWorker, sleep, until, useLocal } from "./harness.js";
 
 /** The pull-mode worker runtime against the local emulation (real API, Redis, reconcile every 200 ms). */
 const { local, client } = useLocal();
-
-async function withWorker<T>(w: Worker, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } finally {
-    await w.close({ graceMs: 0 });
-  }
-}
 
 const quiet = () => {};
 

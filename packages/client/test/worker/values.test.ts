@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { createClient, worker, type Worker } from "@weft/client";
+import { createClient, worker } from "@weft/client";
 import { MAX_VALUE_BYTES } from "@weft/core/sdk";
-import { agentName, finished, nodeOf, useLocal } from "./harness.js";
+import { agentName, finished, nodeOf, withWorker, useLocal } from "./harness.js";
 
 /**
  * Large outputs through a pull worker against the local emulation (its s3rver included): an
@@ -10,14 +10,6 @@ import { agentName, finished, nodeOf, useLocal } from "./harness.js";
  * parents() gets the value back, inlined by the API or read from the URL it handed out.
  */
 const { local, client } = useLocal();
-
-async function withWorker<T>(w: Worker, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } finally {
-    await w.close({ graceMs: 0 });
-  }
-}
 
 const bigText = (bytes: number) => randomBytes(Math.ceil((bytes * 3) / 4)).toString("base64").slice(0, bytes);
 
