@@ -10,6 +10,7 @@ import { deploySettings } from "./settings.js";
 import { ensurePlatform, evaluate, ROOT, stopHarness, type Evaluation, type MockResource } from "./sst-harness.js";
 import { agents as exampleAgents } from "../examples/research-pipeline/agents.js";
 import { EXAMPLE_AGENTS, EXAMPLE_PUSH_HANDLER, subscriptions } from "./subscriptions.js";
+import { DASHBOARD_DIR, ensureDashboardBuilt } from "../functions/local/dashboard.js";
 
 // Handlers infra already deploys whose module another milestone is still writing (M4's
 // cold-storage flush). Their functions are in the graph; only the source check waits.
@@ -131,7 +132,11 @@ class Graph {
 
 const ENGINE_FUNCTIONS = ["HttpApi", "Reconcile", "Relay", "Archive", "Stream"];
 
-beforeAll(() => ensurePlatform(), 300_000);
+// The static site's component reads the dashboard's build output (Vite's dist/) as it plans the upload.
+beforeAll(async () => {
+  ensurePlatform();
+  await ensureDashboardBuilt(() => {});
+}, 300_000);
 afterAll(() => stopHarness());
 
 describe("SST resource graph: ElastiCache, example agents on (calling OpenAI)", () => {
@@ -186,6 +191,21 @@ describe("SST resource graph: ElastiCache, example agents on (calling OpenAI)", 
     // The API function hands out watch tokens with the stream's URL; the others do not need it.
     expect(g.env("HttpApi").WEFT_STREAM_URL).toBe(g.of("aws:apigateway/stage:Stage")[0]!.state.invokeUrl);
     expect(g.env("Reconcile").WEFT_STREAM_URL).toBeUndefined();
+  });
+
+  it("deploys the dashboard as a static site (S3 + CloudFront) built with the API's and the Stream API's URLs", () => {
+    const builds = g.of("command:local:Command").filter((c) => c.name === "DashboardBuilder");
+    expect(builds).toHaveLength(1);
+    expect(builds[0]!.inputs).toMatchObject({ create: "npm run build", dir: DASHBOARD_DIR });
+    const env = plain(builds[0]!.inputs.environment);
+    expect(env.VITE_WEFT_API_URL).toBe(g.of("aws:apigatewayv2/api:Api")[0]!.state.apiEndpoint);
+    expect(env.VITE_WEFT_API_URL).toMatch(/^https:\/\/.*execute-api/);
+    expect(env.VITE_WEFT_STREAM_URL).toBe(g.of("aws:apigateway/stage:Stage")[0]!.state.invokeUrl);
+    expect(g.of("aws:cloudfront/distribution:Distribution")).toHaveLength(1);
+    expect(g.of("aws:s3/bucketV2:BucketV2").filter((b) => b.name.startsWith("Dashboard"))).toHaveLength(1);
+    expect(plain(g.ev.outputs.dashboard)).toMatch(/^https:\/\//);
+    // The site is another origin than the HTTP API: the API answers CORS.
+    expect(plain(g.of("aws:apigatewayv2/api:Api")[0]!.inputs.corsConfiguration)?.allowOrigins).toEqual(["*"]);
   });
 
   it("fires reconcile every minute", () => {
@@ -254,7 +274,7 @@ describe("SST resource graph: ElastiCache, example agents on (calling OpenAI)", 
   it("gives engine functions the shards, keys, bus and table, links them, and copies the Lua scripts", () => {
     const [bus] = g.of("aws:cloudwatch/eventBus:EventBus");
     const [table] = g.of("aws:dynamodb/table:Table");
-    const [bucket] = g.of("aws:s3/bucketV2:BucketV2");
+    const [bucket] = g.of("aws:s3/bucketV2:BucketV2").filter((b) => !b.name.startsWith("Dashboard"));
     expect([...g.lambdas.keys()].sort()).toEqual([...ENGINE_FUNCTIONS, "ResearchPipelinePush"].sort());
     for (const fn of ENGINE_FUNCTIONS) {
       expect(g.env(fn), fn).toMatchObject({
@@ -275,7 +295,8 @@ describe("SST resource graph: ElastiCache, example agents on (calling OpenAI)", 
   });
 
   it("deploys the bucket of large values, private, its objects expiring after the cold store's retention", () => {
-    const buckets = g.of("aws:s3/bucketV2:BucketV2");
+    // The other bucket is the dashboard's (its static site's assets).
+    const buckets = g.of("aws:s3/bucketV2:BucketV2").filter((b) => !b.name.startsWith("Dashboard"));
     expect(buckets).toHaveLength(1);
     const [rules] = g.of("aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2");
     expect(rules!.inputs.rules).toEqual([

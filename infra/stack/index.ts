@@ -6,6 +6,7 @@ import { subscriptions } from "../subscriptions.js";
 import { createRedisAccess, type RedisAccess } from "./redis.js";
 import { createArchiveTable } from "./table.js";
 import { createStreamApi, type StreamApi } from "./stream.js";
+import { createDashboardSite } from "./dashboard.js";
 import { createValuesBucket } from "./values.js";
 
 export interface Weft {
@@ -15,6 +16,8 @@ export interface Weft {
   stream: StreamApi;
   bus: sst.aws.Bus;
   table: sst.aws.Dynamo;
+  /** The web dashboard, a static site pointed at the API (infra/stack/dashboard.ts). */
+  dashboard: sst.aws.StaticSite;
   /** Large node values (infra/stack/values.ts). */
   values: sst.aws.Bucket;
   redis: RedisAccess;
@@ -98,17 +101,20 @@ export function createWeft(env: Record<string, string | undefined>): Weft {
     bus.subscribe(s.name, fn(s.handler).arn, { pattern: { ...s.pattern } });
   }
 
+  const dashboard = createDashboardSite(api, stream);
+
   return {
     settings,
     api,
     stream,
+    dashboard,
     bus,
     table,
     values,
     redis,
     apiKeys,
     functions,
-    outputs: { api: api.url, stream: stream.url, bus: bus.name, table: table.name, values: values.name, redis: settings.redis },
+    outputs: { api: api.url, stream: stream.url, dashboard: dashboard.url, bus: bus.name, table: table.name, values: values.name, redis: settings.redis },
   };
 }
 

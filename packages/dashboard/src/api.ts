@@ -1,5 +1,7 @@
 /** The Weft API as the dashboard uses it: same origin by default, a key from session storage. */
 export const API_URL: string = (import.meta.env.VITE_WEFT_API_URL as string | undefined)?.replace(/\/+$/, "") ?? "";
+/** Where the tenant's stream is served: deployed, the Stream API (infra/stack/dashboard.ts); locally, the API's origin. */
+export const STREAM_URL: string = (import.meta.env.VITE_WEFT_STREAM_URL as string | undefined)?.replace(/\/+$/, "") || API_URL;
 const KEY = "weft.apiKey";
 
 export const apiKey = {

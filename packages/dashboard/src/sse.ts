@@ -1,4 +1,4 @@
-import { API_URL, apiKey } from "./api";
+import { apiKey, STREAM_URL } from "./api";
 
 /**
  * Server-Sent Events over fetch, for the tenant stream: unlike EventSource it can send the
@@ -10,7 +10,7 @@ export function followSse(path: string, onData: (data: string) => void, onError:
     while (!ctl.signal.aborted) {
       try {
         const key = apiKey.get();
-        const res = await fetch(`${API_URL}${path}`, { headers: { accept: "text/event-stream", ...(key ? { authorization: `Bearer ${key}` } : {}) }, signal: ctl.signal });
+        const res = await fetch(`${STREAM_URL}${path}`, { headers: { accept: "text/event-stream", ...(key ? { authorization: `Bearer ${key}` } : {}) }, signal: ctl.signal });
         if (!res.ok || !res.body) {
           onError(res.status);
           if (res.status === 401 || res.status === 404) return;
