@@ -22,6 +22,7 @@ import { createRateLimiter, type RateLimiter } from "@weft/core/limits";
 import { errorFields, logger } from "./log.js";
 import { watchSecretFromEnv, watchTokens, type WatchTokens } from "./live/watch-token.js";
 import { createS3ValueStore, DEFAULT_VALUE_THRESHOLD_BYTES } from "@weft/core/values";
+import { createSignals, type Signals } from "@weft/core/signals";
 import { createValues, type Values } from "./values.js";
 
 type Env = Record<string, string | undefined>;
@@ -165,6 +166,10 @@ export interface Runtime {
   runs: ReadThrough;
   /** Flushes finished runs to the cold store; absent without WEFT_TABLE. */
   archiver?: Archiver;
+  /** The cold store itself (GET /health probes it); absent without WEFT_TABLE. */
+  cold?: ColdStore;
+  /** Health and scaling signals read from Redis (GET /health, GET /v1/agents). */
+  signals: Signals;
   /** Takes per-tenant rate-limit tokens; absent without WEFT_RATE_LIMITS. */
   limiter?: RateLimiter;
   /** Large inputs and outputs in S3 (a pass-through without WEFT_VALUES_BUCKET). */
@@ -254,6 +259,8 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
     state,
     runs,
     ...(archiver ? { archiver } : {}),
+    ...(cold ? { cold } : {}),
+    signals: createSignals({ redis, prefix: config.prefix, shardCount: engine.shardCount }),
     ...(config.rateLimits ? { limiter: createRateLimiter({ redis, prefix: config.prefix }) } : {}),
     values: createValues({
       ...(config.valuesBucket ? { store: createS3ValueStore({ bucket: config.valuesBucket, ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}) }) } : {}),

@@ -34,6 +34,7 @@ const stateRoutes = (base: string): Route[] => [
 
 export const routes: readonly Route[] = [
   api("GET", "/openapi.json"),
+  api("GET", "/health"),
 
   api("POST", "/v1/dags"),
   api("GET", "/v1/dags"),

@@ -1,5 +1,5 @@
 import { bodyLimit } from "hono/body-limit";
-import { PayloadTooLargeError, type Engine, type OutboxEvent, type ReadThrough, type StateStore } from "@weft/core";
+import { PayloadTooLargeError, type ColdStore, type Engine, type OutboxEvent, type ReadThrough, type StateStore } from "@weft/core";
 import { authMiddleware, type AuthConfig } from "./auth.js";
 import { errorResponse, MethodNotAllowedError } from "./errors.js";
 import { errorFields, logger } from "../log.js";
@@ -17,6 +17,8 @@ import type { RateLimiter } from "@weft/core/limits";
 import { rateLimitMiddleware, type RateLimitRules } from "./limits.js";
 import { createValues, type Values } from "../values.js";
 import { uploadRoutes } from "./routes/uploads.js";
+import { healthRoutes } from "./routes/health.js";
+import type { Signals } from "@weft/core/signals";
 
 export interface AppDeps {
   engine: Engine;
@@ -44,6 +46,10 @@ export interface AppDeps {
   rateLimits?: { limiter: RateLimiter; rules: RateLimitRules };
   /** Large inputs and outputs in S3 (functions/values.ts); without it values pass through. */
   values?: Values;
+  /** Health and scaling signals from Redis; without them GET /health is not mounted. */
+  signals?: Signals;
+  /** The cold store GET /health probes (none: reported absent). */
+  cold?: ColdStore;
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 6 * 1024 * 1024;
@@ -96,6 +102,7 @@ export function createApp(deps: AppDeps): WeftApp {
   app.route("/", waitRoutes(routeDeps));
   app.route("/", uploadRoutes(routeDeps));
   if (deps.state) app.route("/", stateRoutes({ state: deps.state }));
+  if (deps.signals) app.route("/", healthRoutes({ signals: deps.signals, ...(deps.cold ? { cold: deps.cold } : {}) }));
   app.route("/", watchTokenRoutes({ runs: routeDeps.runs, ...watch }));
   documentStreamRoutes(app); // served by the Stream function (infra/routes.ts streamRoutes), documented here
 

@@ -17,6 +17,8 @@ export function appFor(rt: Runtime): WeftApp {
     auth: rt.config.auth,
     ...(rt.config.bodyLimitBytes ? { bodyLimitBytes: rt.config.bodyLimitBytes } : {}),
     state: rt.state,
+    signals: rt.signals,
+    ...(rt.cold ? { cold: rt.cold } : {}),
     values: rt.values,
     afterWrite: rt.relayRun,
     watch: { tokens: rt.tokens, ...(rt.config.streamUrl ? { streamBaseUrl: rt.config.streamUrl } : {}) },

@@ -44,12 +44,15 @@ describe("the deployed route table and the app", () => {
   it("deploy exactly the routes the app serves, route by route, and send everything else to the app", async () => {
     const engine = createEngine({ redis: new TcpRedis({ url: redis.url }) });
     const { createStateStore } = await import("@weft/core");
-    const app = createApp({ engine, auth: { devTenant: "t" }, state: createStateStore({ redis: new TcpRedis({ url: redis.url }) }) });
+    const { createSignals } = await import("@weft/core/signals");
+    const port = new TcpRedis({ url: redis.url });
+    const app = createApp({ engine, auth: { devTenant: "t" }, state: createStateStore({ redis: port }), signals: createSignals({ redis: port }) });
     const served = servedRoutes(app).map(key).sort();
     const deployed = routes.filter((r) => r.handler === API_HANDLER && r.path !== "$default").map(routeKey).sort();
     expect(deployed).toEqual(served);
     expect(routes.filter((r) => r.path === "$default")).toEqual([{ method: "ANY", path: "$default", handler: API_HANDLER }]);
     await engine.close();
+    await port.close();
   });
 
   it("documents every route it serves, except the document itself, and the Stream function's routes", () => {
@@ -91,7 +94,7 @@ describe("the deployed route table and the app", () => {
         expect("401" in op.responses, label).toBe(!open);
       }
     }
-    expect(keyless).toEqual(["POST /v1/signals/{token}"]);
+    expect(keyless.sort()).toEqual(["GET /health", "POST /v1/signals/{token}"]);
   });
 
   it("answers a method a path does not serve with 405, Allow and the error envelope, through both", async () => {

@@ -11,6 +11,8 @@ import { TcpRedis } from "../../src/redis/tcp.js";
 import { STATE_SCRIPTS } from "../../src/state/scripts.js";
 import { LIMIT_SCRIPTS } from "../../src/limits/scripts.js";
 import { createRateLimiter } from "../../src/limits/rate-limit.js";
+import { SIGNAL_SCRIPTS } from "../../src/signals/scripts.js";
+import { createSignals } from "../../src/signals/signals.js";
 import { createStateStore } from "../../src/state/store.js";
 import { startRedis, type RedisProcess } from "@weft/test-support";
 
@@ -21,7 +23,7 @@ import { startRedis, type RedisProcess } from "@weft/test-support";
  * whose log shows each command a script runs.
  */
 const LUA = join(import.meta.dirname, "../../src/redis/lua");
-const CONTRACTS = [...DAG_SCRIPTS, ...STATE_SCRIPTS, ...LIMIT_SCRIPTS];
+const CONTRACTS = [...DAG_SCRIPTS, ...STATE_SCRIPTS, ...LIMIT_SCRIPTS, ...SIGNAL_SCRIPTS];
 const strip = (n: string) => n.replace(/[?*]$/, "");
 
 describe("the script contract", () => {
@@ -230,6 +232,7 @@ describe("every key a script touches is declared in its KEYS", () => {
       { scope: "all", rate: 10, burst: 10 },
       { scope: "claim", rate: 1, burst: 1 },
     ]);
+    expect((await createSignals({ redis: port, prefix: "dk", shardCount: 3 }).redisHealth()).ok).toBe(true);
 
     // MONITOR lags the replies a little: wait for a mark after the last call, then its commands.
     await tcp.client.echo("weft-call end");
