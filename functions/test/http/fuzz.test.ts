@@ -89,6 +89,7 @@ const REQUESTS: Req[] = [
   { method: "GET", path: "/v1/state", query: { limit: "5", cursor: "0" } },
   { method: "PUT", path: "/v1/machines/{m}", body: { states: ["a", "b"], initial: "a", transitions: { a: ["b"] } } },
   { method: "GET", path: "/v1/machines/{m}" },
+  { method: "GET", path: "/health" },
 ];
 
 /** Every string in a JSON value, by path (object keys included). */
