@@ -1,7 +1,7 @@
 /**
  * `npm run bench` - Weft vs BullMQ flows on one fresh redis-server, plus the EVALSHA ceiling.
  * Writes bench/RESULTS.md and bench/chart.svg. `--smoke`: every workload once, small, no
- * warm-up, prints a summary and writes nothing (CI). Options: --reps N, --only a,b,grow,savers,api (prints
+ * warm-up, prints a summary and writes nothing (CI). Options: --reps N, --only a,b,grow,savers,api,streams (prints
  * the report instead of writing it), --concurrency N, --batch N, --no-profile, --eval (Weft's
  * scripts by EVALSHA instead of Redis Functions).
  */
@@ -23,6 +23,7 @@ import { goals, renderMarkdown, summarize, type BenchReport, type Machine, type 
 import { benchSavers, renderSavers, spliceSection } from "./savers.js";
 import { growWorkload } from "./grow.js";
 import { benchApi, renderApi } from "./api.js";
+import { benchStreams, renderStreams } from "./streams.js";
 import { runWeft, type WorkerOptions } from "./weft-runner.js";
 import { FULL, SMOKE, nodeCount, workloads, type Workload } from "./workloads.js";
 
@@ -97,10 +98,13 @@ async function main(): Promise<void> {
     const savers = !only || only.includes("savers") ? renderSavers(await benchSavers({ smoke, log })) : undefined;
     // Through the API (issue 18): ms per hop and the bill per node, its own section too.
     const api = !only || only.includes("api") ? renderApi(await benchApi({ smoke, log })) : undefined;
+    // The live stream (issue 14): SSE latency with 100 clients (10 in the smoke), its own section.
+    const streams = !only || only.includes("streams") ? renderStreams(await benchStreams({ smoke, log })) : undefined;
     // A smoke or a partial run (--only) prints its tables and leaves RESULTS.md alone.
     if (smoke || only) {
       if (savers) process.stdout.write(`${savers}\n`);
       if (api) process.stdout.write(`${api}\n`);
+      if (streams) process.stdout.write(`${streams}\n`);
       if (!smoke) process.stdout.write(renderMarkdown(report, "chart.svg"));
       return;
     }
@@ -123,8 +127,9 @@ async function main(): Promise<void> {
     const previous = existsSync(join(here, "RESULTS.md")) ? readFileSync(join(here, "RESULTS.md"), "utf8") : "";
     const saversSection = savers ?? previous.match(/<!-- savers:start -->[\s\S]*<!-- savers:end -->/)?.[0];
     const apiSection = api ?? previous.match(/<!-- api:start -->[\s\S]*<!-- api:end -->/)?.[0];
+    const streamsSection = streams ?? previous.match(/<!-- streams:start -->[\s\S]*<!-- streams:end -->/)?.[0];
     let doc = renderMarkdown(report, "chart.svg");
-    for (const section of [saversSection, apiSection]) if (section) doc = spliceSection(doc, section);
+    for (const section of [saversSection, apiSection, streamsSection]) if (section) doc = spliceSection(doc, section);
     writeFileSync(join(here, "RESULTS.md"), doc);
     log("wrote bench/RESULTS.md and bench/chart.svg");
   } finally {
