@@ -13,7 +13,7 @@ import {
 } from "@weft/core";
 import { DynamoColdStore } from "@weft/core/dynamodb";
 import { EventBridgePublisher, relayEvents, relayOutbox, type EventPublisher, type RelayOptions, type RelayResult } from "@weft/core/events";
-import { connectRedis, keySchema, redisConfigFromEnv, type KeySchema, type RedisConfig, type RedisPort } from "@weft/core/redis";
+import { connectRedis, redisConfigFromEnv, type KeySchema, type RedisConfig, type RedisPort } from "@weft/core/redis";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { hotOnlyReads } from "./http/routes/deps.js";
 import { parseApiKeys, type AuthConfig } from "./http/auth.js";
@@ -235,8 +235,8 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
       ...(config.maxRunsInFlight ? { maxRunsInFlight: config.maxRunsInFlight } : {}),
     });
-  const state = createStateStore({ redis, shardCount: config.shardCount, prefix: config.prefix });
-  const keys = keySchema(config.prefix, engine.shardCount);
+  const state = createStateStore({ redis, keys: engine.keys });
+  const keys = engine.keys;
   const publisher = o.publisher ?? (config.eventBus ? new EventBridgePublisher({ eventBusName: config.eventBus }) : undefined);
   if (!publisher) logger.warn("no WEFT_EVENT_BUS: outbox events are kept in Redis, not published");
   const cold = o.cold ?? coldStoreFor(config);

@@ -80,7 +80,7 @@ const int = (value: unknown, field: string, min: number, max: number, fallback: 
 
 export function createEngine(opts: EngineOptions): Engine {
   const redis = opts.redis;
-  const keys: KeySchema = keySchema(opts.prefix ?? "weft", opts.shardCount ?? 1);
+  const keys: KeySchema = keySchema(opts.prefix, opts.shardCount);
   const limits: DagLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const defaultRetry = opts.defaultRetry ?? DEFAULT_RETRY;
   const clock = opts.clock;
@@ -159,6 +159,7 @@ export function createEngine(opts: EngineOptions): Engine {
     opts.maxRunsInFlight === undefined ? undefined : { maxInFlight: Math.ceil(int(opts.maxRunsInFlight, "maxRunsInFlight", 1, 1e9, 0) / keys.shardCount), shards: keys.shardCount };
   const engine: Engine = {
     shardCount: keys.shardCount,
+    keys,
     ...lifecycle({ keys, exec, onShard, onRun, readEvents }),
     ...handoff({ onRun }),
     ...growth({ onRun }, limits, defaultRetry),

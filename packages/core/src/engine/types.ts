@@ -1,4 +1,5 @@
 import type { Addition, OnFailure } from "../dag/spec.js";
+import type { KeySchema } from "../redis/keys.js";
 
 export type NodeStatus =
   | "pending"
@@ -415,5 +416,7 @@ export interface Engine {
   pause(tenant: string, dagId: string, opts?: { actor?: string }): Promise<{ status: RunStatus; changed: boolean }>;
   resume(tenant: string, dagId: string, opts?: { actor?: string }): Promise<{ status: RunStatus; changed: boolean }>;
   readonly shardCount: number;
+  /** The key layout (prefix and shard count) this engine was made with: the state store takes it (createStateStore({ keys })). */
+  readonly keys: KeySchema;
   close(): Promise<void>;
 }

@@ -20,9 +20,12 @@ import { checkId, checkMachine, checkRef, checkVersion, checkWriter, toJsonText 
 
 export interface StateStoreOptions {
   redis: RedisPort;
-  /** Must match the engine's, so run-scoped keys share the run's hash slot. */
-  prefix?: string;
-  shardCount?: number;
+  /**
+   * The engine's key layout (`engine.keys`), so run-scoped state shares its run's hash slot
+   * and prefix and shard count cannot differ from the engine's. Default: the layout of an
+   * engine made with no prefix or shard count (keySchema()).
+   */
+  keys?: KeySchema;
   /** Epoch ms; default: Redis TIME inside the scripts. */
   clock?: () => number;
   /** History entries kept per key. Default LIMITS.stateHistory (50). */
@@ -94,7 +97,7 @@ export interface StateKeyInfo {
 }
 
 export function createStateStore(opts: StateStoreOptions): StateStore {
-  const schema: KeySchema = keySchema(opts.prefix, opts.shardCount);
+  const schema: KeySchema = opts.keys ?? keySchema();
   const historyLimit = opts.historyLimit ?? LIMITS.stateHistory;
   const maxValueBytes = opts.maxValueBytes ?? 256 * 1024;
   const { redis } = opts;

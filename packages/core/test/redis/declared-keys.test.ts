@@ -132,7 +132,7 @@ describe("every key a script touches is declared in its KEYS", () => {
     const clock = () => now;
     const opts = { redis: port, prefix: "dk", shardCount: 3, clock };
     const engine = createEngine(opts);
-    const state = createStateStore(opts);
+    const state = createStateStore({ redis: port, clock, keys: engine.keys });
     const t = "acme";
 
     const chain = await engine.submit(t, {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { ConflictError } from "../../src/errors.js";
+import { keySchema } from "../../src/redis/keys.js";
 import { createStateStore, update, type StateRef } from "../../src/state/index.js";
 import { backends, useBackend } from "@weft/test-support";
 
@@ -17,7 +18,7 @@ describe.each(backends)("100 concurrent agents on one counter, %s", (name) => {
   const backend = useBackend(name);
 
   it("through Weft loses no update: the final value equals the accepted writes", async () => {
-    const store = createStateStore({ redis: backend().redis(), shardCount: backend().shardCount });
+    const store = createStateStore({ redis: backend().redis(), keys: keySchema("weft", backend().shardCount) });
     const ref: StateRef = { tenant: `t-${randomUUID().slice(0, 8)}`, namespace: "counters", key: "hits" };
     const started = Date.now();
     const results = await agents(() =>
@@ -38,7 +39,7 @@ describe.each(backends)("100 concurrent agents on one counter, %s", (name) => {
   }, 180_000);
 
   it("with few retries some agents give up with a conflict, and the value still counts exactly the accepted writes", async () => {
-    const store = createStateStore({ redis: backend().redis(), shardCount: backend().shardCount });
+    const store = createStateStore({ redis: backend().redis(), keys: keySchema("weft", backend().shardCount) });
     const ref: StateRef = { tenant: `t-${randomUUID().slice(0, 8)}`, namespace: "counters", key: "hits" };
     const results = await agents(() =>
       update<number>(store, ref, async (n) => {

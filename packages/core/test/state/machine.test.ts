@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ConflictError, NotFoundError, ValidationError } from "../../src/errors.js";
+import { keySchema } from "../../src/redis/keys.js";
 import { createStateStore, type MachineDefinition, type StateRef, type StateStore } from "../../src/state/index.js";
 import { backends, useBackend } from "@weft/test-support";
 
@@ -28,7 +29,7 @@ const tenant = () => `t-${randomUUID().slice(0, 8)}`;
 
 describe.each(backends)("state machines on %s", (name) => {
   const backend = useBackend(name);
-  const open = (): StateStore => createStateStore({ redis: backend().redis(), shardCount: backend().shardCount });
+  const open = (): StateStore => createStateStore({ redis: backend().redis(), keys: keySchema("weft", backend().shardCount) });
 
   it("registers a machine and reads it back, versioned", async () => {
     const s = open();

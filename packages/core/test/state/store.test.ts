@@ -41,7 +41,7 @@ describe("state keys", () => {
 
 describe.each(backends)("shared state on %s", (name) => {
   const backend = useBackend(name);
-  const open = (): StateStore => createStateStore({ redis: backend().redis(), shardCount: backend().shardCount, historyLimit: 5 });
+  const open = (): StateStore => createStateStore({ redis: backend().redis(), keys: keySchema("weft", backend().shardCount), historyLimit: 5 });
 
   it("creates a key at version 1 and reads back the value, version and writer", async () => {
     const s = open();
@@ -137,6 +137,19 @@ describe.each(backends)("shared state on %s", (name) => {
     const engine = createEngine({ redis: backend().redis(), shardCount: backend().shardCount });
     await engine.submit(tenant, { id: dagId, nodes: [{ id: "a", agent: "worker" }] });
   }
+
+  it("made with an engine's keys, it reads what the engine's completions wrote, whatever prefix and shard count the engine has", async () => {
+    const engine = createEngine({ redis: backend().redis(), prefix: "other", shardCount: backend().shardCount + 2 });
+    const s = createStateStore({ redis: backend().redis(), keys: engine.keys });
+    const tenant = `t-${randomUUID().slice(0, 8)}`;
+    const { dagId } = await engine.submit(tenant, { nodes: [{ id: "a", agent: "w" }] });
+    const [task] = await engine.claim(tenant, "w");
+    await engine.complete(tenant, dagId, "a", task!.leaseToken, 1, { state: [{ key: "k", create: true, value: { by: "a" } }] });
+    expect((await s.get({ tenant, dagId, key: "k" })).value).toEqual({ by: "a" });
+    // The layout of a default engine is another key: a store made apart would not see it.
+    await expect(open().get({ tenant, dagId, key: "k" })).rejects.toBeInstanceOf(NotFoundError);
+    await engine.close();
+  });
 
   it("writes run-scoped state only while the run exists, and lists its keys in the run's state-keys set", async () => {
     const s = open();
