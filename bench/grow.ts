@@ -4,7 +4,7 @@
  * them), then the nodes run and fan in. Measured against submitting the same fan-out/fan-in
  * whole: adding a node should cost about what submitting it costs (goal: within 1.5x).
  */
-import { createEngine, type Engine } from "@weft/core";
+import { createEngine, type WorkerEngine } from "@weft/core";
 import { TcpRedis } from "@weft/core/redis";
 
 const TENANT = "bench";
@@ -24,7 +24,7 @@ export interface GrowSample {
   nodesPerSec: number;
 }
 
-async function drain(engine: Engine, dagId: string, batch: number): Promise<void> {
+async function drain(engine: WorkerEngine, dagId: string, batch: number): Promise<void> {
   for (;;) {
     const tasks = await engine.claim(TENANT, AGENT, { max: batch });
     if (tasks.length === 0) return;

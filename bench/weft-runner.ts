@@ -1,4 +1,4 @@
-import { createEngine, type Engine, type Task } from "@weft/core";
+import { createEngine, type RunAdmin, type Task, type WorkerEngine } from "@weft/core";
 import { TcpRedis } from "@weft/core/redis";
 import type { EngineRun } from "./measure.js";
 import type { BenchNode, Workload } from "./workloads.js";
@@ -40,7 +40,7 @@ export class BenchWorker {
   attempts = 0;
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: WorkerEngine,
     private readonly opts: WorkerOptions,
     private readonly failOnce: ReadonlySet<string>,
     private readonly onRunFinished: (dagId: string) => void,
@@ -227,7 +227,7 @@ export async function runWeft(url: string, w: Workload, opts: WorkerOptions): Pr
  * (attempt 1), both stamped by Redis TIME inside the scripts (ms resolution). Nodes that fail
  * once are left out (BullMQ keeps only the last attempt's start, so both sides drop them).
  */
-async function weftLatencies(engine: Engine, dagIds: string[], failOnce: ReadonlySet<string>): Promise<number[]> {
+async function weftLatencies(engine: RunAdmin, dagIds: string[], failOnce: ReadonlySet<string>): Promise<number[]> {
   const out: number[] = [];
   for (const dagId of dagIds) {
     const ready = new Map<string, number>();

@@ -1,8 +1,8 @@
-import type { Engine } from "../engine/types.js";
+import type { Maintenance } from "../engine/types.js";
 import type { ColdStore } from "./port.js";
 
 export interface ArchiverOptions {
-  engine: Engine;
+  engine: Maintenance;
   cold: ColdStore;
   /** How long a run stays in Redis after its archive is confirmed. Default 24 h. */
   hotTtlSeconds?: number;

@@ -1,5 +1,5 @@
 import { foldEvents } from "../engine/fold.js";
-import type { Engine, EventPage, NodeStatus, ResetResult, RunEvent, RunStatus, RunView } from "../engine/types.js";
+import type { EventPage, Maintenance, RunAdmin, NodeStatus, ResetResult, RunEvent, RunStatus, RunView } from "../engine/types.js";
 import { LIMITS } from "../checks.js";
 import { NotFoundError, SchemaError, ValidationError } from "../errors.js";
 import type { ColdStore, ListRunsOptions, RunList } from "./port.js";
@@ -22,7 +22,7 @@ const isNotFound = (err: unknown) => err instanceof NotFoundError;
  * Reads that do not care where a run lives: Redis while it is hot, DynamoDB once Redis has
  * let it go, in the same shape. Redrive and rewind rehydrate a cold run first.
  */
-export function createReadThrough(o: { engine: Engine; cold: ColdStore; restoreTtlSeconds?: number }) {
+export function createReadThrough(o: { engine: RunAdmin & Maintenance; cold: ColdStore; restoreTtlSeconds?: number }) {
   const { engine, cold } = o;
 
   async function getRun(tenant: string, dagId: string, include?: { input?: boolean; output?: boolean }): Promise<RunView> {

@@ -331,8 +331,8 @@ export interface ResetResult {
   removed?: string[];
 }
 
-export interface Engine {
-  submit(tenant: string, spec: unknown): Promise<SubmitResult>;
+/** What a worker calls on the tasks it claims (pull workers, push handlers, the node routes of the API). */
+export interface WorkerEngine {
   claim(tenant: string, agent: string, opts?: ClaimOptions): Promise<Task[]>;
   claimNode(tenant: string, dagId: string, nodeId: string, opts?: ClaimOptions): Promise<Task>;
   heartbeat(tenant: string, dagId: string, nodeId: string, leaseToken: string, leaseMs?: number): Promise<{ leaseExpiresAt: number }>;
@@ -344,10 +344,6 @@ export interface Engine {
     output: unknown,
     opts?: { claimNext?: { agent: string } & ClaimOptions; workerId?: string; state?: StateWrite[]; add?: Addition },
   ): Promise<CompleteResult>;
-  /** A running node adds nodes and deps without finishing, fenced by its lease. */
-  extend(tenant: string, dagId: string, nodeId: string, leaseToken: string, addition: Addition): Promise<ExtendResult>;
-  /** Adds nodes and deps to a running run from outside it. Conflict once the run has ended. */
-  addNodes(tenant: string, dagId: string, addition: Addition, opts?: { actor?: string }): Promise<AddResult>;
   /**
    * Many completions in one round trip per shard (a worker flushing what finished together).
    * Each item succeeds or fails on its own; results keep the items' order.
@@ -366,9 +362,48 @@ export interface Engine {
     /** retryable (default true): false fails the node for good whatever attempts remain. */
     opts?: { retryable?: boolean; workerId?: string },
   ): Promise<FailResult>;
-  cancel(tenant: string, dagId: string, opts?: { reason?: string; actor?: string }): Promise<{ status: RunStatus; changed: boolean }>;
+  /**
+   * Gives back the live lease of a running attempt (a worker shutting down): the node is ready
+   * again at once and the attempt does not count toward maxAttempts. Stale token -> ConflictError.
+   */
+  release(tenant: string, dagId: string, nodeId: string, leaseToken: string, opts?: { workerId?: string }): Promise<{ status: "ready"; attempt: number }>;
+  /** A running node adds nodes and deps without finishing, fenced by its lease. */
+  extend(tenant: string, dagId: string, nodeId: string, leaseToken: string, addition: Addition): Promise<ExtendResult>;
+  /** A running attempt stops to wait for a signal: not a failure; its token is void. */
+  suspend(
+    tenant: string,
+    lease: { dagId: string; nodeId: string; leaseToken: string },
+    wait: WaitSpec,
+    opts?: { input?: unknown; workerId?: string },
+  ): Promise<{ status: "waiting"; attempt: number; timeoutAt?: number; signalToken?: string }>;
+  /** Outputs of a node's dependencies by node id (what its agent builds on). */
+  parentOutputs(tenant: string, dagId: string, nodeId: string): Promise<Record<string, unknown>>;
+  /** The same, and the status of each dependency that did not succeed (a join may run without them). */
+  parents(tenant: string, dagId: string, nodeId: string): Promise<ParentsResult>;
+}
+
+/** Run administration: submit and read runs, cancel, pause, resume, redrive, rewind, add nodes from outside, signal waits. */
+export interface RunAdmin {
+  submit(tenant: string, spec: unknown): Promise<SubmitResult>;
   getRun(tenant: string, dagId: string, opts?: { include?: { input?: boolean; output?: boolean } }): Promise<RunView>;
   events(tenant: string, dagId: string, opts?: { after?: number; limit?: number }): Promise<EventPage>;
+  cancel(tenant: string, dagId: string, opts?: { reason?: string; actor?: string }): Promise<{ status: RunStatus; changed: boolean }>;
+  pause(tenant: string, dagId: string, opts?: { actor?: string }): Promise<{ status: RunStatus; changed: boolean }>;
+  resume(tenant: string, dagId: string, opts?: { actor?: string }): Promise<{ status: RunStatus; changed: boolean }>;
+  redrive(tenant: string, dagId: string, opts?: { actor?: string }): Promise<ResetResult>;
+  rewind(tenant: string, dagId: string, nodeId: string, opts?: { actor?: string }): Promise<ResetResult>;
+  /** Adds nodes and deps to a running run from outside it. Conflict once the run has ended. */
+  addNodes(tenant: string, dagId: string, addition: Addition, opts?: { actor?: string }): Promise<AddResult>;
+  /** Ends a waiting node's wait with the tenant's key. Not waiting -> ConflictError (same signalId: duplicate). */
+  signal(tenant: string, dagId: string, nodeId: string, signal: Signal): Promise<SignalResult>;
+  /** Ends the wait a signal token was issued for; anything wrong with the token -> NotFoundError that says nothing more. */
+  signalByToken(token: string, signal: Signal): Promise<SignalResult & { tenant: string; dagId: string; nodeId: string }>;
+  /** Ends every wait of the tenant on `key`, in any run; how many. A signal before anyone waits is not kept. */
+  signalKey(tenant: string, key: string, signal: Signal): Promise<{ signalled: number; nodes: { dagId: string; nodeId: string; status: NodeStatus }[] }>;
+}
+
+/** Maintenance: reconcile expired leases and due retries, relay the outbox, the archive lifecycle of finished runs. */
+export interface Maintenance {
   /** Expired leases and due retries across every shard; O(expired + due). */
   reconcile(opts?: { limit?: number }): Promise<ReconcileResult>;
   /** Oldest outbox entries of one shard (all shards when omitted), not removed until acked. */
@@ -389,34 +424,12 @@ export interface Engine {
   finishedRuns(opts: { olderThan: number; limit?: number }): Promise<{ tenant: string; dagId: string }[]>;
   restoreRun(tenant: string, archive: RunExport, ttlSeconds: number): Promise<boolean>;
   listHotRuns(tenant: string, opts: { status?: RunStatus; since?: number; limit: number; offset?: number }): Promise<RunSummary[]>;
-  redrive(tenant: string, dagId: string, opts?: { actor?: string }): Promise<ResetResult>;
-  rewind(tenant: string, dagId: string, nodeId: string, opts?: { actor?: string }): Promise<ResetResult>;
-  /**
-   * Gives back the live lease of a running attempt (a worker shutting down): the node is ready
-   * again at once and the attempt does not count toward maxAttempts. Stale token -> ConflictError.
-   */
-  release(tenant: string, dagId: string, nodeId: string, leaseToken: string, opts?: { workerId?: string }): Promise<{ status: "ready"; attempt: number }>;
-  /** Outputs of a node's dependencies by node id (what its agent builds on). */
-  parentOutputs(tenant: string, dagId: string, nodeId: string): Promise<Record<string, unknown>>;
-  /** The same, and the status of each dependency that did not succeed (a join may run without them). */
-  parents(tenant: string, dagId: string, nodeId: string): Promise<ParentsResult>;
-  /** Ends a waiting node's wait with the tenant's key. Not waiting -> ConflictError (same signalId: duplicate). */
-  signal(tenant: string, dagId: string, nodeId: string, signal: Signal): Promise<SignalResult>;
-  /** Ends the wait a signal token was issued for; anything wrong with the token -> NotFoundError that says nothing more. */
-  signalByToken(token: string, signal: Signal): Promise<SignalResult & { tenant: string; dagId: string; nodeId: string }>;
-  /** Ends every wait of the tenant on `key`, in any run; how many. A signal before anyone waits is not kept. */
-  signalKey(tenant: string, key: string, signal: Signal): Promise<{ signalled: number; nodes: { dagId: string; nodeId: string; status: NodeStatus }[] }>;
-  /** A running attempt stops to wait for a signal: not a failure; its token is void. */
-  suspend(
-    tenant: string,
-    lease: { dagId: string; nodeId: string; leaseToken: string },
-    wait: WaitSpec,
-    opts?: { input?: unknown; workerId?: string },
-  ): Promise<{ status: "waiting"; attempt: number; timeoutAt?: number; signalToken?: string }>;
-  pause(tenant: string, dagId: string, opts?: { actor?: string }): Promise<{ status: RunStatus; changed: boolean }>;
-  resume(tenant: string, dagId: string, opts?: { actor?: string }): Promise<{ status: RunStatus; changed: boolean }>;
   readonly shardCount: number;
   /** The key layout (prefix and shard count) this engine was made with: the state store takes it (createStateStore({ keys })). */
   readonly keys: KeySchema;
+}
+
+/** The engine: every interface above; each caller is typed by the narrowest it needs. */
+export interface Engine extends WorkerEngine, RunAdmin, Maintenance {
   close(): Promise<void>;
 }

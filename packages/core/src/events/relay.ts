@@ -1,4 +1,4 @@
-import type { Engine, OutboxEvent } from "../engine/types.js";
+import type { Maintenance, OutboxEvent } from "../engine/types.js";
 import type { EventPublisher } from "./publisher.js";
 
 export interface RelayOptions {
@@ -21,7 +21,7 @@ export interface RelayResult {
  * published. A crash between publish and ack leaves the entries in the outbox, so they
  * are sent again (at-least-once; `detail.eventId` lets subscribers dedupe).
  */
-export async function relayOutbox(engine: Engine, publisher: EventPublisher, opts: RelayOptions = {}): Promise<RelayResult> {
+export async function relayOutbox(engine: Maintenance, publisher: EventPublisher, opts: RelayOptions = {}): Promise<RelayResult> {
   const maxBatches = opts.maxBatches ?? 10;
   const limit = opts.batchSize ?? 100;
   const result: RelayResult = { published: 0, failed: 0 };
@@ -43,7 +43,7 @@ export async function relayOutbox(engine: Engine, publisher: EventPublisher, opt
  * what was published: one ack call per shard instead of a read and an ack. What fails, or
  * what a crash before the ack leaves, stays in the outbox for relayOutbox (the reconcile cron).
  */
-export async function relayEvents(engine: Engine, publisher: EventPublisher, events: OutboxEvent[]): Promise<RelayResult> {
+export async function relayEvents(engine: Maintenance, publisher: EventPublisher, events: OutboxEvent[]): Promise<RelayResult> {
   if (events.length === 0) return { published: 0, failed: 0 };
   const { failed } = await publisher.publish(events);
   const failedIds = new Set(failed.map(key));
