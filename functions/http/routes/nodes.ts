@@ -129,7 +129,7 @@ export function nodeRoutes({ engine, afterWrite, values }: RouteDeps): WeftApp {
       responses: { 200: json(z.object({ leaseExpiresAt: z.number().int() }), "The new lease expiry"), ...errorResponses(404, 409) },
     },
     async (c, { params: { dagId, nodeId }, body: { leaseToken, leaseMs } }) =>
-      c.json(await engine.heartbeat(c.var.tenant, dagId, nodeId, leaseToken, leaseMs), 200),
+      c.json(await engine.heartbeat(c.var.tenant, { dagId, nodeId, leaseToken }, leaseMs), 200),
   );
 
   serve(
@@ -148,7 +148,7 @@ export function nodeRoutes({ engine, afterWrite, values }: RouteDeps): WeftApp {
     },
     async (c, { params: { dagId, nodeId }, body: { leaseToken, workerId } }) => {
       const tenant = c.var.tenant;
-      const result = await engine.release(tenant, dagId, nodeId, leaseToken, workerId ? { workerId } : undefined);
+      const result = await engine.release(tenant, { dagId, nodeId, leaseToken }, workerId ? { workerId } : undefined);
       await afterWrite({ tenant, dagId });
       return c.json(result, 200);
     },
@@ -169,7 +169,7 @@ export function nodeRoutes({ engine, afterWrite, values }: RouteDeps): WeftApp {
     },
     async (c, { params: { dagId, nodeId }, body: { leaseToken, ...addition } }) => {
       const tenant = c.var.tenant;
-      const result = await engine.extend(tenant, dagId, nodeId, leaseToken, await values.incomingNodes(tenant, dagId, addition));
+      const result = await engine.extend(tenant, { dagId, nodeId, leaseToken }, await values.incomingNodes(tenant, dagId, addition));
       if (!result.duplicate) await afterWrite({ tenant, dagId });
       return c.json(result, 200);
     },

@@ -195,10 +195,10 @@ export function createEngine(opts: EngineOptions): Engine {
       });
     },
 
-    async heartbeat(tenant, dagId, nodeId, leaseToken, leaseMs) {
-      return onRun(S.heartbeat, id(tenant, "tenant"), id(dagId, "dagId"), {
-        nodeId: id(nodeId, "nodeId"),
-        token: token(leaseToken),
+    async heartbeat(tenant, lease, leaseMs) {
+      return onRun(S.heartbeat, id(tenant, "tenant"), id(lease?.dagId, "dagId"), {
+        nodeId: id(lease.nodeId, "nodeId"),
+        token: token(lease.leaseToken),
         leaseMs: int(leaseMs, "leaseMs", 1, LIMITS.maxDurationMs, DEFAULT_LEASE_MS),
       });
     },

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { validateAddition } from "../dag/addition.js";
-import { Id, type Addition, type DagLimits, type RetryPolicy } from "../dag/spec.js";
-import { ValidationError } from "../errors.js";
+import { checkId, checkLeaseToken } from "../checks.js";
+import type { Addition, DagLimits, RetryPolicy } from "../dag/spec.js";
 import type { ScriptContext } from "./lifecycle.js";
 import * as S from "./scripts.js";
 import { agentOrWait, withFields } from "./submit.js";
-import type { AddResult, ExtendResult } from "./types.js";
+import type { AddResult, ExtendResult, Lease } from "./types.js";
 
 /** An addition as lua/includes/grow.lua takes it. */
 export interface AdditionArgs {
@@ -33,22 +33,16 @@ export function buildAddition(input: unknown, limits: DagLimits, defaultRetry: R
   return { add, digest };
 }
 
-function id(value: unknown, field: string): string {
-  const r = Id.safeParse(value);
-  if (r.success) return r.data;
-  throw new ValidationError(`${field} ${r.error.issues[0]?.message ?? "is invalid"}`, field);
-}
+const id = checkId;
 
 /** Growing a run without completing: a running node's extension, or an addition from outside. */
 export function growth(ctx: Pick<ScriptContext, "onRun">, limits: DagLimits, defaultRetry: RetryPolicy) {
   return {
-    async extend(tenant: string, dagId: string, nodeId: string, leaseToken: string, addition: Addition): Promise<ExtendResult> {
-      if (typeof leaseToken !== "string" || leaseToken.length === 0 || leaseToken.length > 200) {
-        throw new ValidationError("leaseToken must be the token returned by claim", "leaseToken");
-      }
+    async extend(tenant: string, lease: Lease, addition: Addition): Promise<ExtendResult> {
+      const leaseToken = checkLeaseToken(lease?.leaseToken);
       const t = id(tenant, "tenant");
-      const d = id(dagId, "dagId");
-      const n = id(nodeId, "nodeId");
+      const d = id(lease.dagId, "dagId");
+      const n = id(lease.nodeId, "nodeId");
       const { add, digest } = buildAddition(addition, limits, defaultRetry);
       return ctx.onRun(S.extend, t, d, { nodeId: n, token: leaseToken, add, digest });
     },

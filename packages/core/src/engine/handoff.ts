@@ -1,20 +1,15 @@
-import { Id } from "../dag/spec.js";
-import { ValidationError } from "../errors.js";
+import { checkId, checkLeaseToken } from "../checks.js";
 import { parseJson } from "./codec.js";
 import type { ScriptContext } from "./lifecycle.js";
 import * as S from "./scripts.js";
-import type { ParentsResult } from "./types.js";
+import type { Lease, ParentsResult } from "./types.js";
 
 /**
  * What a worker runtime needs besides claim and report: give a lease back (a worker
  * shutting down hands its unfinished tasks to the next claimer) and read the outputs its
  * node builds on.
  */
-function id(value: unknown, field: string): string {
-  const r = Id.safeParse(value);
-  if (r.success) return r.data;
-  throw new ValidationError(`${field} ${r.error.issues[0]?.message ?? "is invalid"}`, field);
-}
+const id = checkId;
 
 export function handoff(ctx: Pick<ScriptContext, "onRun">) {
   /** Outputs of the deps that succeeded, and the status of those that did not (a join may run without them). */
@@ -35,12 +30,10 @@ export function handoff(ctx: Pick<ScriptContext, "onRun">) {
      * in its agent's queue, and the attempt does not count toward its retry budget.
      * A stale token -> ConflictError, nothing changed.
      */
-    async release(tenant: string, dagId: string, nodeId: string, leaseToken: string, o?: { workerId?: string }) {
-      if (typeof leaseToken !== "string" || leaseToken.length === 0 || leaseToken.length > 200) {
-        throw new ValidationError("leaseToken must be the token returned by claim", "leaseToken");
-      }
-      return ctx.onRun(S.release, id(tenant, "tenant"), id(dagId, "dagId"), {
-        nodeId: id(nodeId, "nodeId"),
+    async release(tenant: string, lease: Lease, o?: { workerId?: string }) {
+      const leaseToken = checkLeaseToken(lease?.leaseToken);
+      return ctx.onRun(S.release, id(tenant, "tenant"), id(lease.dagId, "dagId"), {
+        nodeId: id(lease.nodeId, "nodeId"),
         token: leaseToken,
         actor: o?.workerId === undefined ? undefined : id(o.workerId, "workerId"),
       });

@@ -17,6 +17,9 @@ export type NodeStatus =
 export type RunStatus = "running" | "paused" | "succeeded" | "failed" | "cancelled";
 
 /** A node handed to a worker: the lease is the worker's right to report on this attempt. */
+/** The live lease of a claimed task: what heartbeat, extend, release and suspend take (a Task is one). */
+export type Lease = Pick<Task, "dagId" | "nodeId" | "leaseToken">;
+
 export interface Task {
   dagId: string;
   nodeId: string;
@@ -335,7 +338,7 @@ export interface ResetResult {
 export interface WorkerEngine {
   claim(tenant: string, agent: string, opts?: ClaimOptions): Promise<Task[]>;
   claimNode(tenant: string, dagId: string, nodeId: string, opts?: ClaimOptions): Promise<Task>;
-  heartbeat(tenant: string, dagId: string, nodeId: string, leaseToken: string, leaseMs?: number): Promise<{ leaseExpiresAt: number }>;
+  heartbeat(tenant: string, lease: Lease, leaseMs?: number): Promise<{ leaseExpiresAt: number }>;
   complete(
     tenant: string,
     dagId: string,
@@ -366,13 +369,13 @@ export interface WorkerEngine {
    * Gives back the live lease of a running attempt (a worker shutting down): the node is ready
    * again at once and the attempt does not count toward maxAttempts. Stale token -> ConflictError.
    */
-  release(tenant: string, dagId: string, nodeId: string, leaseToken: string, opts?: { workerId?: string }): Promise<{ status: "ready"; attempt: number }>;
+  release(tenant: string, lease: Lease, opts?: { workerId?: string }): Promise<{ status: "ready"; attempt: number }>;
   /** A running node adds nodes and deps without finishing, fenced by its lease. */
-  extend(tenant: string, dagId: string, nodeId: string, leaseToken: string, addition: Addition): Promise<ExtendResult>;
+  extend(tenant: string, lease: Lease, addition: Addition): Promise<ExtendResult>;
   /** A running attempt stops to wait for a signal: not a failure; its token is void. */
   suspend(
     tenant: string,
-    lease: { dagId: string; nodeId: string; leaseToken: string },
+    lease: Lease,
     wait: WaitSpec,
     opts?: { input?: unknown; workerId?: string },
   ): Promise<{ status: "waiting"; attempt: number; timeoutAt?: number; signalToken?: string }>;

@@ -1,4 +1,4 @@
-import { isWellFormed } from "../checks.js";
+import { checkLeaseToken, isWellFormed } from "../checks.js";
 import { WaitSpecSchema, type DagLimits } from "../dag/spec.js";
 import { packWait } from "../dag/wait.js";
 import { NotFoundError, PayloadTooLargeError, ValidationError } from "../errors.js";
@@ -6,7 +6,7 @@ import { fromZodError } from "../validation.js";
 import type { ScriptContext } from "./lifecycle.js";
 import * as S from "./scripts.js";
 import { signalPath, type SignalSealer } from "./signal-token.js";
-import type { NodeStatus, OutboxEvent, RunEvent, Signal, SignalResult, WaitSpec } from "./types.js";
+import type { Lease, NodeStatus, OutboxEvent, RunEvent, Signal, SignalResult, WaitSpec } from "./types.js";
 
 /**
  * Waiting for people and the world: signals (with the tenant's key, by token, by key
@@ -111,16 +111,14 @@ export function waits(ctx: WaitContext) {
 
     async suspend(
       tenant: string,
-      lease: { dagId: string; nodeId: string; leaseToken: string },
+      lease: Lease,
       wait: WaitSpec,
       o?: { input?: unknown; workerId?: string },
     ) {
       const parsed = WaitSpecSchema.safeParse(wait ?? {});
       if (!parsed.success) throw fromZodError(parsed.error, "wait");
       const w = packWait(parsed.data, "wait", limits.maxInputBytes);
-      if (typeof lease?.leaseToken !== "string" || lease.leaseToken.length === 0 || lease.leaseToken.length > 200) {
-        throw new ValidationError("leaseToken must be the token returned by claim", "leaseToken");
-      }
+      checkLeaseToken(lease?.leaseToken);
       const t = id(tenant, "tenant");
       const dagId = id(lease.dagId, "dagId");
       const nodeId = id(lease.nodeId, "nodeId");

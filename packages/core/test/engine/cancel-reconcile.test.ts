@@ -35,7 +35,7 @@ describe.each(backends)("cancel, reconcile and the run's end on %s", (name) => {
       expect(cancelled.map((e) => [e.node, e.from]).sort()).toEqual([["b", "running"], ["c", "ready"], ["d", "pending"]]);
       for (const e of cancelled) expect(e).toMatchObject({ actor: "u1", at: ctx.clock.now, data: { reason: "user asked" } });
       await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, dagId, "b", b.leaseToken, 1), ConflictError);
-      await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.heartbeat(ctx.tenant, dagId, "b", b.leaseToken, 1000), ConflictError);
+      await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.heartbeat(ctx.tenant, { dagId, nodeId: "b", leaseToken: b.leaseToken }, 1000), ConflictError);
       expect(await ctx.engine.claim(ctx.tenant, "ag", { max: 10 })).toEqual([]);
     });
 

@@ -193,7 +193,7 @@ describe.each(backends)("fail on %s", (name) => {
     const token = lost[0]!.leaseToken;
     await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.fail(ctx.tenant, dagId, "a", token, boom, { retryable: false }), ConflictError);
     await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, dagId, "a", token, 1), ConflictError);
-    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.heartbeat(ctx.tenant, dagId, "a", token, 1000), ConflictError);
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.heartbeat(ctx.tenant, { dagId, nodeId: "a", leaseToken: token }, 1000), ConflictError);
   });
 
   it("rejects a failure report for a node that is not running", async () => {

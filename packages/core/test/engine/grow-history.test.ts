@@ -180,7 +180,7 @@ class Grower {
       }
       case "extend": {
         const t = this.held[a.pick % Math.max(1, this.held.length)];
-        if (t && (await tolerate(engine.extend(tenant, dagId, t.nodeId, t.leaseToken, this.addition(a.grow, t.nodeId))))) this.adders.push(t.nodeId);
+        if (t && (await tolerate(engine.extend(tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, this.addition(a.grow, t.nodeId))))) this.adders.push(t.nodeId);
         break;
       }
       case "outside":

@@ -69,7 +69,7 @@ describe.each(backends)("concurrent additions to one run on %s", (name) => {
     const results = await Promise.allSettled(
       calls.map(({ add }, i) => {
         const e = peers[i % peers.length]!.engine;
-        return i % 2 ? e.extend(tenant, dagId, "hub", hub.leaseToken, add) : e.addNodes(tenant, dagId, add);
+        return i % 2 ? e.extend(tenant, { dagId, nodeId: "hub", leaseToken: hub.leaseToken }, add) : e.addNodes(tenant, dagId, add);
       }),
     );
     for (const r of results) if (r.status === "rejected") expect(r.reason).toBeInstanceOf(ValidationError);

@@ -69,7 +69,7 @@ describe.each(backends)("added wait nodes on %s", (name) => {
     const { engine, tenant } = ctx;
     const { dagId } = await engine.submit(tenant, plan());
     const p = await claimOne(ctx, dagId, "plan");
-    const ext = await engine.extend(tenant, dagId, "plan", p.leaseToken, { nodes: [{ id: "ok", deps: ["plan"], wait: { key: "review-7" } }], deps: { draft: ["ok"] } });
+    const ext = await engine.extend(tenant, { dagId, nodeId: "plan", leaseToken: p.leaseToken }, { nodes: [{ id: "ok", deps: ["plan"], wait: { key: "review-7" } }], deps: { draft: ["ok"] } });
     expect(ext).toEqual({ duplicate: false, added: ["ok"], ready: [] });
     expect(node(await engine.getRun(tenant, dagId), "ok").status).toBe("pending");
     await engine.complete(tenant, dagId, "plan", p.leaseToken, "P");
@@ -94,7 +94,7 @@ describe.each(backends)("added wait nodes on %s", (name) => {
     const b = await claimOne(ctx, dagId, "b");
     await engine.complete(tenant, dagId, "b", b.leaseToken, "B");
     const a = await claimOne(ctx, dagId, "a");
-    expect(await engine.extend(tenant, dagId, "a", a.leaseToken, { deps: { gate: ["b"] } })).toEqual({ duplicate: false, added: [], ready: [] });
+    expect(await engine.extend(tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, { deps: { gate: ["b"] } })).toEqual({ duplicate: false, added: [], ready: [] });
     expect(node(await engine.getRun(tenant, dagId), "gate").status).toBe("waiting");
     expect(await engine.signalKey(tenant, "k1", { output: 1 })).toMatchObject({ signalled: 1 });
     expect(node(await engine.getRun(tenant, dagId), "gate").status).toBe("succeeded");

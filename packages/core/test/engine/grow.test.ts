@@ -66,11 +66,11 @@ describe.each(backends)("growing a run on %s", (name) => {
     const { engine, tenant } = ctx;
     const { dagId } = await engine.submit(tenant, plan());
     const p = await claimOne(ctx, dagId, "plan");
-    const ext = await engine.extend(tenant, dagId, "plan", p.leaseToken, { nodes: researchers(2), deps: { draft: ["r0", "r1"] } });
+    const ext = await engine.extend(tenant, { dagId, nodeId: "plan", leaseToken: p.leaseToken }, { nodes: researchers(2), deps: { draft: ["r0", "r1"] } });
     expect(ext).toEqual({ duplicate: false, added: ["r0", "r1"], ready: [] });
     expect(statuses(await engine.getRun(tenant, dagId))).toMatchObject({ r0: "pending", r1: "pending" });
     // The same extension again within the attempt adds nothing.
-    expect(await engine.extend(tenant, dagId, "plan", p.leaseToken, { nodes: researchers(2), deps: { draft: ["r0", "r1"] } })).toEqual({
+    expect(await engine.extend(tenant, { dagId, nodeId: "plan", leaseToken: p.leaseToken }, { nodes: researchers(2), deps: { draft: ["r0", "r1"] } })).toEqual({
       duplicate: true,
       added: [],
       ready: [],
@@ -89,7 +89,7 @@ describe.each(backends)("growing a run on %s", (name) => {
     await engine.reconcile();
     const second = await claimOne(ctx, dagId, "plan");
     expect(second.attempt).toBe(2);
-    await expectRejectedUnchanged(ctx, dagId, () => engine.extend(tenant, dagId, "plan", first.leaseToken, { nodes: researchers(1) }), ConflictError);
+    await expectRejectedUnchanged(ctx, dagId, () => engine.extend(tenant, { dagId, nodeId: "plan", leaseToken: first.leaseToken }, { nodes: researchers(1) }), ConflictError);
     await expectRejectedUnchanged(
       ctx,
       dagId,
@@ -127,7 +127,7 @@ describe.each(backends)("growing a run on %s", (name) => {
     const err = await expectRejectedUnchanged(
       ctx,
       dagId,
-      () => engine.extend(tenant, dagId, "a", a.leaseToken, { nodes: [{ id: "x", agent: "ag", deps: ["c"] }], deps: { b: ["x"] } }),
+      () => engine.extend(tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, { nodes: [{ id: "x", agent: "ag", deps: ["c"] }], deps: { b: ["x"] } }),
       ValidationError,
     );
     expect(err).toMatchObject({ field: "deps.b", details: { cycle: ["x", "b", "c", "x"] } });

@@ -246,7 +246,7 @@ class Driver {
       case "heartbeat": {
         const h = this.held[a.pick % Math.max(1, this.held.length)];
         if (!h) return;
-        await engine.heartbeat(tenant, this.dagId, h.task.nodeId, h.task.leaseToken, LEASE_MS).catch((err) => {
+        await engine.heartbeat(tenant, { dagId: this.dagId, nodeId: h.task.nodeId, leaseToken: h.task.leaseToken }, LEASE_MS).catch((err) => {
           expect(err).toBeInstanceOf(ConflictError);
         });
         return;
@@ -255,7 +255,7 @@ class Driver {
         const h = this.take(a.pick);
         if (!h) return;
         try {
-          await engine.release(tenant, this.dagId, h.task.nodeId, h.task.leaseToken);
+          await engine.release(tenant, { dagId: this.dagId, nodeId: h.task.nodeId, leaseToken: h.task.leaseToken });
         } catch (err) {
           expect(err).toBeInstanceOf(ConflictError);
           expect(h.fresh && this.runStatus === "running", `fresh lease ${h.task.nodeId}#${h.task.attempt} release rejected`).toBe(false);

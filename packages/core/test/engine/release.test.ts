@@ -13,7 +13,7 @@ describe.each(backends)("release and parent outputs on %s", (name) => {
     const [t] = await ctx.engine.claim(ctx.tenant, "ag", { max: 1, workerId: "leaving" });
     const outboxBefore = (await allOutbox(ctx.engine)).length;
 
-    expect(await ctx.engine.release(ctx.tenant, dagId, "a", t!.leaseToken)).toEqual({ status: "ready", attempt: 1 });
+    expect(await ctx.engine.release(ctx.tenant, { dagId, nodeId: "a", leaseToken: t!.leaseToken })).toEqual({ status: "ready", attempt: 1 });
     const run = await ctx.engine.getRun(ctx.tenant, dagId);
     expect(node(run, "a")).toMatchObject({ status: "ready", attempt: 1 });
     expect(node(run, "a").workerId).toBeUndefined();
@@ -32,19 +32,19 @@ describe.each(backends)("release and parent outputs on %s", (name) => {
     const ctx = fresh();
     const { dagId } = await ctx.engine.submit(ctx.tenant, diamond());
     const first = await claimOne(ctx, dagId, "a");
-    await ctx.engine.release(ctx.tenant, dagId, "a", first.leaseToken);
+    await ctx.engine.release(ctx.tenant, { dagId, nodeId: "a", leaseToken: first.leaseToken });
     // Released, then the same token again: the node is ready, the token is dead.
-    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.release(ctx.tenant, dagId, "a", first.leaseToken), ConflictError);
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.release(ctx.tenant, { dagId, nodeId: "a", leaseToken: first.leaseToken }), ConflictError);
     const second = await claimOne(ctx, dagId, "a");
-    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.release(ctx.tenant, dagId, "a", first.leaseToken), ConflictError);
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.release(ctx.tenant, { dagId, nodeId: "a", leaseToken: first.leaseToken }), ConflictError);
     await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, dagId, "a", first.leaseToken, "late"), ConflictError);
-    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.heartbeat(ctx.tenant, dagId, "a", first.leaseToken), ConflictError);
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.heartbeat(ctx.tenant, { dagId, nodeId: "a", leaseToken: first.leaseToken }), ConflictError);
     // A node that is not running (pending b) cannot be released either.
-    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.release(ctx.tenant, dagId, "b", second.leaseToken), ConflictError);
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.release(ctx.tenant, { dagId, nodeId: "b", leaseToken: second.leaseToken }), ConflictError);
     await ctx.engine.complete(ctx.tenant, dagId, "a", second.leaseToken, 1);
-    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.release(ctx.tenant, dagId, "a", second.leaseToken), ConflictError);
-    expect(await rejection(ctx.engine.release(ctx.tenant, "nope", "a", second.leaseToken))).toBeInstanceOf(NotFoundError);
-    expect(await rejection(ctx.engine.release(ctx.tenant, dagId, "zz", second.leaseToken))).toBeInstanceOf(NotFoundError);
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.release(ctx.tenant, { dagId, nodeId: "a", leaseToken: second.leaseToken }), ConflictError);
+    expect(await rejection(ctx.engine.release(ctx.tenant, { dagId: "nope", nodeId: "a", leaseToken: second.leaseToken }))).toBeInstanceOf(NotFoundError);
+    expect(await rejection(ctx.engine.release(ctx.tenant, { dagId, nodeId: "zz", leaseToken: second.leaseToken }))).toBeInstanceOf(NotFoundError);
   });
 
   it("does not spend the retry budget: a node with one attempt still gets its real attempt after releases", async () => {
@@ -53,7 +53,7 @@ describe.each(backends)("release and parent outputs on %s", (name) => {
     for (let i = 1; i <= 3; i++) {
       const t = await claimOne(ctx, dagId, "a");
       expect(t.attempt).toBe(i);
-      await ctx.engine.release(ctx.tenant, dagId, "a", t.leaseToken);
+      await ctx.engine.release(ctx.tenant, { dagId, nodeId: "a", leaseToken: t.leaseToken });
     }
     // Two real attempts remain: the first failure retries, the second fails the node.
     const t4 = await claimOne(ctx, dagId, "a");
@@ -67,7 +67,7 @@ describe.each(backends)("release and parent outputs on %s", (name) => {
     const ctx = fresh();
     const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "a", agent: "ag" }] });
     const t = await claimOne(ctx, dagId, "a", 1000);
-    await ctx.engine.release(ctx.tenant, dagId, "a", t.leaseToken);
+    await ctx.engine.release(ctx.tenant, { dagId, nodeId: "a", leaseToken: t.leaseToken });
     ctx.clock.advance(5000);
     expect((await ctx.engine.reconcile()).expiredLeases).toBe(0);
     expect(node(await ctx.engine.getRun(ctx.tenant, dagId), "a")).toMatchObject({ status: "ready", attempt: 1 });

@@ -90,7 +90,7 @@ describe.each(backends)("submit, claim and heartbeat on %s", (name) => {
         [ctx.engine.claim(ctx.tenant, "x", { max: LIMITS.claimMax + 1 }), "max", `from 1 to ${LIMITS.claimMax}`],
         [ctx.engine.claim(ctx.tenant, "x", { leaseMs: LIMITS.maxDurationMs + 1 }), "leaseMs", `from 1 to ${LIMITS.maxDurationMs}`],
         [ctx.engine.claimNode(ctx.tenant, dagId, "a".repeat(129)), "nodeId", ID_RULE],
-        [ctx.engine.heartbeat(ctx.tenant, dagId, "a", "1.\ud800"), "leaseToken", LEASE_TOKEN_RULE],
+        [ctx.engine.heartbeat(ctx.tenant, { dagId, nodeId: "a", leaseToken: "1.\ud800" }), "leaseToken", LEASE_TOKEN_RULE],
       ];
       for (const [call, field, rule] of bad) {
         const err = await rejection(call);
@@ -189,7 +189,7 @@ describe.each(backends)("submit, claim and heartbeat on %s", (name) => {
       const { dagId } = await ctx.engine.submit(ctx.tenant, diamond());
       const t = await ctx.engine.claimNode(ctx.tenant, dagId, "a", { leaseMs: 1000 });
       ctx.clock.advance(800);
-      const hb = await ctx.engine.heartbeat(ctx.tenant, dagId, "a", t.leaseToken, 1000);
+      const hb = await ctx.engine.heartbeat(ctx.tenant, { dagId, nodeId: "a", leaseToken: t.leaseToken }, 1000);
       expect(hb.leaseExpiresAt).toBe(ctx.clock.now + 1000);
       ctx.clock.advance(800); // past the original expiry, before the new one
       expect((await ctx.engine.reconcile()).expiredLeases).toBe(0);
@@ -205,7 +205,7 @@ describe.each(backends)("submit, claim and heartbeat on %s", (name) => {
       const t = await ctx.engine.claimNode(ctx.tenant, dagId, "a", { leaseMs: 1000 });
       expect(t.leaseExpiresAt).toBe(started + 1000);
       ctx.clock.advance(900);
-      expect((await ctx.engine.heartbeat(ctx.tenant, dagId, "a", t.leaseToken, 1000)).leaseExpiresAt).toBe(started + 1500);
+      expect((await ctx.engine.heartbeat(ctx.tenant, { dagId, nodeId: "a", leaseToken: t.leaseToken }, 1000)).leaseExpiresAt).toBe(started + 1500);
       ctx.clock.advance(600);
       expect((await ctx.engine.reconcile()).expiredLeases).toBe(1);
       expect(node(await ctx.engine.getRun(ctx.tenant, dagId), "a").status).not.toBe("running");
@@ -217,7 +217,7 @@ describe.each(backends)("submit, claim and heartbeat on %s", (name) => {
       const t = await ctx.engine.claimNode(ctx.tenant, dagId, "a", { leaseMs: 1000 });
       ctx.clock.advance(1000);
       await ctx.engine.reconcile();
-      await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.heartbeat(ctx.tenant, dagId, "a", t.leaseToken, 1000), ConflictError);
+      await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.heartbeat(ctx.tenant, { dagId, nodeId: "a", leaseToken: t.leaseToken }, 1000), ConflictError);
     });
 
     it("logs node.heartbeat with the attempt and the new expiry", async () => {
@@ -225,7 +225,7 @@ describe.each(backends)("submit, claim and heartbeat on %s", (name) => {
       const { dagId } = await ctx.engine.submit(ctx.tenant, diamond());
       const t = await ctx.engine.claimNode(ctx.tenant, dagId, "a", { leaseMs: 1000, workerId: "w1" });
       ctx.clock.advance(10);
-      const hb = await ctx.engine.heartbeat(ctx.tenant, dagId, "a", t.leaseToken, 2000);
+      const hb = await ctx.engine.heartbeat(ctx.tenant, { dagId, nodeId: "a", leaseToken: t.leaseToken }, 2000);
       const last = (await allEvents(ctx.engine, ctx.tenant, dagId)).at(-1);
       expect(last).toMatchObject({ type: "node.heartbeat", node: "a", attempt: 1, at: ctx.clock.now, data: { leaseExpiresAt: hb.leaseExpiresAt } });
     });
@@ -235,13 +235,13 @@ describe.each(backends)("submit, claim and heartbeat on %s", (name) => {
       const { dagId } = await ctx.engine.submit(ctx.tenant, diamond());
       const t = await ctx.engine.claimNode(ctx.tenant, dagId, "a", { leaseMs: 1000 });
       const forged = `1.${"A".repeat(t.leaseToken.length - 2)}`;
-      await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.heartbeat(ctx.tenant, dagId, "a", forged, 5000), ConflictError);
+      await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.heartbeat(ctx.tenant, { dagId, nodeId: "a", leaseToken: forged }, 5000), ConflictError);
     });
 
     it("rejects a heartbeat on a node that is not running and changes nothing", async () => {
       const ctx = fresh();
       const { dagId } = await ctx.engine.submit(ctx.tenant, diamond());
-      await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.heartbeat(ctx.tenant, dagId, "a", "1.AAAAAAAAAAAAAAAAAAAA", 5000), ConflictError);
+      await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.heartbeat(ctx.tenant, { dagId, nodeId: "a", leaseToken: "1.AAAAAAAAAAAAAAAAAAAA" }, 5000), ConflictError);
     });
   });
 });

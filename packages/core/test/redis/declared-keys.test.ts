@@ -145,7 +145,7 @@ describe("every key a script touches is declared in its KEYS", () => {
     const other = await engine.submit(t, { nodes: [{ id: "x", agent: "ag" }, { id: "y", agent: "ag" }] });
     await state.create({ tenant: t, dagId: chain.dagId, key: "plan" }, { v: 1 });
     const [a] = await engine.claim(t, "ag", { max: 1 });
-    await engine.heartbeat(t, a!.dagId, a!.nodeId, a!.leaseToken, 5000);
+    await engine.heartbeat(t, { dagId: a!.dagId, nodeId: a!.nodeId, leaseToken: a!.leaseToken }, 5000);
     await engine.parentOutputs(t, a!.dagId, a!.nodeId);
     const more = await engine.claim(t, "ag", { max: 10 });
     await engine.completeMany(
@@ -168,9 +168,9 @@ describe("every key a script touches is declared in its KEYS", () => {
     now += 1000;
     await engine.reconcile();
     const b3 = await engine.claimNode(t, chain.dagId, "b");
-    await engine.release(t, chain.dagId, "b", b3.leaseToken);
+    await engine.release(t, { dagId: chain.dagId, nodeId: "b", leaseToken: b3.leaseToken });
     const [b4] = await engine.claim(t, "bg");
-    await engine.extend(t, chain.dagId, "b", b4!.leaseToken, { nodes: [{ id: "b2", agent: "cg", deps: ["b"] }] });
+    await engine.extend(t, { dagId: chain.dagId, nodeId: "b", leaseToken: b4!.leaseToken }, { nodes: [{ id: "b2", agent: "cg", deps: ["b"] }] });
     await engine.addNodes(t, chain.dagId, { nodes: [{ id: "z", agent: "zg" }] });
     const done = await engine.complete(t, chain.dagId, "b", b4!.leaseToken, "done", {
       claimNext: { agent: "cg", max: 3 },
