@@ -5,12 +5,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 // Handlers first: they load @hono/zod-openapi before core's schemas exist (see functions/config.ts).
 import { handler as api } from "../../api.js";
 import { handler as archive } from "../../archive.js";
-import { configureRuntime, getRuntime, resetRuntime } from "../../config.js";
+import { configureRuntime, resetRuntime } from "../../config.js";
 import { handler as reconcile } from "../../reconcile.js";
 import { ensureTable } from "@weft/core/dynamodb";
 import type { BusEvent } from "@weft/core/events";
 import { startDynalite, startRedis, type DynamoServer, type RedisProcess } from "@weft/test-support";
-import { digest, invoke, KEY_A, KEY_B, TENANT_A, uid } from "./harness.js";
+import { digest, invoke, KEY_A, KEY_B, TENANT_A, uid, waitUntilGoneFromRedis } from "./harness.js";
 
 const eb = mockClient(EventBridgeClient);
 let redis: RedisProcess;
@@ -179,14 +179,7 @@ describe("waits over HTTP", () => {
     expect(hot.json.nodes[1]).toMatchObject({ status: "failed", error: { code: "wait_timeout" }, signal: { via: "timeout" } });
     const flushed = await archive({ "detail-type": "DagFailed", detail: { tenant: TENANT_A, dagId: id } } as unknown as BusEvent);
     expect(flushed).toMatchObject({ flushed: true, released: true });
-    for (let i = 0; i < 100; i++) {
-      try {
-        await getRuntime().engine.getRun(TENANT_A, id);
-      } catch {
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitUntilGoneFromRedis(id);
     expect((await invoke(api, "GET", `/v1/dags/${id}`)).json).toEqual(hot.json);
     const seq = (await invoke(api, "GET", `/v1/dags/${id}/events`)).json.events.find((e: { type: string }) => e.type === "node.waiting").seq;
     const history = await invoke(api, "GET", `/v1/dags/${id}/history?at=${seq}`);
