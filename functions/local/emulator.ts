@@ -67,6 +67,17 @@ export async function startLocal(o: LocalOptions = {}): Promise<Local> {
   const stop = async () => {
     for (const s of stoppers.splice(0)) await s().catch((err: unknown) => logger.error("error while stopping", errorFields(err)));
   };
+  // The addresses of what this start serves go into env for the handlers; stop() takes them out
+  // again (back to what the caller had), so a later start in this process starts its own services
+  // instead of reusing the stopped ones.
+  const point = (values: Record<string, string>) => {
+    const before = Object.fromEntries(Object.keys(values).map((k) => [k, env[k]]));
+    Object.assign(env, values);
+    stoppers.push(async () => {
+      for (const [k, v] of Object.entries(before)) if (v === undefined) delete env[k];
+      else env[k] = v;
+    });
+  };
 
   try {
     const redis = await startRedis(env, dataDir);
@@ -79,7 +90,8 @@ export async function startLocal(o: LocalOptions = {}): Promise<Local> {
     const s3 = await startS3(env, bucket, dataDir);
     stoppers.unshift(s3.stop);
     log(`s3:       ${s3.description} (bucket ${bucket}: inputs and outputs over ${env.WEFT_VALUE_THRESHOLD_BYTES || DEFAULT_VALUE_THRESHOLD_BYTES} bytes)`);
-    Object.assign(env, { REDIS_URL: redis.url, DYNAMODB_ENDPOINT: dynamo.url, WEFT_TABLE: table, WEFT_S3_ENDPOINT: s3.url, WEFT_VALUES_BUCKET: bucket });
+    point({ REDIS_URL: redis.url, DYNAMODB_ENDPOINT: dynamo.url, WEFT_S3_ENDPOINT: s3.url });
+    Object.assign(env, { WEFT_TABLE: table, WEFT_VALUES_BUCKET: bucket });
 
     let apiKey: string | undefined;
     if (!env.WEFT_API_KEYS) {
@@ -128,9 +140,8 @@ export async function startLocal(o: LocalOptions = {}): Promise<Local> {
     });
     const address = server.address();
     const baseUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : o.port}`;
-    env.WEFT_API_URL = baseUrl;
     // Signal URLs point here (the runtime reads this when it is built, on first use).
-    env.WEFT_PUBLIC_URL ??= baseUrl;
+    point({ WEFT_API_URL: baseUrl, WEFT_PUBLIC_URL: env.WEFT_PUBLIC_URL ?? baseUrl });
     log(`api:      ${baseUrl} (${routes.length} routes + ${streamRoutes.length} streaming from infra/routes.ts; try ${baseUrl}/openapi.json)`);
     if (o.dashboard) log(`dashboard: ${baseUrl}/`);
 
