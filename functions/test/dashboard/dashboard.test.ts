@@ -24,8 +24,8 @@ let browser: Browser;
 let page: Page;
 let engine: Engine;
 
-// The emulator writes the endpoints it started into the env; a restart starts its own again.
-const start = () => (process.env.DYNAMODB_ENDPOINT = "") || startLocal({ port, dataDir, log: () => {}, dashboard: true, reconcileMs: 200, subscriptions: (s) => !s.example });
+// Each start serves its own DynamoDB and S3 (stop() takes their addresses out of env again).
+const start = () => startLocal({ port, dataDir, log: () => {}, dashboard: true, reconcileMs: 200, subscriptions: (s) => !s.example });
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install chromium (.ci/run does)`);
