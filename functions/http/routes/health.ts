@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { ColdStore } from "@weft/core";
-import { codeVersion, DEFAULT_HEALTH_TIMEOUT_MS, type Signals } from "@weft/core/signals";
+import { codeVersion, DEFAULT_HEALTH_TIMEOUT_MS, probe, type Signals } from "@weft/core/signals";
 import { RETRY_AFTER_SECONDS } from "../errors.js";
 import { errorFields, logger } from "../../log.js";
 import { serve } from "../serve.js";
@@ -59,20 +59,10 @@ const PROBE = { tenant: "_health", dagId: "_health" };
 
 async function probeCold(cold: ColdStore | undefined, timeoutMs: number): Promise<Health["coldStore"]> {
   if (!cold) return { status: "none" };
-  const started = performance.now();
-  const ms = () => Math.round(performance.now() - started);
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<"timeout">((res) => (timer = setTimeout(() => res("timeout"), timeoutMs)));
-  try {
-    const r = await Promise.race([cold.getRun(PROBE.tenant, PROBE.dagId).then(() => "ok" as const), late]);
-    if (r === "timeout") return { status: "unavailable", reason: "timeout", ms: ms() };
-    return { status: "ok", ms: ms() };
-  } catch (err) {
-    logger.warn("health: cold store probe failed", errorFields(err));
-    return { status: "unavailable", reason: "error", ms: ms() };
-  } finally {
-    clearTimeout(timer);
-  }
+  const p = await probe(() => cold.getRun(PROBE.tenant, PROBE.dagId), timeoutMs);
+  if (p.ok) return { status: "ok", ms: p.ms };
+  if (p.reason === "error") logger.warn("health: cold store probe failed", errorFields(p.err));
+  return { status: "unavailable", reason: p.reason, ms: p.ms };
 }
 
 export function healthRoutes({ signals, cold, timeoutMs = DEFAULT_HEALTH_TIMEOUT_MS }: HealthDeps): WeftApp {

@@ -40,6 +40,27 @@ export interface Signals {
 
 export const DEFAULT_HEALTH_TIMEOUT_MS = 2000;
 
+/** What one bounded probe saw: its answer, or why not (`err` when it answered with an error), and its round trip. */
+export type Probe<T> = { ok: true; value: T; ms: number } | { ok: false; reason: "timeout" | "error"; err?: unknown; ms: number };
+
+/** Runs `fn` bounded by `timeoutMs`: a health probe of one dependency (a Redis shard, the cold store). */
+export async function probe<T>(fn: () => Promise<T>, timeoutMs: number): Promise<Probe<T>> {
+  const started = performance.now();
+  const ms = () => Math.round(performance.now() - started);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<typeof LATE>((res) => (timer = setTimeout(() => res(LATE), timeoutMs)));
+  try {
+    const r = await Promise.race([fn(), late]);
+    if (r === LATE) return { ok: false, reason: "timeout", ms: ms() };
+    return { ok: true, value: r as T, ms: ms() };
+  } catch (err) {
+    return { ok: false, reason: "error", err, ms: ms() };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+const LATE = Symbol("late");
+
 export function createSignals(o: SignalsOptions): Signals {
   const keys = keySchema(o.prefix ?? "weft", o.shardCount ?? 1);
   const shards = Array.from({ length: keys.shardCount }, (_, s) => keys.shard(s));
@@ -48,20 +69,10 @@ export function createSignals(o: SignalsOptions): Signals {
       const timeoutMs = opts.timeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
       const probes = await Promise.all(
         shards.map(async (shard): Promise<ShardHealth> => {
-          const started = performance.now();
-          const ms = () => Math.round(performance.now() - started);
-          let timer: NodeJS.Timeout | undefined;
-          const late = new Promise<"timeout">((res) => (timer = setTimeout(() => res("timeout"), timeoutMs)));
-          try {
-            const r = await Promise.race([call(o.redis, health, { shard }, {}), late]);
-            if (r === "timeout") return { shard: shard.index, ok: false, reason: "timeout", ms: ms() };
-            return { shard: shard.index, ok: true, outbox: r.outbox, ms: ms() };
-          } catch (err) {
-            opts.onError?.(shard.index, err);
-            return { shard: shard.index, ok: false, reason: "error", ms: ms() };
-          } finally {
-            clearTimeout(timer);
-          }
+          const p = await probe(() => call(o.redis, health, { shard }, {}), timeoutMs);
+          if (p.ok) return { shard: shard.index, ok: true, outbox: p.value.outbox, ms: p.ms };
+          if (p.reason === "error") opts.onError?.(shard.index, p.err);
+          return { shard: shard.index, ok: false, reason: p.reason, ms: p.ms };
         }),
       );
       return { ok: probes.every((p) => p.ok), shards: probes, outbox: probes.reduce((n, p) => n + (p.outbox ?? 0), 0) };
