@@ -6,6 +6,8 @@ import {
   INLINE_RESPONSE_BYTES,
   isValueRef,
   MAX_VALUE_BYTES,
+  resolveRecordRefs,
+  resolveRefs,
   valueRef,
   type ValueOwner,
   type ValueStore,
@@ -125,23 +127,8 @@ export function createValues(o: ValuesOptions = {}): Values {
       };
       return {
         value,
-        async record(r) {
-          const out: Record<string, unknown> = {};
-          for (const [k, v] of Object.entries(r)) out[k] = await value(v);
-          return out;
-        },
-        async each(items, ...fields) {
-          const out: typeof items = [];
-          for (const item of items) {
-            let copy = item;
-            for (const f of fields) {
-              if (item[f] === undefined || !isValueRef(item[f])) continue;
-              copy = { ...copy, [f]: await value(item[f]) };
-            }
-            out.push(copy);
-          }
-          return out;
-        },
+        record: (r) => resolveRecordRefs(r, value),
+        each: (items, ...fields) => resolveRefs(items, fields, value),
       };
     },
   };

@@ -13,6 +13,8 @@ import {
   MAX_VALUE_BYTES,
   NotFoundError,
   PayloadTooLargeError,
+  resolveRecordRefs,
+  resolveRefs,
   UnavailableError,
   update,
   WeftError,
@@ -147,20 +149,8 @@ export function createClient(o: ClientOptions) {
     if (!res.ok) throw new UnavailableError(`could not read a large value (HTTP ${res.status})`);
     return JSON.parse(text) as unknown;
   }
-  const resolveAll = async <T extends object>(items: T[], ...fields: (keyof T & string)[]): Promise<T[]> => {
-    const out: T[] = [];
-    for (const item of items) {
-      let copy = item;
-      for (const f of fields) if (isValueRef(item[f])) copy = { ...copy, [f]: await resolve(item[f]) };
-      out.push(copy);
-    }
-    return out;
-  };
-  const resolveRecord = async (r: Record<string, unknown>) => {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(r)) out[k] = await resolve(v);
-    return out;
-  };
+  const resolveAll = <T extends object>(items: T[], ...fields: (keyof T & string)[]) => resolveRefs(items, fields, resolve);
+  const resolveRecord = (r: Record<string, unknown>) => resolveRecordRefs(r, resolve);
 
   /**
    * An output whose JSON is over DIRECT_UPLOAD_BYTES goes straight to S3 (POST .../uploads,

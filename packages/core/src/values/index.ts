@@ -6,6 +6,8 @@ export {
   INLINE_RESPONSE_BYTES,
   isValueRef,
   MAX_VALUE_BYTES,
+  resolveRecordRefs,
+  resolveRefs,
   VALUE_REF_FIELD,
   valueRef,
   type ValueRef,

@@ -50,3 +50,24 @@ export function isValueRef(v: unknown): v is ValueRef {
 export function valueRef(body: ValueRefBody): ValueRef {
   return { [VALUE_REF_FIELD]: body };
 }
+
+/** `items` with each reference among `fields` replaced by what `resolve` gives for it, in order (one at a time: a response's inline budget goes to the first ones). */
+export async function resolveRefs<T extends object>(items: T[], fields: (keyof T & string)[], resolve: (ref: ValueRef) => Promise<unknown>): Promise<T[]> {
+  const out: T[] = [];
+  for (const item of items) {
+    let copy = item;
+    for (const f of fields) {
+      const v = item[f];
+      if (isValueRef(v)) copy = { ...copy, [f]: await resolve(v) };
+    }
+    out.push(copy);
+  }
+  return out;
+}
+
+/** A record (parents' outputs by node id) with each reference replaced by what `resolve` gives for it, in order. */
+export async function resolveRecordRefs(r: Record<string, unknown>, resolve: (ref: ValueRef) => Promise<unknown>): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(r)) out[k] = isValueRef(v) ? await resolve(v) : v;
+  return out;
+}
