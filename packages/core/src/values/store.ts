@@ -9,6 +9,7 @@ import {
   type S3ClientConfig,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import { ID_PATTERN } from "../checks.js";
 import { PayloadTooLargeError, UnavailableError } from "../errors.js";
 import { MAX_VALUE_BYTES } from "./ref.js";
 
@@ -80,8 +81,8 @@ export interface S3ValueStoreOptions {
   endpoint?: string;
 }
 
-/** What follows a run's prefix in its keys: `<node>/<input|output>-<name>.json`. */
-const OWN_KEY = /^[A-Za-z0-9_.-]{1,128}\/(input|output)-[A-Za-z0-9_.-]{1,200}\.json$/;
+/** What follows a run's prefix in its keys: `<node>/<input|output>-<name>.json` (the node id as checks.ts's ID_PATTERN has it). */
+const OWN_KEY = new RegExp(`^${ID_PATTERN.source.slice(1, -1)}\\/(input|output)-[A-Za-z0-9_.-]{1,200}\\.json$`);
 
 /** S3's answers that mean "no such object" rather than "S3 failed". */
 const MISSING = new Set(["NoSuchKey", "NotFound", "NoSuchBucket"]);
