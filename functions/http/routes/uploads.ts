@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { ValidationError } from "@weft/core";
 import { LIMITS } from "@weft/core/checks";
-import { MAX_VALUE_BYTES } from "@weft/core/values";
+import { MAX_VALUE_BYTES, SHA256_PATTERN } from "@weft/core/values";
 import { errorResponses } from "../errors.js";
 import { serve } from "../serve.js";
 import { json, NodeParams } from "../schemas.js";
@@ -18,7 +18,7 @@ const UploadRequest = z
     bytes: z.number().int().min(1).max(LIMITS.maxInteger).openapi({ description: `The value's size as JSON, in bytes; at most ${MAX_VALUE_BYTES} (else 413 naming the field)` }),
     sha256: z
       .string()
-      .regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits")
+      .regex(SHA256_PATTERN, "must be 64 lowercase hex digits")
       .optional()
       .openapi({ description: "The JSON's SHA-256: the key is made of it, so the same value uploaded again (a retried completion) is the same reference" }),
   })

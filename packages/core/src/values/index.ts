@@ -8,6 +8,7 @@ export {
   MAX_VALUE_BYTES,
   resolveRecordRefs,
   resolveRefs,
+  SHA256_PATTERN,
   VALUE_REF_FIELD,
   valueRef,
   type ValueRef,

@@ -27,6 +27,9 @@ export const INLINE_RESPONSE_BYTES = 5 * 1024 * 1024;
 /** @weft/client uploads an output above this many bytes straight to S3 (POST .../uploads) instead of in the request body. */
 export const DIRECT_UPLOAD_BYTES = 1024 * 1024;
 
+/** A value's SHA-256 as upload keys carry it: 64 lowercase hex digits. */
+export const SHA256_PATTERN = /^[0-9a-f]{64}$/;
+
 export interface ValueRefBody {
   key: string;
   bytes: number;

@@ -11,7 +11,7 @@ import {
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { ID_PATTERN } from "../checks.js";
 import { PayloadTooLargeError, UnavailableError } from "../errors.js";
-import { MAX_VALUE_BYTES } from "./ref.js";
+import { MAX_VALUE_BYTES, SHA256_PATTERN } from "./ref.js";
 
 /**
  * Large node values (inputs and outputs) kept in S3 instead of Redis: Redis and the cold
@@ -160,7 +160,7 @@ export function createS3ValueStore(o: S3ValueStoreOptions): ValueStore {
     async uploadUrl(owner, bytes, uo = {}) {
       check(owner, bytes);
       const expiresIn = uo.expiresInSeconds ?? 900;
-      const key = `${nodePrefix(owner)}${uo.sha256 && /^[0-9a-f]{64}$/.test(uo.sha256) ? uo.sha256 : `upload-${randomUUID()}`}.json`;
+      const key = `${nodePrefix(owner)}${uo.sha256 && SHA256_PATTERN.test(uo.sha256) ? uo.sha256 : `upload-${randomUUID()}`}.json`;
       const url = await getSignedUrl(s3, new PutObjectCommand({ Bucket: o.bucket, Key: key, ContentLength: bytes, ContentType: "application/json" }), { expiresIn });
       return { url, value: { key, bytes } };
     },
