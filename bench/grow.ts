@@ -50,7 +50,7 @@ export async function measureGrow(url: string, width: number, batch = 100): Prom
     const { dagId } = await engine.submit(TENANT, { nodes: [{ id: "src", agent: AGENT }, { id: "sink", agent: AGENT, deps: ["src"] }] });
     const [plan] = await engine.claim(TENANT, AGENT, { max: 1 });
     t = performance.now();
-    await engine.complete(TENANT, dagId, "src", plan!.leaseToken, null, { add: { nodes: mids, deps: { sink: mids.map((m) => m.id) } } });
+    await engine.complete(TENANT, { dagId, nodeId: "src", leaseToken: plan!.leaseToken }, null, { add: { nodes: mids, deps: { sink: mids.map((m) => m.id) } } });
     const addMs = performance.now() - t;
     t = performance.now();
     await drain(engine, dagId, batch);

@@ -144,7 +144,7 @@ export class BenchWorker {
   }
 
   private async failTask(t: Task): Promise<void> {
-    const f = await this.engine.fail(TENANT, t.dagId, t.nodeId, t.leaseToken, { message: "bench: fails once" }, { retryable: true, workerId: WORKER });
+    const f = await this.engine.fail(TENANT, t, { message: "bench: fails once" }, { retryable: true, workerId: WORKER });
     this.inflight--;
     this.wake(f.status === "retrying");
   }

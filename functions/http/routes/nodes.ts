@@ -89,7 +89,7 @@ export function nodeRoutes({ engine, afterWrite, values }: RouteDeps): WeftApp {
     async (c, { params: { dagId, nodeId }, body: { leaseToken, output, workerId, claimNext, state, add } }) => {
       const tenant = c.var.tenant;
       const stored = await values.incoming({ tenant, dagId, nodeId, field: "output" }, output);
-      const result = await engine.complete(tenant, dagId, nodeId, leaseToken, stored, {
+      const result = await engine.complete(tenant, { dagId, nodeId, leaseToken }, stored, {
         ...(workerId ? { workerId } : {}),
         ...(claimNext ? { claimNext } : {}),
         ...(state ? { state } : {}),
@@ -112,7 +112,7 @@ export function nodeRoutes({ engine, afterWrite, values }: RouteDeps): WeftApp {
     },
     async (c, { params: { dagId, nodeId }, body: { leaseToken, error, retryable, workerId } }) => {
       const tenant = c.var.tenant;
-      const result = await engine.fail(tenant, dagId, nodeId, leaseToken, error, { ...(retryable !== undefined ? { retryable } : {}), ...(workerId ? { workerId } : {}) });
+      const result = await engine.fail(tenant, { dagId, nodeId, leaseToken }, error, { ...(retryable !== undefined ? { retryable } : {}), ...(workerId ? { workerId } : {}) });
       if (!result.duplicate) await afterWrite({ tenant, dagId });
       return c.json(result, 200);
     },

@@ -66,7 +66,7 @@ const diamond = (id: string) => ({
 /** Claims and completes every ready node of the run's agent once; returns how many. */
 async function workOnce(id: string, agent = `${id}-x`): Promise<number> {
   const tasks = await engine.claim("acme", agent, { max: 100, leaseMs: 60_000, workerId: "browser-test-worker" });
-  for (const t of tasks) await engine.complete("acme", t.dagId, t.nodeId, t.leaseToken, { done: t.nodeId });
+  for (const t of tasks) await engine.complete("acme", t, { done: t.nodeId });
   return tasks.length;
 }
 const statusOf = (id: string) => page.getAttribute(`[data-testid="node-${id}"]`, "data-status");
@@ -258,7 +258,7 @@ describe("the dashboard", () => {
     await waitStatus("plan", "ready");
     const [t] = await engine.claim("acme", `${id}-x`, { max: 1, leaseMs: 60_000, workerId: "planner" });
     // The planner adds three steps in its completion, and the sink waits for them.
-    await engine.complete("acme", id, "plan", t!.leaseToken, { steps: 3 }, {
+    await engine.complete("acme", { dagId: id, nodeId: "plan", leaseToken: t!.leaseToken }, { steps: 3 }, {
       add: { nodes: [0, 1, 2].map((i) => ({ id: `step${i}`, agent: `${id}-x`, deps: ["plan"] })), deps: { sink: ["step0", "step1", "step2"] } },
     });
     for (const i of [0, 1, 2]) await waitStatus(`step${i}`, "ready");

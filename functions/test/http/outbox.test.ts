@@ -62,7 +62,7 @@ describe("events reach EventBridge at least once", () => {
     const [a] = (await invoke(api, "POST", `/v1/agents/${id}-plan/claim`, { body: {} })).json.tasks;
     eb.resetHistory();
     // What the node handler does before it relays: the Redis write. Then the process is gone.
-    await getRuntime().engine.complete(TENANT_A, id, "a", a.leaseToken, "done");
+    await getRuntime().engine.complete(TENANT_A, { dagId: id, nodeId: "a", leaseToken: a.leaseToken }, "done");
     expect(eb).not.toHaveReceivedCommand(PutEventsCommand);
     await resetRuntime(); // a new container, with nothing in memory
 

@@ -62,7 +62,7 @@ async function work(id: string, count = Infinity, tenant = "acme") {
   while (done < count) {
     const tasks = await engine.claim(tenant, `${id}-agent`, { max: Math.min(100, count - done), leaseMs: 60_000, workerId: "w1" });
     if (!tasks.length) break;
-    for (const t of tasks) await engine.complete(tenant, t.dagId, t.nodeId, t.leaseToken, { i: t.nodeId });
+    for (const t of tasks) await engine.complete(tenant, t, { i: t.nodeId });
     done += tasks.length;
   }
 }

@@ -203,8 +203,9 @@ export function createEngine(opts: EngineOptions): Engine {
       });
     },
 
-    async complete(tenant, dagId, nodeId, leaseToken, output, o) {
-      const item: CompleteItem = { dagId, nodeId, leaseToken, output, ...(o?.state ? { state: o.state } : {}), ...(o?.add ? { add: o.add } : {}) };
+    async complete(tenant, lease, output, o) {
+      // The lease's three fields only: a claimed Task passed as its lease carries more.
+      const item: CompleteItem = { dagId: lease?.dagId, nodeId: lease?.nodeId, leaseToken: lease?.leaseToken, output, ...(o?.state ? { state: o.state } : {}), ...(o?.add ? { add: o.add } : {}) };
       const { results, next } = await engine.completeMany(tenant, [item], o);
       const r = results[0]!;
       if ("error" in r) throw r.error;
@@ -274,15 +275,15 @@ export function createEngine(opts: EngineOptions): Engine {
       return claimed ? { results, next: claimed } : { results };
     },
 
-    async fail(tenant, dagId, nodeId, leaseToken, error: NodeError, o) {
+    async fail(tenant, lease, error: NodeError, o) {
       if (!error || typeof error !== "object" || typeof error.message !== "string" || error.message.length === 0) {
         throw new ValidationError("error.message must be a non-empty string", "error.message");
       }
       const retryable = o?.retryable ?? true;
       if (typeof retryable !== "boolean") throw new ValidationError("retryable must be a boolean", "retryable");
-      return onRun(S.fail, id(tenant, "tenant"), id(dagId, "dagId"), {
-        nodeId: id(nodeId, "nodeId"),
-        token: token(leaseToken),
+      return onRun(S.fail, id(tenant, "tenant"), id(lease?.dagId, "dagId"), {
+        nodeId: id(lease.nodeId, "nodeId"),
+        token: token(lease.leaseToken),
         error: serialize(error, "error"),
         retryable,
         seed: seed(),

@@ -16,10 +16,10 @@ export type NodeStatus =
 /** `paused`: running underneath, but no node of it is handed out until it is resumed. */
 export type RunStatus = "running" | "paused" | "succeeded" | "failed" | "cancelled";
 
-/** A node handed to a worker: the lease is the worker's right to report on this attempt. */
-/** The live lease of a claimed task: what heartbeat, extend, release and suspend take (a Task is one). */
+/** The live lease of a claimed task: what complete, fail, heartbeat, extend, release and suspend take (a Task is one). */
 export type Lease = Pick<Task, "dagId" | "nodeId" | "leaseToken">;
 
+/** A node handed to a worker: the lease is the worker's right to report on this attempt. */
 export interface Task {
   dagId: string;
   nodeId: string;
@@ -111,10 +111,8 @@ export interface CompleteResult {
   next?: Task[];
 }
 
-export interface CompleteItem {
-  dagId: string;
-  nodeId: string;
-  leaseToken: string;
+/** One completion of completeMany: the lease it reports on, and what complete takes besides. */
+export interface CompleteItem extends Lease {
   output: unknown;
   /** Run-scoped shared-state writes applied atomically with the completion (both or neither). */
   state?: StateWrite[];
@@ -341,9 +339,7 @@ export interface WorkerEngine {
   heartbeat(tenant: string, lease: Lease, leaseMs?: number): Promise<{ leaseExpiresAt: number }>;
   complete(
     tenant: string,
-    dagId: string,
-    nodeId: string,
-    leaseToken: string,
+    lease: Lease,
     output: unknown,
     opts?: { claimNext?: { agent: string } & ClaimOptions; workerId?: string; state?: StateWrite[]; add?: Addition },
   ): Promise<CompleteResult>;
@@ -358,9 +354,7 @@ export interface WorkerEngine {
   ): Promise<{ results: (CompleteResult | { error: Error })[]; next?: Task[] }>;
   fail(
     tenant: string,
-    dagId: string,
-    nodeId: string,
-    leaseToken: string,
+    lease: Lease,
     error: NodeError,
     /** retryable (default true): false fails the node for good whatever attempts remain. */
     opts?: { retryable?: boolean; workerId?: string },

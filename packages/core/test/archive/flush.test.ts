@@ -83,8 +83,8 @@ async function drive(c: Ctx, dagId: string, fails: string[] = [], outputBytes = 
       c.clock.advance(10);
       // A sibling failed first under fail-fast: this node was cancelled, its report is refused.
       const report = fails.includes(t.nodeId)
-        ? c.engine.fail(c.tenant, dagId, t.nodeId, t.leaseToken, { message: "model refused" }, { retryable: false })
-        : c.engine.complete(c.tenant, dagId, t.nodeId, t.leaseToken, { text: randomBytes(outputBytes).toString("base64") });
+        ? c.engine.fail(c.tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, { message: "model refused" }, { retryable: false })
+        : c.engine.complete(c.tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, { text: randomBytes(outputBytes).toString("base64") });
       await report.catch((err: unknown) => {
         if (!(err instanceof ConflictError)) throw err;
       });
@@ -97,7 +97,7 @@ async function finish(c: Ctx, dagId: string, status: RunStatus): Promise<void> {
   await c.engine.submit(c.tenant, diamond(dagId));
   if (status === "cancelled") {
     const [a] = await c.engine.claim(c.tenant, "ag", { max: 1 });
-    await c.engine.complete(c.tenant, dagId, "a", a!.leaseToken, { ok: true });
+    await c.engine.complete(c.tenant, { dagId, nodeId: "a", leaseToken: a!.leaseToken }, { ok: true });
     await c.engine.claim(c.tenant, "ag", { max: 1 }); // one node stays running while the run is cancelled
     c.clock.advance(5);
     await c.engine.cancel(c.tenant, dagId, { reason: "user stopped it" });

@@ -46,7 +46,7 @@ async function grownRun(c: Ctx): Promise<string> {
   const [p] = await engine.claim(tenant, "ag", { max: 1 });
   if (p!.nodeId !== "plan") throw new Error(`expected plan first, got ${p!.nodeId}`);
   c.clock.advance(5);
-  await engine.complete(tenant, dagId, "plan", p!.leaseToken, "P", {
+  await engine.complete(tenant, { dagId, nodeId: "plan", leaseToken: p!.leaseToken }, "P", {
     add: {
       nodes: [
         ...["r0", "r1", "r2"].map((id) => ({ id, agent: "ag", deps: ["plan"], onFailure: "continue" as const, retry: { maxAttempts: 1, backoffMs: 0 } })),
@@ -57,8 +57,8 @@ async function grownRun(c: Ctx): Promise<string> {
   for (let tasks = await engine.claim(tenant, "ag", { max: 10 }); tasks.length; tasks = await engine.claim(tenant, "ag", { max: 10 })) {
     for (const t of tasks) {
       c.clock.advance(5);
-      if (t.nodeId === "r1" || t.nodeId === "extra") await engine.fail(tenant, dagId, t.nodeId, t.leaseToken, { message: "no" });
-      else await engine.complete(tenant, dagId, t.nodeId, t.leaseToken, t.nodeId);
+      if (t.nodeId === "r1" || t.nodeId === "extra") await engine.fail(tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, { message: "no" });
+      else await engine.complete(tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, t.nodeId);
     }
   }
   return dagId;
@@ -87,7 +87,7 @@ describe("a grown run in the cold store", () => {
     await makeCold(c, dagId);
     const r = await c.rt.redrive(c.tenant, dagId);
     expect([...r.ready].sort()).toEqual(["extra", "r1"]);
-    for (const t of await c.engine.claim(c.tenant, "ag", { max: 10 })) await c.engine.complete(c.tenant, dagId, t.nodeId, t.leaseToken, "again");
+    for (const t of await c.engine.claim(c.tenant, "ag", { max: 10 })) await c.engine.complete(c.tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, "again");
     const run = await c.engine.getRun(c.tenant, dagId);
     expect(run.status).toBe("succeeded");
     expect(run.nodes.map((x) => x.id)).toEqual(["plan", "extra", "r0", "r1", "r2", "draft"]);

@@ -78,7 +78,7 @@ async function finishedRun(c: Ctx, dagId: string, status: RunStatus): Promise<vo
   });
   const claim = async () => (await c.engine.claim(c.tenant, "ag", { max: 10, workerId: "w7" })).filter((t) => t.dagId === dagId);
   const out = (t: Task) => ({ text: `${t.nodeId} says ${randomBytes(24).toString("hex")}`, n: t.attempt });
-  for (const t of await claim()) await c.engine.complete(c.tenant, dagId, t.nodeId, t.leaseToken, out(t));
+  for (const t of await claim()) await c.engine.complete(c.tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, out(t));
   if (status === "cancelled") {
     c.clock.advance(7);
     await c.engine.cancel(c.tenant, dagId, { reason: "stop" });
@@ -86,12 +86,12 @@ async function finishedRun(c: Ctx, dagId: string, status: RunStatus): Promise<vo
   }
   for (const t of await claim()) {
     c.clock.advance(3);
-    if (t.nodeId === "b") await c.engine.fail(c.tenant, dagId, "b", t.leaseToken, { message: "rate limited", code: 429 });
-    else if (status === "failed") await c.engine.fail(c.tenant, dagId, t.nodeId, t.leaseToken, { message: "bad tool call" }, { retryable: false });
-    else await c.engine.complete(c.tenant, dagId, t.nodeId, t.leaseToken, out(t));
+    if (t.nodeId === "b") await c.engine.fail(c.tenant, { dagId, nodeId: "b", leaseToken: t.leaseToken }, { message: "rate limited", code: 429 });
+    else if (status === "failed") await c.engine.fail(c.tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, { message: "bad tool call" }, { retryable: false });
+    else await c.engine.complete(c.tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, out(t));
   }
   for (let tasks = await claim(); tasks.length; tasks = await claim()) {
-    for (const t of tasks) await c.engine.complete(c.tenant, dagId, t.nodeId, t.leaseToken, out(t));
+    for (const t of tasks) await c.engine.complete(c.tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, out(t));
   }
   expect((await c.engine.getRun(c.tenant, dagId)).status).toBe(status);
 }
@@ -276,9 +276,9 @@ async function randomRun(c: Ctx, dagId: string, size: number, seed: number, onFa
       if (!t || r < 0.3) {
         if (t) held.push(t);
         held.push(...(await c.engine.claim(c.tenant, pick(["a1", "a2"]), { max: 1 + Math.floor(rnd() * 3), leaseMs: 1000 })));
-      } else if (r < 0.65) await tolerate(c.engine.complete(c.tenant, dagId, t.nodeId, t.leaseToken, { by: t.leaseToken }));
-      else if (r < 0.8) await tolerate(c.engine.fail(c.tenant, dagId, t.nodeId, t.leaseToken, { message: "flaky" }, { retryable: true }));
-      else if (r < 0.86) await tolerate(c.engine.fail(c.tenant, dagId, t.nodeId, t.leaseToken, { message: "fatal" }, { retryable: false }));
+      } else if (r < 0.65) await tolerate(c.engine.complete(c.tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, { by: t.leaseToken }));
+      else if (r < 0.8) await tolerate(c.engine.fail(c.tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, { message: "flaky" }, { retryable: true }));
+      else if (r < 0.86) await tolerate(c.engine.fail(c.tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, { message: "fatal" }, { retryable: false }));
       else if (r < 0.985) {
         held.push(t);
         c.clock.advance(pick([600, 1200]));
@@ -335,7 +335,7 @@ describe("history: the run as it was just after event seq, hot or cold", () => {
       ],
     });
     for (let tasks = await c.engine.claim(c.tenant, "ag"); tasks.length; tasks = await c.engine.claim(c.tenant, "ag")) {
-      for (const t of tasks) await c.engine.complete(c.tenant, "r1", t.nodeId, t.leaseToken, { ok: t.nodeId });
+      for (const t of tasks) await c.engine.complete(c.tenant, { dagId: "r1", nodeId: t.nodeId, leaseToken: t.leaseToken }, { ok: t.nodeId });
     }
     expect(await c.rt.rewind(c.tenant, "r1", "a")).toMatchObject({ reset: ["a", "b", "c"], ready: ["a"] });
   }
@@ -350,7 +350,7 @@ describe("history: the run as it was just after event seq, hot or cold", () => {
     const c = fresh();
     await rewoundChain(c);
     const [a] = await c.engine.claim(c.tenant, "ag");
-    await c.engine.complete(c.tenant, "r1", "a", a!.leaseToken, { ok: "again" });
+    await c.engine.complete(c.tenant, { dagId: "r1", nodeId: "a", leaseToken: a!.leaseToken }, { ok: "again" });
     const { history, live } = await liveVsHistory(c);
     expect(live.nodes.b).toEqual({ status: "ready", attempt: 1 });
     expect(history).toEqual(live);
@@ -360,7 +360,7 @@ describe("history: the run as it was just after event seq, hot or cold", () => {
     const c = fresh();
     await rewoundChain(c);
     const [a] = await c.engine.claim(c.tenant, "ag");
-    await c.engine.fail(c.tenant, "r1", "a", a!.leaseToken, { message: "fatal" }, { retryable: false });
+    await c.engine.fail(c.tenant, { dagId: "r1", nodeId: "a", leaseToken: a!.leaseToken }, { message: "fatal" }, { retryable: false });
     const { history, live } = await liveVsHistory(c);
     expect(live.nodes).toMatchObject({ b: { status: "skipped", attempt: 1 }, c: { status: "skipped", attempt: 1 } });
     expect(history).toEqual(live);

@@ -54,7 +54,7 @@ async function runToEnd(c: Ctx, dagId: string): Promise<string[]> {
     for (const t of tasks) {
       claimed.push(t.nodeId);
       c.clock.advance(5);
-      await c.engine.complete(c.tenant, dagId, t.nodeId, t.leaseToken, { by: t.nodeId, attempt: t.attempt });
+      await c.engine.complete(c.tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, { by: t.nodeId, attempt: t.attempt });
     }
   }
   return claimed;
@@ -86,14 +86,14 @@ const IDS = ["a", "b", "c", "d", "e"];
 async function brokenRun(c: Ctx, dagId: string, scenario: "continue" | "fail-fast" | "cancelled"): Promise<string> {
   await c.engine.submit(c.tenant, SPEC(dagId, scenario === "continue" ? "continue" : "fail-fast"));
   const roots = await claimAll(c);
-  for (const id of ["a", "e"]) await c.engine.complete(c.tenant, dagId, id, roots[id]!.leaseToken, { by: id });
+  for (const id of ["a", "e"]) await c.engine.complete(c.tenant, { dagId, nodeId: id, leaseToken: roots[id]!.leaseToken }, { by: id });
   const mid = await claimAll(c);
   c.clock.advance(100);
   if (scenario === "cancelled") await c.engine.cancel(c.tenant, dagId, { reason: "user" });
-  else if (scenario === "fail-fast") await c.engine.fail(c.tenant, dagId, "c", mid.c!.leaseToken, { message: "fatal" }, { retryable: false });
+  else if (scenario === "fail-fast") await c.engine.fail(c.tenant, { dagId, nodeId: "c", leaseToken: mid.c!.leaseToken }, { message: "fatal" }, { retryable: false });
   else {
-    await c.engine.complete(c.tenant, dagId, "b", mid.b!.leaseToken, { by: "b" });
-    await c.engine.fail(c.tenant, dagId, "c", mid.c!.leaseToken, { message: "fatal" }, { retryable: false });
+    await c.engine.complete(c.tenant, { dagId, nodeId: "b", leaseToken: mid.b!.leaseToken }, { by: "b" });
+    await c.engine.fail(c.tenant, { dagId, nodeId: "c", leaseToken: mid.c!.leaseToken }, { message: "fatal" }, { retryable: false });
   }
   return mid.c!.leaseToken;
 }
@@ -121,7 +121,7 @@ describe("redrive of a flushed run", () => {
       expect(await ttls(c, "r1", IDS), "a resumed run must not expire").toEqual(every(IDS, -1));
       expect((await c.rt.listRuns(c.tenant)).runs.map((x) => [x.dagId, x.status])).toEqual([["r1", "running"]]);
       // The attempt before the flush is fenced off for good.
-      expect(await rejection(c.engine.complete(c.tenant, "r1", "c", staleC, { late: true }))).toBeInstanceOf(ConflictError);
+      expect(await rejection(c.engine.complete(c.tenant, { dagId: "r1", nodeId: "c", leaseToken: staleC }, { late: true }))).toBeInstanceOf(ConflictError);
 
       const claimed = await runToEnd(c, "r1");
       expect([...claimed].sort(), "claimed exactly the redriven nodes, once each").toEqual(redo.map((x) => x.id).sort());
@@ -173,7 +173,7 @@ describe("redrive of a flushed run keeps the engine's bookkeeping", () => {
     await c.engine.submit(c.tenant, { id: "r1", nodes: [{ id: "a", agent: "ag", retry: { maxAttempts: 2, backoffMs: 0 } }] });
     const failOnce = async () => {
       const [t] = await c.engine.claim(c.tenant, "ag");
-      return { attempt: t!.attempt, result: await c.engine.fail(c.tenant, "r1", "a", t!.leaseToken, { message: "flaky" }) };
+      return { attempt: t!.attempt, result: await c.engine.fail(c.tenant, { dagId: "r1", nodeId: "a", leaseToken: t!.leaseToken }, { message: "flaky" }) };
     };
     expect(await failOnce()).toMatchObject({ attempt: 1, result: { status: "retrying" } });
     expect(await failOnce()).toMatchObject({ attempt: 2, result: { status: "failed", runStatus: "failed" } });

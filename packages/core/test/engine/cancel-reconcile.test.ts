@@ -22,7 +22,7 @@ describe.each(backends)("cancel, reconcile and the run's end on %s", (name) => {
       const ctx = fresh();
       const { dagId } = await ctx.engine.submit(ctx.tenant, diamond());
       const a = await claimOne(ctx, dagId, "a");
-      await ctx.engine.complete(ctx.tenant, dagId, "a", a.leaseToken, 1);
+      await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, 1);
       const b = await claimOne(ctx, dagId, "b");
       ctx.clock.advance(5);
       expect(await ctx.engine.cancel(ctx.tenant, dagId, { reason: "user asked", actor: "u1" })).toEqual({ status: "cancelled", changed: true });
@@ -34,7 +34,7 @@ describe.each(backends)("cancel, reconcile and the run's end on %s", (name) => {
       const cancelled = (await allEvents(ctx.engine, ctx.tenant, dagId)).filter((e) => e.type === "node.cancelled");
       expect(cancelled.map((e) => [e.node, e.from]).sort()).toEqual([["b", "running"], ["c", "ready"], ["d", "pending"]]);
       for (const e of cancelled) expect(e).toMatchObject({ actor: "u1", at: ctx.clock.now, data: { reason: "user asked" } });
-      await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, dagId, "b", b.leaseToken, 1), ConflictError);
+      await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, { dagId, nodeId: "b", leaseToken: b.leaseToken }, 1), ConflictError);
       await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.heartbeat(ctx.tenant, { dagId, nodeId: "b", leaseToken: b.leaseToken }, 1000), ConflictError);
       expect(await ctx.engine.claim(ctx.tenant, "ag", { max: 10 })).toEqual([]);
     });
@@ -52,7 +52,7 @@ describe.each(backends)("cancel, reconcile and the run's end on %s", (name) => {
       const ctx = fresh();
       const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "a", agent: "ag" }] });
       const a = await claimOne(ctx, dagId, "a");
-      await ctx.engine.complete(ctx.tenant, dagId, "a", a.leaseToken, 1);
+      await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, 1);
       const before = await snapshot(ctx, dagId);
       expect(await ctx.engine.cancel(ctx.tenant, dagId)).toEqual({ status: "succeeded", changed: false });
       expect(await snapshot(ctx, dagId)).toEqual(before);
@@ -62,7 +62,7 @@ describe.each(backends)("cancel, reconcile and the run's end on %s", (name) => {
       const ctx = fresh();
       const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "a", agent: "ag", retry: { maxAttempts: 3, backoffMs: 1000 } }] });
       const a = await claimOne(ctx, dagId, "a");
-      await ctx.engine.fail(ctx.tenant, dagId, "a", a.leaseToken, { message: "x" });
+      await ctx.engine.fail(ctx.tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, { message: "x" });
       await ctx.engine.cancel(ctx.tenant, dagId);
       ctx.clock.advance(10_000);
       await ctx.engine.reconcile();
@@ -84,7 +84,7 @@ describe.each(backends)("cancel, reconcile and the run's end on %s", (name) => {
       expect(n.status).toBe("retrying");
       const ev = (await allEvents(ctx.engine, ctx.tenant, dagId)).at(-1);
       expect(ev).toMatchObject({ type: "node.retrying", node: "a", attempt: 1, actor: "reconcile", from: "running", at: ctx.clock.now });
-      await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, dagId, "a", a.leaseToken, 1), ConflictError);
+      await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, 1), ConflictError);
       ctx.clock.advance(400);
       expect((await ctx.engine.reconcile()).retriesDue).toBe(1);
       expect(node(await ctx.engine.getRun(ctx.tenant, dagId), "a").status).toBe("ready");
@@ -121,15 +121,15 @@ describe.each(backends)("cancel, reconcile and the run's end on %s", (name) => {
       const ctx = fresh();
       const { dagId } = await ctx.engine.submit(ctx.tenant, diamond({ onFailure: "continue" }));
       const a = await claimOne(ctx, dagId, "a");
-      await ctx.engine.complete(ctx.tenant, dagId, "a", a.leaseToken, 1);
+      await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, 1);
       const b = await claimOne(ctx, dagId, "b");
       const c = await claimOne(ctx, dagId, "c");
-      await ctx.engine.complete(ctx.tenant, dagId, "b", b.leaseToken, 1);
-      const r = await ctx.engine.fail(ctx.tenant, dagId, "c", c.leaseToken, { message: "no" }, { retryable: false });
+      await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "b", leaseToken: b.leaseToken }, 1);
+      const r = await ctx.engine.fail(ctx.tenant, { dagId, nodeId: "c", leaseToken: c.leaseToken }, { message: "no" }, { retryable: false });
       expect(r.runStatus).toBe("failed");
       // Late and repeated reports, a cancel and a reconcile after the end.
-      await ctx.engine.complete(ctx.tenant, dagId, "b", b.leaseToken, 1);
-      await ctx.engine.fail(ctx.tenant, dagId, "c", c.leaseToken, { message: "no" }, { retryable: false }).catch(() => undefined);
+      await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "b", leaseToken: b.leaseToken }, 1);
+      await ctx.engine.fail(ctx.tenant, { dagId, nodeId: "c", leaseToken: c.leaseToken }, { message: "no" }, { retryable: false }).catch(() => undefined);
       await ctx.engine.cancel(ctx.tenant, dagId);
       ctx.clock.advance(1_000_000);
       await ctx.engine.reconcile();
@@ -150,10 +150,10 @@ describe.each(backends)("cancel, reconcile and the run's end on %s", (name) => {
       const ctx = fresh();
       const running = await ctx.engine.submit(ctx.tenant, diamond());
       const a = await claimOne(ctx, running.dagId, "a");
-      await ctx.engine.complete(ctx.tenant, running.dagId, "a", a.leaseToken, 1);
+      await ctx.engine.complete(ctx.tenant, { dagId: running.dagId, nodeId: "a", leaseToken: a.leaseToken }, 1);
       const ended = await ctx.engine.submit(ctx.tenant, diamond({ onFailure: "continue" }));
       const a2 = await claimOne(ctx, ended.dagId, "a");
-      await ctx.engine.fail(ctx.tenant, ended.dagId, "a", a2.leaseToken, { message: "no" }, { retryable: false });
+      await ctx.engine.fail(ctx.tenant, { dagId: ended.dagId, nodeId: "a", leaseToken: a2.leaseToken }, { message: "no" }, { retryable: false });
       const listed = Object.fromEntries((await ctx.engine.listHotRuns(ctx.tenant, { limit: 10 })).map((r) => [r.dagId, r.counts]));
       for (const dagId of [running.dagId, ended.dagId]) expect(listed[dagId]).toEqual((await ctx.engine.getRun(ctx.tenant, dagId)).counts);
       expect(listed[running.dagId]).toMatchObject({ succeeded: 1, ready: 2, pending: 1 });

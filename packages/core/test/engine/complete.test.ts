@@ -11,17 +11,17 @@ describe.each(backends)("complete on %s", (name) => {
     const { tenant, engine } = ctx;
     const { dagId } = await engine.submit(tenant, diamond());
     const a = await claimOne(ctx, dagId, "a");
-    const ra = await engine.complete(tenant, dagId, "a", a.leaseToken, "A");
+    const ra = await engine.complete(tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, "A");
     expect({ ...ra, ready: [...ra.ready].sort() }).toEqual({ duplicate: false, ready: ["b", "c"], runStatus: "running" });
 
     const b = await claimOne(ctx, dagId, "b");
     const c = await claimOne(ctx, dagId, "c");
-    expect(await engine.complete(tenant, dagId, "b", b.leaseToken, "B")).toMatchObject({ duplicate: false, ready: [], runStatus: "running" });
+    expect(await engine.complete(tenant, { dagId, nodeId: "b", leaseToken: b.leaseToken }, "B")).toMatchObject({ duplicate: false, ready: [], runStatus: "running" });
     expect(node(await engine.getRun(tenant, dagId), "d").status).toBe("pending");
-    expect(await engine.complete(tenant, dagId, "c", c.leaseToken, "C")).toMatchObject({ ready: ["d"], runStatus: "running" });
+    expect(await engine.complete(tenant, { dagId, nodeId: "c", leaseToken: c.leaseToken }, "C")).toMatchObject({ ready: ["d"], runStatus: "running" });
 
     const d = await claimOne(ctx, dagId, "d");
-    expect(await engine.complete(tenant, dagId, "d", d.leaseToken, "D")).toMatchObject({ duplicate: false, ready: [], runStatus: "succeeded" });
+    expect(await engine.complete(tenant, { dagId, nodeId: "d", leaseToken: d.leaseToken }, "D")).toMatchObject({ duplicate: false, ready: [], runStatus: "succeeded" });
     const run = await engine.getRun(tenant, dagId);
     expect(run.status).toBe("succeeded");
     expect(run.finishedAt).toBe(ctx.clock.now);
@@ -33,7 +33,7 @@ describe.each(backends)("complete on %s", (name) => {
     const { dagId } = await ctx.engine.submit(ctx.tenant, diamond());
     const a = await claimOne(ctx, dagId, "a");
     const output = { text: "héllo", list: [1, 2, { deep: null }], ok: true };
-    await ctx.engine.complete(ctx.tenant, dagId, "a", a.leaseToken, output);
+    await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, output);
     const run = await ctx.engine.getRun(ctx.tenant, dagId, { include: { output: true } });
     expect(node(run, "a").output).toEqual(output);
   });
@@ -42,11 +42,11 @@ describe.each(backends)("complete on %s", (name) => {
     const ctx = fresh();
     const { dagId } = await ctx.engine.submit(ctx.tenant, diamond());
     const a = await claimOne(ctx, dagId, "a");
-    await ctx.engine.complete(ctx.tenant, dagId, "a", a.leaseToken, { v: 1 });
+    await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, { v: 1 });
     await claimOne(ctx, dagId, "b"); // the run moves on before the retry arrives
     const before = await snapshot(ctx, dagId);
     ctx.clock.advance(50);
-    const again = await ctx.engine.complete(ctx.tenant, dagId, "a", a.leaseToken, { v: 1 });
+    const again = await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, { v: 1 });
     expect(again).toMatchObject({ duplicate: true, runStatus: "running" });
     expect(await snapshot(ctx, dagId)).toEqual(before);
   });
@@ -55,8 +55,8 @@ describe.each(backends)("complete on %s", (name) => {
     const ctx = fresh();
     const { dagId } = await ctx.engine.submit(ctx.tenant, diamond());
     const a = await claimOne(ctx, dagId, "a");
-    await ctx.engine.complete(ctx.tenant, dagId, "a", a.leaseToken, { v: 1 });
-    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, dagId, "a", a.leaseToken, { v: 2 }), ConflictError);
+    await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, { v: 1 });
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, { v: 2 }), ConflictError);
     expect(node(await ctx.engine.getRun(ctx.tenant, dagId), "a").output).toEqual({ v: 1 });
   });
 
@@ -72,9 +72,9 @@ describe.each(backends)("complete on %s", (name) => {
     const second = await claimOne(ctx, dagId, "a", 1000);
     expect(second.attempt).toBe(2);
     expect(second.leaseToken.startsWith("2.")).toBe(true);
-    const err = await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, dagId, "a", first.leaseToken, "late"), ConflictError);
+    const err = await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: first.leaseToken }, "late"), ConflictError);
     expect((err as ConflictError).details?.current).toMatchObject({ status: "running", attempt: 2 });
-    expect(await ctx.engine.complete(ctx.tenant, dagId, "a", second.leaseToken, "on time")).toMatchObject({ duplicate: false, runStatus: "succeeded" });
+    expect(await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: second.leaseToken }, "on time")).toMatchObject({ duplicate: false, runStatus: "succeeded" });
   });
 
   it("rejects a forged token on a running node and changes nothing", async () => {
@@ -82,14 +82,14 @@ describe.each(backends)("complete on %s", (name) => {
     const { dagId } = await ctx.engine.submit(ctx.tenant, diamond());
     const a = await claimOne(ctx, dagId, "a");
     const forged = `1.${a.leaseToken.slice(2).split("").reverse().join("")}x`;
-    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, dagId, "a", forged, "x"), ConflictError);
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: forged }, "x"), ConflictError);
   });
 
   it("rejects completing a node that was never claimed and changes nothing", async () => {
     const ctx = fresh();
     const { dagId } = await ctx.engine.submit(ctx.tenant, diamond());
-    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, dagId, "a", "1.AAAAAAAAAAAAAAAAAAAA", "x"), ConflictError);
-    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, dagId, "b", "1.AAAAAAAAAAAAAAAAAAAA", "x"), ConflictError);
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: "1.AAAAAAAAAAAAAAAAAAAA" }, "x"), ConflictError);
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, { dagId, nodeId: "b", leaseToken: "1.AAAAAAAAAAAAAAAAAAAA" }, "x"), ConflictError);
   });
 
   it("claims the worker's next task in the same call when claimNext is asked", async () => {
@@ -97,7 +97,7 @@ describe.each(backends)("complete on %s", (name) => {
     const spec = { nodes: [{ id: "a", agent: "ag" }, { id: "b", agent: "ag", deps: ["a"], input: "for-b" }] };
     const { dagId } = await ctx.engine.submit(ctx.tenant, spec);
     const a = await claimOne(ctx, dagId, "a");
-    const r = await ctx.engine.complete(ctx.tenant, dagId, "a", a.leaseToken, 1, {
+    const r = await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, 1, {
       claimNext: { agent: "ag", leaseMs: 3000, workerId: "w2" },
     });
     expect(r.ready).toEqual(["b"]);
@@ -105,7 +105,7 @@ describe.each(backends)("complete on %s", (name) => {
     expect(r.next?.[0]).toMatchObject({ dagId, nodeId: "b", attempt: 1, input: "for-b", leaseExpiresAt: ctx.clock.now + 3000 });
     expect(node(await ctx.engine.getRun(ctx.tenant, dagId), "b")).toMatchObject({ status: "running", workerId: "w2" });
     const b = r.next![0]!;
-    expect(await ctx.engine.complete(ctx.tenant, dagId, "b", b.leaseToken, 2, { claimNext: { agent: "ag" } })).toMatchObject({
+    expect(await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "b", leaseToken: b.leaseToken }, 2, { claimNext: { agent: "ag" } })).toMatchObject({
       runStatus: "succeeded",
       next: [],
     });
@@ -115,7 +115,7 @@ describe.each(backends)("complete on %s", (name) => {
     const ctx = fresh();
     const { dagId } = await ctx.engine.submit(ctx.tenant, diamond());
     const a = await claimOne(ctx, dagId, "a", 1000, "w-claim");
-    await ctx.engine.complete(ctx.tenant, dagId, "a", a.leaseToken, 1, { workerId: "w-done" });
+    await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, 1, { workerId: "w-done" });
     const page = await ctx.engine.events(ctx.tenant, dagId, { limit: 1000 });
     const ev = page.events.find((e) => e.type === "node.succeeded");
     expect(ev).toMatchObject({ node: "a", attempt: 1, actor: "w-done", from: "running" });
@@ -125,8 +125,8 @@ describe.each(backends)("complete on %s", (name) => {
     const ctx = fresh();
     const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "a", agent: "ag" }] });
     const a = await claimOne(ctx, dagId, "a");
-    await ctx.engine.complete(ctx.tenant, dagId, "a", a.leaseToken, 1);
+    await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, 1);
     expect(statuses(await ctx.engine.getRun(ctx.tenant, dagId))).toEqual({ a: "succeeded" });
-    expect(await rejection(ctx.engine.complete(ctx.tenant, dagId, "a", "2.AAAAAAAAAAAAAAAAAAAA", 1))).toBeInstanceOf(ConflictError);
+    expect(await rejection(ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: "2.AAAAAAAAAAAAAAAAAAAA" }, 1))).toBeInstanceOf(ConflictError);
   });
 });

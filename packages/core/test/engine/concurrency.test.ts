@@ -80,7 +80,7 @@ describe.each(backends)("concurrency on %s", (name) => {
       { t, token: `${t.attempt}.forged${i}xxxxxxxxxxxxxxxx`, e: es[(i + 3) % CONNECTIONS]! },
     ]);
     expect(calls).toHaveLength(100);
-    const results = await Promise.allSettled(calls.map((c) => c.e.complete(ctx.tenant, dagId, c.t.nodeId, c.token, { node: c.t.nodeId })));
+    const results = await Promise.allSettled(calls.map((c) => c.e.complete(ctx.tenant, { dagId, nodeId: c.t.nodeId, leaseToken: c.token }, { node: c.t.nodeId })));
     const accepted = new Map<string, number>();
     results.forEach((r, i) => {
       const c = calls[i]!;
@@ -117,8 +117,8 @@ describe.each(backends)("concurrency on %s", (name) => {
         const twin = es[(w + 1) % CONNECTIONS]!;
         await Promise.all(
           tasks.flatMap((t: Task) => [
-            e.complete(ctx.tenant, dagId, t.nodeId, t.leaseToken, t.nodeId),
-            twin.complete(ctx.tenant, dagId, t.nodeId, t.leaseToken, t.nodeId),
+            e.complete(ctx.tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, t.nodeId),
+            twin.complete(ctx.tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, t.nodeId),
           ]),
         );
       }
@@ -144,7 +144,7 @@ describe.each(backends)("concurrency on %s", (name) => {
     ctx.clock.advance(1000); // every lease is now due for expiry
     // 50 completions with the first tokens, 10 reconciles and 40 claims (which sweep too),
     // started over the same 10 ms so that some completions land before the sweep, some after.
-    const completions = first.map((t, i) => later(2 * (i % 5), () => es[i % CONNECTIONS]!.complete(ctx.tenant, dagId, t.nodeId, t.leaseToken, "first")));
+    const completions = first.map((t, i) => later(2 * (i % 5), () => es[i % CONNECTIONS]!.complete(ctx.tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, "first")));
     const sweeps = es.map((e, i) => later(4 + (i % 2), () => e.reconcile()));
     const claims = Array.from({ length: 40 }, (_, i) => later(5 + (i % 3), () => es[i % CONNECTIONS]!.claim(ctx.tenant, "ag", { max: 3, leaseMs: 1000 })));
     const [done] = await Promise.all([Promise.allSettled(completions), Promise.all(sweeps), Promise.all(claims)]);

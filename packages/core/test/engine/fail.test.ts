@@ -43,7 +43,7 @@ describe.each(backends)("fail on %s", (name) => {
     for (let attempt = 1; attempt <= 3; attempt++) {
       const t = await claimOne(ctx, dagId, "a");
       expect(t.attempt).toBe(attempt);
-      const r = await ctx.engine.fail(ctx.tenant, dagId, "a", t.leaseToken, { message: `boom ${attempt}` });
+      const r = await ctx.engine.fail(ctx.tenant, { dagId, nodeId: "a", leaseToken: t.leaseToken }, { message: `boom ${attempt}` });
       expect(r).toMatchObject({ status: "retrying", runStatus: "running", duplicate: false });
       expectBackoff(r.retryAt! - ctx.clock.now, attempt, policy);
       const n = node(await ctx.engine.getRun(ctx.tenant, dagId), "a");
@@ -54,7 +54,7 @@ describe.each(backends)("fail on %s", (name) => {
     }
     const last = await claimOne(ctx, dagId, "a");
     expect(last.attempt).toBe(4);
-    const r = await ctx.engine.fail(ctx.tenant, dagId, "a", last.leaseToken, boom);
+    const r = await ctx.engine.fail(ctx.tenant, { dagId, nodeId: "a", leaseToken: last.leaseToken }, boom);
     expect(r).toMatchObject({ status: "failed", runStatus: "failed" });
     expect(r.retryAt).toBeUndefined();
     const run = await ctx.engine.getRun(ctx.tenant, dagId);
@@ -66,7 +66,7 @@ describe.each(backends)("fail on %s", (name) => {
     const ctx = fresh();
     const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "a", agent: "ag", retry: { maxAttempts: 2, backoffMs: 1000 } }] });
     const t = await claimOne(ctx, dagId, "a");
-    const r = await ctx.engine.fail(ctx.tenant, dagId, "a", t.leaseToken, boom);
+    const r = await ctx.engine.fail(ctx.tenant, { dagId, nodeId: "a", leaseToken: t.leaseToken }, boom);
     ctx.clock.now = r.retryAt! - 1;
     expect(await ctx.engine.claim(ctx.tenant, "ag")).toEqual([]);
     ctx.clock.now = r.retryAt!;
@@ -79,7 +79,7 @@ describe.each(backends)("fail on %s", (name) => {
     const nodes = Array.from({ length: 20 }, (_, i) => ({ id: `n${i}`, agent: "ag", retry: { maxAttempts: 2, backoffMs: 10_000 } }));
     const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes });
     const tasks = await ctx.engine.claim(ctx.tenant, "ag", { max: 20, leaseMs: 60_000 });
-    const retryAts = await Promise.all(tasks.map(async (t) => (await ctx.engine.fail(ctx.tenant, dagId, t.nodeId, t.leaseToken, boom)).retryAt));
+    const retryAts = await Promise.all(tasks.map(async (t) => (await ctx.engine.fail(ctx.tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, boom)).retryAt));
     expect(new Set(retryAts).size).toBeGreaterThan(1);
   });
 
@@ -87,7 +87,7 @@ describe.each(backends)("fail on %s", (name) => {
     const ctx = fresh();
     const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "a", agent: "ag", retry: { maxAttempts: 5, backoffMs: 10 } }] });
     const t = await claimOne(ctx, dagId, "a");
-    expect(await ctx.engine.fail(ctx.tenant, dagId, "a", t.leaseToken, boom, { retryable: false })).toMatchObject({ status: "failed", runStatus: "failed" });
+    expect(await ctx.engine.fail(ctx.tenant, { dagId, nodeId: "a", leaseToken: t.leaseToken }, boom, { retryable: false })).toMatchObject({ status: "failed", runStatus: "failed" });
     expect(node(await ctx.engine.getRun(ctx.tenant, dagId), "a")).toMatchObject({ status: "failed", attempt: 1 });
   });
 
@@ -106,13 +106,13 @@ describe.each(backends)("fail on %s", (name) => {
     const { dagId } = await ctx.engine.submit(ctx.tenant, spec);
     const a = await claimOne(ctx, dagId, "a");
     const b = await claimOne(ctx, dagId, "b");
-    const r = await ctx.engine.fail(ctx.tenant, dagId, "a", a.leaseToken, boom, { retryable: false });
+    const r = await ctx.engine.fail(ctx.tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, boom, { retryable: false });
     expect(r).toMatchObject({ status: "failed", runStatus: "failed" });
     const run = await ctx.engine.getRun(ctx.tenant, dagId);
     expect(run.status).toBe("failed");
     expect(statuses(run)).toEqual({ a: "failed", b: "cancelled", r: "cancelled", c: "cancelled", e: "cancelled" });
     expect(run.counts).toMatchObject({ failed: 1, cancelled: 4, running: 0, ready: 0, pending: 0 });
-    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, dagId, "b", b.leaseToken, 1), ConflictError);
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, { dagId, nodeId: "b", leaseToken: b.leaseToken }, 1), ConflictError);
     expect(await ctx.engine.claim(ctx.tenant, "ag", { max: 10 })).toEqual([]);
     const events = await allEvents(ctx.engine, ctx.tenant, dagId);
     expect(terminalEvents(events).map((e) => e.type)).toEqual(["run.failed"]);
@@ -138,17 +138,17 @@ describe.each(backends)("fail on %s", (name) => {
     const { dagId } = await ctx.engine.submit(ctx.tenant, spec);
     const a = await claimOne(ctx, dagId, "a");
     const x = await claimOne(ctx, dagId, "x");
-    expect(await ctx.engine.fail(ctx.tenant, dagId, "a", a.leaseToken, boom, { retryable: false })).toMatchObject({ status: "failed", runStatus: "running" });
+    expect(await ctx.engine.fail(ctx.tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, boom, { retryable: false })).toMatchObject({ status: "failed", runStatus: "running" });
     let run = await ctx.engine.getRun(ctx.tenant, dagId);
     expect(statuses(run)).toEqual({ a: "failed", c: "skipped", d: "skipped", z: "skipped", x: "running", b: "ready", e: "pending" });
     const skipped = (await allEvents(ctx.engine, ctx.tenant, dagId)).filter((e) => e.type === "node.skipped");
     expect(skipped.map((e) => [e.node, e.data?.cause]).sort()).toEqual([["c", "a"], ["d", "a"], ["z", "a"]]);
 
-    expect(await ctx.engine.complete(ctx.tenant, dagId, "x", x.leaseToken, 1)).toMatchObject({ ready: [], runStatus: "running" });
+    expect(await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "x", leaseToken: x.leaseToken }, 1)).toMatchObject({ ready: [], runStatus: "running" });
     const b = await claimOne(ctx, dagId, "b");
-    expect(await ctx.engine.complete(ctx.tenant, dagId, "b", b.leaseToken, 1)).toMatchObject({ ready: ["e"], runStatus: "running" });
+    expect(await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "b", leaseToken: b.leaseToken }, 1)).toMatchObject({ ready: ["e"], runStatus: "running" });
     const e = await claimOne(ctx, dagId, "e");
-    expect(await ctx.engine.complete(ctx.tenant, dagId, "e", e.leaseToken, 1)).toMatchObject({ runStatus: "failed" });
+    expect(await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "e", leaseToken: e.leaseToken }, 1)).toMatchObject({ runStatus: "failed" });
     run = await ctx.engine.getRun(ctx.tenant, dagId);
     expect(run.status).toBe("failed");
     expect(run.counts).toEqual({ pending: 0, ready: 0, running: 0, succeeded: 3, failed: 1, retrying: 0, skipped: 3, cancelled: 0, waiting: 0 });
@@ -158,22 +158,22 @@ describe.each(backends)("fail on %s", (name) => {
     const ctx = fresh();
     const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "a", agent: "ag", retry: { maxAttempts: 3, backoffMs: 0 } }] });
     const first = await claimOne(ctx, dagId, "a");
-    await ctx.engine.fail(ctx.tenant, dagId, "a", first.leaseToken, boom);
+    await ctx.engine.fail(ctx.tenant, { dagId, nodeId: "a", leaseToken: first.leaseToken }, boom);
     await ctx.engine.reconcile();
     const second = await claimOne(ctx, dagId, "a");
     expect(second.attempt).toBe(2);
-    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.fail(ctx.tenant, dagId, "a", first.leaseToken, boom), ConflictError);
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.fail(ctx.tenant, { dagId, nodeId: "a", leaseToken: first.leaseToken }, boom), ConflictError);
   });
 
   it("changes nothing when the same failure is reported twice", async () => {
     const ctx = fresh();
     const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "a", agent: "ag", retry: { maxAttempts: 3, backoffMs: 5000 } }] });
     const t = await claimOne(ctx, dagId, "a");
-    await ctx.engine.fail(ctx.tenant, dagId, "a", t.leaseToken, boom);
+    await ctx.engine.fail(ctx.tenant, { dagId, nodeId: "a", leaseToken: t.leaseToken }, boom);
     const before = await snapshot(ctx, dagId);
     let second: unknown;
     try {
-      second = await ctx.engine.fail(ctx.tenant, dagId, "a", t.leaseToken, boom);
+      second = await ctx.engine.fail(ctx.tenant, { dagId, nodeId: "a", leaseToken: t.leaseToken }, boom);
     } catch (err) {
       second = err;
     }
@@ -191,18 +191,18 @@ describe.each(backends)("fail on %s", (name) => {
     expect((await ctx.engine.reconcile()).expiredLeases).toBe(1);
     expect(node(await ctx.engine.getRun(ctx.tenant, dagId), "a").status).toBe("retrying");
     const token = lost[0]!.leaseToken;
-    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.fail(ctx.tenant, dagId, "a", token, boom, { retryable: false }), ConflictError);
-    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, dagId, "a", token, 1), ConflictError);
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.fail(ctx.tenant, { dagId, nodeId: "a", leaseToken: token }, boom, { retryable: false }), ConflictError);
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: token }, 1), ConflictError);
     await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.heartbeat(ctx.tenant, { dagId, nodeId: "a", leaseToken: token }, 1000), ConflictError);
   });
 
   it("rejects a failure report for a node that is not running", async () => {
     const ctx = fresh();
     const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "a", agent: "ag" }, { id: "b", agent: "ag", deps: ["a"] }] });
-    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.fail(ctx.tenant, dagId, "b", "1.AAAAAAAAAAAAAAAAAAAA", boom), ConflictError);
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.fail(ctx.tenant, { dagId, nodeId: "b", leaseToken: "1.AAAAAAAAAAAAAAAAAAAA" }, boom), ConflictError);
     const a = await claimOne(ctx, dagId, "a");
-    await ctx.engine.complete(ctx.tenant, dagId, "a", a.leaseToken, 1);
-    const err = await rejection(ctx.engine.fail(ctx.tenant, dagId, "a", a.leaseToken, boom));
+    await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, 1);
+    const err = await rejection(ctx.engine.fail(ctx.tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, boom));
     expect(err).toBeInstanceOf(ConflictError);
     expect(node(await ctx.engine.getRun(ctx.tenant, dagId), "a").status).toBe("succeeded");
   });

@@ -173,9 +173,9 @@ class Grower {
         const t = take(a.pick);
         if (!t) break;
         const add = a.grow ? this.addition(a.grow, t.nodeId) : undefined;
-        const ok = await tolerate(engine.complete(tenant, dagId, t.nodeId, t.leaseToken, { by: t.nodeId }, add ? { add } : undefined));
+        const ok = await tolerate(engine.complete(tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, { by: t.nodeId }, add ? { add } : undefined));
         if (ok && add) this.adders.push(t.nodeId);
-        if (!ok && add) await tolerate(engine.complete(tenant, dagId, t.nodeId, t.leaseToken, { by: t.nodeId }));
+        if (!ok && add) await tolerate(engine.complete(tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, { by: t.nodeId }));
         break;
       }
       case "extend": {
@@ -188,7 +188,7 @@ class Grower {
         break;
       case "fail": {
         const t = take(a.pick);
-        if (t) await tolerate(engine.fail(tenant, dagId, t.nodeId, t.leaseToken, { message: "random" }, { retryable: false }));
+        if (t) await tolerate(engine.fail(tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, { message: "random" }, { retryable: false }));
         break;
       }
       case "rewind": {

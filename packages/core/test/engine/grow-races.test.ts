@@ -94,9 +94,9 @@ describe.each(backends)("concurrent additions to one run on %s", (name) => {
     expect(results.filter((r, i) => calls[i]!.pair === undefined && r.status === "rejected")).toEqual([]);
     // The log never shows a cycle, and the run still runs to its end.
     expect(logViolations([{ id: "hub" }, ...targets.map((id) => ({ id, deps: ["hub"] }))], await allEvents(ctx.engine, tenant, dagId))).toEqual([]);
-    await ctx.engine.complete(tenant, dagId, "hub", hub.leaseToken, "H");
+    await ctx.engine.complete(tenant, { dagId, nodeId: "hub", leaseToken: hub.leaseToken }, "H");
     for (let tasks = await ctx.engine.claim(tenant, "ag", { max: 100 }); tasks.length; tasks = await ctx.engine.claim(tenant, "ag", { max: 100 })) {
-      for (const t of tasks) await ctx.engine.complete(tenant, dagId, t.nodeId, t.leaseToken, t.nodeId);
+      for (const t of tasks) await ctx.engine.complete(tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, t.nodeId);
     }
     const end = await ctx.engine.getRun(tenant, dagId);
     expect(end.status).toBe("succeeded");

@@ -21,7 +21,7 @@ describe.each(backends)("added wait nodes on %s", (name) => {
     const { engine, tenant } = ctx;
     const { dagId } = await engine.submit(tenant, plan());
     const p = await claimOne(ctx, dagId, "plan");
-    const r = await engine.complete(tenant, dagId, "plan", p.leaseToken, { outline: 1 }, {
+    const r = await engine.complete(tenant, { dagId, nodeId: "plan", leaseToken: p.leaseToken }, { outline: 1 }, {
       add: { nodes: [{ id: "approve", deps: ["plan"], input: { question: "go on?" }, wait: { timeoutMs: 60_000 } }], deps: { draft: ["approve"] } },
     });
     // Waiting is not ready: no agent is told to run it.
@@ -41,7 +41,7 @@ describe.each(backends)("added wait nodes on %s", (name) => {
     expect(statuses(await engine.getRun(tenant, dagId))).toMatchObject({ approve: "succeeded", draft: "ready" });
     const d = await claimOne(ctx, dagId, "draft");
     expect(await engine.parentOutputs(tenant, dagId, "draft")).toEqual({ plan: { outline: 1 }, approve: { approved: true } });
-    expect((await engine.complete(tenant, dagId, "draft", d.leaseToken, "D")).runStatus).toBe("succeeded");
+    expect((await engine.complete(tenant, { dagId, nodeId: "draft", leaseToken: d.leaseToken }, "D")).runStatus).toBe("succeeded");
     await expectSoundLog(ctx, dagId, plan().nodes);
   });
 
@@ -53,7 +53,7 @@ describe.each(backends)("added wait nodes on %s", (name) => {
     expect(await engine.addNodes(tenant, dagId, { nodes: [gate], deps: { draft: ["gate"] } })).toEqual({ added: ["gate"], ready: [] });
     expect(node(await engine.getRun(tenant, dagId), "gate")).toMatchObject({ status: "waiting", addedBy: { actor: "api" } });
     const p = await claimOne(ctx, dagId, "plan");
-    expect((await engine.complete(tenant, dagId, "plan", p.leaseToken, "P")).ready).toEqual([]);
+    expect((await engine.complete(tenant, { dagId, nodeId: "plan", leaseToken: p.leaseToken }, "P")).ready).toEqual([]);
     ctx.clock.advance(999);
     expect((await engine.reconcile()).waitsDue).toBe(0);
     ctx.clock.advance(1);
@@ -72,7 +72,7 @@ describe.each(backends)("added wait nodes on %s", (name) => {
     const ext = await engine.extend(tenant, { dagId, nodeId: "plan", leaseToken: p.leaseToken }, { nodes: [{ id: "ok", deps: ["plan"], wait: { key: "review-7" } }], deps: { draft: ["ok"] } });
     expect(ext).toEqual({ duplicate: false, added: ["ok"], ready: [] });
     expect(node(await engine.getRun(tenant, dagId), "ok").status).toBe("pending");
-    await engine.complete(tenant, dagId, "plan", p.leaseToken, "P");
+    await engine.complete(tenant, { dagId, nodeId: "plan", leaseToken: p.leaseToken }, "P");
     expect(node(await engine.getRun(tenant, dagId), "ok").status).toBe("waiting");
     const [announced] = (await allOutbox(engine)).filter((e) => e.type === "NodeWaiting" && e.dagId === dagId);
     expect(announced!.signalUrl).toBe(`https://api.example.com/v1/signals/${announced!.signalToken}`);
@@ -92,7 +92,7 @@ describe.each(backends)("added wait nodes on %s", (name) => {
       ],
     });
     const b = await claimOne(ctx, dagId, "b");
-    await engine.complete(tenant, dagId, "b", b.leaseToken, "B");
+    await engine.complete(tenant, { dagId, nodeId: "b", leaseToken: b.leaseToken }, "B");
     const a = await claimOne(ctx, dagId, "a");
     expect(await engine.extend(tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, { deps: { gate: ["b"] } })).toEqual({ duplicate: false, added: [], ready: [] });
     expect(node(await engine.getRun(tenant, dagId), "gate").status).toBe("waiting");
@@ -105,7 +105,7 @@ describe.each(backends)("added wait nodes on %s", (name) => {
     const { engine, tenant } = ctx;
     const { dagId } = await engine.submit(tenant, plan());
     const p = await claimOne(ctx, dagId, "plan");
-    await engine.complete(tenant, dagId, "plan", p.leaseToken, "P", { add: { nodes: [{ id: "approve", deps: ["plan"], wait: { timeoutMs: 500, key: "k2" } }], deps: { draft: ["approve"] } } });
+    await engine.complete(tenant, { dagId, nodeId: "plan", leaseToken: p.leaseToken }, "P", { add: { nodes: [{ id: "approve", deps: ["plan"], wait: { timeoutMs: 500, key: "k2" } }], deps: { draft: ["approve"] } } });
     const [announced] = (await allOutbox(engine)).filter((e) => e.type === "NodeWaiting" && e.dagId === dagId);
     expect((await engine.rewind(tenant, dagId, "plan")).removed).toEqual(["approve"]);
     expect(statuses(await engine.getRun(tenant, dagId))).toEqual({ plan: "ready", draft: "pending" });
@@ -130,7 +130,7 @@ describe.each(backends)("added wait nodes on %s", (name) => {
       const err = await expectRejectedUnchanged(
         ctx,
         dagId,
-        () => engine.complete(tenant, dagId, "plan", p.leaseToken, "P", { add: { nodes: [{ id: "w", wait: {}, ...extra }] } }),
+        () => engine.complete(tenant, { dagId, nodeId: "plan", leaseToken: p.leaseToken }, "P", { add: { nodes: [{ id: "w", wait: {}, ...extra }] } }),
         ValidationError,
       );
       expect(err).toMatchObject({ field });

@@ -22,7 +22,7 @@ describe.each(backends)("growing a run on %s", (name) => {
     const { engine, tenant } = ctx;
     const { dagId } = await engine.submit(tenant, plan());
     const p = await claimOne(ctx, dagId, "plan");
-    const r = await engine.complete(tenant, dagId, "plan", p.leaseToken, { n: 3 }, {
+    const r = await engine.complete(tenant, { dagId, nodeId: "plan", leaseToken: p.leaseToken }, { n: 3 }, {
       add: { nodes: researchers(3), deps: { draft: ["r0", "r1", "r2"] } },
     });
     expect(r).toMatchObject({ duplicate: false, runStatus: "running" });
@@ -35,14 +35,14 @@ describe.each(backends)("growing a run on %s", (name) => {
 
     for (const id of ["r0", "r1"]) {
       const t = await claimOne(ctx, dagId, id);
-      expect((await engine.complete(tenant, dagId, id, t.leaseToken, id)).ready).toEqual([]);
+      expect((await engine.complete(tenant, { dagId, nodeId: id, leaseToken: t.leaseToken }, id)).ready).toEqual([]);
     }
     const t2 = await claimOne(ctx, dagId, "r2");
     expect(t2.input).toEqual({ q: 2 });
-    expect((await engine.complete(tenant, dagId, "r2", t2.leaseToken, "r2")).ready).toEqual(["draft"]);
+    expect((await engine.complete(tenant, { dagId, nodeId: "r2", leaseToken: t2.leaseToken }, "r2")).ready).toEqual(["draft"]);
     expect(await engine.parentOutputs(tenant, dagId, "draft")).toEqual({ plan: { n: 3 }, r0: "r0", r1: "r1", r2: "r2" });
     const d = await claimOne(ctx, dagId, "draft");
-    expect((await engine.complete(tenant, dagId, "draft", d.leaseToken, "D")).runStatus).toBe("succeeded");
+    expect((await engine.complete(tenant, { dagId, nodeId: "draft", leaseToken: d.leaseToken }, "D")).runStatus).toBe("succeeded");
     expect((await engine.getRun(tenant, dagId)).counts.succeeded).toBe(5);
 
     const events = await allEvents(engine, tenant, dagId);
@@ -75,7 +75,7 @@ describe.each(backends)("growing a run on %s", (name) => {
       added: [],
       ready: [],
     });
-    const r = await engine.complete(tenant, dagId, "plan", p.leaseToken, "P");
+    const r = await engine.complete(tenant, { dagId, nodeId: "plan", leaseToken: p.leaseToken }, "P");
     expect([...r.ready].sort()).toEqual(["r0", "r1"]);
     expect(node(await engine.getRun(tenant, dagId), "draft").status).toBe("pending");
   });
@@ -93,7 +93,7 @@ describe.each(backends)("growing a run on %s", (name) => {
     await expectRejectedUnchanged(
       ctx,
       dagId,
-      () => engine.complete(tenant, dagId, "plan", first.leaseToken, "late", { add: { nodes: researchers(1) } }),
+      () => engine.complete(tenant, { dagId, nodeId: "plan", leaseToken: first.leaseToken }, "late", { add: { nodes: researchers(1) } }),
       ConflictError,
     );
   });
@@ -104,12 +104,12 @@ describe.each(backends)("growing a run on %s", (name) => {
     const { dagId } = await engine.submit(tenant, plan());
     const p = await claimOne(ctx, dagId, "plan");
     const add = { nodes: researchers(2), deps: { draft: ["r0", "r1"] } };
-    await engine.complete(tenant, dagId, "plan", p.leaseToken, "P", { add });
-    const again = await engine.complete(tenant, dagId, "plan", p.leaseToken, "P", { add });
+    await engine.complete(tenant, { dagId, nodeId: "plan", leaseToken: p.leaseToken }, "P", { add });
+    const again = await engine.complete(tenant, { dagId, nodeId: "plan", leaseToken: p.leaseToken }, "P", { add });
     expect(again).toMatchObject({ duplicate: true, ready: [] });
     expect((await engine.getRun(tenant, dagId)).nodes).toHaveLength(4);
-    await expectRejectedUnchanged(ctx, dagId, () => engine.complete(tenant, dagId, "plan", p.leaseToken, "P", { add: { nodes: researchers(3) } }), ConflictError);
-    await expectRejectedUnchanged(ctx, dagId, () => engine.complete(tenant, dagId, "plan", p.leaseToken, "P"), ConflictError);
+    await expectRejectedUnchanged(ctx, dagId, () => engine.complete(tenant, { dagId, nodeId: "plan", leaseToken: p.leaseToken }, "P", { add: { nodes: researchers(3) } }), ConflictError);
+    await expectRejectedUnchanged(ctx, dagId, () => engine.complete(tenant, { dagId, nodeId: "plan", leaseToken: p.leaseToken }, "P"), ConflictError);
   });
 
   it("refuses an addition that would close a cycle, with the cycle's path, and changes nothing", async () => {
@@ -155,10 +155,10 @@ describe.each(backends)("growing a run on %s", (name) => {
       [{ nodes: Array.from({ length: 9_999 }, (_, i) => ({ id: `n${i}`, agent: "x" })) }, PayloadTooLargeError, "add.nodes"],
     ];
     for (const [add, type, field] of cases) {
-      const err = await expectRejectedUnchanged(ctx, dagId, () => engine.complete(tenant, dagId, "plan", p.leaseToken, "P", { add: add as never }), type);
+      const err = await expectRejectedUnchanged(ctx, dagId, () => engine.complete(tenant, { dagId, nodeId: "plan", leaseToken: p.leaseToken }, "P", { add: add as never }), type);
       expect(err, JSON.stringify(add).slice(0, 80)).toMatchObject({ field });
     }
-    const e = await rejection(engine.complete(tenant, dagId, "plan", p.leaseToken, "P", { add: { deps: { plan: ["draft"] } } }));
+    const e = await rejection(engine.complete(tenant, { dagId, nodeId: "plan", leaseToken: p.leaseToken }, "P", { add: { deps: { plan: ["draft"] } } }));
     expect(e.message).toContain("plan is running");
   });
 
@@ -181,10 +181,10 @@ describe.each(backends)("growing a run on %s", (name) => {
     const { engine, tenant } = ctx;
     const { dagId } = await engine.submit(tenant, plan());
     const p = await claimOne(ctx, dagId, "plan");
-    await engine.complete(tenant, dagId, "plan", p.leaseToken, "P", { add: { nodes: researchers(2), deps: { draft: ["r0", "r1"] } } });
+    await engine.complete(tenant, { dagId, nodeId: "plan", leaseToken: p.leaseToken }, "P", { add: { nodes: researchers(2), deps: { draft: ["r0", "r1"] } } });
     const r0 = await claimOne(ctx, dagId, "r0");
     // r0 adds a follow-up of its own: it goes with r0.
-    await engine.complete(tenant, dagId, "r0", r0.leaseToken, "R0", { add: { nodes: [{ id: "deeper", agent: "researcher", deps: ["r0"] }] } });
+    await engine.complete(tenant, { dagId, nodeId: "r0", leaseToken: r0.leaseToken }, "R0", { add: { nodes: [{ id: "deeper", agent: "researcher", deps: ["r0"] }] } });
     await claimOne(ctx, dagId, "r1");
     const reset = await engine.rewind(tenant, dagId, "plan");
     expect([...(reset.removed ?? [])].sort()).toEqual(["deeper", "r0", "r1"]);
@@ -197,10 +197,10 @@ describe.each(backends)("growing a run on %s", (name) => {
     const folded = foldEvents(run.nodes, events);
     expect(Object.keys(folded.nodes).sort()).toEqual(["draft", "plan"]);
     const p2 = await claimOne(ctx, dagId, "plan");
-    const again = await engine.complete(tenant, dagId, "plan", p2.leaseToken, "P2", { add: { nodes: researchers(1), deps: { draft: ["r0"] } } });
+    const again = await engine.complete(tenant, { dagId, nodeId: "plan", leaseToken: p2.leaseToken }, "P2", { add: { nodes: researchers(1), deps: { draft: ["r0"] } } });
     expect(again.ready).toEqual(["r0"]);
     const t = await claimOne(ctx, dagId, "r0");
-    expect((await engine.complete(tenant, dagId, "r0", t.leaseToken, "R0")).ready).toEqual(["draft"]);
+    expect((await engine.complete(tenant, { dagId, nodeId: "r0", leaseToken: t.leaseToken }, "R0")).ready).toEqual(["draft"]);
   });
 });
 
@@ -220,17 +220,17 @@ describe.each(backends)("joins and per-node onFailure on %s", (name) => {
     const { engine, tenant } = ctx;
     const { dagId } = await engine.submit(tenant, three());
     const a = await claimOne(ctx, dagId, "a");
-    await engine.fail(tenant, dagId, "a", a.leaseToken, { message: "no source" });
+    await engine.fail(tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, { message: "no source" });
     const b = await claimOne(ctx, dagId, "b");
-    expect((await engine.complete(tenant, dagId, "b", b.leaseToken, "B")).ready).toEqual([]);
+    expect((await engine.complete(tenant, { dagId, nodeId: "b", leaseToken: b.leaseToken }, "B")).ready).toEqual([]);
     const c = await claimOne(ctx, dagId, "c");
-    expect((await engine.complete(tenant, dagId, "c", c.leaseToken, "C")).ready).toEqual(["draft"]);
+    expect((await engine.complete(tenant, { dagId, nodeId: "c", leaseToken: c.leaseToken }, "C")).ready).toEqual(["draft"]);
     expect(await engine.parents(tenant, dagId, "draft")).toEqual({ outputs: { b: "B", c: "C" }, notSucceeded: { a: "failed" } });
     const d = await claimOne(ctx, dagId, "draft");
-    await engine.complete(tenant, dagId, "draft", d.leaseToken, "D");
+    await engine.complete(tenant, { dagId, nodeId: "draft", leaseToken: d.leaseToken }, "D");
     const o = await claimOne(ctx, dagId, "other");
     // The failure of a was absorbed by draft's join: the run succeeds.
-    expect((await engine.complete(tenant, dagId, "other", o.leaseToken, "O")).runStatus).toBe("succeeded");
+    expect((await engine.complete(tenant, { dagId, nodeId: "other", leaseToken: o.leaseToken }, "O")).runStatus).toBe("succeeded");
     expect((await engine.getRun(tenant, dagId)).counts).toMatchObject({ failed: 1, succeeded: 4 });
   });
 
@@ -240,7 +240,7 @@ describe.each(backends)("joins and per-node onFailure on %s", (name) => {
     const { dagId } = await engine.submit(tenant, three());
     for (const id of ["a", "b"]) {
       const t = await claimOne(ctx, dagId, id);
-      await engine.complete(tenant, dagId, id, t.leaseToken, id);
+      await engine.complete(tenant, { dagId, nodeId: id, leaseToken: t.leaseToken }, id);
     }
     expect(node(await engine.getRun(tenant, dagId), "draft").status).toBe("ready");
     expect(node(await engine.getRun(tenant, dagId), "c").status).toBe("ready");
@@ -251,9 +251,9 @@ describe.each(backends)("joins and per-node onFailure on %s", (name) => {
     const { engine, tenant } = ctx;
     const { dagId } = await engine.submit(tenant, three());
     const a = await claimOne(ctx, dagId, "a");
-    expect((await engine.fail(tenant, dagId, "a", a.leaseToken, { message: "x" })).runStatus).toBe("running");
+    expect((await engine.fail(tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, { message: "x" })).runStatus).toBe("running");
     const b = await claimOne(ctx, dagId, "b");
-    expect((await engine.fail(tenant, dagId, "b", b.leaseToken, { message: "x" })).runStatus).toBe("failed");
+    expect((await engine.fail(tenant, { dagId, nodeId: "b", leaseToken: b.leaseToken }, { message: "x" })).runStatus).toBe("failed");
     expect(statuses(await engine.getRun(tenant, dagId))).toMatchObject({ a: "failed", b: "failed", c: "cancelled", draft: "cancelled", other: "cancelled" });
   });
 
@@ -263,14 +263,14 @@ describe.each(backends)("joins and per-node onFailure on %s", (name) => {
     const { dagId } = await engine.submit(tenant, three({ onFailure: "continue" }));
     for (const id of ["a", "b"]) {
       const t = await claimOne(ctx, dagId, id);
-      await engine.fail(tenant, dagId, id, t.leaseToken, { message: "x" });
+      await engine.fail(tenant, { dagId, nodeId: id, leaseToken: t.leaseToken }, { message: "x" });
     }
     expect(node(await engine.getRun(tenant, dagId), "draft").status).toBe("skipped");
 
     const ff = fresh();
     const run2 = await ff.engine.submit(ff.tenant, three());
     const o = await claimOne(ff, run2.dagId, "other");
-    expect((await ff.engine.fail(ff.tenant, run2.dagId, "other", o.leaseToken, { message: "x" })).runStatus).toBe("failed");
+    expect((await ff.engine.fail(ff.tenant, { dagId: run2.dagId, nodeId: "other", leaseToken: o.leaseToken }, { message: "x" })).runStatus).toBe("failed");
   });
 
   it("redrives a run whose join was not met: the failed deps run again and the join waits for its quorum anew", async () => {
@@ -279,13 +279,13 @@ describe.each(backends)("joins and per-node onFailure on %s", (name) => {
     const { dagId } = await engine.submit(tenant, three());
     for (const id of ["a", "b"]) {
       const t = await claimOne(ctx, dagId, id);
-      await engine.fail(tenant, dagId, id, t.leaseToken, { message: "x" });
+      await engine.fail(tenant, { dagId, nodeId: id, leaseToken: t.leaseToken }, { message: "x" });
     }
     const r = await engine.redrive(tenant, dagId);
     expect([...r.ready].sort()).toEqual(["a", "b", "c", "other"]);
     for (const id of ["a", "c"]) {
       const t = await claimOne(ctx, dagId, id);
-      await engine.complete(tenant, dagId, id, t.leaseToken, id);
+      await engine.complete(tenant, { dagId, nodeId: id, leaseToken: t.leaseToken }, id);
     }
     expect(node(await engine.getRun(tenant, dagId), "draft").status).toBe("ready");
   });
@@ -304,9 +304,9 @@ describe.each(backends)("joins and per-node onFailure on %s", (name) => {
       ],
     });
     const a = await claimOne(ctx, dagId, "a");
-    await engine.complete(tenant, dagId, "a", a.leaseToken, "A");
+    await engine.complete(tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, "A");
     const b = await claimOne(ctx, dagId, "b");
-    expect((await engine.fail(tenant, dagId, "b", b.leaseToken, { message: "no" })).runStatus).toBe("failed");
+    expect((await engine.fail(tenant, { dagId, nodeId: "b", leaseToken: b.leaseToken }, { message: "no" })).runStatus).toBe("failed");
     const err = await expectRejectedUnchanged(ctx, dagId, () => engine.rewind(tenant, dagId, "a"), ConflictError);
     expect(err.message).toContain("node d could never run again: its dep b stays failed; rewind them too");
     // Rewinding b as well (a redrive) lets both run.
@@ -322,7 +322,7 @@ describe.each(backends)("joins and per-node onFailure on %s", (name) => {
     expect(await engine.addNodes(tenant, dagId, { nodes: [{ id: "c", agent: "x", deps: ["a"] }], deps: { j: ["c"] } })).toEqual({ added: ["c"], ready: [] });
     for (const id of ["a", "c"]) {
       const t = await claimOne(ctx, dagId, id);
-      await engine.complete(tenant, dagId, id, t.leaseToken, id);
+      await engine.complete(tenant, { dagId, nodeId: id, leaseToken: t.leaseToken }, id);
     }
     expect(node(await engine.getRun(tenant, dagId), "j")).toMatchObject({ status: "ready", deps: ["a", "b", "c"] });
   });

@@ -22,17 +22,17 @@ async function runChain(ctx: EngineCtx) {
   clock.advance(10);
   const a = await claimOne(ctx, dagId, "a", 1000, "w1");
   clock.advance(10);
-  await engine.complete(tenant, dagId, "a", a.leaseToken, { secret: "output-payload" }, { workerId: "w1" });
+  await engine.complete(tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, { secret: "output-payload" }, { workerId: "w1" });
   clock.advance(10);
   const [b1] = await engine.claim(tenant, "bg", { leaseMs: 1000, workerId: "w2" });
   clock.advance(10);
-  const f = await engine.fail(tenant, dagId, "b", b1!.leaseToken, { message: "flaky" }, { retryable: true, workerId: "w2" });
+  const f = await engine.fail(tenant, { dagId, nodeId: "b", leaseToken: b1!.leaseToken }, { message: "flaky" }, { retryable: true, workerId: "w2" });
   clock.now = f.retryAt!;
   await engine.reconcile();
   clock.advance(10);
   const [b2] = await engine.claim(tenant, "bg", { leaseMs: 1000, workerId: "w3" });
   clock.advance(10);
-  await engine.complete(tenant, dagId, "b", b2!.leaseToken, "done", { workerId: "w3" });
+  await engine.complete(tenant, { dagId, nodeId: "b", leaseToken: b2!.leaseToken }, "done", { workerId: "w3" });
   return { dagId, t0, retryAt: f.retryAt! };
 }
 
@@ -83,7 +83,7 @@ describe.each(backends)("event log and outbox on %s", (name) => {
     const nodes = [{ id: "root", agent: "ag" }, ...Array.from({ length: width }, (_, i) => ({ id: `m${i}`, agent: "mg", deps: ["root"] }))];
     const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes });
     const root = await claimOne(ctx, dagId, "root");
-    const done = await ctx.engine.complete(ctx.tenant, dagId, "root", root.leaseToken, null);
+    const done = await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "root", leaseToken: root.leaseToken }, null);
     expect(done.ready).toHaveLength(width);
     const events = await allEvents(ctx.engine, ctx.tenant, dagId);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
@@ -111,7 +111,7 @@ describe.each(backends)("event log and outbox on %s", (name) => {
     const nodes = Array.from({ length: 40 }, (_, i) => ({ id: `r${i}`, agent: "ag" }));
     const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes });
     const task = await claimOne(ctx, dagId, "r0");
-    await ctx.engine.complete(ctx.tenant, dagId, "r0", task.leaseToken, { big: "x" });
+    await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "r0", leaseToken: task.leaseToken }, { big: "x" });
     const run = keySchema(ctx.prefix, ctx.shardCount).run(ctx.tenant, dagId);
     const page = (after: number, limit: number) => call(ctx.redis, readEvents, { shard: keySchema(ctx.prefix, ctx.shardCount).shard(run.shard), run }, { tenant: ctx.tenant, dagId, after, limit });
     // Submit wrote 41 events in one entry; the claim and the completion one entry each.
@@ -177,7 +177,7 @@ describe.each(backends)("event log and outbox on %s", (name) => {
     const ctx = fresh();
     const failing = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "x", agent: "ag" }, { id: "y", agent: "ag", deps: ["x"] }] });
     const x = await claimOne(ctx, failing.dagId, "x");
-    await ctx.engine.fail(ctx.tenant, failing.dagId, "x", x.leaseToken, { message: "no" }, { retryable: false });
+    await ctx.engine.fail(ctx.tenant, { dagId: failing.dagId, nodeId: "x", leaseToken: x.leaseToken }, { message: "no" }, { retryable: false });
     const cancelled = await ctx.engine.submit(ctx.tenant, { nodes: [{ id: "x", agent: "ag" }] });
     await ctx.engine.cancel(ctx.tenant, cancelled.dagId);
     const out = await allOutbox(ctx.engine);

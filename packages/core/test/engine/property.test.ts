@@ -194,12 +194,12 @@ class Driver {
     let add = grow ? this.addition(grow, t.nodeId) : undefined;
     let r;
     try {
-      r = await engine.complete(tenant, this.dagId, t.nodeId, t.leaseToken, { from: t.leaseToken }, add ? { add } : undefined);
+      r = await engine.complete(tenant, { dagId: this.dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, { from: t.leaseToken }, add ? { add } : undefined);
     } catch (err) {
       if (add && this.refusedAddition(err)) {
         // Refused whole: the node is still running and completes without it.
         add = undefined;
-        r = await engine.complete(tenant, this.dagId, t.nodeId, t.leaseToken, { from: t.leaseToken }).catch((e: unknown) => e as Error);
+        r = await engine.complete(tenant, { dagId: this.dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, { from: t.leaseToken }).catch((e: unknown) => e as Error);
       } else r = err as Error;
     }
     if (r instanceof Error) {
@@ -213,7 +213,7 @@ class Driver {
     this.accepted.set(t.nodeId, (this.accepted.get(t.nodeId) ?? 0) + 1);
     this.runStatus = r.runStatus;
     if (twice) {
-      const again = await engine.complete(tenant, this.dagId, t.nodeId, t.leaseToken, { from: t.leaseToken }, add ? { add } : undefined);
+      const again = await engine.complete(tenant, { dagId: this.dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, { from: t.leaseToken }, add ? { add } : undefined);
       expect(again.duplicate).toBe(true);
     }
   }
@@ -240,7 +240,7 @@ class Driver {
       case "stale": {
         const t = this.retired[a.pick % Math.max(1, this.retired.length)];
         if (!t) return;
-        await expect(engine.complete(tenant, this.dagId, t.nodeId, t.leaseToken, "stale")).rejects.toBeInstanceOf(ConflictError);
+        await expect(engine.complete(tenant, { dagId: this.dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, "stale")).rejects.toBeInstanceOf(ConflictError);
         return;
       }
       case "heartbeat": {
@@ -305,7 +305,7 @@ class Driver {
     const t = h.task;
     let r;
     try {
-      r = await this.ctx.engine.fail(this.ctx.tenant, this.dagId, t.nodeId, t.leaseToken, { message: "random" }, { retryable });
+      r = await this.ctx.engine.fail(this.ctx.tenant, { dagId: this.dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, { message: "random" }, { retryable });
     } catch (err) {
       expect(err).toBeInstanceOf(ConflictError);
       expect(h.fresh && this.runStatus === "running", `fresh lease ${t.nodeId}#${t.attempt} failure rejected on a running run`).toBe(false);
@@ -342,7 +342,7 @@ class Driver {
       for (const n of run.nodes) if (n.status === "waiting" && !n.wait?.timeoutAt) await this.signal(run.nodes.indexOf(n) + this.roll(), this.roll() < 20, false);
       await this.advance(10_000);
       for (const t of this.abandoned.splice(0)) {
-        await expect(engine.complete(tenant, this.dagId, t.nodeId, t.leaseToken, "too late")).rejects.toBeInstanceOf(ConflictError);
+        await expect(engine.complete(tenant, { dagId: this.dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, "too late")).rejects.toBeInstanceOf(ConflictError);
       }
     }
     return engine.getRun(tenant, this.dagId);

@@ -24,7 +24,7 @@ describe.each(backends)("release and parent outputs on %s", (name) => {
 
     const [again] = await ctx.engine.claim(ctx.tenant, "ag", { max: 5, workerId: "next" });
     expect(again).toMatchObject({ nodeId: "a", attempt: 2 });
-    await ctx.engine.complete(ctx.tenant, dagId, "a", again!.leaseToken, { ok: true });
+    await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: again!.leaseToken }, { ok: true });
     await expectSoundLog(ctx, dagId, spec.nodes);
   });
 
@@ -37,11 +37,11 @@ describe.each(backends)("release and parent outputs on %s", (name) => {
     await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.release(ctx.tenant, { dagId, nodeId: "a", leaseToken: first.leaseToken }), ConflictError);
     const second = await claimOne(ctx, dagId, "a");
     await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.release(ctx.tenant, { dagId, nodeId: "a", leaseToken: first.leaseToken }), ConflictError);
-    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, dagId, "a", first.leaseToken, "late"), ConflictError);
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: first.leaseToken }, "late"), ConflictError);
     await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.heartbeat(ctx.tenant, { dagId, nodeId: "a", leaseToken: first.leaseToken }), ConflictError);
     // A node that is not running (pending b) cannot be released either.
     await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.release(ctx.tenant, { dagId, nodeId: "b", leaseToken: second.leaseToken }), ConflictError);
-    await ctx.engine.complete(ctx.tenant, dagId, "a", second.leaseToken, 1);
+    await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: second.leaseToken }, 1);
     await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.release(ctx.tenant, { dagId, nodeId: "a", leaseToken: second.leaseToken }), ConflictError);
     expect(await rejection(ctx.engine.release(ctx.tenant, { dagId: "nope", nodeId: "a", leaseToken: second.leaseToken }))).toBeInstanceOf(NotFoundError);
     expect(await rejection(ctx.engine.release(ctx.tenant, { dagId, nodeId: "zz", leaseToken: second.leaseToken }))).toBeInstanceOf(NotFoundError);
@@ -57,10 +57,10 @@ describe.each(backends)("release and parent outputs on %s", (name) => {
     }
     // Two real attempts remain: the first failure retries, the second fails the node.
     const t4 = await claimOne(ctx, dagId, "a");
-    expect((await ctx.engine.fail(ctx.tenant, dagId, "a", t4.leaseToken, { message: "x" })).status).toBe("retrying");
+    expect((await ctx.engine.fail(ctx.tenant, { dagId, nodeId: "a", leaseToken: t4.leaseToken }, { message: "x" })).status).toBe("retrying");
     const t5 = await claimOne(ctx, dagId, "a");
     expect(t5.attempt).toBe(5);
-    expect((await ctx.engine.fail(ctx.tenant, dagId, "a", t5.leaseToken, { message: "x" })).status).toBe("failed");
+    expect((await ctx.engine.fail(ctx.tenant, { dagId, nodeId: "a", leaseToken: t5.leaseToken }, { message: "x" })).status).toBe("failed");
   });
 
   it("a released lease is out of the lease index: reconcile does not fail it later", async () => {
@@ -78,14 +78,14 @@ describe.each(backends)("release and parent outputs on %s", (name) => {
     const { dagId } = await ctx.engine.submit(ctx.tenant, diamond());
     expect(await ctx.engine.parentOutputs(ctx.tenant, dagId, "a")).toEqual({});
     const a = await claimOne(ctx, dagId, "a");
-    await ctx.engine.complete(ctx.tenant, dagId, "a", a.leaseToken, { plan: [1, 2] });
+    await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: a.leaseToken }, { plan: [1, 2] });
     const b = await claimOne(ctx, dagId, "b");
-    await ctx.engine.complete(ctx.tenant, dagId, "b", b.leaseToken, "from b");
+    await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "b", leaseToken: b.leaseToken }, "from b");
     expect(await ctx.engine.parentOutputs(ctx.tenant, dagId, "b")).toEqual({ a: { plan: [1, 2] } });
     // c has not succeeded yet: d sees only what exists.
     expect(await ctx.engine.parentOutputs(ctx.tenant, dagId, "d")).toEqual({ b: "from b" });
     const c = await claimOne(ctx, dagId, "c");
-    await ctx.engine.complete(ctx.tenant, dagId, "c", c.leaseToken, null);
+    await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "c", leaseToken: c.leaseToken }, null);
     expect(await ctx.engine.parentOutputs(ctx.tenant, dagId, "d")).toEqual({ b: "from b", c: null });
     expect(await rejection(ctx.engine.parentOutputs(ctx.tenant, dagId, "zz"))).toBeInstanceOf(NotFoundError);
     expect(await rejection(ctx.engine.parentOutputs(ctx.tenant, "nope", "a"))).toBeInstanceOf(NotFoundError);

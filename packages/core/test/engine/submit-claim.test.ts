@@ -195,7 +195,7 @@ describe.each(backends)("submit, claim and heartbeat on %s", (name) => {
       expect((await ctx.engine.reconcile()).expiredLeases).toBe(0);
       const n = node(await ctx.engine.getRun(ctx.tenant, dagId), "a");
       expect(n).toMatchObject({ status: "running", attempt: 1, leaseExpiresAt: hb.leaseExpiresAt });
-      await expect(ctx.engine.complete(ctx.tenant, dagId, "a", t.leaseToken, 1)).resolves.toMatchObject({ duplicate: false });
+      await expect(ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: t.leaseToken }, 1)).resolves.toMatchObject({ duplicate: false });
     });
 
     it("never extends a lease past the node's timeoutMs", async () => {

@@ -21,7 +21,7 @@ function approval(wait: Record<string, unknown> = {}, extra: Record<string, unkn
 async function toWaiting(ctx: EngineCtx, spec = approval()) {
   const { dagId } = await ctx.engine.submit(ctx.tenant, spec);
   const t = await claimOne(ctx, dagId, "write");
-  await ctx.engine.complete(ctx.tenant, dagId, "write", t.leaseToken, { text: "draft" });
+  await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "write", leaseToken: t.leaseToken }, { text: "draft" });
   return dagId;
 }
 
@@ -65,7 +65,7 @@ describe.each(backends)("wait nodes and signals on %s", (name) => {
     expect((await allOutbox(ctx.engine)).map((e) => e.type)).toContain("NodeSucceeded");
     const [p] = await ctx.engine.claim(ctx.tenant, "ag");
     expect(p!.nodeId).toBe("publish");
-    await ctx.engine.complete(ctx.tenant, dagId, "publish", p!.leaseToken, "done");
+    await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "publish", leaseToken: p!.leaseToken }, "done");
     expect((await ctx.engine.getRun(ctx.tenant, dagId)).status).toBe("succeeded");
     await expectSoundLog(ctx, dagId, approval().nodes);
   });
@@ -93,7 +93,7 @@ describe.each(backends)("wait nodes and signals on %s", (name) => {
     await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.signal(ctx.tenant, dagId, "write", { output: 1 }), ConflictError); // ready
     const t = await claimOne(ctx, dagId, "write");
     await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.signal(ctx.tenant, dagId, "write", { output: 1 }), ConflictError); // running
-    await ctx.engine.complete(ctx.tenant, dagId, "write", t.leaseToken, 1);
+    await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "write", leaseToken: t.leaseToken }, 1);
     await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.signal("someone-else", dagId, "approve", { output: 1 }), NotFoundError);
     await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.signal(ctx.tenant, dagId, "nope", { output: 1 }), NotFoundError);
     await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.signal(ctx.tenant, dagId, "approve", { output: 1, error: { message: "x" } }), ValidationError);
@@ -233,7 +233,7 @@ describe.each(backends)("suspend, keys across runs and pause on %s", (name) => {
     expect(s.signalToken).toBeTruthy();
     const run = await ctx.engine.getRun(ctx.tenant, dagId, { include: { input: true } });
     expect(node(run, "book")).toMatchObject({ status: "waiting", wait: { suspended: true, input: { confirm: "300 EUR?" } } });
-    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, dagId, "book", t1.leaseToken, 1), ConflictError);
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, { dagId, nodeId: "book", leaseToken: t1.leaseToken }, 1), ConflictError);
     await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.suspend(ctx.tenant, t1, {}), ConflictError);
     const logged = (await allEvents(ctx.engine, ctx.tenant, dagId)).find((e) => e.type === "node.waiting")!;
     expect(logged).toMatchObject({ from: "running", attempt: 1, actor: "w1", data: { input: { confirm: "300 EUR?" } } });
@@ -242,7 +242,7 @@ describe.each(backends)("suspend, keys across runs and pause on %s", (name) => {
     const [t2] = await ctx.engine.claim(ctx.tenant, "ag");
     expect(t2).toMatchObject({ nodeId: "book", attempt: 2, input: { trip: "Lisbon" }, signal: { via: "url", by: "ana", output: { yes: true } } });
     // maxAttempts 1, and yet a real attempt remains: the suspended one did not count.
-    await ctx.engine.fail(ctx.tenant, dagId, "book", t2!.leaseToken, { message: "flaky" }, { retryable: true });
+    await ctx.engine.fail(ctx.tenant, { dagId, nodeId: "book", leaseToken: t2!.leaseToken }, { message: "flaky" }, { retryable: true });
     expect(node(await ctx.engine.getRun(ctx.tenant, dagId), "book").status).toBe("failed");
     await expectSoundLog(ctx, dagId, spec.nodes);
   });
@@ -303,7 +303,7 @@ describe.each(backends)("suspend, keys across runs and pause on %s", (name) => {
     const before = (await allOutbox(ctx.engine)).length;
     expect(await ctx.engine.claim(ctx.tenant, "ag", { max: 10 })).toEqual([]);
     await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.claimNode(ctx.tenant, dagId, "b"), ConflictError);
-    await ctx.engine.complete(ctx.tenant, dagId, "a", ta.leaseToken, 1);
+    await ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: ta.leaseToken }, 1);
     expect(statuses(await ctx.engine.getRun(ctx.tenant, dagId))).toMatchObject({ a: "succeeded", b: "ready", c: "ready" });
     expect((await allOutbox(ctx.engine)).slice(before).filter((e) => e.type === "NodeReady")).toEqual([]);
     expect(await ctx.engine.claim(ctx.tenant, "ag", { max: 10 })).toEqual([]);
@@ -314,7 +314,7 @@ describe.each(backends)("suspend, keys across runs and pause on %s", (name) => {
     expect(ready.map((e) => e.nodeId).sort()).toEqual(["b", "c"]);
     const tasks = await ctx.engine.claim(ctx.tenant, "ag", { max: 10 });
     expect(tasks.map((t) => t.nodeId).sort()).toEqual(["b", "c"]);
-    for (const t of tasks) await ctx.engine.complete(ctx.tenant, dagId, t.nodeId, t.leaseToken, 1);
+    for (const t of tasks) await ctx.engine.complete(ctx.tenant, { dagId, nodeId: t.nodeId, leaseToken: t.leaseToken }, 1);
     expect((await ctx.engine.getRun(ctx.tenant, dagId)).status).toBe("succeeded");
     await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.pause(ctx.tenant, dagId), ConflictError);
     const log = await allEvents(ctx.engine, ctx.tenant, dagId);

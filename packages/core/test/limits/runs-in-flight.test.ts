@@ -59,12 +59,12 @@ describe("runs in flight per tenant", () => {
     expect((await engine.submit(t, { id: "first", ...one("ok") })).created).toBe(false);
 
     const [ok] = await engine.claim(t, "ok");
-    await engine.complete(t, first.dagId, "a", ok!.leaseToken, "done");
+    await engine.complete(t, { dagId: first.dagId, nodeId: "a", leaseToken: ok!.leaseToken }, "done");
     const third = await engine.submit(t, one("x"));
     await refusal(engine.submit(t, one("x")));
 
     const [bad] = await engine.claim(t, "bad");
-    await engine.fail(t, second.dagId, "a", bad!.leaseToken, { message: "no" }, { retryable: false });
+    await engine.fail(t, { dagId: second.dagId, nodeId: "a", leaseToken: bad!.leaseToken }, { message: "no" }, { retryable: false });
     expect((await engine.getRun(t, second.dagId)).status).toBe("failed");
     await engine.submit(t, one("y"));
     await refusal(engine.submit(t, one("y")));

@@ -159,7 +159,7 @@ describe("every key a script touches is declared in its KEYS", () => {
       })),
     );
     const [b] = await engine.claim(t, "bg");
-    await engine.fail(t, b!.dagId, b!.nodeId, b!.leaseToken, { message: "try again" });
+    await engine.fail(t, b!, { message: "try again" });
     now += 1000;
     await engine.reconcile();
     const [b2] = await engine.claim(t, "bg", { leaseMs: 10 });
@@ -172,7 +172,7 @@ describe("every key a script touches is declared in its KEYS", () => {
     const [b4] = await engine.claim(t, "bg");
     await engine.extend(t, { dagId: chain.dagId, nodeId: "b", leaseToken: b4!.leaseToken }, { nodes: [{ id: "b2", agent: "cg", deps: ["b"] }] });
     await engine.addNodes(t, chain.dagId, { nodes: [{ id: "z", agent: "zg" }] });
-    const done = await engine.complete(t, chain.dagId, "b", b4!.leaseToken, "done", {
+    const done = await engine.complete(t, { dagId: chain.dagId, nodeId: "b", leaseToken: b4!.leaseToken }, "done", {
       claimNext: { agent: "cg", max: 3 },
       add: { nodes: [{ id: "b3", agent: "cg", deps: ["b"] }] },
     });

@@ -144,7 +144,7 @@ describe.each(backends)("shared state on %s", (name) => {
     const tenant = `t-${randomUUID().slice(0, 8)}`;
     const { dagId } = await engine.submit(tenant, { nodes: [{ id: "a", agent: "w" }] });
     const [task] = await engine.claim(tenant, "w");
-    await engine.complete(tenant, dagId, "a", task!.leaseToken, 1, { state: [{ key: "k", create: true, value: { by: "a" } }] });
+    await engine.complete(tenant, { dagId, nodeId: "a", leaseToken: task!.leaseToken }, 1, { state: [{ key: "k", create: true, value: { by: "a" } }] });
     expect((await s.get({ tenant, dagId, key: "k" })).value).toEqual({ by: "a" });
     // The layout of a default engine is another key: a store made apart would not see it.
     await expect(open().get({ tenant, dagId, key: "k" })).rejects.toBeInstanceOf(NotFoundError);
