@@ -49,7 +49,9 @@ async function runKeys(c: Ctx, dagId: string, nodeIds: string[]): Promise<string
 }
 
 const ttls = async (keys: string[]) => Object.fromEntries(await Promise.all(keys.map(async (k) => [k, await servers.admin.ttl(k)] as const)));
-const every = (keys: string[], v: number) => Object.fromEntries(keys.map((k) => [k, v]));
+const every = (keys: string[], v: unknown) => Object.fromEntries(keys.map((k) => [k, v]));
+/** Every key with the hot TTL, read back in whole seconds: a loaded machine may take a second or more between the flush and the read. */
+const hot = (keys: string[]) => every(keys, expect.closeTo(HOT_TTL, -1));
 
 /** a -> {b, c} -> d; each node's output is `outputBytes` of incompressible text. */
 function diamond(dagId: string, onFailure: "fail-fast" | "continue" = "fail-fast") {
@@ -127,7 +129,7 @@ describe("flush: a finished run goes to the cold store, then its Redis keys get 
     expect(archived?.events).toEqual(log);
     expect(archived?.events.map((e) => e.seq)).toEqual(log.map((_, i) => i + 1));
     expect(archived?.archivedAt).toBe(c.clock.now);
-    expect(await ttls(keys)).toEqual(every(keys, HOT_TTL));
+    expect(await ttls(keys)).toEqual(hot(keys));
     expect(await due(c)).toEqual([]);
   });
 
@@ -203,7 +205,7 @@ describe("flush: a finished run goes to the cold store, then its Redis keys get 
       const archived = await c.cold.getRun(c.tenant, "r1");
       expect(archived?.snapshot).toEqual(exported.snapshot);
       expect(archived?.events).toEqual(exported.events);
-      expect(await ttls(keys)).toEqual(every(keys, HOT_TTL));
+      expect(await ttls(keys)).toEqual(hot(keys));
       expect(await due(c)).toEqual([]);
       expect((await c.cold.listRuns(c.tenant)).runs.map((r) => r.dagId)).toEqual(["r1"]);
 
@@ -239,7 +241,7 @@ describe("flushOverdue: the reconcile backstop", () => {
     c.clock.advance(41_000);
     expect(await archiver.flushOverdue()).toEqual({ flushed: 1, failed: 0 });
     expect((await c.cold.getRun(c.tenant, "recent"))?.snapshot.status).toBe("failed");
-    expect(await ttls(recentKeys)).toEqual(every(recentKeys, HOT_TTL));
+    expect(await ttls(recentKeys)).toEqual(hot(recentKeys));
     expect(await archiver.flushOverdue()).toEqual({ flushed: 0, failed: 0 });
   });
 
