@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { DurationMsSchema, IdSchema, LeaseTokenSchema, LIMITS } from "@weft/core/checks";
+import { NODE_STATUSES, RUN_STATUSES } from "@weft/core/sdk";
 
 /**
  * Schemas shared by several routes; each route's own body schema sits next to the route.
@@ -10,11 +11,9 @@ import { DurationMsSchema, IdSchema, LeaseTokenSchema, LIMITS } from "@weft/core
 
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 
-export const NodeStatusSchema = z
-  .enum(["pending", "ready", "running", "succeeded", "failed", "retrying", "skipped", "cancelled", "waiting"])
-  .openapi("NodeStatus");
+export const NodeStatusSchema = z.enum(NODE_STATUSES).openapi("NodeStatus");
 
-export const RunStatusSchema = z.enum(["running", "paused", "succeeded", "failed", "cancelled"]).openapi("RunStatus");
+export const RunStatusSchema = z.enum(RUN_STATUSES).openapi("RunStatus");
 
 export const Counts = z.record(z.string(), z.number().int()).openapi({ description: "Nodes by status" });
 

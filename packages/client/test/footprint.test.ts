@@ -33,11 +33,12 @@ describe("@weft/client's footprint", () => {
     expect(cycles).toEqual([]);
   });
 
-  it("@weft/core/sdk loads no Redis client, AWS SDK, zod, Lua or engine scripts: the errors, update() and the event fold only", () => {
+  it("@weft/core/sdk loads no Redis client, AWS SDK, zod, Lua or engine scripts: the errors, update(), the event fold and the status lists only", () => {
     const { files, packages } = reach(join(ROOT, "packages/core/src/sdk.ts"));
     expect(packages).toEqual([]);
     expect(files.sort()).toEqual([
       "packages/core/src/engine/fold.ts",
+      "packages/core/src/engine/status.ts",
       "packages/core/src/errors.ts",
       "packages/core/src/sdk.ts",
       "packages/core/src/state/update.ts",

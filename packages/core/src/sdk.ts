@@ -1,13 +1,14 @@
 /**
  * @weft/core/sdk - what a client of Weft's HTTP API shares with the engine: the typed
  * errors, update() (read -> compute -> compare-and-set, retried on conflict), the event
- * fold and the event-to-status tables, and the types. No Redis client, AWS SDK, zod or
+ * fold, the status lists and the event-to-status tables, and the types. No Redis client, AWS SDK, zod or
  * Lua scripts behind it, so an agent's bundle stays small and needs no files next to it,
  * and the CLI starts without loading them.
  */
 export * from "./errors.js";
 export { update } from "./state/update.js";
 export { foldEvents, NODE_STATUS_OF, RUN_STATUS_OF, type FoldedNode, type FoldedRun } from "./engine/fold.js";
+export { FINISHED_RUN_STATUSES, NODE_STATUSES, RUN_STATUSES } from "./engine/status.js";
 export type * from "./engine/types.js";
 export type { Addition, NodeSpec, RunSpec } from "./dag/spec.js";
 export type { StateEntry, StateRef, Writer, WriteResult, HistoryEntry, Machine, MachineDefinition, TransitionResult } from "./state/types.js";

@@ -1,4 +1,4 @@
-import type { RunStatus } from "@weft/core/sdk";
+import { RUN_STATUSES, type RunStatus } from "@weft/core/sdk";
 import type { Context } from "../config.js";
 import { followEvents } from "../follow.js";
 import { EXIT, exitForRun, printJson, UsageError } from "../output.js";
@@ -54,8 +54,6 @@ export async function redrive(ctx: Context, dagId: string): Promise<number> {
 export async function rewind(ctx: Context, dagId: string, nodeId: string): Promise<number> {
   return printReset(ctx, dagId, await ctx.client.rewind(dagId, nodeId));
 }
-
-const RUN_STATUSES: readonly RunStatus[] = ["running", "paused", "succeeded", "failed", "cancelled"];
 
 export async function list(ctx: Context, o: { status?: string; limit?: number; cursor?: string }): Promise<number> {
   if (o.status && !RUN_STATUSES.includes(o.status as RunStatus)) {

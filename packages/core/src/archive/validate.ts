@@ -1,17 +1,17 @@
 import { checkId, checkInt } from "../checks.js";
 import { ValidationError } from "../errors.js";
+import { FINISHED_RUN_STATUSES, RUN_STATUSES } from "../engine/status.js";
 import type { RunStatus } from "../engine/types.js";
 import type { RunArchive } from "./port.js";
 
 /** Bad input to the cold store: a ValidationError naming the field, before any write. */
 
-const RUN_STATUSES: readonly RunStatus[] = ["running", "paused", "succeeded", "failed", "cancelled"];
-const FINISHED: readonly RunStatus[] = ["succeeded", "failed", "cancelled"];
+const FINISHED: readonly RunStatus[] = FINISHED_RUN_STATUSES;
 
 export { checkId, checkInt } from "../checks.js";
 
 export function checkStatus(value: unknown, field: string): RunStatus {
-  if (!RUN_STATUSES.includes(value as RunStatus)) {
+  if (!(RUN_STATUSES as readonly unknown[]).includes(value)) {
     throw new ValidationError(`${field} must be one of ${RUN_STATUSES.join(", ")}`, field);
   }
   return value as RunStatus;

@@ -1,20 +1,12 @@
 import type { Addition, OnFailure } from "../dag/spec.js";
 import type { KeySchema } from "../redis/keys.js";
+import type { NODE_STATUSES, RUN_STATUSES } from "./status.js";
 
-export type NodeStatus =
-  | "pending"
-  | "ready"
-  | "running"
-  | "succeeded"
-  | "failed"
-  | "retrying"
-  | "skipped"
-  | "cancelled"
-  /** A wait node whose deps are met, or a suspended agent: it waits for a signal or its timeout. */
-  | "waiting";
+/** A node's status; `waiting`: a wait node whose deps are met, or a suspended agent: it waits for a signal or its timeout. */
+export type NodeStatus = (typeof NODE_STATUSES)[number];
 
 /** `paused`: running underneath, but no node of it is handed out until it is resumed. */
-export type RunStatus = "running" | "paused" | "succeeded" | "failed" | "cancelled";
+export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** The live lease of a claimed task: what complete, fail, heartbeat, extend, release and suspend take (a Task is one). */
 export type Lease = Pick<Task, "dagId" | "nodeId" | "leaseToken">;
