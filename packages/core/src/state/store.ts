@@ -1,5 +1,6 @@
 import { apply as applyMergePatch } from "json-merge-patch";
 import { LIMITS } from "../checks.js";
+import { DEFAULT_LIMITS } from "../dag/spec.js";
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import { call as callScript, type Script } from "../redis/contract.js";
 import { keySchema, type KeySchema } from "../redis/keys.js";
@@ -30,7 +31,10 @@ export interface StateStoreOptions {
   clock?: () => number;
   /** History entries kept per key. Default LIMITS.stateHistory (50). */
   historyLimit?: number;
-  /** Largest value, in bytes of JSON text. Default 256 KB. */
+  /**
+   * Largest value, in bytes of JSON text. Default: the engine's bound on a value
+   * (DEFAULT_LIMITS.maxInputBytes, 256 KB), which also bounds the state a completion writes.
+   */
   maxValueBytes?: number;
 }
 
@@ -99,7 +103,7 @@ export interface StateKeyInfo {
 export function createStateStore(opts: StateStoreOptions): StateStore {
   const schema: KeySchema = opts.keys ?? keySchema();
   const historyLimit = opts.historyLimit ?? LIMITS.stateHistory;
-  const maxValueBytes = opts.maxValueBytes ?? 256 * 1024;
+  const maxValueBytes = opts.maxValueBytes ?? DEFAULT_LIMITS.maxInputBytes;
   const { redis } = opts;
 
   const call = <C, A, R>(script: Script<C, A, R>, keys: C, args: A): Promise<R> =>

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_LIMITS } from "../../src/dag/spec.js";
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from "../../src/errors.js";
 import { createEngine } from "../../src/index.js";
 import { keySchema } from "../../src/redis/keys.js";
@@ -210,5 +211,13 @@ describe.each(backends)("shared state on %s", (name) => {
     const big = await rejection(s.create(ref, "x".repeat(300 * 1024)));
     expect(big).toBeInstanceOf(PayloadTooLargeError);
     expect(await keyCount(backend())).toBe(before);
+  });
+
+  it("takes a value up to the engine's bound on a value by default (DEFAULT_LIMITS.maxInputBytes), not a byte more", async () => {
+    const s = open();
+    const max = DEFAULT_LIMITS.maxInputBytes;
+    // A string of n characters is n + 2 bytes of JSON.
+    expect((await s.create(ns(), "x".repeat(max - 2))).version).toBe(1);
+    expect(await rejection(s.create(ns(), "x".repeat(max - 1)))).toMatchObject({ field: "value", code: "payload_too_large" });
   });
 });
