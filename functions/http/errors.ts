@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { API_ERROR_STATUS, codeOfStatus, RateLimitedError, SchemaError, UnavailableError, WeftError } from "@weft/core";
+import { API_ERROR_STATUS, codeOfStatus, RateLimitedError, SchemaError, UnavailableError, WeftError } from "@weft/core/sdk";
 import { errorFields, logger } from "../log.js";
 
 /**

@@ -5,13 +5,11 @@ import { createApp } from "../../../functions/http/app.js";
 import { createClient, type WeftClient } from "@weft/client";
 import { HTTPException } from "hono/http-exception";
 import { toErrorResponse } from "../../../functions/http/errors.js";
+import { API_ERROR_STATUS, codeOfStatus, errorOfApi } from "@weft/core/sdk";
 import {
-  API_ERROR_STATUS,
-  codeOfStatus,
   ConflictError,
   createEngine,
   createStateStore,
-  errorOfApi,
   NotFoundError,
   PayloadTooLargeError,
   RateLimitedError,

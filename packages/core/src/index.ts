@@ -7,14 +7,26 @@
  * - `@weft/core/dynamodb`: the DynamoDB cold store and its table;
  * - `@weft/core/events`: the EventBridge and in-process publishers, the outbox relay;
  * - `@weft/core/validation`: the zod schemas of run specs and additions, validateRun, zod error wording;
- * - `@weft/core/checks`: limits and id/token checks; `@weft/core/sdk`: what an HTTP client shares (pure).
+ * - `@weft/core/checks`: limits and id/token checks; `@weft/core/sdk`: what an HTTP client shares (pure),
+ *   also the API's error codes and statuses (API_ERROR_STATUS, codeOfStatus, errorOfApi).
  *
  * Anything exported nowhere is internal and free to change.
  */
 export { createEngine, type EngineOptions } from "./engine/engine.js";
 export type * from "./engine/types.js";
 export type { RunSpec, NodeSpec, RetryPolicy, OnFailure, DagLimits, Addition } from "./dag/spec.js";
-export * from "./errors.js";
+// The typed errors; the API's error table (API_ERROR_STATUS, codeOfStatus, errorOfApi) is an HTTP matter: @weft/core/sdk.
+export {
+  ConflictError,
+  NotFoundError,
+  PayloadTooLargeError,
+  RateLimitedError,
+  SchemaError,
+  UnavailableError,
+  ValidationError,
+  WeftError,
+  type ErrorCode,
+} from "./errors.js";
 export {
   createStateStore,
   update,
