@@ -70,7 +70,7 @@ async function drive(a: string, b: string, o: { failSecond?: boolean } = {}) {
     }
     if (!task) throw new Error(`nothing to claim for ${name}`);
     await new Promise((r) => setTimeout(r, 250));
-    if (o.failSecond && name === b) await api.fail(task, { message: "boom" }, false);
+    if (o.failSecond && name === b) await api.fail(task, { message: "boom" }, { retryable: false });
     else await api.complete(task, { by: name });
   }
 }

@@ -120,7 +120,7 @@ export function startAttempt(client: WeftClient, task: Task, handler: AgentHandl
   }
 
   async function fail(err: unknown, retryable: boolean): Promise<Outcome> {
-    const r = await report(() => client.fail(task, nodeError(err), retryable));
+    const r = await report(() => client.fail(task, nodeError(err), { retryable }));
     return r === "lost" ? "lost" : "failed";
   }
 

@@ -30,6 +30,7 @@ import {
   type RunList,
   type RunStatus,
   type FailResult,
+  type Lease,
   type HistoryEntry,
   type Machine,
   type MachineDefinition,
@@ -218,16 +219,17 @@ export function createClient(o: ClientOptions) {
     claimNode: async (dagId: string, nodeId: string, opts: ClaimOptions = {}) =>
       (await resolveAll([(await post<{ task: Task }>(`${node(dagId, nodeId)}/claim`, opts)).task], "input"))[0]!,
     /** Reports success; an output over 1 MB of JSON is uploaded to S3 first and sent by reference. */
-    complete: async (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, output: unknown, opts: Record<string, unknown> = {}) => {
+    complete: async (task: Lease, output: unknown, opts: Record<string, unknown> = {}) => {
       const r = await post<CompleteResult>(`${node(task.dagId, task.nodeId)}/complete`, { leaseToken: task.leaseToken, output: await outgoing(task, output), ...opts });
       return r.next ? { ...r, next: await resolveAll(r.next, "input") } : r;
     },
-    fail: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, error: NodeError, retryable = true) =>
-      post<FailResult>(`${node(task.dagId, task.nodeId)}/fail`, { leaseToken: task.leaseToken, error, retryable }),
-    heartbeat: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, leaseMs?: number) =>
+    /** Reports a failure: retried while attempts remain, unless `retryable: false` (default true) fails the node for good. */
+    fail: (task: Lease, error: NodeError, opts: { retryable?: boolean } = {}) =>
+      post<FailResult>(`${node(task.dagId, task.nodeId)}/fail`, { leaseToken: task.leaseToken, error, retryable: opts.retryable ?? true }),
+    heartbeat: (task: Lease, leaseMs?: number) =>
       post<{ leaseExpiresAt: number }>(`${node(task.dagId, task.nodeId)}/heartbeat`, { leaseToken: task.leaseToken, ...(leaseMs ? { leaseMs } : {}) }),
     /** Give back the lease of an attempt this worker will not finish: the node is ready again, the attempt not counted. */
-    release: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, workerId?: string) =>
+    release: (task: Lease, workerId?: string) =>
       post<{ status: "ready"; attempt: number }>(`${node(task.dagId, task.nodeId)}/release`, { leaseToken: task.leaseToken, ...(workerId ? { workerId } : {}) }),
     /** Outputs of the node's dependencies by node id. */
     parents: async (dagId: string, nodeId: string) =>
@@ -246,7 +248,7 @@ export function createClient(o: ClientOptions) {
       return { ...r, parents: await resolveRecord(r.parents) };
     },
     /** A running node adds nodes and deps to its run without finishing (fenced by its lease). */
-    extend: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, addition: Addition) =>
+    extend: (task: Lease, addition: Addition) =>
       post<ExtendResult>(`${node(task.dagId, task.nodeId)}/extend`, { leaseToken: task.leaseToken, ...addition }),
     /** Adds nodes and deps to a running run from outside it. */
     addNodes: (dagId: string, addition: Addition) => post<AddResult>(`/v1/dags/${encodeURIComponent(dagId)}/nodes`, addition),
@@ -270,7 +272,7 @@ export function createClient(o: ClientOptions) {
       return JSON.parse(text) as SignalResult;
     },
     /** Ends a running attempt to wait for a signal (what ctx.suspend() sends). */
-    suspend: (task: Pick<Task, "dagId" | "nodeId" | "leaseToken">, wait: WaitSpec, opts: { input?: unknown; workerId?: string } = {}) =>
+    suspend: (task: Lease, wait: WaitSpec, opts: { input?: unknown; workerId?: string } = {}) =>
       post<{ status: "waiting"; attempt: number; timeoutAt?: number; signalToken?: string }>(`${node(task.dagId, task.nodeId)}/suspend`, {
         leaseToken: task.leaseToken,
         wait,
