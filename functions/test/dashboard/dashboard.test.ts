@@ -309,6 +309,36 @@ describe("the dashboard", () => {
     await waitStatus("a", "pending");
   });
 
+  it("draws a 5,000-node run (what is in view of it) and follows it live", async () => {
+    // 50 layers of 100, each node on 2 of the layer before (the figures are bench/dashboard.ts's; nothing here is timed).
+    const id = uid("big");
+    const agent = `${id}-x`;
+    const nodes = Array.from({ length: 5_000 }, (_, i) => {
+      const [l, k] = [Math.floor(i / 100), i % 100];
+      return { id: `l${l}n${k}`, agent, ...(l ? { deps: [`l${l - 1}n${k}`, `l${l - 1}n${(k * 7 + 3) % 100}`] } : {}) };
+    });
+    await engine.submit("acme", { id, nodes });
+    await page.goto(`${local.baseUrl}/#/runs/${id}`);
+    await page.waitForSelector('[data-testid="counts"][data-ready="100"][data-pending="4900"]', { state: "attached", timeout: 60_000 });
+    await page.waitForSelector('[data-testid^="node-l0n"]', { state: "attached", timeout: 60_000 });
+    // Only what is in view is in the DOM: the run opens on its first layers, not 5,000 nodes.
+    const inView = await page.$$eval(".wn", (els) => els.map((e) => e.getAttribute("data-testid")!.slice(5)));
+    expect(inView.length).toBeGreaterThan(20);
+    expect(inView.length).toBeLessThan(1_000);
+    expect(inView.some((n) => n.startsWith("l49n"))).toBe(false);
+    const [first, second, third] = ["l0n", "l1n", "l2n"].map((layer) => inView.find((n) => n.startsWith(layer)));
+    expect(second && third).toBeTruthy();
+    expect(await statusOf(first!)).toBe("ready");
+    expect(await statusOf(third!)).toBe("pending");
+    // A worker completes the first two layers: the nodes in view change colour, the counts follow.
+    let done = 0;
+    while (done < 200) done += await workOnce(id, agent);
+    await waitStatus(first!, "succeeded", 20_000);
+    await waitStatus(second!, "succeeded", 20_000);
+    await waitStatus(third!, "ready", 20_000);
+    await page.waitForSelector('[data-testid="counts"][data-succeeded="200"][data-ready="100"][data-pending="4700"]', { state: "attached", timeout: 20_000 });
+  }, 180_000);
+
   it("loses no event when the stream reconnects after the server restarts", async () => {
     const id = uid("restart");
     await engine.submit("acme", { id, nodes: Array.from({ length: 6 }, (_, i) => ({ id: `s${i}`, agent: `${id}-x`, ...(i ? { deps: [`s${i - 1}`] } : {}) })) });
@@ -324,6 +354,8 @@ describe("the dashboard", () => {
     while ((await workOnce(id)) > 0);
     for (let i = 0; i < 6; i++) await waitStatus(`s${i}`, "succeeded", 20_000);
     const log = (await (await fetch(`${local.baseUrl}/v1/dags/${id}/events?limit=1000`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { events: { seq: number }[] };
+    // The timeline follows the stream a little behind the graph (at most every 250 ms): wait until it has as many events as the log.
+    await page.waitForSelector(`[data-testid="event-count"][data-count="${log.events.length}"]`, { timeout: 10_000, state: "attached" });
     const seqs = await page.$$eval(".timeline li", (lis) => lis.map((li) => Number(li.getAttribute("data-seq"))));
     expect(seqs.sort((a, b) => a - b)).toEqual(log.events.map((e) => e.seq));
   });

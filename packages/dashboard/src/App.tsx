@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import { api, ApiError, apiKey } from "./api";
 import { RunsList } from "./RunsList";
-import { RunPage } from "./RunPage";
+import { preloadRun, RunPage } from "./RunPage";
 import { StatePage } from "./StatePage";
 
 type Where = { page: "runs" } | { page: "run"; run: string } | { page: "state"; namespace?: string };
@@ -15,7 +15,11 @@ const route = (): Where => {
 
 /** Runs at `#/`, a run at `#/runs/<id>`, shared state at `#/state[/<namespace>]`. With API keys it asks for one and keeps it in session storage. */
 export function App() {
-  const [where, setWhere] = useState(route);
+  const [where, setWhere] = useState(() => {
+    const w = route();
+    if (w.page === "run") preloadRun(w.run);
+    return w;
+  });
   const [auth, setAuth] = useState<"checking" | "ok" | "needed">("checking");
   const [keyError, setKeyError] = useState<string>();
 

@@ -1,80 +1,105 @@
-import { Handle, Position, ReactFlow, type Edge, type Node, type NodeProps } from "@xyflow/react";
-import { memo, useMemo } from "react";
-import type { NodeStatus, NodeView } from "./api";
+import { Handle, Position, ReactFlow, type Edge, type Node, type NodeProps, type Viewport } from "@xyflow/react";
+import { memo, useCallback, useContext, useMemo, useSyncExternalStore } from "react";
+import type { NodeView } from "./api";
 import { NODE_H, NODE_W, type Positions } from "./layout";
 import { STATUS_COLOUR } from "./status";
+import { StoreContext } from "./store";
 
 export interface NodeData extends Record<string, unknown> {
   id: string;
-  status: NodeStatus;
-  attempt: number;
-  selected: boolean;
 }
 
-/** A node as small as it can be: one div, its status as a data attribute (tests read it) and a colour. */
+/**
+ * A node as small as it can be: one div, its status as a data attribute (tests read it) and a
+ * colour. It reads its state from the page's NodeStore by id, so a status change renders this
+ * node alone; React Flow's node objects never change for it.
+ */
 const WeftNode = memo(function WeftNode({ data }: NodeProps<Node<NodeData>>) {
+  const store = useContext(StoreContext)!;
+  const subscribe = useCallback((fn: () => void) => store.subscribe(data.id, fn), [store, data.id]);
+  const n = useSyncExternalStore(subscribe, () => store.get(data.id));
+  const selected = useSyncExternalStore(subscribe, () => store.isSelected(data.id));
   return (
     <div
-      className={`wn${data.selected ? " sel" : ""}${data.status === "waiting" ? " waiting" : ""}`}
+      className={`wn${selected ? " sel" : ""}${n.status === "waiting" ? " waiting" : ""}`}
       data-testid={`node-${data.id}`}
-      data-status={data.status}
-      style={{ background: STATUS_COLOUR[data.status], width: NODE_W, height: NODE_H }}
-      title={`${data.id}: ${data.status}`}
+      data-status={n.status}
+      style={{ background: STATUS_COLOUR[n.status], width: NODE_W, height: NODE_H }}
+      title={`${data.id}: ${n.status}`}
     >
       <Handle type="target" position={Position.Left} isConnectable={false} />
       <span>{data.id}</span>
-      {data.attempt > 1 && <small>×{data.attempt}</small>}
+      {n.attempt > 1 && <small>×{n.attempt}</small>}
       <Handle type="source" position={Position.Right} isConnectable={false} />
     </div>
   );
 });
 const nodeTypes = { weft: WeftNode };
 
+/** Where WeftNode's two handles are (edges end at their middle): the middle of its left and right sides. */
+const HANDLES: NonNullable<Node["handles"]> = [
+  { type: "target", position: Position.Left, x: 0, y: NODE_H / 2 - 0.5, width: 1, height: 1 },
+  { type: "source", position: Position.Right, x: NODE_W - 1, y: NODE_H / 2 - 0.5, width: 1, height: 1 },
+];
+
+/** Runs with more nodes than this open at a readable zoom on their first layers instead of all of the run fitted. */
+export const FIT_MAX = 300;
+
 /**
  * The run's DAG with React Flow: positions from the layered layout (computed in a worker),
- * and only what is in view rendered, so a 5,000-node run stays usable.
+ * statuses from the NodeStore, only what is in view rendered. The node and edge arrays are
+ * built once per layout: a 5,000-node run costs its visible nodes per frame, not 5,000.
  */
-export function Graph(p: {
-  nodes: NodeView[];
-  positions: Positions;
-  statusOf: (id: string) => { status: NodeStatus; attempt: number };
-  version: number;
-  selected?: string;
-  onSelect(id: string): void;
-}) {
+export const Graph = memo(function Graph(p: { nodes: NodeView[]; positions: Positions; onSelect(id: string): void }) {
   const edges = useMemo<Edge[]>(
     () => p.nodes.flatMap((n) => n.deps.map((d) => ({ id: `${d}>${n.id}`, source: d, target: n.id, type: "straight" }))),
     [p.nodes],
   );
   const nodes = useMemo<Node<NodeData>[]>(
     () =>
-      p.nodes.map((n) => {
-        const s = p.statusOf(n.id);
-        return {
-          id: n.id,
-          type: "weft",
-          position: p.positions[n.id] ?? { x: 0, y: 0 },
-          data: { id: n.id, status: s.status, attempt: s.attempt, selected: n.id === p.selected },
-          draggable: false,
-          connectable: false,
-        };
-      }),
-    // statusOf reads a mutable map; `version` says when it changed (statusOf itself changes with time travel).
-    [p.nodes, p.positions, p.version, p.selected, p.statusOf],
+      p.nodes.map((n) => ({
+        id: n.id,
+        type: "weft",
+        position: p.positions[n.id] ?? { x: 0, y: 0 },
+        // Known sizes and handles: without them React Flow renders every node once to measure it
+        // (a node without handle bounds is never culled), 5,000 DOM nodes for a 5,000-node run.
+        width: NODE_W,
+        height: NODE_H,
+        handles: HANDLES,
+        data: { id: n.id },
+        draggable: false,
+        connectable: false,
+        selectable: false,
+      })),
+    [p.nodes, p.positions],
   );
+  const big = p.nodes.length > FIT_MAX;
+  // A big run opens on its first layers (the top left of the layout) at a zoom that reads.
+  const start = useMemo<Viewport>(() => {
+    let minX = Infinity;
+    let minY = Infinity;
+    for (const q of Object.values(p.positions)) {
+      minX = Math.min(minX, q.x);
+      minY = Math.min(minY, q.y);
+    }
+    return { x: 20 - (Number.isFinite(minX) ? minX : 0) * 0.8, y: 20 - (Number.isFinite(minY) ? minY : 0) * 0.8, zoom: 0.8 };
+  }, [p.positions]);
+  const onSelect = p.onSelect;
+  const onNodeClick = useCallback((_e: unknown, n: Node) => onSelect(n.id), [onSelect]);
   return (
     <ReactFlow
       nodes={nodes}
       edges={edges}
       nodeTypes={nodeTypes}
       onlyRenderVisibleElements
-      fitView
-      minZoom={0.02}
+      {...(big ? { defaultViewport: start } : { fitView: true })}
+      minZoom={big ? 0.1 : 0.02}
       nodesDraggable={false}
       nodesConnectable={false}
+      elementsSelectable={false}
       elevateNodesOnSelect={false}
-      onNodeClick={(_e, n) => p.onSelect(n.id)}
+      onNodeClick={onNodeClick}
       proOptions={{ hideAttribution: true }}
     />
   );
-}
+});

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import { api, ApiError, runPath, type NodeView, type RunEvent, type RunView } from "./api";
 import type { Act } from "./RunPage";
-import { fmtMs, type LiveNode } from "./status";
+import { fmtMs, fmtTime, type LiveNode } from "./status";
 
 /**
  * A node: input, output, error, attempts (worker and times, from the log), lease, parents;
@@ -43,7 +43,7 @@ export function NodePanel(p: { dagId: string; nodeId: string; live?: LiveNode; e
           )}
           {node.workerId && (
             <p>
-              lease: {node.workerId}, expires {new Date(node.leaseExpiresAt ?? 0).toLocaleTimeString()}
+              lease: {node.workerId}, expires {fmtTime(node.leaseExpiresAt ?? 0)}
             </p>
           )}
           {node.addedBy && <p>added while the run ran, by {"node" in node.addedBy ? `${node.addedBy.node} (attempt ${node.addedBy.attempt})` : node.addedBy.actor}</p>}
@@ -58,7 +58,7 @@ export function NodePanel(p: { dagId: string; nodeId: string; live?: LiveNode; e
           const end = mine.find((e) => e.seq > a.seq && e.attempt === a.attempt && e.type !== "node.heartbeat" && e.type !== "node.started");
           return (
             <li key={a.seq}>
-              #{a.attempt} by {a.actor} at {new Date(a.at).toLocaleTimeString()}
+              #{a.attempt} by {a.actor} at {fmtTime(a.at)}
               {end && ` → ${end.type.slice(5)} after ${fmtMs(end.at - a.at)}`}
             </li>
           );
@@ -68,7 +68,7 @@ export function NodePanel(p: { dagId: string; nodeId: string; live?: LiveNode; e
       {node?.signal && (
         <p>
           signalled via {node.signal.via}
-          {node.signal.by && ` by ${node.signal.by}`} at {new Date(node.signal.at).toLocaleTimeString()}
+          {node.signal.by && ` by ${node.signal.by}`} at {fmtTime(node.signal.at)}
         </p>
       )}
     </section>
@@ -95,7 +95,7 @@ function Decide(p: { dagId: string; nodeId: string; wait?: NodeView["wait"]; ask
       <h4>Waiting for a decision</h4>
       {p.wait?.suspended && <p>a suspended agent: its next attempt gets the output</p>}
       {p.wait?.key && <p>signal key: {p.wait.key}</p>}
-      {p.wait?.timeoutAt && <p>times out ({p.wait.onTimeout === "succeed" ? "succeeds" : "fails"}) at {new Date(p.wait.timeoutAt).toLocaleTimeString()}</p>}
+      {p.wait?.timeoutAt && <p>times out ({p.wait.onTimeout === "succeed" ? "succeeds" : "fails"}) at {fmtTime(p.wait.timeoutAt)}</p>}
       <Json label="what to decide" value={p.ask} />
       <label>
         output (JSON)

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
 import { api, describeError, request, type StateHistoryEntry, type StateKeyInfo } from "./api";
+import { fmtTime } from "./status";
 
 /**
  * Shared state: the tenant's namespaces (`#/state`), a namespace's or a run's keys with their
@@ -74,7 +75,7 @@ export function StateList(p: { base: string; listPath: string; title: string; re
               {k.key}
             </button>{" "}
             <small>
-              v{k.version} · {new Date(k.at).toLocaleTimeString()}
+              v{k.version} · {fmtTime(k.at)}
             </small>
             {open === k.key && <StateKey path={`${p.base}/${encodeURIComponent(k.key)}`} />}
           </li>
@@ -113,7 +114,7 @@ function StateKey({ path }: { path: string }) {
         <ol className="history" data-testid="state-history">
           {history.map((h) => (
             <li key={h.version}>
-              v{h.version} {h.op} at {new Date(h.at).toLocaleTimeString()}
+              v{h.version} {h.op} at {fmtTime(h.at)}
               {h.writer && Object.keys(h.writer).length > 0 && (
                 <small>
                   {" "}

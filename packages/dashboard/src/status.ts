@@ -23,7 +23,11 @@ export interface LiveNode {
   workerId?: string;
 }
 
-/** Applies events to node states in place; returns the ids that changed and the run's status if an event set it. */
+/**
+ * Applies events to node states; returns the ids that changed and the run's status if an event
+ * set it. A changed node gets a new object (the map is updated, its old object left as it was),
+ * so a component holding the old one sees the change (useSyncExternalStore compares them).
+ */
 export function applyEvents(nodes: Map<string, LiveNode>, events: RunEvent[]): { changed: Set<string>; run?: RunStatus; added: boolean } {
   const changed = new Set<string>();
   let run: RunStatus | undefined;
@@ -36,7 +40,7 @@ export function applyEvents(nodes: Map<string, LiveNode>, events: RunEvent[]): {
     const to = type === "node.added" ? "pending" : NODE_STATUS_OF[type];
     if (!to) continue;
     if (e.type === "node.added") added = true;
-    const n = nodes.get(e.node) ?? { status: "pending", attempt: 0 };
+    const n: LiveNode = { ...(nodes.get(e.node) ?? { status: "pending", attempt: 0 }) };
     n.status = to;
     if (e.attempt !== undefined) n.attempt = e.attempt;
     if (to === "running") {
@@ -52,4 +56,7 @@ export function applyEvents(nodes: Map<string, LiveNode>, events: RunEvent[]): {
 }
 
 export const fmtMs = (ms: number) => (ms < 1000 ? `${ms} ms` : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 60_000)} min`);
+/** A time of day as the browser's locale writes it. One formatter: Date.toLocaleTimeString makes one per call (~1 ms each, 300 a timeline). */
+const TIME = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit", second: "2-digit" });
+export const fmtTime = (at: number) => TIME.format(at);
 export const age = (at: number) => fmtMs(Math.max(0, Date.now() - at));
