@@ -1,7 +1,7 @@
 /**
  * `npm run bench` - Weft vs BullMQ flows on one fresh redis-server, plus the EVALSHA ceiling.
  * Writes bench/RESULTS.md and bench/chart.svg. `--smoke`: every workload once, small, no
- * warm-up, prints a summary and writes nothing (CI). Options: --reps N, --only a,b,grow,savers,api,streams (prints
+ * warm-up, prints a summary and writes nothing (CI). Options: --reps N, --only a,b,grow,savers,api,streams,dashboard (prints
  * the report instead of writing it), --concurrency N, --batch N, --no-profile, --eval (Weft's
  * scripts by EVALSHA instead of Redis Functions).
  */
@@ -24,6 +24,7 @@ import { benchSavers, renderSavers, spliceSection } from "./savers.js";
 import { growWorkload } from "./grow.js";
 import { benchApi, renderApi } from "./api.js";
 import { benchStreams, renderStreams } from "./streams.js";
+import { benchDashboard, renderDashboard } from "./dashboard.js";
 import { runWeft, type WorkerOptions } from "./weft-runner.js";
 import { FULL, SMOKE, nodeCount, workloads, type Workload } from "./workloads.js";
 
@@ -100,11 +101,14 @@ async function main(): Promise<void> {
     const api = !only || only.includes("api") ? renderApi(await benchApi({ smoke, log })) : undefined;
     // The live stream (issue 14): SSE latency with 100 clients (10 in the smoke), its own section.
     const streams = !only || only.includes("streams") ? renderStreams(await benchStreams({ smoke, log })) : undefined;
+    // The dashboard on a 5,000-node run in Chromium (issue 14; 200 nodes in the smoke), its own section.
+    const dashboard = !only || only.includes("dashboard") ? renderDashboard(await benchDashboard({ smoke, log })) : undefined;
     // A smoke or a partial run (--only) prints its tables and leaves RESULTS.md alone.
     if (smoke || only) {
       if (savers) process.stdout.write(`${savers}\n`);
       if (api) process.stdout.write(`${api}\n`);
       if (streams) process.stdout.write(`${streams}\n`);
+      if (dashboard) process.stdout.write(`${dashboard}\n`);
       if (!smoke) process.stdout.write(renderMarkdown(report, "chart.svg"));
       return;
     }
@@ -128,8 +132,9 @@ async function main(): Promise<void> {
     const saversSection = savers ?? previous.match(/<!-- savers:start -->[\s\S]*<!-- savers:end -->/)?.[0];
     const apiSection = api ?? previous.match(/<!-- api:start -->[\s\S]*<!-- api:end -->/)?.[0];
     const streamsSection = streams ?? previous.match(/<!-- streams:start -->[\s\S]*<!-- streams:end -->/)?.[0];
+    const dashboardSection = dashboard ?? previous.match(/<!-- dashboard:start -->[\s\S]*<!-- dashboard:end -->/)?.[0];
     let doc = renderMarkdown(report, "chart.svg");
-    for (const section of [saversSection, apiSection, streamsSection]) if (section) doc = spliceSection(doc, section);
+    for (const section of [saversSection, apiSection, streamsSection, dashboardSection]) if (section) doc = spliceSection(doc, section);
     writeFileSync(join(here, "RESULTS.md"), doc);
     log("wrote bench/RESULTS.md and bench/chart.svg");
   } finally {
