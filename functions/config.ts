@@ -260,7 +260,7 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
     runs,
     ...(archiver ? { archiver } : {}),
     ...(cold ? { cold } : {}),
-    signals: createSignals({ redis, prefix: config.prefix, shardCount: engine.shardCount }),
+    signals: createSignals({ redis, keys: engine.keys }),
     ...(config.rateLimits ? { limiter: createRateLimiter({ redis, prefix: config.prefix }) } : {}),
     values: createValues({
       ...(config.valuesBucket ? { store: createS3ValueStore({ bucket: config.valuesBucket, ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}) }) } : {}),

@@ -66,8 +66,9 @@ const moving = (shard: ShardKeys) => ({
   ...waiting(shard),
 });
 // A node whose deps are met may start waiting (a wait node), and a cancel ends waits.
-// The scripts that wait, and those that may start or end a run, also keep the shard's count of runs in flight.
-const waiting = (shard: ShardKeys) => ({ waits: shard.waits, wait_keys: shard.waitKeys, inflight: shard.inflight });
+// The scripts that wait, and those that may start or end a run, also keep the shard's count of runs in flight
+// and its scaling indexes (ready and running per agent, includes/agents.lua).
+const waiting = (shard: ShardKeys) => ({ waits: shard.waits, wait_keys: shard.waitKeys, inflight: shard.inflight, agents: shard.agents });
 
 export const submit = script<OnRun, Record<string, unknown>, { created: boolean; status: RunStatus; ready: string[] }>({
   name: "submit",
@@ -82,13 +83,13 @@ export const claim = script<OnShard, { tenant: string; seed: number } & ClaimArg
 
 export const claimNode = script<OnRun, RunArgs & { nodeId: string; leaseMs: number; workerId: string; rand: string }, Task>({
   name: "claim_node",
-  keys: ({ shard, run }) => ({ run: run.key, leases: shard.leases }),
+  keys: ({ shard, run }) => ({ run: run.key, leases: shard.leases, agents: shard.agents }),
   decode: (r) => toTask((r as { task: TaskReply }).task),
 });
 
 export const heartbeat = script<OnRun, RunArgs & { nodeId: string; token: string; leaseMs: number }, { leaseExpiresAt: number }>({
   name: "heartbeat",
-  keys: ({ shard, run }) => ({ run: run.key, leases: shard.leases }),
+  keys: ({ shard, run }) => ({ run: run.key, leases: shard.leases, agents: shard.agents }),
 });
 
 export const complete = script<
@@ -123,7 +124,7 @@ export const fail = script<
 
 export const release = script<OnRun, RunArgs & { nodeId: string; token: string; actor?: string }, { status: "ready"; attempt: number }>({
   name: "release",
-  keys: ({ shard, run }) => ({ run: run.key, leases: shard.leases, outbox: shard.outbox, queues: shard.queues }),
+  keys: ({ shard, run }) => ({ run: run.key, leases: shard.leases, outbox: shard.outbox, queues: shard.queues, agents: shard.agents }),
 });
 
 export const cancel = script<OnRun, RunArgs & { reason: string; actor: string }, { status: RunStatus; changed: boolean }>({
@@ -271,7 +272,7 @@ export const suspend = script<
 
 export const pauseRun = script<OnRun, RunArgs & { mode: "pause" | "resume"; actor: string }, { status: RunStatus; changed: boolean }>({
   name: "pause_run",
-  keys: ({ shard, run }) => ({ run: run.key, outbox: shard.outbox, queues: shard.queues }),
+  keys: ({ shard, run }) => ({ run: run.key, outbox: shard.outbox, queues: shard.queues, agents: shard.agents }),
 });
 
 export const DAG_SCRIPTS = [

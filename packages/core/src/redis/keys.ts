@@ -12,7 +12,8 @@ import { createHash } from "node:crypto";
  *
  * Keys ending in ':' are prefixes a script derives keys from by appending ids: a run key
  * (its `meta`, `order`, `events`, node hashes `n:<id>`, shared state), `runs` (the shard's
- * runs, for runs a script reaches through an index) and `queues` (ready queues).
+ * runs, for runs a script reaches through an index), `queues` (ready queues) and `agents`
+ * (the scaling indexes per tenant and agent).
  */
 export interface ShardKeys {
   /** Sorted set of running attempts by lease expiry; members `tenant|dagId|node`. */
@@ -37,6 +38,13 @@ export interface ShardKeys {
   tenantRuns(tenant: string): string;
   /** Hash tenant -> how many of its runs on this shard are in flight (running or paused). */
   readonly inflight: string;
+  /**
+   * Prefix of the scaling indexes (GET /v1/agents): `<agents><tenant>` is the set of the
+   * tenant's agents with work on this shard; `<agents><tenant>:<agent>:ready` a sorted set
+   * of its claimable ready nodes `dagId|node` by the time they became ready, and
+   * `<agents><tenant>:<agent>:running` of its running attempts `dagId|node` by lease expiry.
+   */
+  readonly agents: string;
 }
 
 export interface RunKeys {
@@ -94,6 +102,7 @@ export function keySchema(prefix = "weft", shardCount = 1): KeySchema {
         waits: `${p}waits`,
         waitKeys: `${p}wk:`,
         inflight: `${p}inflight`,
+        agents: `${p}agent:`,
         tenantRuns: (tenant) => `${p}runs:${tenant}`,
       };
       shards[s] = k;

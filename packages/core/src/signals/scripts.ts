@@ -11,4 +11,12 @@ export const health = script<OnShard, Record<string, never>, { outbox: number }>
   keys: (k) => ({ outbox: k.shard.outbox }),
 });
 
-export const SIGNAL_SCRIPTS = [health];
+/** One agent on one shard: [agent, ready, oldestReadyAt | false, running, leases expiring within the window]. */
+export type AgentRow = [string, number, number | false, number, number];
+
+export const agentSignals = script<OnShard, { tenant: string; agents?: string[]; withinMs: number; now?: number }, { now: number; agents: AgentRow[] }>({
+  name: "agent_signals",
+  keys: (k) => ({ agents: k.shard.agents }),
+});
+
+export const SIGNAL_SCRIPTS = [health, agentSignals];

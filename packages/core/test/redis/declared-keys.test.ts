@@ -232,7 +232,10 @@ describe("every key a script touches is declared in its KEYS", () => {
       { scope: "all", rate: 10, burst: 10 },
       { scope: "claim", rate: 1, burst: 1 },
     ]);
-    expect((await createSignals({ redis: port, prefix: "dk", shardCount: 3 }).redisHealth()).ok).toBe(true);
+    const signals = createSignals({ redis: port, keys: engine.keys, clock });
+    expect((await signals.redisHealth()).ok).toBe(true);
+    await signals.agents(t);
+    await signals.agents(t, { agent: "ag", withinMs: 1000 });
 
     // MONITOR lags the replies a little: wait for a mark after the last call, then its commands.
     await tcp.client.echo("weft-call end");

@@ -1,6 +1,6 @@
 -- add_nodes: add nodes and dependencies to a running run from outside it (an orchestrator
 -- or another agent, with the tenant's key).
--- KEYS: run queues outbox waits wait_keys inflight
+-- KEYS: run queues outbox waits wait_keys inflight agents
 -- ARGV[1] JSON { tenant, dagId, add (see includes/grow.lua), actor, now? }.
 -- Returns { added: [id], ready: [id] }; a run that has ended -> conflict.
 -- Invariants: acyclic, all or nothing; ids stay unique (adding the same node twice is a

@@ -1,5 +1,5 @@
 -- cancel: cancel every node not yet terminal and end the run as cancelled.
--- KEYS: run leases retries finished outbox waits wait_keys inflight
+-- KEYS: run leases retries finished outbox waits wait_keys inflight agents
 -- ARGV[1] JSON { tenant, dagId, reason, actor, now? }.
 -- Returns { status, changed }; cancelling a finished run changes nothing.
 --@include node

@@ -1,5 +1,5 @@
 -- claim: lease up to `max` ready nodes of one agent on this shard.
--- KEYS: leases retries finished outbox queues shard_runs waits wait_keys inflight
+-- KEYS: leases retries finished outbox queues shard_runs waits wait_keys inflight agents
 -- ARGV[1] JSON { tenant, agent, max, leaseMs, workerId, rands: [string], seed, now? }.
 -- Returns { tasks: [Task] } (input as a JSON string or false).
 -- Invariant: a node is handed out only while ready, so at most one live lease per node.

@@ -1,5 +1,5 @@
 -- claim_node: lease one given node (push delivery: a NodeReady subscriber claims its node).
--- KEYS: run leases
+-- KEYS: run leases agents
 -- ARGV[1] JSON { tenant, dagId, nodeId, leaseMs, workerId, rand, now? }.
 -- Returns { task } or a conflict naming the node's current status.
 -- Invariant: only a ready node starts, so at most one live lease per node.

@@ -1,6 +1,6 @@
 -- complete: record nodes' outputs and release children whose deps have all succeeded.
 -- A batch of completions of one tenant on one shard runs in one script: one round trip.
--- KEYS: leases finished outbox queues shard_runs waits wait_keys inflight runs*
+-- KEYS: leases finished outbox queues shard_runs waits wait_keys inflight agents runs*
 -- runs*: the run key of every run the items name; item.r is its run's position in it.
 -- ARGV[1] JSON { tenant, items: [{ r, dagId, nodeId, token, output (JSON
 --   string), actor?, state?: [{ key, mode: create|match, expected?, json }] }], seed, now?,
@@ -22,6 +22,7 @@ local at = clock(a)
 -- Written once for the whole batch: ready-queue entries per queue, lease members to drop.
 local pushes = {}
 local done_leases = {}
+local done_running = {}
 
 local function complete(it)
   local run = run_at(K.runs[it.r], a.tenant, it.dagId)
@@ -69,6 +70,7 @@ local function complete(it)
   end
 
   done_leases[#done_leases + 1] = member(run, node)
+  ag_ended(done_running, run, node, n[4])
   local remaining = set_status(run, node, 'succeeded', { 'o', it.output })
   append_event(run, 'node.succeeded', node, attempt, it.actor or lease.worker, at, 'running', nil)
   outbox(run, 'NodeSucceeded', node, n[4], attempt, at)
@@ -89,6 +91,7 @@ local results = {}
 for i, it in ipairs(a.items) do results[i] = complete(it) end
 push_ready(pushes)
 if #done_leases > 0 then call_chunked('ZREM', K.leases, done_leases) end
+ag_flush_ended(done_running)
 local res = { results = results }
 if a.next then
   math.randomseed(a.seed)

@@ -1,5 +1,5 @@
 -- extend: a running node adds nodes and dependencies to its run without finishing.
--- KEYS: run queues outbox waits wait_keys inflight
+-- KEYS: run queues outbox waits wait_keys inflight agents
 -- ARGV[1] JSON { tenant, dagId, nodeId, token, add (see
 --   includes/grow.lua), digest, now? }.
 -- Returns { duplicate, added: [id], ready: [id] }.

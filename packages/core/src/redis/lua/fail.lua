@@ -1,5 +1,5 @@
 -- fail: a worker reports its attempt failed.
--- KEYS: run leases retries finished outbox queues waits wait_keys inflight
+-- KEYS: run leases retries finished outbox queues waits wait_keys inflight agents
 -- ARGV[1] JSON { tenant, dagId, nodeId, token, error (JSON object string),
 --   retryable, seed, actor?, now? }.
 -- Returns { status: retrying|failed, retryAt?, runStatus, duplicate }.

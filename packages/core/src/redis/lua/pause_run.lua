@@ -1,5 +1,5 @@
 -- pause_run: pause a running run (no node of it is handed out) or resume it.
--- KEYS: run outbox queues
+-- KEYS: run outbox queues agents
 -- ARGV[1] JSON { tenant, dagId, mode: pause|resume, actor, now? }.
 -- Returns { status, changed }: pausing a paused run or resuming one that is not paused
 -- changes nothing; an ended run cannot be paused (conflict).
@@ -20,6 +20,11 @@ if a.mode == 'pause' then
   if m[2] then return reply({ status = 'paused', changed = false }) end
   redis.call('HSET', run.meta, 'pz', at)
   run.paused = true
+  -- Its ready nodes are not claimable while paused: out of the scaling index until resume.
+  for _, node in ipairs(split(redis.call('GET', run.k .. 'order'), ',')) do
+    local n = redis.call('HMGET', run.n .. node, 's', 'g')
+    if n[1] == 'ready' then ag_left(run, node, 'ready', n[2]) end
+  end
   append_event(run, 'run.paused', nil, nil, a.actor, at, nil, nil)
   return reply({ status = 'paused', changed = true })
 end
@@ -31,9 +36,7 @@ local pushes = {}
 for _, node in ipairs(split(redis.call('GET', run.k .. 'order'), ',')) do
   local n = redis.call('HMGET', run.n .. node, 's', 'g', 'a')
   if n[1] == 'ready' then
-    local q = ready_queue(run.tenant, n[2])
-    pushes[q] = pushes[q] or {}
-    table.insert(pushes[q], run.id .. '|' .. node)
+    queue_later(pushes, run.tenant, n[2], run.id .. '|' .. node, at)
     outbox(run, 'NodeReady', node, n[2], tonumber(n[3]) or 0, at)
   end
 end

@@ -1,6 +1,6 @@
 -- reconcile: repair one shard: expired leases are retried or failed, due retries become
 -- ready, due waits time out.
--- KEYS: leases retries finished outbox queues shard_runs waits wait_keys inflight
+-- KEYS: leases retries finished outbox queues shard_runs waits wait_keys inflight agents
 -- ARGV[1] JSON { limit, seed, now? }.
 -- Returns { retriesDue, expiredLeases, waitsDue }. Cost O(due + expired): index ranges, never a scan.
 --@include signal

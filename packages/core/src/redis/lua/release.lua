@@ -1,5 +1,5 @@
 -- release: a worker gives back the lease of an attempt it will not finish (graceful shutdown).
--- KEYS: run leases outbox queues
+-- KEYS: run leases outbox queues agents
 -- ARGV[1] JSON { tenant, dagId, nodeId, token, actor?, now? }.
 -- Returns { status: "ready", attempt }; a stale token or a node not running -> conflict.
 -- Invariants: only the live lease releases; the node is ready again at once (queued first in
@@ -21,12 +21,14 @@ if s ~= 'running' or not lease or lease.token ~= a.token then
   return reply(stale_lease(node, s, attempt))
 end
 redis.call('ZREM', K.leases, member(run, node))
+ag_left(run, node, 'running', n[4])
 set_status(run, node, 'ready')
 redis.call('HINCRBY', k, 'b', 1)
 -- The given-back token is void: a late report must conflict.
 redis.call('HDEL', k, 'l')
 -- RPUSH: claims pop from the right, so released work goes out before newer work.
 redis.call('RPUSH', ready_queue(run.tenant, n[4]), run.id .. '|' .. node)
+ag_ready(run.tenant, n[4], at, { run.id .. '|' .. node })
 append_event(run, 'node.released', node, attempt, a.actor or lease.worker, at, 'running', nil)
 outbox(run, 'NodeReady', node, n[4], attempt, at)
 return reply({ status = 'ready', attempt = attempt })

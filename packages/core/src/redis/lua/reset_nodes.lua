@@ -2,7 +2,7 @@
 --   mode "redrive": every failed, cancelled and skipped node of a finished run; succeeded
 --     outputs are kept, so no expensive call is repeated.
 --   mode "rewind": one node and all its descendants, whatever their status.
--- KEYS: run leases retries finished tenant_runs outbox queues waits wait_keys inflight
+-- KEYS: run leases retries finished tenant_runs outbox queues waits wait_keys inflight agents
 -- ARGV[1] JSON { tenant, dagId, mode, nodeId?, actor, now? }.
 -- Returns { status, reset: [id], ready: [id], removed: [id] }.
 -- Invariants: attempt numbers keep growing (old lease tokens stay stale) while the retry
@@ -104,8 +104,9 @@ if #removed > 0 then
   local left = {}
   for _, node in ipairs(order) do if not gone[node] then left[#left + 1] = node end end
   for _, node in ipairs(removed) do
-    local n = redis.call('HMGET', run.n .. node, 's', 'a', 'd', 'c', 't')
+    local n = redis.call('HMGET', run.n .. node, 's', 'a', 'd', 'c', 't', 'g')
     local s = n[1]
+    ag_left(run, node, s, n[6])
     if s == 'running' then redis.call('ZREM', K.leases, member(run, node)) end
     if s == 'retrying' then redis.call('ZREM', K.retries, member(run, node)) end
     if s == 'waiting' then clear_wait(run, node) end
@@ -135,8 +136,9 @@ if #removed > 0 then
   redis.call('SET', run.k .. 'order', table.concat(left, ','))
 end
 for _, node in ipairs(targets) do
-  local n = redis.call('HMGET', run.n .. node, 's', 'a')
+  local n = redis.call('HMGET', run.n .. node, 's', 'a', 'g')
   local s = n[1]
+  ag_left(run, node, s, n[3])
   if s == 'running' then redis.call('ZREM', K.leases, member(run, node)) end
   if s == 'retrying' then redis.call('ZREM', K.retries, member(run, node)) end
   if s == 'waiting' then clear_wait(run, node) end

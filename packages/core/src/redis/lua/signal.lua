@@ -1,5 +1,5 @@
 -- signal: end a waiting node's wait (an approval, a rejection, a webhook's answer).
--- KEYS: run leases retries finished outbox queues waits wait_keys inflight
+-- KEYS: run leases retries finished outbox queues waits wait_keys inflight agents
 -- ARGV[1] JSON { tenant, dagId, nodeId, gen?, via, by?, signalId?, output? | error? (raw
 --   JSON), now? }. `gen` comes from a signal token: the signal applies only to that wait,
 --   and anything else answers not_found (a token reveals nothing).

@@ -1,6 +1,6 @@
 -- signal_key: end the wait of every node of a tenant on this shard waiting on `key`
 -- (waitForEvent across runs). A signal sent before any node waits on the key is not kept.
--- KEYS: leases retries finished outbox queues shard_runs waits wait_keys inflight
+-- KEYS: leases retries finished outbox queues shard_runs waits wait_keys inflight agents
 -- ARGV[1] JSON { tenant, key, by?, signalId?, output? | error?, now? }.
 -- Returns { signalled, nodes: [[dagId, nodeId, status]] }. Cost O(waiters of the key).
 --@include signal

@@ -1,5 +1,5 @@
 -- submit: create a run; its roots become ready.
--- KEYS: run tenant_runs queues outbox waits wait_keys inflight
+-- KEYS: run tenant_runs queues outbox waits wait_keys inflight agents
 -- ARGV[1] JSON { tenant, id, defHash, idempotencyKey?, onFailure,
 --   policy, order, actor, now?, roots: [id], nodes: [{ id, agent, deps?, waiting?, children?,
 --   input?, policy?, join?, tolerate?, onFailure?, wait?, waitOutput? }] } (deps/children

@@ -1,5 +1,5 @@
 -- suspend: an agent that needs a decision ends its attempt and waits for a signal.
--- KEYS: run leases outbox waits wait_keys inflight
+-- KEYS: run leases outbox waits wait_keys inflight agents
 -- ARGV[1] JSON { tenant, dagId, nodeId, token, wait ("timeoutMs|onTimeout|key"),
 --   waitOutput?, input? (raw JSON: what to decide), actor?, now? }.
 -- Returns { status: "waiting", attempt, gen, timeoutAt? }; a stale token -> conflict.
@@ -21,6 +21,7 @@ if s ~= 'running' or not lease or lease.token ~= a.token then
   return reply(stale_lease(node, s, attempt))
 end
 redis.call('ZREM', K.leases, member(run, node))
+ag_left(run, node, 'running', n[4])
 redis.call('HINCRBY', k, 'b', 1)
 redis.call('HDEL', k, 'l', 'wo', 'wi', 'sg', 'si')
 local f = { 'su', 1, 'W', a.wait }

@@ -1,9 +1,21 @@
 -- Node transitions shared by submit, claim, complete, fail, reconcile and cancel.
 --@include core
 --@include wait
+--@include agents
 
 -- `pushes`, when given, collects ready-queue entries per queue for push_ready (one LPUSH
 -- per queue and batch instead of one per node); the caller must flush before it claims.
+-- A list remembers its tenant, agent and time for the scaling index (includes/agents.lua).
+local function queue_later(pushes, tenant, agent, entry, at)
+  local q = ready_queue(tenant, agent)
+  local list = pushes[q]
+  if not list then
+    list = { tenant = tenant, agent = agent, at = at }
+    pushes[q] = list
+  end
+  list[#list + 1] = entry
+end
+
 -- A node without an agent is a wait node: its deps met, it starts waiting instead (and
 -- this returns false). A paused run's node is ready but neither queued nor announced:
 -- resume does both. `data` (JSON) goes with the node.ready event.
@@ -19,15 +31,10 @@ local function make_ready(run, node, from, agent, attempt, at, by, pushes, data)
   end
   local entry = run.id .. '|' .. node
   if pushes then
-    local q = ready_queue(run.tenant, agent)
-    local list = pushes[q]
-    if not list then
-      list = {}
-      pushes[q] = list
-    end
-    list[#list + 1] = entry
+    queue_later(pushes, run.tenant, agent, entry, at)
   else
     redis.call('LPUSH', ready_queue(run.tenant, agent), entry)
+    ag_ready(run.tenant, agent, at, { entry })
   end
   append_event(run, 'node.ready', node, attempt, by, at, from, data)
   outbox(run, 'NodeReady', node, agent, attempt, at)
@@ -44,7 +51,10 @@ end
 
 -- LPUSH of many values pushes them in order, as one LPUSH per node would.
 local function push_ready(pushes)
-  for q, list in pairs(pushes) do call_chunked('LPUSH', q, list) end
+  for q, list in pairs(pushes) do
+    call_chunked('LPUSH', q, list)
+    ag_ready(list.tenant, list.agent, list.at, list)
+  end
 end
 
 local function policy_of(run, p)
@@ -88,6 +98,7 @@ local function start_attempt(run, node, agent, n, lease_ms, worker, rand, at, le
     leases[#leases + 1] = member(run, node)
   else
     redis.call('ZADD', K.leases, exp, member(run, node))
+    ag_claimed(run.tenant, agent, { run.id .. '|' .. node }, { exp, run.id .. '|' .. node })
   end
   append_event(run, 'node.started', node, attempt, worker, at, 'ready',
     '{"workerId":"' .. worker .. '","leaseExpiresAt":' .. exp .. '}')
@@ -100,6 +111,7 @@ local function claim_queue(tenant, agent, max, lease_ms, worker, rands, at)
   local q = ready_queue(tenant, agent)
   local tasks = {}
   local leases = {}
+  local taken, running = {}, {}
   while #tasks < max do
     local popped = redis.call('RPOP', q, max - #tasks)
     if not popped then break end
@@ -109,12 +121,17 @@ local function claim_queue(tenant, agent, max, lease_ms, worker, rands, at)
       -- A paused run's entries are dropped: resume queues its ready nodes again.
       local n = redis.call('HMGET', run.n .. node, 's', 'a', 'p', 'i', 'sg')
       if n[1] == 'ready' and not is_paused(run) then
-        tasks[#tasks + 1] = start_attempt(run, node, agent, { n[2], n[3], n[4], n[5] }, lease_ms, worker, rands[#tasks + 1], at, leases)
+        local task = start_attempt(run, node, agent, { n[2], n[3], n[4], n[5] }, lease_ms, worker, rands[#tasks + 1], at, leases)
+        tasks[#tasks + 1] = task
+        taken[#taken + 1] = entry
+        running[#running + 1] = task[7]
+        running[#running + 1] = entry
       end
     end
   end
   -- One ZADD for the batch; unpack stays far below Lua's stack limit (max <= 1000 tasks).
   if #leases > 0 then redis.call('ZADD', K.leases, unpack(leases)) end
+  ag_claimed(tenant, agent, taken, running)
   return tasks
 end
 
@@ -123,9 +140,10 @@ local OPEN = { pending = true, ready = true, retrying = true, running = true, wa
 local function cancel_open(run, reason, at, by)
   local data = cjson.encode({ reason = reason })
   for _, node in ipairs(split(redis.call('GET', run.k .. 'order'), ',')) do
-    local n = redis.call('HMGET', run.n .. node, 's', 'a')
+    local n = redis.call('HMGET', run.n .. node, 's', 'a', 'g')
     local s = n[1]
     if OPEN[s] then
+      ag_left(run, node, s, n[3])
       if s == 'running' then redis.call('ZREM', K.leases, member(run, node)) end
       if s == 'retrying' then redis.call('ZREM', K.retries, member(run, node)) end
       if s == 'waiting' then clear_wait(run, node) end
@@ -217,6 +235,7 @@ end
 local function fail_attempt(run, node, attempt, e, retryable, at, by)
   redis.call('ZREM', K.leases, member(run, node))
   local n = redis.call('HMGET', run.n .. node, 'p', 'g', 'c', 'b', 'f')
+  ag_left(run, node, 'running', n[2])
   local max_attempts, backoff, max_backoff = policy_of(run, n[1])
   -- `b`: attempts made before a redrive/rewind; the retry budget counts from there.
   local tries = attempt - (tonumber(n[4]) or 0)
@@ -255,13 +274,14 @@ local function sweep_shard(at, limit)
   for _, m in ipairs(expired) do
     local tenant, id, node = parse_member(m)
     local run = run_ctx(tenant, id)
-    local n = redis.call('HMGET', run.n .. node, 's', 'a')
+    local n = redis.call('HMGET', run.n .. node, 's', 'a', 'g')
     if n[1] == 'running' then
       fail_attempt(run, node, tonumber(n[2]) or 1, '{"message":"lease expired","code":"lease_expired"}', true, at, 'reconcile')
       -- The lost worker's token is void: a late report must conflict, not pass as a duplicate.
       redis.call('HDEL', run.n .. node, 'l')
     else
       redis.call('ZREM', K.leases, m)
+      ag_left(run, node, 'running', n[3])
     end
   end
   return #due, #expired

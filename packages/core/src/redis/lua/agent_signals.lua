@@ -1,0 +1,31 @@
+-- agent_signals: the scaling signals of a tenant's agents on this shard (GET /v1/agents).
+-- KEYS: agents
+-- ARGV[1] JSON { tenant, agents?: [name] (absent: every agent with ready or running work
+--   here), withinMs, now? }.
+-- Returns { now, agents: [[agent, ready, oldestReadyAt | false, running, expiring]] }:
+-- claimable ready nodes, when the oldest of them became ready, running attempts, and those
+-- whose lease expires before now + withinMs (expired ones the reconcile has not retried yet
+-- included). Cost O(log n) per agent (ZCARD, ZRANGE 0 0, ZCOUNT): never a scan of runs or
+-- nodes. Listing drops agents with neither from the tenant's set (includes/agents.lua).
+--@include agents
+local a = begin(K, ARGV)
+local at = tonumber(clock(a))
+local names = a.agents
+local listing = not names
+if listing then names = redis.call('SMEMBERS', K.agents .. a.tenant) end
+local out = {}
+for _, agent in ipairs(names) do
+  local rk, xk = ag_key(a.tenant, agent, ':ready'), ag_key(a.tenant, agent, ':running')
+  local ready, running = redis.call('ZCARD', rk), redis.call('ZCARD', xk)
+  if listing and ready == 0 and running == 0 then
+    redis.call('SREM', K.agents .. a.tenant, agent)
+  else
+    local oldest = false
+    if ready > 0 then oldest = tonumber(redis.call('ZRANGE', rk, 0, 0, 'WITHSCORES')[2]) end
+    local expiring = 0
+    if running > 0 then expiring = redis.call('ZCOUNT', xk, '-inf', at + a.withinMs) end
+    out[#out + 1] = { agent, ready, oldest, running, expiring }
+  end
+end
+if #out == 0 then return reply('{"now":' .. string.format('%d', at) .. ',"agents":[]}') end
+return reply({ now = at, agents = out })

@@ -1,0 +1,68 @@
+-- Scaling signals (GET /v1/agents, read by agent_signals.lua): per tenant and agent on the
+-- shard, under the declared prefix K.agents (redis/keys.ts, ShardKeys.agents):
+--   `<agents><tenant>:<agent>:ready`   zset of claimable ready nodes `dagId|node`, by the
+--                                      time they became ready (queued: a paused run's are not);
+--   `<agents><tenant>:<agent>:running` zset of running attempts `dagId|node`, by lease expiry;
+--   `<agents><tenant>`                 set of the tenant's agents that had either (the
+--                                      reader drops those with neither).
+-- Written next to every ready-queue push and every lease-index write or removal, so the
+-- counts are exact without a scan. A node waiting for a retry, pending or waiting is in neither.
+--@include call
+
+local AG_CHUNK = 1000
+
+local function ag_key(tenant, agent, what) return K.agents .. tenant .. ':' .. agent .. what end
+
+-- `list` is flat: score, member, ... (step 2, ZADD) or member, ... (step 1, ZREM).
+local function ag_chunked(cmd, key, list, step)
+  local n = AG_CHUNK * step
+  for i = 1, #list, n do redis.call(cmd, key, unpack(list, i, math.min(i + n - 1, #list))) end
+end
+
+-- Entries `dagId|node` of one tenant and agent became claimable at `at`.
+local function ag_ready(tenant, agent, at, entries)
+  local z = {}
+  for _, e in ipairs(entries) do
+    z[#z + 1] = at
+    z[#z + 1] = e
+  end
+  if #z == 0 then return end
+  ag_chunked('ZADD', ag_key(tenant, agent, ':ready'), z, 2)
+  redis.call('SADD', K.agents .. tenant, agent)
+end
+
+-- Claimed: `entries` leave ready, `leases` (exp, entry, ...) are running.
+local function ag_claimed(tenant, agent, entries, leases)
+  if #entries == 0 then return end
+  ag_chunked('ZREM', ag_key(tenant, agent, ':ready'), entries, 1)
+  ag_chunked('ZADD', ag_key(tenant, agent, ':running'), leases, 2)
+end
+
+-- A running attempt's lease now expires at `exp` (a heartbeat).
+local function ag_lease(run, node, agent, exp)
+  redis.call('ZADD', ag_key(run.tenant, agent, ':running'), exp, run.id .. '|' .. node)
+end
+
+-- A node left status `s` (ready or running; other statuses are in no index).
+local function ag_left(run, node, s, agent)
+  if not agent then return end
+  if s == 'ready' then
+    redis.call('ZREM', ag_key(run.tenant, agent, ':ready'), run.id .. '|' .. node)
+  elseif s == 'running' then
+    redis.call('ZREM', ag_key(run.tenant, agent, ':running'), run.id .. '|' .. node)
+  end
+end
+
+-- Running attempts that ended in one call, collected per agent: one ZREM per agent.
+local function ag_ended(batch, run, node, agent)
+  local key = ag_key(run.tenant, agent, ':running')
+  local l = batch[key]
+  if not l then
+    l = {}
+    batch[key] = l
+  end
+  l[#l + 1] = run.id .. '|' .. node
+end
+local function ag_flush_ended(batch)
+  for key, l in pairs(batch) do ag_chunked('ZREM', key, l, 1) end
+end
