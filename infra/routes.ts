@@ -46,6 +46,8 @@ export const routes: readonly Route[] = [
   api("POST", "/v1/dags/{dagId}/redrive"),
   api("POST", "/v1/dags/{dagId}/rewind"),
 
+  api("GET", "/v1/agents"),
+  api("GET", "/v1/agents/{agent}"),
   api("POST", "/v1/agents/{agent}/claim"),
   api("POST", "/v1/dags/{dagId}/nodes/{nodeId}/claim"),
   api("POST", "/v1/dags/{dagId}/nodes/{nodeId}/complete"),

@@ -18,6 +18,7 @@ import { rateLimitMiddleware, type RateLimitRules } from "./limits.js";
 import { createValues, type Values } from "../values.js";
 import { uploadRoutes } from "./routes/uploads.js";
 import { healthRoutes } from "./routes/health.js";
+import { agentRoutes } from "./routes/agents.js";
 import type { Signals } from "@weft/core/signals";
 
 export interface AppDeps {
@@ -46,7 +47,7 @@ export interface AppDeps {
   rateLimits?: { limiter: RateLimiter; rules: RateLimitRules };
   /** Large inputs and outputs in S3 (functions/values.ts); without it values pass through. */
   values?: Values;
-  /** Health and scaling signals from Redis; without them GET /health is not mounted. */
+  /** Health and scaling signals from Redis; without them GET /health and GET /v1/agents are not mounted. */
   signals?: Signals;
   /** The cold store GET /health probes (none: reported absent). */
   cold?: ColdStore;
@@ -103,6 +104,7 @@ export function createApp(deps: AppDeps): WeftApp {
   app.route("/", uploadRoutes(routeDeps));
   if (deps.state) app.route("/", stateRoutes({ state: deps.state }));
   if (deps.signals) app.route("/", healthRoutes({ signals: deps.signals, ...(deps.cold ? { cold: deps.cold } : {}) }));
+  if (deps.signals) app.route("/", agentRoutes({ signals: deps.signals }));
   app.route("/", watchTokenRoutes({ runs: routeDeps.runs, ...watch }));
   documentStreamRoutes(app); // served by the Stream function (infra/routes.ts streamRoutes), documented here
 

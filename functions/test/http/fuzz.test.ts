@@ -65,6 +65,8 @@ const REQUESTS: Req[] = [
   { method: "POST", path: "/v1/dags/{fz-run}/watch-token", body: { ttlSeconds: 60 } },
   { method: "POST", path: "/v1/dags/{fz-run}/redrive", body: {} },
   { method: "POST", path: "/v1/dags/{fz-run}/rewind", body: { nodeId: "a" } },
+  { method: "GET", path: "/v1/agents", query: { within: "1000" } },
+  { method: "GET", path: "/v1/agents/{fz-agent}", query: { within: "1000" } },
   { method: "POST", path: "/v1/agents/{fz-agent}/claim", body: { workerId: "w", max: 1 } },
   { method: "POST", path: `${node}/claim`, body: { workerId: "w" } },
   { method: "POST", path: `${node}/complete`, body: { leaseToken: "1.x", output: { text: "o" }, workerId: "w", claimNext: { agent: "ag", workerId: "w" }, state: [{ key: "k", value: "v", create: true }] } },

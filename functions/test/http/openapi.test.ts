@@ -44,6 +44,15 @@ describe("GET /openapi.json", () => {
     expect(r.json.paths["/v1/dags/{dagId}/watch-token"].post.responses["200"].content["application/json"].schema.$ref).toBe("#/components/schemas/WatchToken");
     expect(Object.keys(r.json.paths)).toEqual(expect.arrayContaining(["/v1/state/{namespace}/{key}", "/v1/dags/{dagId}/state/{key}"]));
     expect(r.json.components.securitySchemes.apiKey).toMatchObject({ type: "http", scheme: "bearer" });
+    // Scaling signals: their schemas, the window and the agent name as parameters.
+    const agents = r.json.paths["/v1/agents"].get;
+    const agent = r.json.paths["/v1/agents/{agent}"].get;
+    expect(agents.responses["200"].content["application/json"].schema.$ref).toBe("#/components/schemas/AgentSignals");
+    expect(agent.responses["200"].content["application/json"].schema.$ref).toBe("#/components/schemas/AgentSignalAt");
+    expect(agents.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`)).toEqual(["query:within"]);
+    expect(agent.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`).sort()).toEqual(["path:agent", "query:within"]);
+    expect(agent.parameters.find((p: { name: string }) => p.name === "agent").schema).toMatchObject({ pattern: "^[A-Za-z0-9_.-]{1,128}$" });
+    expect(Object.keys(r.json.components.schemas.AgentSignal.properties).sort()).toEqual(["agent", "leasesExpiringSoon", "oldestReadyAgeMs", "oldestReadyAt", "ready", "running"]);
     expect(Object.keys(r.json.paths["/v1/dags"].post.responses).sort()).toEqual(["200", "201", "400", "401", "409", "413", "415", "422", "429", "503"]);
   });
 

@@ -8,6 +8,7 @@ import { cancel, events, history, list, redrive, rewind, status } from "./comman
 import { stateGet, stateSet } from "./commands/state.js";
 import { worker } from "./commands/worker.js";
 import { approve, pause, reject, resume, signalKey } from "./commands/waits.js";
+import { agents } from "./commands/agents.js";
 
 /**
  * `weft`: the terminal and scripting face of the HTTP API, through @weft/client only.
@@ -162,6 +163,13 @@ program
   .argument("<dagId>")
   .requiredOption("--at <seq>", "an event seq", count("--at"))
   .action(act((ctx, dagId: string, o: { at: number }) => history(ctx, dagId, o.at)));
+
+program
+  .command("agents")
+  .description("scaling signals per agent: ready nodes, age of the oldest, running, leases expiring soon (what an autoscaler reads)")
+  .argument("[agent]", "only this agent (zeros when it has no work)")
+  .option("--within <ms>", "window of 'expiring soon', ms (default 30000)", count("--within"))
+  .action(act((ctx, agent: string | undefined, o: { within?: number }) => agents(ctx, agent, o)));
 
 const state = program.command("state").description("shared agent state (compare-and-set on versions)");
 state

@@ -158,6 +158,33 @@ describe("weft CLI", () => {
     expect([missing.code, err(missing).code]).toEqual([1, "not_found"]);
   });
 
+  it("shows the scaling signals per agent and of one agent; a bad agent name exits 2 naming the field", async () => {
+    const [x, y] = [agent("sx"), agent("sy")];
+    await api.submit({ nodes: [{ id: "a", agent: x }, { id: "b", agent: x }, { id: "c", agent: y }] });
+    const [claimed] = await api.claim(y, { max: 1, leaseMs: 5_000 });
+    expect(claimed).toBeDefined();
+    const [all, one, table, none, bad] = await Promise.all([
+      weft(["agents", "--within", "10000"]),
+      weft(["agents", x]),
+      weft(["agents"], { json: false }),
+      weft(["agents", agent("nobody")]),
+      weft(["agents", "no spaces"]),
+    ]);
+    for (const r of [all, one, table, none]) expect(r.code, r.stderr + r.stdout).toBe(0);
+    const rows = json<{ withinMs: number; agents: { agent: string }[] }>(all);
+    expect(rows.withinMs).toBe(10_000);
+    expect(rows.agents.filter((a) => a.agent === x || a.agent === y)).toMatchObject([
+      { agent: x, ready: 2, running: 0, leasesExpiringSoon: 0 },
+      { agent: y, ready: 0, running: 1, leasesExpiringSoon: 1, oldestReadyAt: null },
+    ]);
+    expect(json(one)).toMatchObject({ agent: x, ready: 2, running: 0, withinMs: 30_000 });
+    expect(json(none)).toMatchObject({ agent: agent("nobody"), ready: 0, running: 0 });
+    expect(table.stdout.split("\n")[0]).toMatch(/^agent\s+ready\s+oldest ready\s+running\s+expiring <30s$/);
+    expect(table.stdout).toMatch(new RegExp(`^${x}\\s+2\\s+\\S+\\s+0\\s+0$`, "m"));
+    expect(bad.code).toBe(2);
+    expect(err(bad)).toMatchObject({ code: "validation", field: "path.agent" });
+  });
+
   it("sets and gets shared state with compare-and-set; a stale version is a conflict (exit 1)", async () => {
     const ns = `cli-${tag}`;
     const created = await weft(["state", "set", ns, "seat", '{"held":1}', "--create"]);

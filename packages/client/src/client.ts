@@ -20,6 +20,8 @@ import {
   WeftError,
   type Addition,
   type AddResult,
+  type AgentSignal,
+  type AgentSignals,
   type ClaimOptions,
   type CompleteResult,
   type ExtendResult,
@@ -297,6 +299,16 @@ export function createClient(o: ClientOptions) {
       const q = new URLSearchParams(Object.entries(query).flatMap(([k, v]): [string, string][] => (v === undefined ? [] : [[k, String(v)]]))).toString();
       return (await call<RunList>("GET", `/v1/dags${q ? `?${q}` : ""}`)).json();
     },
+    /**
+     * Scaling signals (what an autoscaler reads): per agent with work, its ready count, the
+     * age of its oldest ready node, its running attempts and those whose lease expires within
+     * `within` ms (default 30,000).
+     */
+    agents: async (opts: { within?: number } = {}) =>
+      (await call<AgentSignals>("GET", `/v1/agents${opts.within === undefined ? "" : `?within=${opts.within}`}`)).json(),
+    /** The same for one agent (zeros when it has no work). */
+    agent: async (agent: string, opts: { within?: number } = {}) =>
+      (await call<AgentSignal & { at: number; withinMs: number }>("GET", `/v1/agents/${encodeURIComponent(agent)}${opts.within === undefined ? "" : `?within=${opts.within}`}`)).json(),
     /** The run as it was just after event `at` of its log. */
     history: async (dagId: string, at: number) => (await call<RunAt>("GET", `/v1/dags/${encodeURIComponent(dagId)}/history?at=${at}`)).json(),
     state: {
