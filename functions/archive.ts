@@ -1,13 +1,16 @@
 import type { BusEvent } from "@weft/core/events";
 import { getRuntime } from "./config.js";
 import { errorFields, logger } from "./log.js";
+import { invocation } from "./invocation.js";
+import { METRICS, metrics } from "./metrics/index.js";
 
 /**
  * DagSucceeded | DagFailed | DagCancelled -> flush the run to the cold store, after which
- * its Redis keys get a TTL. Throws on failure so EventBridge retries the invocation; the
- * reconcile cron flushes whatever is still overdue.
+ * its Redis keys get a TTL (and the run's metrics are recorded: functions/metrics/runs.ts).
+ * Throws on failure so EventBridge retries the invocation; the reconcile cron flushes
+ * whatever is still overdue.
  */
-export const handler = async (event: BusEvent) => {
+export const handler = invocation(async (event: BusEvent) => {
   const rt = getRuntime();
   if (!rt.archiver) {
     logger.warn("no WEFT_TABLE: finished runs stay in Redis, not archived");
@@ -17,7 +20,8 @@ export const handler = async (event: BusEvent) => {
   try {
     return await rt.archiver.flush(tenant, dagId);
   } catch (err) {
+    metrics.count(METRICS.archiveFlushFailures, { trigger: "event" });
     logger.error("archive flush failed; EventBridge retries it, then reconcile", { tenant, run: dagId, ...errorFields(err) });
     throw err;
   }
-};
+});

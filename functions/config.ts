@@ -24,6 +24,8 @@ import { watchSecretFromEnv, watchTokens, type WatchTokens } from "./live/watch-
 import { createS3ValueStore, DEFAULT_VALUE_THRESHOLD_BYTES } from "@weft/core/values";
 import { createSignals, type Signals } from "@weft/core/signals";
 import { createValues, type Values } from "./values.js";
+import { METRICS, metrics } from "./metrics/index.js";
+import { recordArchivedRun } from "./metrics/runs.js";
 
 type Env = Record<string, string | undefined>;
 
@@ -237,7 +239,8 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
     });
   const state = createStateStore({ redis, keys: engine.keys });
   const keys = engine.keys;
-  const publisher = o.publisher ?? (config.eventBus ? new EventBridgePublisher({ eventBusName: config.eventBus }) : undefined);
+  const bus = o.publisher ?? (config.eventBus ? new EventBridgePublisher({ eventBusName: config.eventBus }) : undefined);
+  const publisher = bus && metrics.enabled ? measuredPublisher(bus) : bus;
   if (!publisher) logger.warn("no WEFT_EVENT_BUS: outbox events are kept in Redis, not published");
   const cold = o.cold ?? coldStoreFor(config);
   const runs = cold ? createReadThrough({ engine, cold }) : hotOnlyReads(engine);
@@ -248,6 +251,7 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
         ...(config.hotTtlSeconds ? { hotTtlSeconds: config.hotTtlSeconds } : {}),
         onFlushError: (ref, err) =>
           logger.warn("archive flush failed; the run stays in the finished index and is retried", { tenant: ref.tenant, run: ref.dagId, ...errorFields(err) }),
+        ...(metrics.enabled ? { onFlushed: recordArchivedRun } : {}),
       })
     : undefined;
   const relay = async (opts?: RelayOptions) => (publisher ? relayOutbox(engine, publisher, opts) : { published: 0, failed: 0 });
@@ -271,6 +275,26 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
     relayRun: async ({ tenant, dagId }, written) => {
       if (!written) return relay({ shard: keys.shardOf(tenant, dagId), maxBatches: 2 });
       return publisher ? relayEvents(engine, publisher, written) : { published: 0, failed: 0 };
+    },
+  };
+}
+
+/**
+ * A publisher that records what every relay published (functions/metrics): events
+ * published and failed, and the age of the oldest one it sent (the relay lag). The events
+ * are in hand already: no Redis work.
+ */
+function measuredPublisher(inner: EventPublisher): EventPublisher {
+  return {
+    async publish(events) {
+      const result = await inner.publish(events);
+      if (events.length === 0) return result;
+      let oldest = Infinity;
+      for (const e of events) if (e.at < oldest) oldest = e.at;
+      metrics.observe(METRICS.relayLag, {}, Math.max(0, Date.now() - oldest) / 1000);
+      metrics.count(METRICS.relayed, { result: "published" }, events.length - result.failed.length);
+      metrics.count(METRICS.relayed, { result: "failed" }, result.failed.length);
+      return result;
     },
   };
 }

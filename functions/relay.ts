@@ -1,8 +1,9 @@
 import { getRuntime } from "./config.js";
 import { errorFields, logger } from "./log.js";
+import { invocation } from "./invocation.js";
 
 /** Relays the outbox of every shard (or of `event.shard`) to the event bus on demand. */
-export const handler = async (event?: { shard?: number; maxBatches?: number }) => {
+export const handler = invocation(async (event: { shard?: number; maxBatches?: number } | void) => {
   const rt = getRuntime();
   try {
     const result = await rt.relay({
@@ -15,4 +16,4 @@ export const handler = async (event?: { shard?: number; maxBatches?: number }) =
     logger.error("relay failed", { ...(typeof event?.shard === "number" ? { shard: event.shard } : {}), ...errorFields(err) });
     throw err;
   }
-};
+});

@@ -20,6 +20,8 @@ import { uploadRoutes } from "./routes/uploads.js";
 import { healthRoutes } from "./routes/health.js";
 import { agentRoutes } from "./routes/agents.js";
 import type { Signals } from "@weft/core/signals";
+import { metrics } from "../metrics/index.js";
+import { requestMetrics } from "./observe.js";
 
 export interface AppDeps {
   engine: Engine;
@@ -64,6 +66,8 @@ export const DEFAULT_BODY_LIMIT_BYTES = 6 * 1024 * 1024;
 export function createApp(deps: AppDeps): WeftApp {
   const app = subApp();
   app.onError((err, c) => errorResponse(c, err));
+  // First, so it sees every request's final status (functions/metrics; off: not installed).
+  if (metrics.enabled) app.use("*", requestMetrics());
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",

@@ -6,6 +6,7 @@ import { MethodNotAllowedError, toErrorResponse } from "./errors.js";
 import type { WeftApp } from "./routes/deps.js";
 import { getRuntime, type Runtime } from "../config.js";
 import { logger } from "../log.js";
+import { metrics } from "../metrics/index.js";
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyResultV2>;
 
@@ -44,7 +45,11 @@ export function httpHandler(): HttpHandler {
     if (event.requestContext?.requestId) logger.appendKeys({ request_id: event.requestContext.requestId });
     const method = event.requestContext?.http?.method?.toUpperCase() ?? "";
     if (UNFETCHABLE.has(method)) return refuseMethod(built.app, method, event.rawPath);
-    return built.serve(wellFormedHeaders(event), context);
+    try {
+      return await built.serve(wellFormedHeaders(event), context);
+    } finally {
+      metrics.flush();
+    }
   };
 }
 

@@ -14,6 +14,8 @@ import { loadHandler, ROOT } from "./handlers.js";
 import { closeLive } from "../live/lambda-stream.js";
 import { dashboardSite, ensureDashboardBuilt } from "./dashboard.js";
 import { startDynamo, startRedis, startS3, type Service } from "./services.js";
+import { metrics, useMetrics } from "../metrics/index.js";
+import type { IncomingMessage, ServerResponse } from "node:http";
 
 export interface LocalOptions {
   /** API port; 0 picks a free one. Default: PORT or 3000. */
@@ -108,6 +110,12 @@ export async function startLocal(o: LocalOptions = {}): Promise<Local> {
       log("signals:  signal URLs sealed with a secret made for this start (set WEFT_SIGNING_SECRET to keep them valid across restarts)");
     }
 
+    // Metrics: a Prometheus registry served at GET /metrics (deployed: EMF; WEFT_METRICS overrides).
+    if (!env.WEFT_METRICS) {
+      useMetrics("prometheus");
+      stoppers.push(async () => useMetrics(undefined));
+    }
+
     // Events: the outbox relay publishes to this in-process bus instead of EventBridge.
     const bus = new InProcessPublisher({
       onError: (err, e) => logger.error("subscriber failed", { event: e["detail-type"], tenant: e.detail.tenant, run: e.detail.dagId, ...errorFields(err) }),
@@ -130,7 +138,9 @@ export async function startLocal(o: LocalOptions = {}): Promise<Local> {
       ...streamRoutes.map(async (r) => ({ method: r.method, path: r.path, name: r.handler, handler: await loadHandler<HttpHandler>(r.handler), streaming: true })),
     ]);
     if (o.dashboard) await ensureDashboardBuilt(log);
-    const server: Server = await startGateway(gatewayRoutes, o.port ?? Number(env.PORT ?? 3000), "127.0.0.1", o.dashboard ? dashboardSite() : undefined);
+    const dashboard = o.dashboard ? dashboardSite() : undefined;
+    const site = (req: IncomingMessage, res: ServerResponse) => serveMetrics(req, res) || (dashboard?.(req, res) ?? false);
+    const server: Server = await startGateway(gatewayRoutes, o.port ?? Number(env.PORT ?? 3000), "127.0.0.1", site);
     stoppers.unshift(async () => {
       // Open event streams would keep close() waiting: end them (clients resume by Last-Event-ID).
       await closeLive();
@@ -142,6 +152,7 @@ export async function startLocal(o: LocalOptions = {}): Promise<Local> {
     const baseUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : o.port}`;
     // Signal URLs point here (the runtime reads this when it is built, on first use).
     point({ WEFT_API_URL: baseUrl, WEFT_PUBLIC_URL: env.WEFT_PUBLIC_URL ?? baseUrl });
+    if (metrics.kind === "prometheus") log(`metrics:  ${baseUrl}/metrics (Prometheus text; deployed: CloudWatch EMF)`);
     log(`api:      ${baseUrl} (${routes.length} routes + ${streamRoutes.length} streaming from infra/routes.ts; try ${baseUrl}/openapi.json)`);
     if (o.dashboard) log(`dashboard: ${baseUrl}/`);
 
@@ -171,4 +182,20 @@ export async function startLocal(o: LocalOptions = {}): Promise<Local> {
     await stop();
     throw err;
   }
+}
+
+/** GET /metrics: the functions' metrics in Prometheus text (functions/metrics), when that is the sink. */
+function serveMetrics(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.method !== "GET" || new URL(req.url ?? "/", "http://localhost").pathname !== "/metrics") return false;
+  metrics
+    .prometheus()
+    .then((m) => {
+      if (!m) res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "not_found", message: "metrics are not served here (WEFT_METRICS is not prometheus)" } }));
+      else res.writeHead(200, { "content-type": m.contentType }).end(m.body);
+    })
+    .catch((err: unknown) => {
+      logger.error("metrics scrape failed", errorFields(err));
+      res.writeHead(500).end();
+    });
+  return true;
 }

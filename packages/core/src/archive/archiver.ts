@@ -1,4 +1,4 @@
-import type { Maintenance } from "../engine/types.js";
+import type { Maintenance, RunExport } from "../engine/types.js";
 import type { ColdStore } from "./port.js";
 
 export interface ArchiverOptions {
@@ -11,6 +11,12 @@ export interface ArchiverOptions {
   now?: () => number;
   /** Told of each run whose overdue flush failed (it is retried); default: a warning naming the run and the error's message. */
   onFlushError?: (ref: { tenant: string; dagId: string }, err: unknown) => void;
+  /**
+   * Told of each run once its archive is written (before its release), with what was
+   * written: the functions count the run's transitions from it (functions/metrics/runs.ts).
+   * Must not throw.
+   */
+  onFlushed?: (run: RunExport) => void;
 }
 
 export interface FlushResult {
@@ -36,6 +42,7 @@ export function createArchiver(o: ArchiverOptions) {
     if (run.snapshot.status === "running") return { flushed: false, released: false, reason: "run is still running" };
     const archivedAt = now();
     await o.cold.putRun({ tenant, snapshot: run.snapshot, events: run.events, spec: run.spec, archivedAt });
+    o.onFlushed?.(run);
     const released = await o.engine.releaseRun(tenant, dagId, { ttlSeconds: hotTtlSeconds, archivedAt });
     return { flushed: true, released };
   }
