@@ -11,6 +11,8 @@ import { ensurePlatform, evaluate, ROOT, stopHarness, type Evaluation, type Mock
 import { agents as exampleAgents } from "../examples/research-pipeline/agents.js";
 import { EXAMPLE_AGENTS, EXAMPLE_PUSH_HANDLER, subscriptions } from "./subscriptions.js";
 import { DASHBOARD_DIR, ensureDashboardBuilt } from "../functions/local/dashboard.js";
+import { alarms, metricsNamespace } from "./alarms.js";
+import { METRICS } from "../functions/metrics/definitions.js";
 
 // Handlers infra already deploys whose module another milestone is still writing (M4's
 // cold-storage flush). Their functions are in the graph; only the source check waits.
@@ -292,6 +294,38 @@ describe("SST resource graph: ElastiCache, example agents on (calling OpenAI)", 
       expect(build?.copyFiles, fn).toEqual([{ from: join(ROOT, "packages/core/src/redis/lua"), to: "lua", isDir: true }]);
     }
     expect(g.lambdas.get("Reconcile")?.inputs.timeout).toBeLessThan(60);
+  });
+
+  it("alarms on reconcile errors, outbox lag, archive flush failures and the 5xx rate, each notifying one SNS topic", () => {
+    const [topic] = g.of("aws:sns/topic:Topic");
+    expect(topic).toBeDefined();
+    expect(plain(g.ev.outputs.alarms)).toBe(topic!.state.arn);
+    const created = new Map(g.of("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => [a.name, plain(a.inputs)]));
+    expect([...created.keys()].sort()).toEqual(["Api5xxRateAlarm", "ArchiveFlushFailuresAlarm", "OutboxLagAlarm", "ReconcileErrorsAlarm"]);
+    const namespace = metricsNamespace("test");
+    for (const fn of ENGINE_FUNCTIONS) expect(g.env(fn).POWERTOOLS_METRICS_NAMESPACE, fn).toBe(namespace);
+    for (const spec of alarms) {
+      const a = created.get(`${spec.name}Alarm`)!;
+      expect(a, spec.name).toMatchObject({ alarmActions: [topic!.state.arn], okActions: [topic!.state.arn], treatMissingData: "notBreaching", threshold: spec.threshold });
+    }
+    const single = (name: string) => created.get(name)!;
+    expect(single("ReconcileErrorsAlarm")).toMatchObject({ namespace, metricName: METRICS.reconcileErrors.name, statistic: "Sum", dimensions: { service: "weft" } });
+    expect(single("OutboxLagAlarm")).toMatchObject({ namespace, metricName: METRICS.relayLag.name, statistic: "Maximum", comparisonOperator: "GreaterThanThreshold" });
+    expect(single("ArchiveFlushFailuresAlarm")).toMatchObject({ namespace, metricName: METRICS.archiveFlushFailures.name, statistic: "Sum" });
+    const rate = single("Api5xxRateAlarm");
+    expect(rate.metricQueries).toEqual([
+      { id: "errors", returnData: false, metric: { namespace, metricName: METRICS.apiRequests.name, dimensions: { service: "weft", class: "5xx" }, period: 300, stat: "Sum" } },
+      { id: "all", returnData: false, metric: { namespace, metricName: METRICS.apiRequests.name, dimensions: { service: "weft" }, period: 300, stat: "Sum" } },
+      { id: "rate", expression: "100 * FILL(errors, 0) / all", label: "Api5xxRate", returnData: true },
+    ]);
+    // The dimension sets the alarms read are ones the EMF records carry (the metric's labels or a rollup).
+    for (const spec of alarms) {
+      for (const ref of Object.values(spec.metrics)) {
+        const names = Object.keys(ref.dimensions).filter((d) => d !== "service").sort();
+        const sets = [ref.metric.labels, ...(ref.metric.rollups ?? [])].map((l) => [...l].sort().join(","));
+        expect(sets, `${spec.name}: ${ref.metric.name}`).toContain(names.join(","));
+      }
+    }
   });
 
   it("deploys the bucket of large values, private, its objects expiring after the cold store's retention", () => {

@@ -8,6 +8,8 @@ import { createArchiveTable } from "./table.js";
 import { createStreamApi, type StreamApi } from "./stream.js";
 import { createDashboardSite } from "./dashboard.js";
 import { createValuesBucket } from "./values.js";
+import { createAlarms } from "./alarms.js";
+import { metricsNamespace } from "../alarms.js";
 
 export interface Weft {
   settings: DeploySettings;
@@ -22,6 +24,8 @@ export interface Weft {
   values: sst.aws.Bucket;
   redis: RedisAccess;
   apiKeys: sst.Secret;
+  /** Where the CloudWatch alarms (infra/alarms.ts) notify. */
+  alarms: sst.aws.SnsTopic;
   /** By handler reference, e.g. `functions/node.handler`. */
   functions: Map<string, sst.aws.Function>;
   outputs: Record<string, $util.Input<string>>;
@@ -52,6 +56,8 @@ export function createWeft(env: Record<string, string | undefined>): Weft {
       WEFT_EVENT_BUS: bus.name,
       WEFT_TABLE: table.name,
       WEFT_VALUES_BUCKET: values.name,
+      // EMF metrics (functions/metrics) under this stage's namespace, which the alarms read.
+      POWERTOOLS_METRICS_NAMESPACE: metricsNamespace($app.stage),
       ...redis.environment,
     },
     ...(redis.vpc ? { vpc: redis.vpc } : {}),
@@ -102,6 +108,7 @@ export function createWeft(env: Record<string, string | undefined>): Weft {
   }
 
   const dashboard = createDashboardSite(api, stream);
+  const alarms = createAlarms($app.stage).topic;
 
   return {
     settings,
@@ -113,8 +120,9 @@ export function createWeft(env: Record<string, string | undefined>): Weft {
     values,
     redis,
     apiKeys,
+    alarms,
     functions,
-    outputs: { api: api.url, stream: stream.url, dashboard: dashboard.url, bus: bus.name, table: table.name, values: values.name, redis: settings.redis },
+    outputs: { api: api.url, stream: stream.url, dashboard: dashboard.url, bus: bus.name, table: table.name, values: values.name, redis: settings.redis, alarms: alarms.arn },
   };
 }
 
