@@ -133,12 +133,10 @@ async function main(): Promise<void> {
     const apiSection = api ?? previous.match(/<!-- api:start -->[\s\S]*<!-- api:end -->/)?.[0];
     const streamsSection = streams ?? previous.match(/<!-- streams:start -->[\s\S]*<!-- streams:end -->/)?.[0];
     const dashboardSection = dashboard ?? previous.match(/<!-- dashboard:start -->[\s\S]*<!-- dashboard:end -->/)?.[0];
-    let doc = renderMarkdown(report, "chart.svg");
-    for (const section of [saversSection, apiSection, streamsSection, dashboardSection]) if (section) doc = spliceSection(doc, section);
     // Sections measured by hand (bench/hop-cost.ts) are kept as they are.
     const agentsSection = previous.match(/<!-- agents:start -->[\s\S]*<!-- agents:end -->/)?.[0];
     let doc = renderMarkdown(report, "chart.svg");
-    for (const section of [saversSection, apiSection, streamsSection, agentsSection]) if (section) doc = spliceSection(doc, section);
+    for (const section of [saversSection, apiSection, streamsSection, dashboardSection, agentsSection]) if (section) doc = spliceSection(doc, section);
     writeFileSync(join(here, "RESULTS.md"), doc);
     log("wrote bench/RESULTS.md and bench/chart.svg");
   } finally {
