@@ -160,7 +160,7 @@ describe("SST resource graph: ElastiCache, example agents on (calling OpenAI)", 
         { stack: "elasticache" },
       ),
     );
-  }, 60_000);
+  }, 180_000);
 
   it("creates exactly the routes of infra/routes.ts, each integrated with its handler's function", () => {
     const targets = g.routeTargets();
@@ -381,7 +381,7 @@ describe("SST resource graph: Upstash, example agents off", () => {
         { stack: "upstash" },
       ),
     );
-  }, 60_000);
+  }, 180_000);
 
   it("uses the Upstash URL and token secrets, with no VPC or ElastiCache", () => {
     expect(g.of("aws:elasticache/replicationGroup:ReplicationGroup")).toHaveLength(0);
