@@ -339,6 +339,15 @@ describe("SST resource graph: ElastiCache, example agents on (calling OpenAI)", 
     expect(g.of("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")[0]?.inputs).toMatchObject({ blockPublicAcls: true, restrictPublicBuckets: true });
   });
 
+  it("lets a browser read the bucket's values through presigned URLs (the dashboard's ?values=url), and nothing else", () => {
+    const [bucket] = g.of("aws:s3/bucketV2:BucketV2").filter((b) => !b.name.startsWith("Dashboard"));
+    const cors = g.of("aws:s3/bucketCorsConfigurationV2:BucketCorsConfigurationV2").filter((c) => plain(c.inputs.bucket) === bucket!.state.bucket);
+    expect(cors).toHaveLength(1);
+    expect(plain(cors[0]!.inputs.corsRules)).toEqual([
+      expect.objectContaining({ allowedOrigins: ["*"], allowedMethods: ["GET", "HEAD"], allowedHeaders: ["*"], maxAgeSeconds: 86_400 }),
+    ]);
+  });
+
   it("ships the Lua scripts inside each engine function's zip, under lua/", () => {
     const zip = readFileSync(join(g.ev.workDir, "artifacts", "HttpApi", "code.zip")).toString("latin1");
     expect(zip).toContain("functions/api.mjs");
