@@ -5,7 +5,7 @@
  */
 import { followStream, type StreamOptions } from "./stream.js";
 import { keepAliveSend, type Send } from "./transport.js";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import {
   DIRECT_UPLOAD_BYTES,
   errorOfApi,
@@ -95,6 +95,16 @@ function retryable(err: unknown): boolean {
   return err instanceof TypeError; // fetch: connection refused, reset, dropped
 }
 
+/** Whether a spec has a node input over DIRECT_UPLOAD_BYTES of JSON (one the client uploads). */
+function hasLargeInput(spec: unknown): boolean {
+  const nodes = (spec as { nodes?: unknown } | null)?.nodes;
+  if (!Array.isArray(nodes)) return false;
+  return nodes.some((n: { input?: unknown } | null) => {
+    if (!n || typeof n !== "object" || n.input === undefined || isValueRef(n.input)) return false;
+    return Buffer.byteLength(JSON.stringify(n.input) ?? "") > DIRECT_UPLOAD_BYTES;
+  });
+}
+
 export function createClient(o: ClientOptions) {
   const doFetch = o.fetch ?? fetch;
   const send: Send = o.fetch ?? keepAliveSend;
@@ -108,10 +118,19 @@ export function createClient(o: ClientOptions) {
    * API answers the first run (200, `created: false`) instead of making another.
    */
   async function submit(spec: unknown): Promise<SubmitResult & { created: boolean }> {
-    const body =
+    let body =
       spec && typeof spec === "object" && !Array.isArray(spec) && (spec as { id?: unknown }).id === undefined && (spec as { idempotencyKey?: unknown }).idempotencyKey === undefined
         ? { ...spec, idempotencyKey: `client-${globalThis.crypto.randomUUID()}` }
         : spec;
+    if (hasLargeInput(spec)) {
+      const s = spec as { id?: unknown; idempotencyKey?: unknown; nodes: unknown[] };
+      // The uploads name the run, so the client must know its id before it exists: one it
+      // makes (its retries send the same id, as safe as the key) or the spec's own. With only
+      // a caller's idempotencyKey the id is the API's to derive: the inputs go in the body,
+      // and the API moves them to S3 (up to what one request carries).
+      const id = typeof s.id === "string" ? s.id : s.idempotencyKey === undefined ? `dag_${randomBytes(12).toString("hex")}` : undefined;
+      if (id !== undefined) body = { ...s, id, nodes: await outgoingNodes(id, s.nodes) };
+    }
     for (let attempt = 0; ; attempt++) {
       try {
         return await post<SubmitResult & { created: boolean }>("/v1/dags", body);
@@ -163,18 +182,47 @@ export function createClient(o: ClientOptions) {
    * conflict). Over MAX_VALUE_BYTES it is refused here, before anything is sent.
    */
   async function outgoing(task: Pick<Task, "dagId" | "nodeId">, output: unknown): Promise<unknown> {
-    const json = output === undefined ? undefined : JSON.stringify(output);
-    if (json === undefined) return output;
+    return upload(task.dagId, task.nodeId, "output", output, "output");
+  }
+
+  /** A value (named `name` in errors) as a request carries it: itself, or over DIRECT_UPLOAD_BYTES of JSON, uploaded and referenced. */
+  async function upload(dagId: string, nodeId: string, field: "input" | "output", value: unknown, name: string): Promise<unknown> {
+    const json = value === undefined || isValueRef(value) ? undefined : JSON.stringify(value);
+    if (json === undefined) return value;
     const bytes = Buffer.byteLength(json);
-    if (bytes <= DIRECT_UPLOAD_BYTES) return output;
-    if (bytes > MAX_VALUE_BYTES) throw new PayloadTooLargeError(`output has ${bytes} bytes as JSON; a value may have at most ${MAX_VALUE_BYTES}`, "output");
+    if (bytes <= DIRECT_UPLOAD_BYTES) return value;
+    if (bytes > MAX_VALUE_BYTES) throw new PayloadTooLargeError(`${name} has ${bytes} bytes as JSON; a value may have at most ${MAX_VALUE_BYTES}`, name);
     const sha256 = createHash("sha256").update(json).digest("hex");
-    const up = await post<{ url: string; headers: Record<string, string>; ref: unknown }>(`${node(task.dagId, task.nodeId)}/uploads`, { field: "output", bytes, sha256 });
+    const up = await post<{ url: string; headers: Record<string, string>; ref: unknown }>(`${node(dagId, nodeId)}/uploads`, { field, bytes, sha256 });
     const put = await doFetch(up.url, { method: "PUT", headers: up.headers, body: json });
     await put.arrayBuffer();
-    if (!put.ok) throw new UnavailableError(`upload of the output failed (HTTP ${put.status})`);
+    if (!put.ok) throw new UnavailableError(`upload of the ${name} failed (HTTP ${put.status})`);
     return up.ref;
   }
+
+  /**
+   * The nodes of a submit or an addition with each input over DIRECT_UPLOAD_BYTES uploaded
+   * (field `nodes[i].input`, as the API names it), one at a time; a node without a string id
+   * is left to the API to refuse.
+   */
+  async function outgoingNodes(dagId: string, nodes: unknown[], prefix = ""): Promise<unknown[]> {
+    const out: unknown[] = [];
+    for (const [i, n] of nodes.entries()) {
+      const nd = n as { id?: unknown; input?: unknown } | null;
+      if (!nd || typeof nd !== "object" || typeof nd.id !== "string" || nd.input === undefined) {
+        out.push(n);
+        continue;
+      }
+      const input = await upload(dagId, nd.id, "input", nd.input, `${prefix}nodes[${i}].input`);
+      out.push(input === nd.input ? n : { ...nd, input });
+    }
+    return out;
+  }
+  /** An addition (extend, addNodes, a completion's `add`) with its large inputs uploaded. */
+  const outgoingAddition = async <T>(dagId: string, a: T, prefix = ""): Promise<T> => {
+    const nodes = (a as { nodes?: unknown } | undefined)?.nodes;
+    return Array.isArray(nodes) ? { ...a, nodes: await outgoingNodes(dagId, nodes, prefix) } : a;
+  };
 
   const statePath = (ref: ClientStateRef | StateRef) =>
     "dagId" in ref
@@ -222,7 +270,8 @@ export function createClient(o: ClientOptions) {
       (await resolveAll([(await post<{ task: Task }>(`${node(dagId, nodeId)}/claim`, opts)).task], "input"))[0]!,
     /** Reports success; an output over 1 MB of JSON is uploaded to S3 first and sent by reference. */
     complete: async (task: Lease, output: unknown, opts: Record<string, unknown> = {}) => {
-      const r = await post<CompleteResult>(`${node(task.dagId, task.nodeId)}/complete`, { leaseToken: task.leaseToken, output: await outgoing(task, output), ...opts });
+      const add = opts.add === undefined ? {} : { add: await outgoingAddition(task.dagId, opts.add, "add.") };
+      const r = await post<CompleteResult>(`${node(task.dagId, task.nodeId)}/complete`, { leaseToken: task.leaseToken, output: await outgoing(task, output), ...opts, ...add });
       return r.next ? { ...r, next: await resolveAll(r.next, "input") } : r;
     },
     /** Reports a failure: retried while attempts remain, unless `retryable: false` (default true) fails the node for good. */
@@ -250,10 +299,10 @@ export function createClient(o: ClientOptions) {
       return { ...r, parents: await resolveRecord(r.parents) };
     },
     /** A running node adds nodes and deps to its run without finishing (fenced by its lease). */
-    extend: (task: Lease, addition: Addition) =>
-      post<ExtendResult>(`${node(task.dagId, task.nodeId)}/extend`, { leaseToken: task.leaseToken, ...addition }),
+    extend: async (task: Lease, addition: Addition) =>
+      post<ExtendResult>(`${node(task.dagId, task.nodeId)}/extend`, { leaseToken: task.leaseToken, ...(await outgoingAddition(task.dagId, addition)) }),
     /** Adds nodes and deps to a running run from outside it. */
-    addNodes: (dagId: string, addition: Addition) => post<AddResult>(`/v1/dags/${encodeURIComponent(dagId)}/nodes`, addition),
+    addNodes: async (dagId: string, addition: Addition) => post<AddResult>(`/v1/dags/${encodeURIComponent(dagId)}/nodes`, await outgoingAddition(dagId, addition)),
     /** Ends a waiting node's wait: `output` approves it, `error` rejects it (the node fails). */
     signal: (dagId: string, nodeId: string, s: Signal) => post<SignalResult>(`${node(dagId, nodeId)}/signal`, s),
     /** Approves a waiting node (its output: the decision and its data). */

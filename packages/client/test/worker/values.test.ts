@@ -13,15 +13,17 @@ const { local, client } = useLocal();
 
 const bigText = (bytes: number) => randomBytes(Math.ceil((bytes * 3) / 4)).toString("base64").slice(0, bytes);
 
-/** A client whose requests are all recorded (method and path), over plain fetch. */
+/** A client whose requests are all recorded (method and path, and the body's size by path), over plain fetch. */
 function recording() {
   const seen: string[] = [];
+  const sent = new Map<string, number>();
   const fetchy: typeof fetch = (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     seen.push(`${init?.method ?? "GET"} ${url.pathname}`);
+    if (typeof init?.body === "string") sent.set(`${init?.method ?? "GET"} ${url.pathname}`, Buffer.byteLength(init.body));
     return fetch(input, init);
   };
-  return { seen, client: createClient({ baseUrl: local().baseUrl, fetch: fetchy }) };
+  return { seen, sent, client: createClient({ baseUrl: local().baseUrl, fetch: fetchy }) };
 }
 
 describe("large outputs through the worker", () => {
@@ -82,5 +84,56 @@ describe("large outputs through the worker", () => {
       expect(nodeOf(run, "a")).toMatchObject({ status: "failed", attempt: 1, error: { name: "PayloadTooLargeError", message: expect.stringContaining("output has") } });
       expect(rec.seen.filter((s) => s.endsWith("/uploads") || s.endsWith("/complete"))).toEqual([]);
     });
+  }, 60_000);
+});
+
+describe("large inputs from the client", () => {
+  it("a submit's 3 MB input is uploaded and sent by reference under the id the client gave the run; the task gets the value", async () => {
+    const agent = agentName("bigin");
+    const input = { text: bigText(3_000_000) };
+    const json = JSON.stringify(input);
+    const rec = recording();
+    const { dagId, created } = await rec.client.submit({ nodes: [{ id: "a", agent, input }, { id: "b", agent, input: "small" }] });
+    expect(created).toBe(true);
+    expect(dagId).toMatch(/^dag_[0-9a-f]{24}$/);
+    expect(rec.seen).toContain(`POST /v1/dags/${dagId}/nodes/a/uploads`);
+    expect(rec.seen.filter((s) => s.endsWith("/uploads"))).toHaveLength(1);
+    // The submit itself carried the reference, not the 3 MB.
+    expect(rec.sent.get("POST /v1/dags")).toBeLessThan(10_000);
+    const raw = (await fetch(`${local().baseUrl}/v1/dags/${dagId}?include=input&values=url`).then((r) => r.json())) as { nodes: { id: string; input: unknown }[] };
+    expect(nodeOf(raw, "a").input).toMatchObject({ $weftValue: { bytes: Buffer.byteLength(json), key: expect.stringContaining(`/${dagId}/a/input-${createHash("sha256").update(json).digest("hex")}`) } });
+    expect(nodeOf(raw, "b").input).toBe("small");
+    const tasks = await client().claim(agent, { max: 2 });
+    expect(tasks.find((t) => t.nodeId === "a")?.input).toEqual(input);
+    // Submitted again with the id it got: the same run, not a second one.
+    expect(await rec.client.submit({ id: dagId, nodes: [{ id: "a", agent, input }, { id: "b", agent, input: "small" }] })).toMatchObject({ dagId, created: false });
+  }, 60_000);
+
+  it("with only the caller's idempotencyKey the input goes in the body (the API derives the id and moves it to S3)", async () => {
+    const agent = agentName("keyin");
+    const input = { text: bigText(2_000_000) };
+    const rec = recording();
+    const { dagId } = await rec.client.submit({ idempotencyKey: agentName("key"), nodes: [{ id: "a", agent, input }] });
+    expect(rec.seen.filter((s) => s.endsWith("/uploads"))).toEqual([]);
+    expect(rec.sent.get("POST /v1/dags")).toBeGreaterThan(2_000_000);
+    const raw = (await fetch(`${local().baseUrl}/v1/dags/${dagId}?include=input&values=url`).then((r) => r.json())) as { nodes: { id: string; input: unknown }[] };
+    expect(nodeOf(raw, "a").input).toMatchObject({ $weftValue: { key: expect.stringContaining(`/${dagId}/a/input-`) } });
+    expect((await client().claim(agent))[0]?.input).toEqual(input);
+  }, 60_000);
+
+  it("addNodes uploads a large input of an added node; one over 100 MB is refused naming it, before anything is sent", async () => {
+    const agent = agentName("addin");
+    const { dagId } = await client().submit({ nodes: [{ id: "a", agent }] });
+    const input = { text: bigText(1_500_000) };
+    const rec = recording();
+    await rec.client.addNodes(dagId, { nodes: [{ id: "x", agent, deps: ["a"], input }] });
+    expect(rec.seen).toEqual([`POST /v1/dags/${dagId}/nodes/x/uploads`, expect.stringMatching(/^PUT /), `POST /v1/dags/${dagId}/nodes`]);
+    expect(rec.sent.get(`POST /v1/dags/${dagId}/nodes`)).toBeLessThan(10_000);
+    const run = (await fetch(`${local().baseUrl}/v1/dags/${dagId}?include=input`).then((r) => r.json())) as { nodes: { id: string; input: unknown }[] };
+    expect(nodeOf(run, "x").input).toEqual(input);
+    rec.seen.length = 0;
+    const err = await rec.client.addNodes(dagId, { nodes: [{ id: "y", agent, input: "x".repeat(MAX_VALUE_BYTES) }] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "payload_too_large", field: "nodes[0].input" });
+    expect(rec.seen).toEqual([]);
   }, 60_000);
 });
