@@ -36,17 +36,24 @@ export interface Values {
   incomingSubmit<T>(tenant: string, spec: T): Promise<T>;
   /** Every node input of a submit or an addition (`nodes[i].input`), as incoming(). */
   incomingNodes<T extends { nodes?: { id?: unknown; input?: unknown }[] }>(tenant: string, dagId: string, body: T, fieldPrefix?: string): Promise<T>;
-  /** One response's resolver: resolves references against a shared inline budget. */
-  resolver(mode?: ValuesMode): Resolver;
+  /**
+   * One response's resolver for the tenant's runs: resolves references against a shared
+   * inline budget. Only objects of the run a value belongs to are read: a reference to
+   * anything else (a caller may send any JSON as a signal's or a timeout's output) is given
+   * back as it is, never read and never signed.
+   */
+  resolver(tenant: string, mode?: ValuesMode): Resolver;
 }
 
 export interface Resolver {
-  /** A value as the response carries it: a reference inlined or with its URL, anything else as it is. */
-  value(v: unknown): Promise<unknown>;
-  /** A record's values resolved (parents' outputs by node id). */
-  record(r: Record<string, unknown>): Promise<Record<string, unknown>>;
-  /** `items` with `field` resolved in each, in order (the budget goes to the first ones). */
-  each<T extends object>(items: T[], ...fields: (keyof T & string)[]): Promise<T[]>;
+  /** A value of run `dagId` as the response carries it: its reference inlined or with its URL, anything else as it is. */
+  value(v: unknown, dagId: string): Promise<unknown>;
+  /** A record of run `dagId`'s values resolved (parents' outputs by node id). */
+  record(r: Record<string, unknown>, dagId: string): Promise<Record<string, unknown>>;
+  /** `items` of run `dagId` with `fields` resolved in each, in order (the budget goes to the first ones). */
+  each<T extends object>(dagId: string, items: T[], ...fields: (keyof T & string)[]): Promise<T[]>;
+  /** Claimed tasks (of several runs), each input resolved against its own run. */
+  tasks<T extends { dagId: string; input?: unknown }>(tasks: T[]): Promise<T[]>;
 }
 
 export interface ValuesOptions {
@@ -111,11 +118,12 @@ export function createValues(o: ValuesOptions = {}): Values {
       const out = await incomingNodes(tenant, dagId, s);
       return (s.id === undefined && s.idempotencyKey === undefined ? { ...out, id: dagId } : out) as typeof spec;
     },
-    resolver(mode = "inline") {
+    resolver(tenant, mode = "inline") {
       let budget = inlineBytes;
-      const value = async (v: unknown): Promise<unknown> => {
+      const value = async (v: unknown, dagId: string): Promise<unknown> => {
         if (!store || !isValueRef(v)) return v;
         const ref = { key: v.$weftValue.key, bytes: v.$weftValue.bytes };
+        if (typeof ref.key !== "string" || !store.ownedBy(ref.key, tenant, dagId)) return v;
         if (mode === "inline" && ref.bytes <= budget) {
           const json = await store.get(ref);
           if (json !== undefined) {
@@ -125,10 +133,16 @@ export function createValues(o: ValuesOptions = {}): Values {
         }
         return valueRef({ ...ref, url: await store.readUrl(ref) });
       };
+      const each = <T extends object>(dagId: string, items: T[], ...fields: (keyof T & string)[]) => resolveRefs(items, fields, (ref) => value(ref, dagId));
       return {
         value,
-        record: (r) => resolveRecordRefs(r, value),
-        each: (items, ...fields) => resolveRefs(items, fields, value),
+        record: (r, dagId) => resolveRecordRefs(r, (ref) => value(ref, dagId)),
+        each,
+        async tasks(tasks) {
+          const out: typeof tasks = [];
+          for (const t of tasks) out.push(...(await each(t.dagId, [t], "input")));
+          return out;
+        },
       };
     },
   };

@@ -18,7 +18,7 @@ export function claimRoutes({ engine, values }: RouteDeps): WeftApp {
       body: { required: false, schema: ClaimBodySchema, description: "Optional; an empty body (whatever its Content-Type) claims one task with the default lease" },
       responses: { 200: json(z.object({ tasks: z.array(TaskSchema) }), "Claimed tasks; empty when nothing is ready") },
     },
-    async (c, { params: { agent }, body }) => c.json({ tasks: await values.resolver().each(await engine.claim(c.var.tenant, agent, body), "input") }, 200),
+    async (c, { params: { agent }, body }) => c.json({ tasks: await values.resolver(c.var.tenant).tasks(await engine.claim(c.var.tenant, agent, body)) }, 200),
   );
 
   serve(
@@ -36,7 +36,7 @@ export function claimRoutes({ engine, values }: RouteDeps): WeftApp {
       responses: { 200: json(z.object({ task: TaskSchema }), "The claimed task"), ...errorResponses(404, 409) },
     },
     async (c, { params: { dagId, nodeId }, body }) => {
-      const [task] = await values.resolver().each([await engine.claimNode(c.var.tenant, dagId, nodeId, body)], "input");
+      const [task] = await values.resolver(c.var.tenant).tasks([await engine.claimNode(c.var.tenant, dagId, nodeId, body)]);
       return c.json({ task: task! }, 200);
     },
   );

@@ -96,7 +96,7 @@ export function nodeRoutes({ engine, afterWrite, values }: RouteDeps): WeftApp {
         ...(add ? { add: await values.incomingNodes(tenant, dagId, add, "add.") } : {}),
       });
       if (!result.duplicate) await afterWrite({ tenant, dagId });
-      return c.json(result.next ? { ...result, next: await values.resolver().each(result.next, "input") } : result, 200);
+      return c.json(result.next ? { ...result, next: await values.resolver(tenant).tasks(result.next) } : result, 200);
     },
   );
 
@@ -211,7 +211,7 @@ export function nodeRoutes({ engine, afterWrite, values }: RouteDeps): WeftApp {
     },
     async (c, { params: { dagId, nodeId }, query: { values: mode } }) => {
       const r = await engine.parents(c.var.tenant, dagId, nodeId);
-      return c.json({ parents: await values.resolver(mode).record(r.outputs), notSucceeded: r.notSucceeded }, 200);
+      return c.json({ parents: await values.resolver(c.var.tenant, mode).record(r.outputs, dagId), notSucceeded: r.notSucceeded }, 200);
     },
   );
   return app;

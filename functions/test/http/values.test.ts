@@ -225,6 +225,28 @@ describe("hostile references", () => {
   }, 30_000);
 });
 
+describe("references a run does not own", () => {
+  it("are never read, whatever value carries them (signals by key, timeout outputs): another tenant's object stays theirs", async () => {
+    // globex's large output, stored the ordinary way.
+    const theirs = uid("theirs2");
+    await http("POST", "/v1/dags", { id: theirs, nodes: [{ id: "a", agent: `${theirs}-ag` }] }, KEY_B);
+    const t = await claim(`${theirs}-ag`, KEY_B);
+    await http("POST", `/v1/dags/${theirs}/nodes/a/complete`, { leaseToken: t.leaseToken, output: bigValue(300_000) }, KEY_B);
+    const secret = (await getRuntime().engine.getRun("globex", theirs)).nodes[0]!.output;
+    expect(isValueRef(secret)).toBe(true);
+    // acme names globex's key as the output of a signal by key and of a wait's timeout: kept as sent, never resolved nor signed.
+    const id = uid("steal");
+    const key = uid("k");
+    await http("POST", "/v1/dags", { id, nodes: [{ id: "w", wait: { key } }, { id: "t", wait: { timeoutMs: 1, onTimeout: "succeed", output: secret } }] });
+    expect((await http("POST", "/v1/signals", { key, output: secret })).json).toMatchObject({ signalled: 1 });
+    await new Promise((r) => setTimeout(r, 20));
+    await getRuntime().engine.reconcile();
+    const run = (await http("GET", `/v1/dags/${id}`)).json;
+    for (const n of run.nodes) expect(n, n.id).toMatchObject({ status: "succeeded", output: secret });
+    expect((await http("GET", `/v1/dags/${id}?values=url`)).json.nodes.map((n: { output: unknown }) => n.output)).toEqual([secret, secret]);
+  }, 30_000);
+});
+
 async function runWithLargeValues(id: string, finish: boolean) {
   const agent = `${id}-ag`;
   await invoke(api, "POST", "/v1/dags", { body: { id, nodes: [{ id: "a", agent, input: bigValue(400_000) }] } });
@@ -265,7 +287,7 @@ describe("retention of large values", () => {
     expect(await keysOf(ended)).toBe(0);
     expect(await keysOf(live)).toBe(1);
     const kept = await getRuntime().engine.getRun(TENANT_A, live, { include: { input: true } });
-    expect(await getRuntime().values.resolver().value(kept.nodes[0]!.input)).toEqual(expect.objectContaining({ text: expect.any(String) }));
+    expect(await getRuntime().values.resolver(TENANT_A).value(kept.nodes[0]!.input, live)).toEqual(expect.objectContaining({ text: expect.any(String) }));
   }, 60_000);
 
   it("keeps an upload no run names yet for the grace period (a submit on its way), then sweeps it", async () => {
