@@ -16,7 +16,8 @@ import {
 /**
  * Large inputs and outputs at the API's edge (M13 item 6). On the way in, a value whose JSON
  * is above the threshold goes to S3 (@weft/core/values) and the engine, Redis, the cold store
- * and the events get its reference instead; a reference the caller sends (after an upload)
+ * and the events get its reference instead (node inputs and outputs, what a suspending agent
+ * waits on, a signal's output); a reference the caller sends (after an upload)
  * must name an existing object of the same run, or it is refused (422 naming the field). On
  * the way out, references are resolved: inlined up to INLINE_RESPONSE_BYTES per response, or
  * given back with a presigned URL (past that, or on `?values=url`). Without a value store
@@ -50,10 +51,10 @@ export interface Resolver {
   value(v: unknown, dagId: string): Promise<unknown>;
   /** A record of run `dagId`'s values resolved (parents' outputs by node id). */
   record(r: Record<string, unknown>, dagId: string): Promise<Record<string, unknown>>;
-  /** `items` of run `dagId` with `fields` resolved in each, in order (the budget goes to the first ones). */
-  each<T extends object>(dagId: string, items: T[], ...fields: (keyof T & string)[]): Promise<T[]>;
-  /** Claimed tasks (of several runs), each input resolved against its own run. */
-  tasks<T extends { dagId: string; input?: unknown }>(tasks: T[]): Promise<T[]>;
+  /** Claimed tasks, in order: each input, and the output of the signal that resumed a suspended agent (`signal.output`). */
+  tasks<T extends { dagId: string; input?: unknown; signal?: { output?: unknown } }>(tasks: T[]): Promise<T[]>;
+  /** Run `dagId`'s nodes, in order: output and input, what a suspended agent waits on (`wait.input`) and the signal it got (`signal.output`). */
+  nodes<T extends { output?: unknown; input?: unknown; wait?: { input?: unknown }; signal?: { output?: unknown } }>(dagId: string, nodes: T[]): Promise<T[]>;
 }
 
 export interface ValuesOptions {
@@ -133,14 +134,25 @@ export function createValues(o: ValuesOptions = {}): Values {
         }
         return valueRef({ ...ref, url: await store.readUrl(ref) });
       };
-      const each = <T extends object>(dagId: string, items: T[], ...fields: (keyof T & string)[]) => resolveRefs(items, fields, (ref) => value(ref, dagId));
+      /** `item` with its `part`'s `field` resolved (a task's signal, a node's wait). */
+      const inner = async <T extends object>(item: T, part: string, field: string, dagId: string): Promise<T> => {
+        const p = (item as Record<string, unknown>)[part] as Record<string, unknown> | undefined;
+        return p && typeof p === "object" && isValueRef(p[field]) ? { ...item, [part]: { ...p, [field]: await value(p[field], dagId) } } : item;
+      };
       return {
         value,
         record: (r, dagId) => resolveRecordRefs(r, (ref) => value(ref, dagId)),
-        each,
         async tasks(tasks) {
           const out: typeof tasks = [];
-          for (const t of tasks) out.push(...(await each(t.dagId, [t], "input")));
+          for (const t of tasks) {
+            const [withInput] = await resolveRefs([t], ["input"], (ref) => value(ref, t.dagId));
+            out.push(await inner(withInput!, "signal", "output", t.dagId));
+          }
+          return out;
+        },
+        async nodes(dagId, nodes) {
+          const out = await resolveRefs(nodes, ["output", "input"], (ref) => value(ref, dagId));
+          for (let i = 0; i < out.length; i++) out[i] = await inner(await inner(out[i]!, "wait", "input", dagId), "signal", "output", dagId);
           return out;
         },
       };

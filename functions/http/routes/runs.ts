@@ -151,7 +151,7 @@ export function runRoutes({ engine, runs, afterWrite, values }: RouteDeps): Weft
     },
     async (c, { params: { dagId }, query: { include, values: mode } }) => {
       const run = await runs.getRun(c.var.tenant, dagId, { output: true, input: include === "input" });
-      return c.json({ ...run, nodes: await values.resolver(c.var.tenant, mode).each(dagId, run.nodes, "output", "input") }, 200);
+      return c.json({ ...run, nodes: await values.resolver(c.var.tenant, mode).nodes(dagId, run.nodes) }, 200);
     },
   );
 

@@ -1,5 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { IdSchema, textSchema } from "@weft/core/checks";
+import { ValidationError } from "@weft/core";
+import { isValueRef } from "@weft/core/sdk";
 import { WaitSpecSchema } from "@weft/core/validation";
 import { errorResponses } from "../errors.js";
 import { serve } from "../serve.js";
@@ -38,7 +40,11 @@ const NoBody = { required: false, schema: z.object({}), description: "None; an e
 /** The path app.ts serves without the tenant's key. */
 export const isTokenSignalPath = (path: string) => /^\/v1\/signals\/[^/]+$/.test(path);
 
-export function waitRoutes({ engine, afterWrite }: RouteDeps): WeftApp {
+export function waitRoutes({ engine, afterWrite, values }: RouteDeps): WeftApp {
+  /** A signal's output as the engine takes it: over the threshold, in S3 under the node it ends the wait of. */
+  const incomingSignal = async <T extends { output?: unknown }>(target: { tenant: string; dagId: string; nodeId: string }, body: T): Promise<T> =>
+    body?.output === undefined ? body : { ...body, output: await values.incoming({ ...target, field: "output" }, body.output) };
+
   const app = subApp();
 
   serve(
@@ -53,7 +59,7 @@ export function waitRoutes({ engine, afterWrite }: RouteDeps): WeftApp {
     },
     async (c, { params: { dagId, nodeId }, body }) => {
       const tenant = c.var.tenant;
-      const result = await engine.signal(tenant, dagId, nodeId, body);
+      const result = await engine.signal(tenant, dagId, nodeId, await incomingSignal({ tenant, dagId, nodeId }, body));
       if (!result.duplicate) await afterWrite({ tenant, dagId });
       return c.json(result, 200);
     },
@@ -71,7 +77,9 @@ export function waitRoutes({ engine, afterWrite }: RouteDeps): WeftApp {
       responses: { 200: json(SignalResultSchema, "The wait ended (or `duplicate: true`)"), ...errorResponses(404, 422) },
     },
     async (c, { params: { token }, body }) => {
-      const { tenant, dagId, nodeId: _node, ...result } = await engine.signalByToken(token, body);
+      // Its caller has no key, so no upload of its own: a reference from it is never one it may set.
+      if (isValueRef(body?.output)) throw new ValidationError("output must be a value, not a reference ($weftValue): a signal URL cannot upload", "output");
+      const { tenant, dagId, nodeId: _node, ...result } = await engine.signalByToken(token, body, { prepare: (target) => incomingSignal(target, body) });
       if (!result.duplicate) await afterWrite({ tenant, dagId });
       return c.json(result, 200);
     },
@@ -138,7 +146,7 @@ export function waitRoutes({ engine, afterWrite }: RouteDeps): WeftApp {
     async (c, { params: { dagId, nodeId }, body: { leaseToken, wait, input, workerId } }) => {
       const tenant = c.var.tenant;
       const result = await engine.suspend(tenant, { dagId, nodeId, leaseToken }, wait, {
-        ...(input !== undefined ? { input } : {}),
+        ...(input !== undefined ? { input: await values.incoming({ tenant, dagId, nodeId, field: "input" }, input) } : {}),
         ...(workerId ? { workerId } : {}),
       });
       await afterWrite({ tenant, dagId });

@@ -41,6 +41,8 @@ beforeAll(async () => {
       WEFT_HOT_TTL_SECONDS: "1",
       WEFT_VALUES_BUCKET: s3.bucket,
       WEFT_S3_ENDPOINT: s3.endpoint,
+      // Suspends answer a signal token (POST /v1/signals/{token}).
+      WEFT_SIGNING_SECRET: "a signing secret of at least 32 characters, for tests",
     },
     cold: new DynamoColdStore({ client: dynamo.client(), tableName: "weft-test", retentionSeconds: RETENTION_SECONDS, clock: () => Date.now() + clockAheadMs }),
   });
@@ -222,6 +224,69 @@ describe("hostile references", () => {
     expect((await http("GET", `/v1/dags/${id}`)).json.nodes[0]).toMatchObject({ status: "running" });
     // A url a caller sends back is not trusted either: only the key is kept, and checked.
     expect((await invoke(api, "POST", `/v1/dags/${id}/nodes/a/complete`, { body: { leaseToken: a.leaseToken, output: secret } })).status).toBe(422);
+  }, 30_000);
+});
+
+describe("large values of waits and signals", () => {
+  type Ref = { $weftValue: { key: string; bytes: number } };
+  const keyOf = (v: unknown) => (v as Ref).$weftValue.key;
+
+  it("a suspending agent's large input and the large signal that resumes it go to S3; the resumed task and GET give them back", async () => {
+    const id = uid("susp");
+    const agent = `${id}-ag`;
+    await http("POST", "/v1/dags", { id, nodes: [{ id: "a", agent }] });
+    const a = await claim(agent);
+    const ask = bigValue(400_000);
+    const suspended = await http("POST", `/v1/dags/${id}/nodes/a/suspend`, { leaseToken: a.leaseToken, wait: {}, input: ask });
+    expect(suspended).toMatchObject({ status: 200, json: { status: "waiting" } });
+    // Redis keeps a reference; the log's node.waiting carries the reference, not the value.
+    const hot = (await getRuntime().engine.getRun(TENANT_A, id, { include: { input: true } })).nodes[0]!;
+    expect(keyOf(hot.wait?.input)).toMatch(new RegExp(`^weft/acme/${id}/a/input-[0-9a-f]{64}\\.json$`));
+    expect((await http("GET", `/v1/dags/${id}/events?limit=100`)).text.length).toBeLessThan(10_000);
+    expect((await http("GET", `/v1/dags/${id}?include=input`)).json.nodes[0].wait.input).toEqual(ask);
+
+    const answer = bigValue(500_000);
+    expect(await http("POST", `/v1/dags/${id}/nodes/a/signal`, { output: answer, by: "ana" })).toMatchObject({ status: 200, json: { status: "ready" } });
+    const signalled = (await getRuntime().engine.getRun(TENANT_A, id)).nodes[0]!;
+    expect(keyOf(signalled.signal?.output)).toMatch(new RegExp(`^weft/acme/${id}/a/output-[0-9a-f]{64}\\.json$`));
+    expect((await http("GET", `/v1/dags/${id}`)).json.nodes[0].signal).toMatchObject({ via: "api", by: "ana", output: answer });
+    const resumed = await claim(agent);
+    expect(resumed).toMatchObject({ nodeId: "a", signal: { via: "api", output: answer } });
+    // As a URL on request (the dashboard).
+    const asUrl = (await http("GET", `/v1/dags/${id}?values=url&include=input`)).json.nodes[0];
+    expect(await (await fetch(asUrl.signal.output.$weftValue.url)).json()).toEqual(answer);
+    expect(await (await fetch(asUrl.wait.input.$weftValue.url)).json()).toEqual(ask);
+  }, 30_000);
+
+  it("a signal URL's large output (no key) goes to S3 under the node it resumes; a reference sent to it is refused", async () => {
+    const id = uid("tok");
+    const agent = `${id}-ag`;
+    await http("POST", "/v1/dags", { id, nodes: [{ id: "a", agent }] });
+    const a = await claim(agent);
+    const { signalToken } = (await http("POST", `/v1/dags/${id}/nodes/a/suspend`, { leaseToken: a.leaseToken, wait: {} })).json;
+    expect(signalToken).toEqual(expect.any(String));
+    const byToken = (body: unknown) =>
+      fetch(`${gw.baseUrl}/v1/signals/${encodeURIComponent(signalToken)}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    // A keyless caller cannot upload, so a reference from it names nothing it may set.
+    const forged = await byToken({ output: { $weftValue: { key: `weft/acme/${id}/a/output-${"0".repeat(64)}.json`, bytes: 1 } } });
+    expect(forged.status).toBe(422);
+    expect(((await forged.json()) as { error: { field: string } }).error.field).toBe("output");
+    const answer = bigValue(400_000);
+    expect((await byToken({ output: answer })).status).toBe(200);
+    expect(keyOf((await getRuntime().engine.getRun(TENANT_A, id)).nodes[0]!.signal?.output)).toMatch(new RegExp(`^weft/acme/${id}/a/output-`));
+    expect(await claim(agent)).toMatchObject({ signal: { via: "url", output: answer } });
+  }, 30_000);
+
+  it("a wait node's large approval is its output: kept in S3, given back by GET and parents()", async () => {
+    const id = uid("wait");
+    const agent = `${id}-ag`;
+    await http("POST", "/v1/dags", { id, nodes: [{ id: "w", wait: {} }, { id: "b", agent, deps: ["w"] }] });
+    const decision = bigValue(300_000);
+    expect(await http("POST", `/v1/dags/${id}/nodes/w/signal`, { output: decision })).toMatchObject({ status: 200, json: { status: "succeeded" } });
+    expect(keyOf((await getRuntime().engine.getRun(TENANT_A, id)).nodes[0]!.output)).toMatch(new RegExp(`^weft/acme/${id}/w/output-`));
+    expect((await http("GET", `/v1/dags/${id}`)).json.nodes[0].output).toEqual(decision);
+    await claim(agent);
+    expect((await http("GET", `/v1/dags/${id}/nodes/b/parents`)).json.parents).toEqual({ w: decision });
   }, 30_000);
 });
 

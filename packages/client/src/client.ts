@@ -173,6 +173,15 @@ export function createClient(o: ClientOptions) {
   }
   const resolveAll = <T extends object>(items: T[], ...fields: (keyof T & string)[]) => resolveRefs(items, fields, resolve);
   const resolveRecord = (r: Record<string, unknown>) => resolveRecordRefs(r, resolve);
+  /** Claimed tasks: each input, and the output of the signal that resumed a suspended agent. */
+  const resolveTasks = async (tasks: Task[]): Promise<Task[]> => {
+    const out = await resolveAll(tasks, "input");
+    for (let i = 0; i < out.length; i++) {
+      const sig = out[i]!.signal;
+      if (sig && isValueRef(sig.output)) out[i] = { ...out[i]!, signal: { ...sig, output: await resolve(sig.output) } };
+    }
+    return out;
+  };
 
   /**
    * An output whose JSON is over DIRECT_UPLOAD_BYTES goes straight to S3 (POST .../uploads,
@@ -265,14 +274,14 @@ export function createClient(o: ClientOptions) {
     /** Submit a run; safe to retry (a key is generated when the spec has no id or idempotencyKey, and reused on retries). */
     submit,
     claim: async (agent: string, opts: ClaimOptions = {}) =>
-      resolveAll((await post<{ tasks: Task[] }>(`/v1/agents/${encodeURIComponent(agent)}/claim`, opts)).tasks, "input"),
+      resolveTasks((await post<{ tasks: Task[] }>(`/v1/agents/${encodeURIComponent(agent)}/claim`, opts)).tasks),
     claimNode: async (dagId: string, nodeId: string, opts: ClaimOptions = {}) =>
-      (await resolveAll([(await post<{ task: Task }>(`${node(dagId, nodeId)}/claim`, opts)).task], "input"))[0]!,
+      (await resolveTasks([(await post<{ task: Task }>(`${node(dagId, nodeId)}/claim`, opts)).task]))[0]!,
     /** Reports success; an output over 1 MB of JSON is uploaded to S3 first and sent by reference. */
     complete: async (task: Lease, output: unknown, opts: Record<string, unknown> = {}) => {
       const add = opts.add === undefined ? {} : { add: await outgoingAddition(task.dagId, opts.add, "add.") };
       const r = await post<CompleteResult>(`${node(task.dagId, task.nodeId)}/complete`, { leaseToken: task.leaseToken, output: await outgoing(task, output), ...opts, ...add });
-      return r.next ? { ...r, next: await resolveAll(r.next, "input") } : r;
+      return r.next ? { ...r, next: await resolveTasks(r.next) } : r;
     },
     /** Reports a failure: retried while attempts remain, unless `retryable: false` (default true) fails the node for good. */
     fail: (task: Lease, error: NodeError, opts: { retryable?: boolean } = {}) =>

@@ -47,6 +47,36 @@ describe("suspend and signals through the SDK", () => {
     }
   });
 
+  it("a large question and a large answer (over the 256 KB threshold) travel through S3: the resumed attempt gets the answer", async () => {
+    const agent = agentName("bigask");
+    const question = { doc: "q".repeat(400_000) };
+    const answer = { edits: "a".repeat(500_000) };
+    let resumedWith: unknown;
+    const w = worker({
+      agents: {
+        [agent]: async (task: Task, ctx: TaskContext) => {
+          if (!task.signal) return ctx.suspend({ wait: {}, input: question });
+          resumedWith = task.signal.output;
+          return "done";
+        },
+      },
+      baseUrl: local().baseUrl,
+      pollMs: 50,
+      log: quiet,
+    });
+    try {
+      const { dagId } = await client().submit({ nodes: [{ id: "ask", agent }] });
+      await until("the node to wait", async () => nodeOf(await client().getRun(dagId), "ask").status === "waiting");
+      const raw = (await fetch(`${local().baseUrl}/v1/dags/${dagId}?include=input&values=url`).then((r) => r.json())) as { nodes: { id: string; wait: { input: unknown } }[] };
+      expect(nodeOf(raw, "ask").wait.input).toMatchObject({ $weftValue: { key: expect.stringContaining(`/${dagId}/ask/input-`) } });
+      expect(await client().approve(dagId, "ask", answer)).toMatchObject({ status: "ready" });
+      expect(nodeOf(await finished(client(), dagId), "ask")).toMatchObject({ status: "succeeded", output: "done" });
+      expect(resumedWith).toEqual(answer);
+    } finally {
+      await w.close({ graceMs: 0 });
+    }
+  }, 30_000);
+
   it("throw new Suspend works like ctx.suspend; reject fails the node; a signal URL works without a key", async () => {
     const agent = agentName("asker");
     const w = worker({

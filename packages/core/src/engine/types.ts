@@ -385,8 +385,17 @@ export interface RunAdmin {
   addNodes(tenant: string, dagId: string, addition: Addition, opts?: { actor?: string }): Promise<AddResult>;
   /** Ends a waiting node's wait with the tenant's key. Not waiting -> ConflictError (same signalId: duplicate). */
   signal(tenant: string, dagId: string, nodeId: string, signal: Signal): Promise<SignalResult>;
-  /** Ends the wait a signal token was issued for; anything wrong with the token -> NotFoundError that says nothing more. */
-  signalByToken(token: string, signal: Signal): Promise<SignalResult & { tenant: string; dagId: string; nodeId: string }>;
+  /**
+   * Ends the wait a signal token was issued for; anything wrong with the token -> NotFoundError
+   * that says nothing more. `prepare` gets the node the token names, once the token is good and
+   * before the signal is applied, and gives the signal to apply (the API moves a large output
+   * to S3 under that node).
+   */
+  signalByToken(
+    token: string,
+    signal: Signal,
+    opts?: { prepare?: (target: { tenant: string; dagId: string; nodeId: string }) => Promise<Signal> },
+  ): Promise<SignalResult & { tenant: string; dagId: string; nodeId: string }>;
   /** Ends every wait of the tenant on `key`, in any run; how many. A signal before anyone waits is not kept. */
   signalKey(tenant: string, key: string, signal: Signal): Promise<{ signalled: number; nodes: { dagId: string; nodeId: string; status: NodeStatus }[] }>;
 }

@@ -84,10 +84,15 @@ export function waits(ctx: WaitContext) {
       });
     },
 
-    async signalByToken(token: string, signal: Signal): Promise<SignalResult & { tenant: string; dagId: string; nodeId: string }> {
+    async signalByToken(
+      token: string,
+      signal: Signal,
+      o?: { prepare?: (target: { tenant: string; dagId: string; nodeId: string }) => Promise<Signal> },
+    ): Promise<SignalResult & { tenant: string; dagId: string; nodeId: string }> {
       const address = typeof token === "string" ? ctx.sealer?.open(token, ctx.now()) : undefined;
       if (!address) throw new NotFoundError("no such signal");
-      const args = signalArgs(signal, limits.maxInputBytes);
+      const prepared = o?.prepare ? await o.prepare({ tenant: address.tenant, dagId: address.dagId, nodeId: address.nodeId }) : signal;
+      const args = signalArgs(prepared, limits.maxInputBytes);
       try {
         const r = await ctx.onRun(S.signal, address.tenant, address.dagId, { nodeId: address.nodeId, gen: address.gen, via: "url", ...args });
         return { ...r, tenant: address.tenant, dagId: address.dagId, nodeId: address.nodeId };
