@@ -84,9 +84,11 @@ export const routes: readonly Route[] = [
  * gateway serves both tables (functions/local/streaming.ts).
  */
 export const STREAM_HANDLER = "functions/stream.handler";
+/** The stream paths, once: these routes, the Stream function's app (functions/live/routes.ts) and a watch token's `streamUrl` use them. */
+export const STREAM_PATHS = { run: "/v1/dags/{dagId}/events/stream", tenant: "/v1/events/stream" } as const;
 export const streamRoutes: readonly Route[] = [
-  { method: "GET", path: "/v1/dags/{dagId}/events/stream", handler: STREAM_HANDLER },
-  { method: "GET", path: "/v1/events/stream", handler: STREAM_HANDLER },
+  { method: "GET", path: STREAM_PATHS.run, handler: STREAM_HANDLER },
+  { method: "GET", path: STREAM_PATHS.tenant, handler: STREAM_HANDLER },
 ];
 
 /** `"POST /v1/dags"` (or `$default`): the route key API Gateway (and `sst.aws.ApiGatewayV2.route`) uses. */

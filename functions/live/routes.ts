@@ -6,6 +6,7 @@ import { errorResponse, errorResponses } from "../http/errors.js";
 import { subApp, type WeftApp } from "../http/routes/deps.js";
 import { DagParams } from "../http/schemas.js";
 import { serve } from "../http/serve.js";
+import { STREAM_PATHS } from "../../infra/routes.js";
 import type { LogWatch } from "./log-watch.js";
 import type { RunsWatch } from "./runs-watch.js";
 import { MAX_WATCH_TTL_SECONDS, type WatchTokens } from "./watch-token.js";
@@ -14,9 +15,6 @@ import { MAX_WATCH_TTL_SECONDS, type WatchTokens } from "./watch-token.js";
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
 const sse = (description: string) => ({ description, content: { "text/event-stream": { schema: z.string() } } });
-
-/** Where the stream routes are served (deployed: the REST API in front of the Stream function). */
-export const STREAM_PATHS = { run: "/v1/dags/{dagId}/events/stream", tenant: "/v1/events/stream" } as const;
 
 const RUN_ENDS: ReadonlySet<EventType> = new Set(["run.succeeded", "run.failed", "run.cancelled"]);
 
