@@ -76,7 +76,12 @@ export function RunPage({ dagId }: { dagId: string }) {
 
   // The stream: EventSource with a watch token (it cannot send the key). It resumes by
   // Last-Event-ID by itself; when the token has expired, a new one resumes after the last seq.
+  // It opens once the graph is laid out: the statuses come from the run's read, and the log's
+  // replay (from seq 1: 15,000 events for a finished 5,000-node run) does not compete with the
+  // first render.
+  const laidOut = positions !== undefined;
   useEffect(() => {
+    if (!laidOut) return;
     let es: EventSource | undefined;
     let stopped = false;
     let frame = 0;
@@ -141,7 +146,7 @@ export function RunPage({ dagId }: { dagId: string }) {
       cancelAnimationFrame(frame);
       clearTimeout(pageTimer);
     };
-  }, [dagId, load, store]);
+  }, [dagId, load, store, laidOut]);
 
   // Time travel: the run as it was after event `travelSeq` (GET /history), debounced.
   useEffect(() => {
