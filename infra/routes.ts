@@ -91,6 +91,27 @@ export const streamRoutes: readonly Route[] = [
   { method: "GET", path: STREAM_PATHS.tenant, handler: STREAM_HANDLER },
 ];
 
+/**
+ * CORS of both APIs: the deployed dashboard is a static site on CloudFront, another origin
+ * than the HTTP API and the Stream REST API. Any origin: the API authenticates by a bearer key
+ * or a watch token a page sends on purpose, never by cookies, so an origin gains nothing from
+ * being allowed. The request headers are named: a `*` in Access-Control-Allow-Headers does
+ * not cover Authorization. The HTTP API answers preflights itself (infra/stack/index.ts); the
+ * REST API routes them to the Stream function, which answers them (and adds the headers to
+ * its replies) from this same table (functions/live/routes.ts). The local gateway does both
+ * the same way (functions/local/gateway.ts).
+ */
+export const CORS = {
+  allowOrigins: ["*"],
+  allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
+  /** What the dashboard and @weft/client send: the key, JSON, a state version, the writer, and EventSource's resume point. */
+  allowHeaders: ["authorization", "content-type", "if-match", "if-none-match", "last-event-id", "x-weft-agent", "x-weft-run", "x-weft-node", "x-weft-attempt"],
+  /** Read by pages: a state value's version, when to retry a 429 / 503. */
+  exposeHeaders: ["etag", "retry-after"],
+  maxAgeSeconds: 600,
+} as const;
+export type Cors = typeof CORS;
+
 /** `"POST /v1/dags"` (or `$default`): the route key API Gateway (and `sst.aws.ApiGatewayV2.route`) uses. */
 export function routeKey(route: Route): string {
   return route.path === "$default" ? "$default" : `${route.method} ${route.path}`;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_RETENTION_DAYS, TABLE } from "../packages/core/src/archive/table.js";
 import { ValidationError } from "../packages/core/src/errors.js";
 import { functionName, functionSpecs } from "./functions.js";
-import { routeKey, routes, streamRoutes } from "./routes.js";
+import { CORS, routeKey, routes, streamRoutes } from "./routes.js";
 import { schedules } from "./schedules.js";
 import { deploySettings } from "./settings.js";
 import { ensurePlatform, evaluate, ROOT, stopHarness, type Evaluation, type MockResource } from "./sst-harness.js";
@@ -206,8 +206,33 @@ describe("SST resource graph: ElastiCache, example agents on (calling OpenAI)", 
     expect(g.of("aws:cloudfront/distribution:Distribution")).toHaveLength(1);
     expect(g.of("aws:s3/bucketV2:BucketV2").filter((b) => b.name.startsWith("Dashboard"))).toHaveLength(1);
     expect(plain(g.ev.outputs.dashboard)).toMatch(/^https:\/\//);
-    // The site is another origin than the HTTP API: the API answers CORS.
+    // The site is another origin than the HTTP API: the API answers CORS (asserted below).
     expect(plain(g.of("aws:apigatewayv2/api:Api")[0]!.inputs.corsConfiguration)?.allowOrigins).toEqual(["*"]);
+  });
+
+  it("lets the dashboard's origin call both APIs: CORS from infra/routes.ts on the HTTP API, preflights and gateway errors on the Stream API", () => {
+    // HTTP API: API Gateway answers preflights itself. Authorization is named (a `*` would not cover it).
+    const httpCors = plain(g.of("aws:apigatewayv2/api:Api")[0]!.inputs.corsConfiguration) as Record<string, unknown>;
+    expect(httpCors).toEqual({
+      allowOrigins: ["*"],
+      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
+      allowHeaders: [...CORS.allowHeaders],
+      exposeHeaders: ["etag", "retry-after"],
+      maxAge: 600,
+    });
+    expect(httpCors.allowHeaders).toEqual(expect.arrayContaining(["authorization", "content-type", "last-event-id", "if-match"]));
+    // REST API: each stream path's OPTIONS goes to the Stream function (which answers it), and
+    // the responses API Gateway makes itself carry the origin header.
+    const doc = JSON.parse(plain(g.of("aws:apigateway/restApi:RestApi")[0]!.inputs.body));
+    for (const r of streamRoutes) {
+      expect(Object.keys(doc.paths[r.path]).sort()).toEqual(["get", "options"]);
+      expect(doc.paths[r.path].options["x-amazon-apigateway-integration"]).toEqual(doc.paths[r.path].get["x-amazon-apigateway-integration"]);
+    }
+    for (const type of ["DEFAULT_4XX", "DEFAULT_5XX"])
+      expect(doc["x-amazon-apigateway-gateway-responses"][type].responseParameters).toEqual({
+        "gatewayresponse.header.Access-Control-Allow-Origin": "'*'",
+        "gatewayresponse.header.Access-Control-Expose-Headers": "'etag,retry-after'",
+      });
   });
 
   it("fires reconcile every minute", () => {

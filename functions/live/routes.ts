@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { cors } from "hono/cors";
 import { streamSSE, type SSEStreamingApi } from "hono/streaming";
 import { ValidationError, type EventType, type ReadThrough, type RunEvent } from "@weft/core";
 import { authMiddleware, type AuthConfig } from "../http/auth.js";
@@ -6,7 +7,7 @@ import { errorResponse, errorResponses } from "../http/errors.js";
 import { subApp, type WeftApp } from "../http/routes/deps.js";
 import { DagParams } from "../http/schemas.js";
 import { serve } from "../http/serve.js";
-import { STREAM_PATHS } from "../../infra/routes.js";
+import { CORS, STREAM_PATHS } from "../../infra/routes.js";
 import type { LogWatch } from "./log-watch.js";
 import type { RunsWatch } from "./runs-watch.js";
 import { MAX_WATCH_TTL_SECONDS, type WatchTokens } from "./watch-token.js";
@@ -110,6 +111,12 @@ export function createStreamApp(d: StreamDeps): WeftApp {
   const app = subApp();
   app.onError((err, c) => errorResponse(c, err));
   app.notFound((c) => c.json({ error: { code: "not_found", message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+  // The dashboard's origin is not the Stream API's (infra/routes.ts CORS): preflights are
+  // answered here, before auth, and every reply (errors too) says any origin may read it.
+  app.use(
+    "*",
+    cors({ origin: "*", allowMethods: ["GET"], allowHeaders: [...CORS.allowHeaders], exposeHeaders: [...CORS.exposeHeaders], maxAge: CORS.maxAgeSeconds }),
+  );
   app.use("/v1/*", authMiddleware(d.auth, d.tokens));
   const heartbeatMs = d.heartbeatMs ?? 15_000;
   const maxMs = d.maxMs ?? 14 * 60_000;

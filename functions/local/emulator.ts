@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { Server } from "node:http";
 import { InProcessPublisher, type BusEvent } from "@weft/core/events";
-import { routes, streamRoutes } from "../../infra/routes.js";
+import { CORS, routes, streamRoutes } from "../../infra/routes.js";
 import { schedules } from "../../infra/schedules.js";
 import { subscriptions, type Subscription } from "../../infra/subscriptions.js";
 import { configureRuntime, getRuntime, resetRuntime } from "../config.js";
@@ -140,7 +140,7 @@ export async function startLocal(o: LocalOptions = {}): Promise<Local> {
     if (o.dashboard) await ensureDashboardBuilt(log);
     const dashboard = o.dashboard ? dashboardSite() : undefined;
     const site = (req: IncomingMessage, res: ServerResponse) => serveMetrics(req, res) || (dashboard?.(req, res) ?? false);
-    const server: Server = await startGateway(gatewayRoutes, o.port ?? Number(env.PORT ?? 3000), "127.0.0.1", site);
+    const server: Server = await startGateway(gatewayRoutes, o.port ?? Number(env.PORT ?? 3000), "127.0.0.1", site, CORS);
     stoppers.unshift(async () => {
       // Open event streams would keep close() waiting: end them (clients resume by Last-Event-ID).
       await closeLive();

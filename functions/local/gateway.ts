@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { errorFields, logger } from "../log.js";
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from "aws-lambda";
+import type { Cors } from "../../infra/routes.js";
 import type { StreamingHandler } from "../live/lambda-stream.js";
 import { serveStreaming } from "./streaming.js";
 
@@ -110,12 +111,30 @@ export function toEvent(req: IncomingMessage, body: Buffer, route: Compiled, pat
   };
 }
 
-function send(res: ServerResponse, result: APIGatewayProxyResultV2): void {
+/**
+ * The HTTP API's CORS, as API Gateway applies a CORS configuration: it answers every
+ * preflight itself (the integration never sees it) and adds the headers to the integration's
+ * replies to a request from an origin.
+ */
+function preflight(cors: Cors): Record<string, string> {
+  return {
+    "access-control-allow-origin": cors.allowOrigins.join(","),
+    "access-control-allow-methods": cors.allowMethods.join(","),
+    "access-control-allow-headers": cors.allowHeaders.join(","),
+    "access-control-max-age": String(cors.maxAgeSeconds),
+  };
+}
+const corsReply = (cors: Cors): Record<string, string> => ({
+  "access-control-allow-origin": cors.allowOrigins.join(","),
+  "access-control-expose-headers": cors.exposeHeaders.join(","),
+});
+
+function send(res: ServerResponse, result: APIGatewayProxyResultV2, extra: Record<string, string> = {}): void {
   if (typeof result === "string") {
-    res.writeHead(200, { "content-type": "application/json" }).end(result);
+    res.writeHead(200, { "content-type": "application/json", ...extra }).end(result);
     return;
   }
-  const headers: Record<string, string | string[]> = {};
+  const headers: Record<string, string | string[]> = { ...extra };
   for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
   if (result.cookies?.length) headers["set-cookie"] = result.cookies;
   const body = result.body ?? "";
@@ -132,11 +151,14 @@ export function startGateway(
   host = "127.0.0.1",
   /** Served before any route when it answers true (the dashboard's static files). */
   site?: (req: IncomingMessage, res: ServerResponse) => boolean,
+  /** The HTTP API's CORS configuration (infra/routes.ts CORS); the streaming routes answer their own, as the Stream function does behind the REST API. */
+  cors?: Cors,
 ): Promise<Server> {
   const compiled = routes.map(compile);
   const fallback = compiled.find((r) => r.regex === null);
   const server = createServer(async (req, res) => {
     let match: { route: Compiled; params: Record<string, string> } | undefined;
+    let extra: Record<string, string> = {};
     if (site?.(req, res)) return;
     try {
       const path = new URL(req.url ?? "/", "http://localhost").pathname;
@@ -148,8 +170,11 @@ export function startGateway(
         send(res, gatewayError(400, "validation", "the request path has a malformed percent-escape"));
         return;
       }
+      const isPreflight = req.method === "OPTIONS" && req.headers.origin !== undefined && req.headers["access-control-request-method"] !== undefined;
       for (const route of compiled) {
-        if (!route.regex || (route.method !== "ANY" && route.method !== req.method)) continue;
+        // The REST API routes a stream path's preflight (OPTIONS) to the Stream function too.
+        const method = route.streaming && req.method === "OPTIONS" ? route.method : req.method;
+        if (!route.regex || (route.method !== "ANY" && route.method !== method)) continue;
         const m = route.regex.exec(path);
         if (m) {
           match = { route, params: Object.fromEntries(route.params.map((p, i) => [p, decodeURIComponent(m[i + 1]!)])) };
@@ -157,7 +182,13 @@ export function startGateway(
         }
       }
       if (!match && fallback) match = { route: fallback, params: {} };
+      const http = cors && !match?.route.streaming ? cors : undefined;
       const body = await readBody(req);
+      if (http && isPreflight) {
+        res.writeHead(204, preflight(http)).end();
+        return;
+      }
+      extra = http && req.headers.origin !== undefined ? corsReply(http) : {};
       if (!match) {
         send(res, gatewayError(404, "not_found", `no route ${req.method} ${path}`));
         return;
@@ -170,17 +201,17 @@ export function startGateway(
         // Connection: close, so the client's next request opens a fresh connection; the
         // body was read to its end (unless it was absurdly large), so nothing is reset.
         res.shouldKeepAlive = false;
-        send(res, gatewayError(413, "payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`, { connection: "close" }));
+        send(res, gatewayError(413, "payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`, { connection: "close" }), extra);
         if (body === "too_large_cut") res.once("finish", () => req.destroy());
         return;
       }
       const event = toEvent(req, body, match.route, match.params);
-      send(res, await (match.route.handler as HttpHandler)(event, lambdaContext(match.route.name)));
+      send(res, await (match.route.handler as HttpHandler)(event, lambdaContext(match.route.name)), extra);
     } catch (err) {
       // What API Gateway answers when the integration throws.
       logger.error("handler threw", { handler: match?.route.name, ...errorFields(err) });
       if (res.headersSent) return void res.end();
-      send(res, gatewayError(500, "internal", "internal error"));
+      send(res, gatewayError(500, "internal", "internal error"), extra);
     }
   });
   return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { functionSpecs, LUA_COPY, type FunctionSpec } from "../functions.js";
-import { API_HANDLER, routeKey, routes, STREAM_HANDLER } from "../routes.js";
+import { API_HANDLER, CORS, routeKey, routes, STREAM_HANDLER } from "../routes.js";
 import { schedules } from "../schedules.js";
 import { deploySettings, type DeploySettings } from "../settings.js";
 import { subscriptions } from "../subscriptions.js";
@@ -43,7 +43,16 @@ export function createWeft(env: Record<string, string | undefined>): Weft {
   const values = createValuesBucket();
   const bus = new sst.aws.Bus("Events");
   const redis = createRedisAccess(settings.redis);
-  const api = new sst.aws.ApiGatewayV2("Api");
+  // The dashboard (another origin) calls it from the browser: CORS from infra/routes.ts, preflights answered by API Gateway.
+  const api = new sst.aws.ApiGatewayV2("Api", {
+    cors: {
+      allowOrigins: [...CORS.allowOrigins],
+      allowMethods: [...CORS.allowMethods],
+      allowHeaders: [...CORS.allowHeaders],
+      exposeHeaders: [...CORS.exposeHeaders],
+      maxAge: `${CORS.maxAgeSeconds} seconds`,
+    },
+  });
 
   const engine = {
     link: [table, values, bus, apiKeys, signingSecret, ...redis.link],

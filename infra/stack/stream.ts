@@ -1,4 +1,4 @@
-import { streamRoutes } from "../routes.js";
+import { CORS, streamRoutes } from "../routes.js";
 
 /**
  * The stream API: API Gateway's REST API in front of the Stream function, with response
@@ -32,18 +32,30 @@ export function createStreamApi(fn: sst.aws.Function): StreamApi {
       openapi: "3.0.1",
       info: { title: `${$app.name}-${$app.stage}-stream`, version: "1" },
       paths: Object.fromEntries(
-        streamRoutes.map((r) => [
-          r.path,
+        streamRoutes.map((r) => {
+          const operation = {
+            parameters: [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } })),
+            "x-amazon-apigateway-integration": {
+              type: "aws_proxy",
+              httpMethod: "POST",
+              uri: integrationUri,
+              responseTransferMode: "STREAM",
+              timeoutInMillis: STREAM_TIMEOUT_MS,
+            },
+          };
+          // The dashboard is another origin: a preflight goes to the function too, which answers
+          // it from infra/routes.ts CORS (functions/live/routes.ts), as it adds the headers to its replies.
+          return [r.path, { [r.method.toLowerCase()]: operation, options: operation }];
+        }),
+      ),
+      // What API Gateway answers itself (throttled, integration failed) must be readable by the page too.
+      "x-amazon-apigateway-gateway-responses": Object.fromEntries(
+        ["DEFAULT_4XX", "DEFAULT_5XX"].map((type) => [
+          type,
           {
-            [r.method.toLowerCase()]: {
-              parameters: [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } })),
-              "x-amazon-apigateway-integration": {
-                type: "aws_proxy",
-                httpMethod: "POST",
-                uri: integrationUri,
-                responseTransferMode: "STREAM",
-                timeoutInMillis: STREAM_TIMEOUT_MS,
-              },
+            responseParameters: {
+              "gatewayresponse.header.Access-Control-Allow-Origin": `'${CORS.allowOrigins.join(",")}'`,
+              "gatewayresponse.header.Access-Control-Expose-Headers": `'${CORS.exposeHeaders.join(",")}'`,
             },
           },
         ]),
