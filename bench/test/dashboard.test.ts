@@ -23,6 +23,7 @@ describe("bench/dashboard.ts: a run in Chromium against the local emulation", ()
     expect(r.events).toBeGreaterThanOrEqual(1 + 120 * 3 + 1);
     expect(r.finishedEvents).toBe(r.events);
     expect(r.liveLongestTask).toBeGreaterThanOrEqual(0);
+    expect(r.zoomOutNodes).toBeGreaterThan(0);
     expect(renderDashboard(r)).toMatch(/^<!-- dashboard:start -->[\s\S]*a 120-node run in Chromium[\s\S]*<!-- dashboard:end -->$/);
   }, 180_000);
 });

@@ -1,5 +1,5 @@
 import { Handle, Position, ReactFlow, type Edge, type Node, type NodeProps, type Viewport } from "@xyflow/react";
-import { memo, useCallback, useContext, useMemo, useSyncExternalStore } from "react";
+import { memo, useCallback, useContext, useMemo, useState, useSyncExternalStore } from "react";
 import type { NodeView } from "./api";
 import { NODE_H, NODE_W, type Positions } from "./layout";
 import { STATUS_COLOUR } from "./status";
@@ -35,6 +35,7 @@ const WeftNode = memo(function WeftNode({ data }: NodeProps<Node<NodeData>>) {
   );
 });
 const nodeTypes = { weft: WeftNode };
+const NO_EDGES: Edge[] = [];
 
 /** Where WeftNode's two handles are (edges end at their middle): the middle of its left and right sides. */
 const HANDLES: NonNullable<Node["handles"]> = [
@@ -44,6 +45,13 @@ const HANDLES: NonNullable<Node["handles"]> = [
 
 /** Runs with more nodes than this open at a readable zoom on their first layers instead of all of the run fitted. */
 export const FIT_MAX = 300;
+/**
+ * A big run's zoom stops at BIG_MIN_ZOOM (about 1,000 nodes in a 1,400 x 860 window) and its
+ * edges are left out below FAR_ZOOM: zoomed out to 0.1 a 5,000-node run put 2,858 nodes and
+ * 6,189 edges in the DOM, with main-thread tasks of 3 to 3.8 s per step.
+ */
+const BIG_MIN_ZOOM = 0.3;
+const FAR_ZOOM = 0.5;
 
 /**
  * The run's DAG with React Flow: positions from the layered layout (computed in a worker),
@@ -84,16 +92,20 @@ export const Graph = memo(function Graph(p: { nodes: NodeView[]; positions: Posi
     }
     return { x: 20 - (Number.isFinite(minX) ? minX : 0) * 0.8, y: 20 - (Number.isFinite(minY) ? minY : 0) * 0.8, zoom: 0.8 };
   }, [p.positions]);
+  // Zoomed out on a big run: no edges (they are most of the DOM there and unreadable anyway).
+  const [far, setFar] = useState(false);
+  const onMove = useCallback((_e: unknown, v: Viewport) => setFar(big && v.zoom < FAR_ZOOM), [big]);
   const onSelect = p.onSelect;
   const onNodeClick = useCallback((_e: unknown, n: Node) => onSelect(n.id), [onSelect]);
   return (
     <ReactFlow
       nodes={nodes}
-      edges={edges}
+      edges={far ? NO_EDGES : edges}
+      onMove={onMove}
       nodeTypes={nodeTypes}
       onlyRenderVisibleElements
       {...(big ? { defaultViewport: start } : { fitView: true })}
-      minZoom={big ? 0.1 : 0.02}
+      minZoom={big ? BIG_MIN_ZOOM : 0.02}
       nodesDraggable={false}
       nodesConnectable={false}
       elementsSelectable={false}
