@@ -1,4 +1,4 @@
-import { aggMedian, coordCenter, coordGreedy, coordSimplex, decrossDfs, decrossTwoLayer, graphStratify, layeringLongestPath, sugiyama, twolayerAgg } from "d3-dag";
+import { aggMedian, coordCenter, coordGreedy, coordSimplex, decrossDfs, decrossTwoLayer, graph as dagGraph, layeringLongestPath, sugiyama, twolayerAgg } from "d3-dag";
 import { layoutTier, NODE_H, NODE_W, type LayoutInput, type LayoutResult, type Positions } from "./layout";
 
 /**
@@ -8,8 +8,16 @@ import { layoutTier, NODE_H, NODE_W, type LayoutInput, type LayoutResult, type P
  */
 self.onmessage = (e: MessageEvent<LayoutInput>) => {
   const t0 = performance.now();
-  const ids = new Set(e.data.nodes.map((n) => n.id));
-  const graph = graphStratify()(e.data.nodes.map((n) => ({ id: n.id, parentIds: n.deps.filter((d) => ids.has(d)) })));
+  // Built node by node (graphStratify checks and wraps each datum: twice the time at 5,000 nodes).
+  const graph = dagGraph<{ id: string }, undefined>();
+  const byId = new Map(e.data.nodes.map((n) => [n.id, graph.node({ id: n.id })]));
+  for (const n of e.data.nodes) {
+    const child = byId.get(n.id)!;
+    for (const d of n.deps) {
+      const parent = byId.get(d);
+      if (parent) graph.link(parent, child);
+    }
+  }
   const tier = layoutTier(e.data.nodes.length);
   const twoLayer = (passes: number) => decrossTwoLayer().order(twolayerAgg().aggregator(aggMedian)).passes(passes);
   const layout = sugiyama()
