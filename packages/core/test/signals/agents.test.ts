@@ -228,6 +228,41 @@ describe.each(backends)("scaling signals on %s", (name) => {
     ]);
   });
 
+  it("forget a node made ready and cancelled in the same script call (a reconcile: a retry due, then a lease expired fails the run)", async () => {
+    const { clock, engine, signals } = setup(backend().redis(), backend().shardCount);
+    const t = "hooli";
+    const { dagId } = await engine.submit(t, {
+      nodes: [
+        { id: "a", agent: "x", retry: { maxAttempts: 2, backoffMs: 1_000, maxBackoffMs: 1_000 } },
+        { id: "b", agent: "x", retry: { maxAttempts: 1, backoffMs: 0 } },
+      ],
+    });
+    const a = await engine.claimNode(t, dagId, "a");
+    const b = await engine.claimNode(t, dagId, "b", { leaseMs: 500 });
+    expect(b.leaseExpiresAt).toBeGreaterThan(0);
+    await engine.fail(t, a, { message: "again" });
+    clock.advance(1_001);
+    // One sweep: a's retry is due (ready), then b's lease has expired: b fails, fail-fast cancels a.
+    expect(await engine.reconcile()).toMatchObject({ retriesDue: 1, expiredLeases: 1 });
+    expect((await engine.getRun(t, dagId)).status).toBe("failed");
+    expect((await signals.agents(t)).agents).toEqual([]);
+    expect((await signals.agents(t, { agent: "x" })).agents[0]).toMatchObject({ ready: 0, running: 0 });
+  });
+
+  it("count an attempt of a paused run given back as ready only once the run resumes", async () => {
+    const { clock, engine, signals } = setup(backend().redis(), backend().shardCount);
+    const t = "vandelay";
+    const { dagId } = await engine.submit(t, { nodes: [{ id: "a", agent: "x" }] });
+    const a = await engine.claimNode(t, dagId, "a");
+    await engine.pause(t, dagId);
+    expect((await signals.agents(t, { agent: "x" })).agents[0]).toMatchObject({ ready: 0, running: 1 });
+    await engine.release(t, a);
+    expect((await signals.agents(t, { agent: "x" })).agents[0]).toMatchObject({ ready: 0, running: 0 });
+    clock.advance(7);
+    await engine.resume(t, dagId);
+    expect((await signals.agents(t, { agent: "x" })).agents[0]).toMatchObject({ ready: 1, oldestReadyAt: clock.now, running: 0 });
+  });
+
   it("refuses a bad agent, tenant or window naming the field", async () => {
     const { signals } = setup(backend().redis(), backend().shardCount);
     for (const [call, field] of [

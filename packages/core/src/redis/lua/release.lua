@@ -28,7 +28,8 @@ redis.call('HINCRBY', k, 'b', 1)
 redis.call('HDEL', k, 'l')
 -- RPUSH: claims pop from the right, so released work goes out before newer work.
 redis.call('RPUSH', ready_queue(run.tenant, n[4]), run.id .. '|' .. node)
-ag_ready(run.tenant, n[4], at, { run.id .. '|' .. node })
+-- A paused run's node is not claimable (claims drop its entry): counted once resumed.
+if not is_paused(run) then ag_ready(run.tenant, n[4], at, { run.id .. '|' .. node }) end
 append_event(run, 'node.released', node, attempt, a.actor or lease.worker, at, 'running', nil)
 outbox(run, 'NodeReady', node, n[4], attempt, at)
 return reply({ status = 'ready', attempt = attempt })
