@@ -7,6 +7,10 @@
 --                                      reader drops those with neither).
 -- Written next to every ready-queue push and every lease-index write or removal, so the
 -- counts are exact without a scan. A node waiting for a retry, pending or waiting is in neither.
+--
+-- Ready entries are written when the call ends (ag_flush, run by reply() through
+-- CALL.flush): one queued and claimed or taken out again in the same call (a chain's child,
+-- claimed by the completion's claimNext) costs no ZADD and no ZREM.
 --@include call
 
 local AG_CHUNK = 1000
@@ -19,22 +23,62 @@ local function ag_chunked(cmd, key, list, step)
   for i = 1, #list, n do redis.call(cmd, key, unpack(list, i, math.min(i + n - 1, #list))) end
 end
 
+-- The call's ready entries not written yet: ready key -> { agent, tenant, list (in queue
+-- order: ZADD in that order touches the skiplist like the queue did), at = { entry -> time,
+-- nil once taken out again } }.
+local function ag_flush()
+  for key, b in pairs(CALL.ag) do
+    local z = {}
+    for _, e in ipairs(b.list) do
+      local at = b.at[e]
+      if at then
+        z[#z + 1] = at
+        z[#z + 1] = e
+      end
+    end
+    if #z > 0 then ag_chunked('ZADD', key, z, 2) end
+    redis.call('SADD', K.agents .. b.tenant, b.agent)
+  end
+end
+
 -- Entries `dagId|node` of one tenant and agent became claimable at `at`.
 local function ag_ready(tenant, agent, at, entries)
-  local z = {}
-  for _, e in ipairs(entries) do
-    z[#z + 1] = at
-    z[#z + 1] = e
+  local buf = CALL.ag
+  if not buf then
+    buf = {}
+    CALL.ag = buf
+    CALL.flush = ag_flush
   end
-  if #z == 0 then return end
-  ag_chunked('ZADD', ag_key(tenant, agent, ':ready'), z, 2)
-  redis.call('SADD', K.agents .. tenant, agent)
+  local key = ag_key(tenant, agent, ':ready')
+  local b = buf[key]
+  if not b then
+    b = { tenant = tenant, agent = agent, list = {}, at = {} }
+    buf[key] = b
+  end
+  local list = b.list
+  for _, e in ipairs(entries) do
+    list[#list + 1] = e
+    b.at[e] = at
+  end
+end
+
+-- Entries leave the ready index: those queued in this call are just forgotten.
+local function ag_unready(key, entries)
+  local b = CALL.ag and CALL.ag[key]
+  local gone = entries
+  if b then
+    gone = {}
+    for _, e in ipairs(entries) do
+      if b.at[e] then b.at[e] = nil else gone[#gone + 1] = e end
+    end
+  end
+  if #gone > 0 then ag_chunked('ZREM', key, gone, 1) end
 end
 
 -- Claimed: `entries` leave ready, `leases` (exp, entry, ...) are running.
 local function ag_claimed(tenant, agent, entries, leases)
   if #entries == 0 then return end
-  ag_chunked('ZREM', ag_key(tenant, agent, ':ready'), entries, 1)
+  ag_unready(ag_key(tenant, agent, ':ready'), entries)
   ag_chunked('ZADD', ag_key(tenant, agent, ':running'), leases, 2)
 end
 
@@ -47,7 +91,7 @@ end
 local function ag_left(run, node, s, agent)
   if not agent then return end
   if s == 'ready' then
-    redis.call('ZREM', ag_key(run.tenant, agent, ':ready'), run.id .. '|' .. node)
+    ag_unready(ag_key(run.tenant, agent, ':ready'), { run.id .. '|' .. node })
   elseif s == 'running' then
     redis.call('ZREM', ag_key(run.tenant, agent, ':running'), run.id .. '|' .. node)
   end

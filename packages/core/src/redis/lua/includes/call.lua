@@ -82,6 +82,8 @@ end
 -- Returns the outbox entries written, as XRANGE gives them ({ id, fields }), when the
 -- caller asked for them (CALL.relay) and there were any.
 local function flush_log()
+  -- Writes an include deferred to the end of the call (includes/agents.lua: the ready index).
+  if CALL.flush then CALL.flush() end
   for _, run in ipairs(CALL.log_runs) do flush_run_log(run, CALL.log[run.k]) end
   local out = CALL.out
   local written = CALL.relay and #out > 0 and {} or nil
