@@ -20,7 +20,8 @@ import { measure, type Sample } from "./measure.js";
 import { scriptCosts } from "./profile.js";
 import { countClientRequests, parseInfo } from "./redis-info.js";
 import { goals, renderMarkdown, summarize, type BenchReport, type Machine, type WorkloadResult } from "./report.js";
-import { benchSavers, renderSavers, spliceSection } from "./savers.js";
+import { benchSavers, renderSavers } from "./savers.js";
+import { keepSections } from "./sections.js";
 import { growWorkload } from "./grow.js";
 import { benchApi, renderApi } from "./api.js";
 import { benchStreams, renderStreams } from "./streams.js";
@@ -137,6 +138,9 @@ async function main(): Promise<void> {
     const agentsSection = previous.match(/<!-- agents:start -->[\s\S]*<!-- agents:end -->/)?.[0];
     let doc = renderMarkdown(report, "chart.svg");
     for (const section of [saversSection, apiSection, streamsSection, dashboardSection, agentsSection]) if (section) doc = spliceSection(doc, section);
+    // Every marked section survives a full run: the ones measured now replace theirs, the
+    // hand-written ones and those of benchmarks not run are kept as they were (bench/sections.ts).
+    const doc = keepSections(renderMarkdown(report, "chart.svg"), previous, [savers, api, streams]);
     writeFileSync(join(here, "RESULTS.md"), doc);
     log("wrote bench/RESULTS.md and bench/chart.svg");
   } finally {

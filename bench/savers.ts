@@ -10,6 +10,7 @@
  * cannot be reached PostgresSaver is left out and the report says so.
  */
 import { readFileSync, writeFileSync } from "node:fs";
+import { spliceSection } from "./sections.js";
 import { loadavg } from "node:os";
 import { PerformanceObserver } from "node:perf_hooks";
 import { dirname, join } from "node:path";
@@ -241,16 +242,6 @@ export function renderSavers(r: SaversReport): string {
     `- Redis memory per checkpoint (its header, checkpoint, metadata, two channel values, one write; used_memory delta over ${r.smoke ? 100 : "5,000"} checkpoints): ${f(r.redisBytesPerCheckpoint)} B.`,
     SECTION_END,
   ].join("\n");
-}
-
-/** Replaces this section (`<!-- name:start -->` ... `<!-- name:end -->`, its first and last lines) in a RESULTS.md text (appends it when absent). */
-export function spliceSection(doc: string, section: string): string {
-  const start = section.slice(0, section.indexOf("\n"));
-  const end = start.replace(":start", ":end");
-  const a = doc.indexOf(start);
-  const b = doc.indexOf(end);
-  if (a >= 0 && b > a) return doc.slice(0, a) + section + doc.slice(b + end.length);
-  return `${doc.trimEnd()}\n\n${section}\n`;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
