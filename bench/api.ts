@@ -24,7 +24,7 @@ import { createClient, pushHandler, worker, type NodeReadyEvent } from "@weft/cl
 import type { BusEvent } from "@weft/core/events";
 import { startLocal, type Local } from "../functions/local/emulator.js";
 import { loadHandler } from "../functions/local/handlers.js";
-import { diffStats, parseCommandStats, scriptCalls, totalCalls } from "./redis-info.js";
+import { diffStats, parseCommandStats, scriptCalls, snapshot, totalCalls } from "./redis-info.js";
 import { median } from "./stats.js";
 
 export type ApiMode = "pull" | "push";
@@ -39,6 +39,10 @@ export interface ApiSample {
   events: number;
   scriptCalls: number;
   redisCommands: number;
+  /** CPU of this whole process per node (us): client, gateway, API handler, bus, push handler. Steadier than ms per hop on a shared machine. */
+  processCpuUs: number;
+  /** redis-server CPU per node (us). */
+  redisCpuUs: number;
 }
 
 export interface ApiReport {
@@ -156,7 +160,8 @@ async function once(h: Harness, mode: ApiMode, n: number, rep: number): Promise<
   const dagId = `api-${mode}-${rep}-${Date.now().toString(36)}`;
   const agents = { [agent]: async () => "ok" };
   const done = h.finished(dagId);
-  const before = { ...h.counters, stats: parseCommandStats(await h.admin.info("commandstats")) };
+  const before = { ...h.counters, stats: parseCommandStats(await h.admin.info("commandstats")), redisCpuMs: (await snapshot(h.admin)).cpuMs };
+  const cpu = process.cpuUsage();
   const t0 = performance.now();
   let w: ReturnType<typeof worker> | undefined;
   if (mode === "push") h.setPush(pushHandler({ agents, baseUrl: h.local.baseUrl, ...(h.local.apiKey ? { apiKey: h.local.apiKey } : {}), log: () => {} }));
@@ -164,7 +169,8 @@ async function once(h: Harness, mode: ApiMode, n: number, rep: number): Promise<
   if (mode === "pull") w = worker({ agents, client, concurrency: 1, pollMs: 1, log: () => {} });
   await done;
   const ms = performance.now() - t0;
-  const after = { ...h.counters, stats: parseCommandStats(await h.admin.info("commandstats")) };
+  const used = process.cpuUsage(cpu);
+  const after = { ...h.counters, stats: parseCommandStats(await h.admin.info("commandstats")), redisCpuMs: (await snapshot(h.admin)).cpuMs };
   await w?.close();
   h.setPush(undefined);
   const d = diffStats(before.stats, after.stats);
@@ -176,6 +182,8 @@ async function once(h: Harness, mode: ApiMode, n: number, rep: number): Promise<
     events: (after.events - before.events) / n,
     scriptCalls: scriptCalls(d) / n,
     redisCommands: totalCalls(d) / n,
+    processCpuUs: (used.user + used.system) / n,
+    redisCpuUs: ((after.redisCpuMs - before.redisCpuMs) * 1000) / n,
   };
 }
 
@@ -235,6 +243,8 @@ export function renderApi(r: ApiReport): string {
     "| per node (median) | pull | push |",
     "| --- | ---: | ---: |",
     row("ms per hop", (s) => f(s.msPerHop)),
+    row("CPU of the one Node process (client + gateway + API handler + bus), us", (s) => f(s.processCpuUs, 0)),
+    row("redis-server CPU, us", (s) => f(s.redisCpuUs, 0)),
     row("API Gateway requests", (s) => f(s.apiRequests)),
     row("Lambda invocations", (s) => f(s.lambdaInvocations)),
     row("Lambda billed ms (1 ms rounding, as measured here)", (s) => f(s.lambdaMs)),

@@ -26,6 +26,7 @@ import { createSignals, type Signals } from "@weft/core/signals";
 import { createValues, type Values } from "./values.js";
 import { METRICS, metrics } from "./metrics/index.js";
 import { recordArchivedRun } from "./metrics/runs.js";
+import { coalesced } from "./http/after-response.js";
 
 type Env = Record<string, string | undefined>;
 
@@ -62,6 +63,11 @@ export interface WeftConfig {
   s3Endpoint?: string;
   /** Values above this many bytes of JSON go to the bucket (default and most: 256 KB). */
   valueThresholdBytes?: number;
+  /**
+   * A write's events are relayed after its response, not before (functions/http/after-response.ts).
+   * Only for a process that outlives its responses: the local emulator sets it; a Lambda is frozen.
+   */
+  relayAfterResponse?: boolean;
 }
 
 /**
@@ -70,7 +76,7 @@ export interface WeftConfig {
  * WEFT_DEV_TENANT, WEFT_EVENT_BUS, WEFT_BODY_LIMIT_BYTES, WEFT_TABLE, DYNAMODB_ENDPOINT,
  * WEFT_HOT_TTL_SECONDS, WEFT_WATCH_SECRET, WEFT_STREAM_URL, WEFT_SIGNING_SECRET (32+
  * characters), WEFT_PUBLIC_URL, WEFT_RATE_LIMITS, WEFT_MAX_RUNS_IN_FLIGHT, WEFT_VALUES_BUCKET,
- * WEFT_S3_ENDPOINT, WEFT_VALUE_THRESHOLD_BYTES. Bad values throw a
+ * WEFT_S3_ENDPOINT, WEFT_VALUE_THRESHOLD_BYTES, WEFT_RELAY_AFTER_RESPONSE (1/true, 0/false). Bad values throw a
  * ValidationError naming the variable, so a broken deployment fails at cold start.
  */
 export function configFromEnv(env: Env = process.env): WeftConfig {
@@ -112,6 +118,11 @@ export function configFromEnv(env: Env = process.env): WeftConfig {
   if (s3) cfg.s3Endpoint = s3;
   const threshold = intVar(env, "WEFT_VALUE_THRESHOLD_BYTES", 1024, DEFAULT_VALUE_THRESHOLD_BYTES);
   if (threshold !== undefined) cfg.valueThresholdBytes = threshold;
+  const after = env.WEFT_RELAY_AFTER_RESPONSE?.trim().toLowerCase();
+  if (after) {
+    if (!["1", "true", "0", "false"].includes(after)) throw new ValidationError("WEFT_RELAY_AFTER_RESPONSE must be 1, true, 0 or false", "WEFT_RELAY_AFTER_RESPONSE");
+    if (after === "1" || after === "true") cfg.relayAfterResponse = true;
+  }
   const limits = env.WEFT_RATE_LIMITS?.trim();
   if (limits) {
     try {
@@ -255,6 +266,10 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
       })
     : undefined;
   const relay = async (opts?: RelayOptions) => (publisher ? relayOutbox(engine, publisher, opts) : { published: 0, failed: 0 });
+  // Relayed without the response waiting (the local emulator): the acks of the writes of the
+  // next few ms go in one Redis call. Published but not yet acked events stay in the outbox;
+  // should the cron read them meanwhile they are sent twice (at least once, eventId dedupes).
+  const ackLater = config.relayAfterResponse ? coalesced((events: Pick<OutboxEvent, "id" | "shard">[]) => engine.ackOutbox(events), { delayMs: 5, max: 500 }) : undefined;
   return {
     config,
     engine,
@@ -274,7 +289,8 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
     relay,
     relayRun: async ({ tenant, dagId }, written) => {
       if (!written) return relay({ shard: keys.shardOf(tenant, dagId), maxBatches: 2 });
-      return publisher ? relayEvents(engine, publisher, written) : { published: 0, failed: 0 };
+      if (!publisher) return { published: 0, failed: 0 };
+      return ackLater ? relayEvents(engine, publisher, written, async (events) => ackLater(events)) : relayEvents(engine, publisher, written);
     },
   };
 }

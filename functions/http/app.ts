@@ -19,6 +19,7 @@ import { createValues, type Values } from "../values.js";
 import { uploadRoutes } from "./routes/uploads.js";
 import { healthRoutes } from "./routes/health.js";
 import { agentRoutes } from "./routes/agents.js";
+import { inBackground } from "./after-response.js";
 import type { Signals } from "@weft/core/signals";
 import { metrics } from "../metrics/index.js";
 import { requestMetrics } from "./observe.js";
@@ -40,6 +41,11 @@ export interface AppDeps {
    */
   afterWrite?: (ref: WriteRef, written: OutboxEvent[] | undefined) => Promise<unknown>;
   afterWriteTimeoutMs?: number;
+  /**
+   * Start afterWrite without the response waiting for it (functions/http/after-response.ts):
+   * only where the process outlives its responses (the local emulator), never in a Lambda.
+   */
+  relayAfterResponse?: boolean;
   /**
    * Watch tokens: issued by POST /v1/dags/{dagId}/watch-token, accepted as `?token=` on the
    * run's reads. Default: a secret of this app's own (tokens verify only where they were issued).
@@ -160,10 +166,15 @@ function boundedAfterWrite(deps: AppDeps): (ref: WriteRef) => Promise<void> {
   if (!hook) return async () => {};
   const timeoutMs = deps.afterWriteTimeoutMs ?? 2_000;
   return async (ref) => {
+    // Taken now: the entries belong to this request's outbox scope.
+    const written = deps.engine.takeOutbox();
+    const relay = () =>
+      hook(ref, written).catch((err: unknown) =>
+        logger.warn("relay after write failed; reconcile will retry", { tenant: ref.tenant, run: ref.dagId, ...errorFields(err) }),
+      );
+    if (deps.relayAfterResponse) return inBackground(relay);
     let timer: NodeJS.Timeout | undefined;
-    const work = hook(ref, deps.engine.takeOutbox()).catch((err: unknown) =>
-      logger.warn("relay after write failed; reconcile will retry", { tenant: ref.tenant, run: ref.dagId, ...errorFields(err) }),
-    );
+    const work = relay();
     const timeout = new Promise<void>((res) => (timer = setTimeout(res, timeoutMs)));
     await Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   };

@@ -22,6 +22,7 @@ export function appFor(rt: Runtime): WeftApp {
     ...(rt.cold ? { cold: rt.cold } : {}),
     values: rt.values,
     afterWrite: rt.relayRun,
+    ...(rt.config.relayAfterResponse ? { relayAfterResponse: true } : {}),
     watch: { tokens: rt.tokens, ...(rt.config.streamUrl ? { streamBaseUrl: rt.config.streamUrl } : {}) },
     ...(rt.limiter && rt.config.rateLimits ? { rateLimits: { limiter: rt.limiter, rules: rt.config.rateLimits } } : {}),
   });

@@ -12,6 +12,7 @@ import { startGateway, type HttpHandler } from "./gateway.js";
 import { DEFAULT_VALUE_THRESHOLD_BYTES } from "@weft/core/values";
 import { loadHandler, ROOT } from "./handlers.js";
 import { closeLive } from "../live/lambda-stream.js";
+import { settleBackground } from "../http/after-response.js";
 import { dashboardSite, ensureDashboardBuilt } from "./dashboard.js";
 import { startDynamo, startRedis, startS3, type Service } from "./services.js";
 import { metrics, useMetrics } from "../metrics/index.js";
@@ -116,6 +117,8 @@ export async function startLocal(o: LocalOptions = {}): Promise<Local> {
       stoppers.push(async () => useMetrics(undefined));
     }
 
+    // This process outlives its responses: they do not wait for the relay of their writes' events.
+    if (env.WEFT_RELAY_AFTER_RESPONSE === undefined) point({ WEFT_RELAY_AFTER_RESPONSE: "1" });
     // Events: the outbox relay publishes to this in-process bus instead of EventBridge.
     const bus = new InProcessPublisher({
       onError: (err, e) => logger.error("subscriber failed", { event: e["detail-type"], tenant: e.detail.tenant, run: e.detail.dagId, ...errorFields(err) }),
@@ -123,6 +126,7 @@ export async function startLocal(o: LocalOptions = {}): Promise<Local> {
     await configureRuntime({ publisher: bus });
     // Stoppers run newest first: timers, API, then the bus drains, then storage goes.
     stoppers.unshift(async () => {
+      await settleBackground();
       await bus.drain();
       await resetRuntime();
     });

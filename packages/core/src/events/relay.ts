@@ -42,13 +42,19 @@ export async function relayOutbox(engine: Maintenance, publisher: EventPublisher
  * Publishes outbox events already in hand (a write's own, from Engine.takeOutbox) and acks
  * what was published: one ack call per shard instead of a read and an ack. What fails, or
  * what a crash before the ack leaves, stays in the outbox for relayOutbox (the reconcile cron).
+ * `ack` replaces the engine's ack (the local API coalesces the acks of several writes).
  */
-export async function relayEvents(engine: Maintenance, publisher: EventPublisher, events: OutboxEvent[]): Promise<RelayResult> {
+export async function relayEvents(
+  engine: Maintenance,
+  publisher: EventPublisher,
+  events: OutboxEvent[],
+  ack: (events: Pick<OutboxEvent, "id" | "shard">[]) => Promise<unknown> = (e) => engine.ackOutbox(e),
+): Promise<RelayResult> {
   if (events.length === 0) return { published: 0, failed: 0 };
   const { failed } = await publisher.publish(events);
   const failedIds = new Set(failed.map(key));
   const published = events.filter((e) => !failedIds.has(key(e)));
-  if (published.length > 0) await engine.ackOutbox(published.map(({ id, shard }) => ({ id, shard })));
+  if (published.length > 0) await ack(published.map(({ id, shard }) => ({ id, shard })));
   return { published: published.length, failed: failed.length };
 }
 
