@@ -58,3 +58,20 @@ export function groupedBarChart(title: string, yLabel: string, groups: BarGroup[
   out.push("</svg>");
   return out.join("\n") + "\n";
 }
+
+/** Several charts one above the other in one SVG (bench/chart.svg: engines, cluster, API path). */
+export function stackCharts(charts: string[]): string {
+  const sizes = charts.map((c) => {
+    const m = c.match(/^<svg [^>]*width="(\d+)" height="(\d+)"/);
+    return { w: Number(m?.[1] ?? 0), h: Number(m?.[2] ?? 0) };
+  });
+  const W = Math.max(...sizes.map((s) => s.w));
+  const H = sizes.reduce((n, s) => n + s.h, 0);
+  let y = 0;
+  const parts = charts.map((c, i) => {
+    const part = c.trimEnd().replace(/^<svg /, `<svg y="${y}" `);
+    y += sizes[i]!.h;
+    return part;
+  });
+  return [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`, ...parts, "</svg>"].join("\n") + "\n";
+}

@@ -159,12 +159,16 @@ const spec = (nodes: BenchNode[], retries: boolean) => ({
   })),
 });
 
-export async function runWeft(url: string, w: Workload, opts: WorkerOptions): Promise<EngineRun> {
-  const redis = new TcpRedis({ url, functions: opts.functions ?? true });
+/**
+ * One repetition of a workload on Weft: on a redis-server at `url`, or on what `connect`
+ * opens (bench/cluster.ts: a Redis Cluster, runs spread over `shardCount` shards).
+ */
+export async function runWeft(url: string | { connect: () => TcpRedis; shardCount: number; prefix: string }, w: Workload, opts: WorkerOptions): Promise<EngineRun> {
+  const redis = typeof url === "string" ? new TcpRedis({ url, functions: opts.functions ?? true }) : url.connect();
   await redis.client.ping();
   await redis.prepare();
   const maxNodes = Math.max(10_000, ...w.runs.map((r) => r.length));
-  const engine = createEngine({ redis, limits: { maxNodes } });
+  const engine = createEngine({ redis, limits: { maxNodes }, ...(typeof url === "string" ? {} : { shardCount: url.shardCount, prefix: url.prefix }) });
   const specs = w.runs.map((r) => spec(r, w.failOnce.size > 0));
   let finished = 0;
   let allDone!: () => void;

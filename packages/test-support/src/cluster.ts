@@ -13,20 +13,27 @@ export interface RedisClusterProcess {
 
 /**
  * Starts `masters` cluster-enabled nodes on free ports, joins them with
- * `redis-cli --cluster create ... --cluster-replicas 0 --cluster-yes`, and waits until every
+ * `redis-cli --cluster create ... --cluster-replicas 0 --cluster-yes` (1 or 2 masters: CLUSTER
+ * MEET and ADDSLOTSRANGE, which that command refuses), and waits until every
  * node reports cluster_state:ok with all 16384 slots. Takes about 1-3 s; share one per
  * test file (beforeAll).
  */
 export async function startCluster(opts: { masters?: number } = {}): Promise<RedisClusterProcess> {
   const masters = opts.masters ?? 3;
   const procs: RedisProcess[] = [];
+  const busPorts: number[] = [];
   const stop = async () => {
     await Promise.all(procs.map((p) => p.stop()));
   };
   try {
-    for (let i = 0; i < masters; i++) procs.push(await startClusterNode());
+    for (let i = 0; i < masters; i++) {
+      const { proc, busPort } = await startClusterNode();
+      procs.push(proc);
+      busPorts.push(busPort);
+    }
     const addrs = procs.map((p) => `127.0.0.1:${p.port}`);
-    await run("redis-cli", ["--cluster", "create", ...addrs, "--cluster-replicas", "0", "--cluster-yes"]);
+    if (masters >= 3) await run("redis-cli", ["--cluster", "create", ...addrs, "--cluster-replicas", "0", "--cluster-yes"]);
+    else joinByHand(procs.map((p, i) => ({ port: p.port, busPort: busPorts[i]! }))); // redis-cli --cluster create wants 3 masters or more
     await waitUntilOk(procs.map((p) => p.port), masters);
   } catch (err) {
     await stop();
@@ -44,20 +51,30 @@ export async function startCluster(opts: { masters?: number } = {}): Promise<Red
   };
 }
 
-async function startClusterNode(): Promise<RedisProcess> {
+/** Fewer than 3 masters (bench/cluster.ts): meet, and split the 16384 slots evenly by hand. */
+function joinByHand(nodes: { port: number; busPort: number }[]): void {
+  for (const n of nodes.slice(1)) redisCli(nodes[0]!.port, "cluster", "meet", "127.0.0.1", String(n.port), String(n.busPort));
+  const per = Math.ceil(16384 / nodes.length);
+  nodes.forEach((n, i) => redisCli(n.port, "cluster", "addslotsrange", String(i * per), String(Math.min(16383, (i + 1) * per - 1))));
+}
+
+async function startClusterNode(): Promise<{ proc: RedisProcess; busPort: number }> {
   for (let attempt = 1; ; attempt++) {
     // The cluster bus defaults to port + 10000, which may be taken or beyond 65535: give it
     // its own free port (and another one if a parallel test grabbed it first).
     const busPort = await freePort();
     try {
-      return await startRedis({
+      const proc = await startRedis({
         args: [
           "--cluster-enabled", "yes",
           "--cluster-config-file", "nodes.conf",
           "--cluster-node-timeout", "2000",
           "--cluster-port", String(busPort),
+          // A node that never met another one reports its IP as "" in CLUSTER SLOTS (1 master).
+          "--cluster-announce-ip", "127.0.0.1",
         ],
       });
+      return { proc, busPort };
     } catch (err) {
       if (attempt >= 3) throw err;
     }
