@@ -10,14 +10,14 @@
  * (bus publishes), Redis script calls (each one Upstash request on the REST path) and Redis
  * commands (INFO commandstats, inside scripts included). Part of `npm run bench`; alone:
  *
- *   npx tsx bench/api.ts [--smoke] [--reps N] [--nodes N]   # prints its section of RESULTS.md
+ *   npx tsx bench/api.ts [--smoke] [--reps N] [--nodes N] [--write]   # prints (or writes) its section of RESULTS.md
  */
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import type { IncomingMessage } from "node:http";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { createClient, pushHandler, worker, type NodeReadyEvent } from "@weft/client";
@@ -26,6 +26,8 @@ import { startLocal, type Local } from "../functions/local/emulator.js";
 import { loadHandler } from "../functions/local/handlers.js";
 import { diffStats, parseCommandStats, scriptCalls, snapshot, totalCalls } from "./redis-info.js";
 import { median } from "./stats.js";
+import { groupedBarChart } from "./chart.js";
+import { spliceSection } from "./sections.js";
 
 export type ApiMode = "pull" | "push";
 
@@ -262,12 +264,32 @@ export function renderApi(r: ApiReport): string {
   ].join("\n");
 }
 
+/** ms per hop and API requests per node, pull and push (a panel of bench/chart.svg). */
+export function apiChart(r: ApiReport): string {
+  return groupedBarChart(
+    `Through the local API: chain of ${r.nodes}, per node (lower is better)`,
+    "per node",
+    (["pull", "push"] as const).map((m) => ({
+      label: m === "pull" ? "pull: worker()" : "push: pushHandler()",
+      values: [
+        { series: "ms per hop", value: r[m].msPerHop },
+        { series: "API requests", value: r[m].apiRequests },
+        { series: "EventBridge events", value: r[m].events },
+        { series: "Redis script calls", value: r[m].scriptCalls },
+      ],
+    })),
+  );
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const { values } = parseArgs({ options: { smoke: { type: "boolean", default: false }, reps: { type: "string" }, nodes: { type: "string" } } });
+  // --write: put the section into bench/RESULTS.md (between its markers) instead of printing it.
+  const { values } = parseArgs({ options: { smoke: { type: "boolean", default: false }, reps: { type: "string" }, nodes: { type: "string" }, write: { type: "boolean", default: false } } });
   const log = (m: string) => process.stderr.write(`${m}\n`);
   benchApi({ smoke: values.smoke, log, ...(values.reps ? { reps: Number(values.reps) } : {}), ...(values.nodes ? { nodes: Number(values.nodes) } : {}) }).then(
     (r) => {
-      process.stdout.write(`${renderApi(r)}\n`);
+      const file = join(dirname(fileURLToPath(import.meta.url)), "RESULTS.md");
+      if (values.write && !r.smoke) writeFileSync(file, spliceSection(readFileSync(file, "utf8"), renderApi(r)));
+      else process.stdout.write(`${renderApi(r)}\n`);
       process.exit(0);
     },
     (err) => {

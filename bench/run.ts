@@ -2,6 +2,7 @@
  * `npm run bench` - Weft vs BullMQ flows on one fresh redis-server, plus the EVALSHA ceiling.
  * Writes bench/RESULTS.md and bench/chart.svg. `--smoke`: every workload once, small, no
  * warm-up, prints a summary and writes nothing (CI). Options: --reps N, --only a,b,grow,savers,api,streams,dashboard (prints
+ * warm-up, prints a summary and writes nothing (CI). Options: --reps N, --only a,b,grow,savers,api,streams,cluster (prints
  * the report instead of writing it), --concurrency N, --batch N, --no-profile, --eval (Weft's
  * scripts by EVALSHA instead of Redis Functions).
  */
@@ -15,7 +16,7 @@ import { Redis } from "ioredis";
 import { startRedis } from "@weft/test-support";
 import { runBullmq } from "./bullmq-runner.js";
 import { measureCeiling, type Ceiling } from "./ceiling.js";
-import { groupedBarChart } from "./chart.js";
+import { groupedBarChart, stackCharts } from "./chart.js";
 import { measure, type Sample } from "./measure.js";
 import { scriptCosts } from "./profile.js";
 import { countClientRequests, parseInfo } from "./redis-info.js";
@@ -23,9 +24,10 @@ import { goals, renderMarkdown, summarize, type BenchReport, type Machine, type 
 import { benchSavers, renderSavers } from "./savers.js";
 import { keepSections } from "./sections.js";
 import { growWorkload } from "./grow.js";
-import { benchApi, renderApi } from "./api.js";
+import { apiChart, benchApi, renderApi, type ApiReport } from "./api.js";
 import { benchStreams, renderStreams } from "./streams.js";
 import { benchDashboard, renderDashboard } from "./dashboard.js";
+import { benchCluster, clusterChart, renderCluster, type ClusterReport } from "./cluster.js";
 import { runWeft, type WorkerOptions } from "./weft-runner.js";
 import { FULL, SMOKE, nodeCount, workloads, type Workload } from "./workloads.js";
 
@@ -99,7 +101,11 @@ async function main(): Promise<void> {
     // LangGraph checkpointers (M12), its own section of RESULTS.md.
     const savers = !only || only.includes("savers") ? renderSavers(await benchSavers({ smoke, log })) : undefined;
     // Through the API (issue 18): ms per hop and the bill per node, its own section too.
-    const api = !only || only.includes("api") ? renderApi(await benchApi({ smoke, log })) : undefined;
+    const apiReport: ApiReport | undefined = !only || only.includes("api") ? await benchApi({ smoke, log }) : undefined;
+    const api = apiReport ? renderApi(apiReport) : undefined;
+    // Scale-out (issue 18): (a) and (e) on a Redis Cluster of 1, 2 and 3 masters, its own section.
+    const clusterReport: ClusterReport | undefined = !only || only.includes("cluster") ? await benchCluster({ smoke, log }) : undefined;
+    const cluster = clusterReport ? renderCluster(clusterReport) : undefined;
     // The live stream (issue 14): SSE latency with 100 clients (10 in the smoke), its own section.
     const streams = !only || only.includes("streams") ? renderStreams(await benchStreams({ smoke, log })) : undefined;
     // The dashboard on a 5,000-node run in Chromium (issue 14; 200 nodes in the smoke), its own section.
@@ -110,25 +116,24 @@ async function main(): Promise<void> {
       if (api) process.stdout.write(`${api}\n`);
       if (streams) process.stdout.write(`${streams}\n`);
       if (dashboard) process.stdout.write(`${dashboard}\n`);
+      if (cluster) process.stdout.write(`${cluster}\n`);
       if (!smoke) process.stdout.write(renderMarkdown(report, "chart.svg"));
       return;
     }
     const notes = join(here, "notes.md");
     if (existsSync(notes)) report.notes = readFileSync(notes, "utf8");
-    writeFileSync(
-      join(here, "chart.svg"),
-      groupedBarChart(
-        "nodes/s per workload (median, higher is better)",
-        "nodes/s",
-        results.map((r) => ({
-          label: `(${r.key}) ${r.nodes.toLocaleString("en-US")} nodes`,
-          values: [
-            { series: "Weft", value: r.weft.median.nodesPerSec },
-            { series: "BullMQ flows", value: r.bullmq.median.nodesPerSec },
-          ],
-        })),
-      ),
+    const engines = groupedBarChart(
+      "nodes/s per workload (median, higher is better)",
+      "nodes/s",
+      results.map((r) => ({
+        label: `(${r.key}) ${r.nodes.toLocaleString("en-US")} nodes`,
+        values: [
+          { series: "Weft", value: r.weft.median.nodesPerSec },
+          { series: "BullMQ flows", value: r.bullmq.median.nodesPerSec },
+        ],
+      })),
     );
+    writeFileSync(join(here, "chart.svg"), stackCharts([engines, ...(clusterReport ? [clusterChart(clusterReport)] : []), ...(apiReport ? [apiChart(apiReport)] : [])]));
     const previous = existsSync(join(here, "RESULTS.md")) ? readFileSync(join(here, "RESULTS.md"), "utf8") : "";
     const saversSection = savers ?? previous.match(/<!-- savers:start -->[\s\S]*<!-- savers:end -->/)?.[0];
     const apiSection = api ?? previous.match(/<!-- api:start -->[\s\S]*<!-- api:end -->/)?.[0];
@@ -140,7 +145,7 @@ async function main(): Promise<void> {
     for (const section of [saversSection, apiSection, streamsSection, dashboardSection, agentsSection]) if (section) doc = spliceSection(doc, section);
     // Every marked section survives a full run: the ones measured now replace theirs, the
     // hand-written ones and those of benchmarks not run are kept as they were (bench/sections.ts).
-    const doc = keepSections(renderMarkdown(report, "chart.svg"), previous, [savers, api, streams]);
+    const doc = keepSections(renderMarkdown(report, "chart.svg"), previous, [savers, api, streams, cluster]);
     writeFileSync(join(here, "RESULTS.md"), doc);
     log("wrote bench/RESULTS.md and bench/chart.svg");
   } finally {
