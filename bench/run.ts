@@ -135,17 +135,9 @@ async function main(): Promise<void> {
     );
     writeFileSync(join(here, "chart.svg"), stackCharts([engines, ...(clusterReport ? [clusterChart(clusterReport)] : []), ...(apiReport ? [apiChart(apiReport)] : [])]));
     const previous = existsSync(join(here, "RESULTS.md")) ? readFileSync(join(here, "RESULTS.md"), "utf8") : "";
-    const saversSection = savers ?? previous.match(/<!-- savers:start -->[\s\S]*<!-- savers:end -->/)?.[0];
-    const apiSection = api ?? previous.match(/<!-- api:start -->[\s\S]*<!-- api:end -->/)?.[0];
-    const streamsSection = streams ?? previous.match(/<!-- streams:start -->[\s\S]*<!-- streams:end -->/)?.[0];
-    const dashboardSection = dashboard ?? previous.match(/<!-- dashboard:start -->[\s\S]*<!-- dashboard:end -->/)?.[0];
-    // Sections measured by hand (bench/hop-cost.ts) are kept as they are.
-    const agentsSection = previous.match(/<!-- agents:start -->[\s\S]*<!-- agents:end -->/)?.[0];
-    let doc = renderMarkdown(report, "chart.svg");
-    for (const section of [saversSection, apiSection, streamsSection, dashboardSection, agentsSection]) if (section) doc = spliceSection(doc, section);
     // Every marked section survives a full run: the ones measured now replace theirs, the
     // hand-written ones and those of benchmarks not run are kept as they were (bench/sections.ts).
-    const doc = keepSections(renderMarkdown(report, "chart.svg"), previous, [savers, api, streams, cluster]);
+    const doc = keepSections(renderMarkdown(report, "chart.svg"), previous, [savers, api, streams, dashboard, cluster]);
     writeFileSync(join(here, "RESULTS.md"), doc);
     log("wrote bench/RESULTS.md and bench/chart.svg");
   } finally {
