@@ -16,7 +16,7 @@ export type AgentRow = [string, number, number | false, number, number];
 
 export const agentSignals = script<OnShard, { tenant: string; agents?: string[]; withinMs: number; now?: number }, { now: number; agents: AgentRow[] }>({
   name: "agent_signals",
-  keys: (k) => ({ agents: k.shard.agents }),
+  keys: (k) => ({ agents: k.shard.agents, inflight: k.shard.inflight }),
 });
 
 export const SIGNAL_SCRIPTS = [health, agentSignals];

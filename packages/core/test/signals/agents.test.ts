@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { backends, prng } from "@weft/test-support";
+import { Redis } from "ioredis";
+import { backends, prng, type Backend } from "@weft/test-support";
 import { createEngine } from "../../src/engine/engine.js";
 import type { Engine, RunView, Task } from "../../src/engine/types.js";
 import { SchemaError } from "../../src/errors.js";
@@ -78,6 +79,18 @@ async function expectTrue(signals: Signals, engine: Engine, tenant: string, dagI
   for (const a of got.agents.slice(0, 2)) expect((await signals.agents(tenant, { agent: a.agent, withinMs: WITHIN })).agents, what).toEqual([a]);
 }
 
+/** The scaling keys of an engine's prefix left on any node of the backend. */
+async function agentKeys(backend: Backend, prefix: string): Promise<string[]> {
+  const left: string[] = [];
+  for (const node of backend.nodes) {
+    const r = new Redis({ host: node.host, port: node.port, lazyConnect: true });
+    await r.connect();
+    left.push(...(await r.keys(`${prefix}:*:agent:*`)));
+    r.disconnect();
+  }
+  return left;
+}
+
 describe.each(backends)("scaling signals on %s", (name) => {
   const { backend } = useEngines(name);
 
@@ -152,15 +165,7 @@ describe.each(backends)("scaling signals on %s", (name) => {
       withinMs: 30_000,
       agents: [{ agent: "work", ready: 0, oldestReadyAt: null, oldestReadyAgeMs: 0, running: 0, leasesExpiringSoon: 0 }],
     });
-    const left: string[] = [];
-    for (const node of backend().nodes) {
-      const { Redis } = await import("ioredis");
-      const r = new Redis({ host: node.host, port: node.port, lazyConnect: true });
-      await r.connect();
-      left.push(...(await r.keys(`${engine.keys.prefix}:*:agent:*`)));
-      r.disconnect();
-    }
-    expect(left).toEqual([]);
+    expect(await agentKeys(backend(), engine.keys.prefix)).toEqual([]);
   }, 120_000);
 
   it("counts retries waiting on backoff as not ready, and oldest age from when a node became claimable", async () => {
@@ -261,6 +266,25 @@ describe.each(backends)("scaling signals on %s", (name) => {
     clock.advance(7);
     await engine.resume(t, dagId);
     expect((await signals.agents(t, { agent: "x" })).agents[0]).toMatchObject({ ready: 1, oldestReadyAt: clock.now, running: 0 });
+  });
+
+  it("list an agent whenever it has work: known from submit, additions and redrive; forgotten once nothing is in flight", async () => {
+    const { engine, signals } = setup(backend().redis(), backend().shardCount);
+    const t = "pied-piper";
+    const names = async () => (await signals.agents(t)).agents.map((x) => `${x.agent}:${x.ready}/${x.running}`);
+    const { dagId } = await engine.submit(t, { nodes: [{ id: "a", agent: "x" }, { id: "b", agent: "y", deps: ["a"] }, { id: "c", agent: "z", deps: ["b"] }] });
+    expect(await names()).toEqual(["x:1/0"]);
+    // a completes and its claimNext takes b in the same call: y is listed though b was never seen ready.
+    const [a] = await engine.claim(t, "x");
+    const done = await engine.complete(t, a!, "ok", { claimNext: { agent: "y" }, add: { nodes: [{ id: "n", agent: "new-agent" }] } });
+    expect(done.next?.map((n) => n.nodeId)).toEqual(["b"]);
+    expect(await names()).toEqual(["new-agent:1/0", "y:0/1"]);
+    await engine.cancel(t, dagId);
+    expect(await names()).toEqual([]);
+    // Nothing in flight: the tenant's agent set is emptied; a redrive brings its agents back.
+    expect(await agentKeys(backend(), engine.keys.prefix)).toEqual([]);
+    await engine.redrive(t, dagId);
+    expect(await names()).toEqual(["new-agent:1/0", "y:1/0"]);
   });
 
   it("refuses a bad agent, tenant or window naming the field", async () => {

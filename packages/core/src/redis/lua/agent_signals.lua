@@ -1,24 +1,29 @@
 -- agent_signals: the scaling signals of a tenant's agents on this shard (GET /v1/agents).
--- KEYS: agents
+-- KEYS: agents inflight
 -- ARGV[1] JSON { tenant, agents?: [name] (absent: every agent with ready or running work
 --   here), withinMs, now? }.
 -- Returns { now, agents: [[agent, ready, oldestReadyAt | false, running, expiring]] }:
 -- claimable ready nodes, when the oldest of them became ready, running attempts, and those
 -- whose lease expires before now + withinMs (expired ones the reconcile has not retried yet
 -- included). Cost O(log n) per agent (ZCARD, ZRANGE 0 0, ZCOUNT): never a scan of runs or
--- nodes. Listing drops agents with neither from the tenant's set (includes/agents.lua).
+-- nodes. Listing drops agents with neither from the tenant's set once the tenant has no run
+-- in flight on the shard (inflight): before that, one may still have pending nodes.
 --@include agents
 local a = begin(K, ARGV)
 local at = tonumber(clock(a))
 local names = a.agents
 local listing = not names
-if listing then names = redis.call('SMEMBERS', K.agents .. a.tenant) end
+local idle = false
+if listing then
+  names = redis.call('SMEMBERS', K.agents .. a.tenant)
+  idle = (tonumber(redis.call('HGET', K.inflight, a.tenant)) or 0) < 1
+end
 local out = {}
 for _, agent in ipairs(names) do
   local rk, xk = ag_key(a.tenant, agent, ':ready'), ag_key(a.tenant, agent, ':running')
   local ready, running = redis.call('ZCARD', rk), redis.call('ZCARD', xk)
-  if listing and ready == 0 and running == 0 then
-    redis.call('SREM', K.agents .. a.tenant, agent)
+  if ready == 0 and running == 0 then
+    if idle then redis.call('SREM', K.agents .. a.tenant, agent) end
   else
     local oldest = false
     if ready > 0 then oldest = tonumber(redis.call('ZRANGE', rk, 0, 0, 'WITHSCORES')[2]) end

@@ -135,10 +135,12 @@ if #removed > 0 then
   redis.call('HINCRBY', run.meta, 'total', -#removed)
   redis.call('SET', run.k .. 'order', table.concat(left, ','))
 end
+local agents = {}
 for _, node in ipairs(targets) do
   local n = redis.call('HMGET', run.n .. node, 's', 'a', 'g')
   local s = n[1]
   ag_left(run, node, s, n[3])
+  if n[3] then agents[#agents + 1] = n[3] end
   if s == 'running' then redis.call('ZREM', K.leases, member(run, node)) end
   if s == 'retrying' then redis.call('ZREM', K.retries, member(run, node)) end
   if s == 'waiting' then clear_wait(run, node) end
@@ -151,6 +153,8 @@ for _, node in ipairs(targets) do
   redis.call('HSET', run.n .. node, 's', 'pending', 'b', tonumber(n[2]) or 0)
   append_event(run, 'node.reset', node, tonumber(n[2]) or 0, a.actor, at, s, data)
 end
+-- A redriven run's agents may have left the tenant's agent set (nothing in flight): back in.
+ag_register(run.tenant, agents)
 -- Counters read as "how many" elsewhere; a zero must read as absent-or-zero alike.
 for _, k in ipairs({ 'failed', 'cancelled', 'skipped', 'tolerated' }) do
   if (tonumber(redis.call('HGET', run.meta, k)) or 0) <= 0 then redis.call('HDEL', run.meta, k) end

@@ -49,6 +49,9 @@ for _, n in ipairs(a.nodes) do
   redis.call('HSET', run.n .. n.id, unpack(f))
 end
 redis.call('SET', run.k .. 'order', a.order)
+local agents = {}
+for _, n in ipairs(a.nodes) do if n.agent then agents[#agents + 1] = n.agent end end
+ag_register(a.tenant, agents)
 
 local total = #a.nodes
 redis.call('HSET', run.meta, 'tenant', a.tenant, 'id', a.id, 'status', 'running', 'onFailure', a.onFailure,

@@ -3,8 +3,11 @@
 --   `<agents><tenant>:<agent>:ready`   zset of claimable ready nodes `dagId|node`, by the
 --                                      time they became ready (queued: a paused run's are not);
 --   `<agents><tenant>:<agent>:running` zset of running attempts `dagId|node`, by lease expiry;
---   `<agents><tenant>`                 set of the tenant's agents that had either (the
---                                      reader drops those with neither).
+--   `<agents><tenant>`                 set of the tenant's agents with nodes on the shard,
+--                                      written where nodes come (submit, grow, redrive and
+--                                      rewind: ag_register), not per transition; the reader
+--                                      drops those with neither index once the tenant has no
+--                                      run in flight on the shard.
 -- Written next to every ready-queue push and every lease-index write or removal, so the
 -- counts are exact without a scan. A node waiting for a retry, pending or waiting is in neither.
 --
@@ -23,7 +26,7 @@ local function ag_chunked(cmd, key, list, step)
   for i = 1, #list, n do redis.call(cmd, key, unpack(list, i, math.min(i + n - 1, #list))) end
 end
 
--- The call's ready entries not written yet: ready key -> { agent, tenant, list (in queue
+-- The call's ready entries not written yet: ready key -> { list (in queue
 -- order: ZADD in that order touches the skiplist like the queue did), at = { entry -> time,
 -- nil once taken out again } }.
 local function ag_flush()
@@ -37,8 +40,19 @@ local function ag_flush()
       end
     end
     if #z > 0 then ag_chunked('ZADD', key, z, 2) end
-    redis.call('SADD', K.agents .. b.tenant, b.agent)
   end
+end
+
+-- The agents (names, duplicates allowed) of nodes a call brings to the shard: one SADD.
+local function ag_register(tenant, agents)
+  local seen, list = {}, {}
+  for _, g in ipairs(agents) do
+    if not seen[g] then
+      seen[g] = true
+      list[#list + 1] = g
+    end
+  end
+  if #list > 0 then ag_chunked('SADD', K.agents .. tenant, list, 1) end
 end
 
 -- Entries `dagId|node` of one tenant and agent became claimable at `at`.
@@ -52,7 +66,7 @@ local function ag_ready(tenant, agent, at, entries)
   local key = ag_key(tenant, agent, ':ready')
   local b = buf[key]
   if not b then
-    b = { tenant = tenant, agent = agent, list = {}, at = {} }
+    b = { list = {}, at = {} }
     buf[key] = b
   end
   local list = b.list

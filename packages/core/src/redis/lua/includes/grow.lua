@@ -158,7 +158,9 @@ local function grow_apply(run, add, by, st, children, at, pushes)
   -- node.added carries what the log needs to stand alone: agent, deps, join, who added it.
   local who = by.node and ('{"node":"' .. by.node .. '","attempt":' .. by.attempt .. '}') or ('{"actor":"' .. by.actor .. '"}')
   local open = {}
+  local agents = {}
   for _, n in ipairs(nodes) do
+    if n.agent then agents[#agents + 1] = n.agent end
     local deps = n.deps or {}
     local succeeded, bad = 0, 0
     for _, d in ipairs(deps) do
@@ -182,6 +184,7 @@ local function grow_apply(run, add, by, st, children, at, pushes)
       (#deps > 0 and ('["' .. table.concat(deps, '","') .. '"]') or '[]') .. (n.join and (',"join":' .. n.join) or '') .. ',"addedBy":' .. who .. '}')
     if w <= 0 then open[#open + 1] = n end
   end
+  ag_register(run.tenant, agents)
   -- Existing nodes gain children (new nodes depending on them) and, targets, deps.
   for from, l in pairs(children) do
     if not hot[from] then
