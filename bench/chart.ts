@@ -6,7 +6,7 @@ export interface BarGroup {
 
 const COLORS = ["#2f6fde", "#e0823d", "#5aa55a", "#a55ab0"];
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-const fmt = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(1)}k` : v.toFixed(0));
+const fmt = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(1)}k` : v >= 10 || Number.isInteger(v) ? v.toFixed(0) : v.toFixed(2));
 
 function niceMax(v: number): number {
   if (!(v > 0)) return 1;
@@ -49,8 +49,11 @@ export function groupedBarChart(title: string, yLabel: string, groups: BarGroup[
     });
     out.push(`<text x="${(left + gi * groupW + groupW / 2).toFixed(1)}" y="${top + plotH + 18}" text-anchor="middle">${esc(g.label)}</text>`);
   });
+  // Each legend entry as wide as its label (about 7 px a character).
+  let legendX = left;
   series.forEach((s, si) => {
-    const x = left + si * 120;
+    const x = legendX;
+    legendX += Math.max(120, 18 + s.length * 7 + 24);
     out.push(`<rect x="${x}" y="${H - 28}" width="12" height="12" fill="${COLORS[si % COLORS.length]}"/>`);
     out.push(`<text x="${x + 18}" y="${H - 18}">${esc(s)}</text>`);
   });
