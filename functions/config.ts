@@ -167,6 +167,8 @@ function intVar(env: Env, name: string, min: number, max: number): number | unde
 
 /** The engine and its surroundings, shared by every handler invocation in a container. */
 export interface Runtime {
+  /** Flushes the acks this runtime coalesces (WEFT_RELAY_AFTER_RESPONSE) before resetRuntime closes its engine. */
+  release?: () => void;
   config: WeftConfig;
   engine: Engine;
   /** The Redis port the engine runs on (the live stream duplicates its TCP client to block on). */
@@ -224,6 +226,7 @@ export async function configureRuntime(o: RuntimeOverrides): Promise<void> {
 export async function resetRuntime(): Promise<void> {
   const rt = current;
   current = undefined;
+  rt?.release?.();
   // engine.close() closes the Redis port it was given; a port passed in stays open.
   if (rt && !overrides.engine && !overrides.redis) await rt.engine.close();
 }
@@ -271,6 +274,7 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
   // should the cron read them meanwhile they are sent twice (at least once, eventId dedupes).
   const ackLater = config.relayAfterResponse ? coalesced((events: Pick<OutboxEvent, "id" | "shard">[]) => engine.ackOutbox(events), { delayMs: 5, max: 500 }) : undefined;
   return {
+    ...(ackLater ? { release: () => ackLater.close() } : {}),
     config,
     engine,
     redis,

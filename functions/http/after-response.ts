@@ -38,7 +38,7 @@ export async function settleBackground(): Promise<void> {
  * call of `flush`, in the background: the acks of several writes' events in one Redis call
  * instead of one per write. Items not yet flushed are flushed by settleBackground().
  */
-export function coalesced<T>(flush: (items: T[]) => Promise<unknown>, o: { delayMs: number; max: number }): (items: T[]) => void {
+export function coalesced<T>(flush: (items: T[]) => Promise<unknown>, o: { delayMs: number; max: number }): ((items: T[]) => void) & { close(): void } {
   let pending: T[] = [];
   let timer: NodeJS.Timeout | undefined;
   const now = () => {
@@ -49,9 +49,17 @@ export function coalesced<T>(flush: (items: T[]) => Promise<unknown>, o: { delay
     if (items.length > 0) inBackground(() => flush(items));
   };
   batches.add(now);
-  return (items) => {
+  const add = (items: T[]) => {
     pending.push(...items);
     if (pending.length >= o.max) now();
     else timer ??= setTimeout(now, o.delayMs);
   };
+  // Flushes what is pending and forgets this batcher (its runtime is being let go); items
+  // handed over later are flushed at once.
+  const close = () => {
+    now();
+    batches.delete(now);
+    o = { ...o, max: 1 };
+  };
+  return Object.assign(add, { close });
 }
