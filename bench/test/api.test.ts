@@ -17,6 +17,12 @@ describe("bench/api.ts: a chain through the local API", () => {
       expect(s.msPerHop).toBeGreaterThan(0);
       expect(s.redisCommands).toBeGreaterThan(s.scriptCalls);
     }
+    // Deployed, each write is its call and its ack's (pull: complete + ack; push: claim, complete
+    // + ack); the emulator's coalesced acks never make more calls than that.
+    expect(r.deployed.pull * nodes).toBeGreaterThanOrEqual(2 * nodes);
+    expect(r.deployed.push * nodes).toBeGreaterThanOrEqual(3 * nodes);
+    expect(r.deployed.pull).toBeGreaterThanOrEqual(r.pull.scriptCalls);
+    expect(r.deployed.push).toBeGreaterThanOrEqual(r.push.scriptCalls);
     const b = bill(r.pull);
     expect(b.apiGateway).toBeCloseTo(r.pull.apiRequests, 6);
     expect(b.total).toBeGreaterThan(b.apiGateway + b.eventBridge);
