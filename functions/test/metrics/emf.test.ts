@@ -79,10 +79,12 @@ describe("EMF from the Lambda handlers", () => {
   it("the archive handler writes the run's transitions per agent and its duration; reconcile its repairs and the backlog", async () => {
     const id = uid("emf-run");
     const agent = `${id}-ag`;
-    expect(reply(await api(apiEvent("POST", "/v1/dags", { key: KEY_A, body: { id, nodes: [{ id: "a", agent }] } }))).status).toBe(201);
-    const claimed = reply(await api(apiEvent("POST", `/v1/agents/${agent}/claim`, { key: KEY_A, body: {} })));
-    const task = claimed.json.tasks[0];
-    expect(reply(await api(apiEvent("POST", `/v1/dags/${id}/nodes/a/complete`, { key: KEY_A, body: { leaseToken: task.leaseToken, output: 1 } }))).status).toBe(200);
+    await printed(async () => {
+      expect(reply(await api(apiEvent("POST", "/v1/dags", { key: KEY_A, body: { id, nodes: [{ id: "a", agent }] } }))).status).toBe(201);
+      const claimed = reply(await api(apiEvent("POST", `/v1/agents/${agent}/claim`, { key: KEY_A, body: {} })));
+      const task = claimed.json.tasks[0];
+      expect(reply(await api(apiEvent("POST", `/v1/dags/${id}/nodes/a/complete`, { key: KEY_A, body: { leaseToken: task.leaseToken, output: 1 } }))).status).toBe(200);
+    });
 
     const flushed = await printed(() => archive(finishedEvent("DagSucceeded", id), lambdaContext("Archive")));
     const t = (transition: string) =>
