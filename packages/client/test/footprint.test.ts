@@ -33,7 +33,7 @@ describe("@weft/client's footprint", () => {
     expect(cycles).toEqual([]);
   });
 
-  it("@weft/core/sdk loads no Redis client, AWS SDK, zod, Lua or engine scripts: the errors, update(), the event fold and the status lists only", () => {
+  it("@weft/core/sdk loads no Redis client, AWS SDK, zod, Lua or engine scripts: the errors, update(), the event fold, the status lists and traceparent only", () => {
     const { files, packages } = reach(join(ROOT, "packages/core/src/sdk.ts"));
     expect(packages).toEqual([]);
     expect(files.sort()).toEqual([
@@ -42,6 +42,7 @@ describe("@weft/client's footprint", () => {
       "packages/core/src/errors.ts",
       "packages/core/src/sdk.ts",
       "packages/core/src/state/update.ts",
+      "packages/core/src/trace-context.ts",
       "packages/core/src/values/ref.ts",
     ]);
   });

@@ -17,3 +17,4 @@ export type { RunAt } from "./archive/read-through.js";
 export type { RunList, RunSummary } from "./archive/index.js";
 export type { AgentSignal, AgentSignals } from "./signals/signals.js";
 export { DIRECT_UPLOAD_BYTES, isValueRef, MAX_VALUE_BYTES, resolveRecordRefs, resolveRefs, VALUE_REF_FIELD, type ValueRef, type ValueRefBody } from "./values/ref.js";
+export { formatTraceparent, parseTraceparent, type TraceParent } from "./trace-context.js";

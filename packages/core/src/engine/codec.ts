@@ -52,14 +52,15 @@ export function encodeEvent(e: RunEvent): string[] {
 
 /**
  * An outbox entry: the outbox events of one script call, each a packed field `e` =
- * "type|tenant|dagId|node|agent|attempt|at[|gen|deadline]". Each event is acked by its entry's id; its
+ * "type|tenant|dagId|node|agent|attempt|at[|gen|deadline[|traceparent]]" (a NodeReady's gen and
+ * deadline are empty). Each event is acked by its entry's id; its
  * own id (`<entry id>/<index>`) is what subscribers dedupe on.
  */
 export function decodeOutbox(shard: number, entry: StreamEntry): OutboxEvent[] {
   const [entryId, flat] = entry;
   const out: OutboxEvent[] = [];
   for (let i = 1; i < flat.length; i += 2) {
-    const [type, tenant, dagId, node, agent, attempt, at, gen, deadline] = flat[i]!.split("|");
+    const [type, tenant, dagId, node, agent, attempt, at, gen, deadline, traceparent] = flat[i]!.split("|");
     const ev: OutboxEvent = { id: `${entryId}/${(i - 1) / 2}`, shard, type: type as OutboxEventType, tenant: tenant ?? "", dagId: dagId ?? "", at: Number(at) };
     if (node) {
       ev.nodeId = node;
@@ -68,6 +69,7 @@ export function decodeOutbox(shard: number, entry: StreamEntry): OutboxEvent[] {
     if (agent) ev.agent = agent;
     if (gen) ev.waitGen = Number(gen);
     if (deadline && deadline !== "0") ev.waitDeadline = Number(deadline);
+    if (traceparent) ev.traceparent = traceparent;
     out.push(ev);
   }
   return out;

@@ -15,6 +15,7 @@ import * as S from "./scripts.js";
 import { signalSealer } from "./signal-token.js";
 import { buildSubmit } from "./submit.js";
 import { waits } from "./waits.js";
+import { parseTraceparent } from "../trace-context.js";
 import type {
   ClaimOptions,
   CompleteItem,
@@ -49,6 +50,17 @@ export interface EngineOptions {
    * most ceil(max / S) of a tenant's runs. No limit by default.
    */
   maxRunsInFlight?: number;
+  /**
+   * Trace context travels with the work: a run submitted with a traceparent keeps it, and its
+   * claimed tasks and NodeReady events carry it (each script call then gets the argument `tp`).
+   * Off by default: no argument, no read, nothing stored but what submit is given.
+   */
+  traceContext?: boolean;
+  /**
+   * Wraps every script call (a tracer's span around it: functions/tracing.ts). `run` performs
+   * the call; `args` are the script's arguments (ids, never to be logged whole). None by default.
+   */
+  aroundScript?: <R>(name: string, args: Readonly<Record<string, unknown>>, run: () => Promise<R>) => Promise<R>;
 }
 
 const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, backoffMs: 1000, maxBackoffMs: 30_000 };
@@ -88,8 +100,15 @@ export function createEngine(opts: EngineOptions): Engine {
   // Inside outboxScope(): the outbox events this engine's scripts write, as they reply them.
   const scope = new AsyncLocalStorage<OutboxEvent[]>();
 
+  const traceContext = opts.traceContext === true;
+  const around = opts.aroundScript;
   const exec = <C extends { shard: ShardKeys }, A, R>(script: Script<C, A, R>, ctx: C, args: A): Promise<R> => {
     if (clock) (args as { now?: number }).now = clock();
+    if (traceContext) (args as { tp?: 1 }).tp = 1;
+    if (around) return around(script.name, args as Record<string, unknown>, () => send(script, ctx, args));
+    return send(script, ctx, args);
+  };
+  const send = <C extends { shard: ShardKeys }, A, R>(script: Script<C, A, R>, ctx: C, args: A): Promise<R> => {
     const written = scope.getStore();
     if (!written) return callScript(redis, script, ctx, args);
     const shard = ctx.shard.index;
@@ -165,9 +184,13 @@ export function createEngine(opts: EngineOptions): Engine {
     ...growth({ onRun }, limits, defaultRetry),
     ...waiting,
 
-    async submit(tenant, spec) {
+    async submit(tenant, spec, o) {
       const t = id(tenant, "tenant");
-      const args = buildSubmit(t, spec, limits, defaultRetry);
+      const args: ReturnType<typeof buildSubmit> & { traceparent?: string } = buildSubmit(t, spec, limits, defaultRetry);
+      if (o?.traceparent !== undefined) {
+        if (!parseTraceparent(o.traceparent)) throw new ValidationError("traceparent must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)", "traceparent");
+        args.traceparent = o.traceparent;
+      }
       const run = keys.run(t, args.id);
       const r = await exec(S.submit, { shard: keys.shard(run.shard), run }, inFlight ? { ...args, ...inFlight } : args);
       return { dagId: args.id, status: r.status, ready: list<string>(r.ready), created: r.created };

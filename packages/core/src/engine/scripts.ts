@@ -20,13 +20,15 @@ export interface OnShard {
 
 /**
  * A task as the scripts return it: [dagId, nodeId, agent, input JSON | false, attempt,
- * leaseToken, leaseExpiresAt, signal JSON | false] (the signal that resumed a suspended agent).
+ * leaseToken, leaseExpiresAt, signal JSON | false (the signal that resumed a suspended
+ * agent), traceparent?] (the run's, when the call traces: argument `tp`).
  */
-type TaskReply = [string, string, string, string | false, number, string, number, (string | false)?];
+type TaskReply = [string, string, string, string | false, number, string, number, (string | false)?, (string | false)?];
 
-export function toTask([dagId, nodeId, agent, input, attempt, leaseToken, leaseExpiresAt, signal]: TaskReply): Task {
+export function toTask([dagId, nodeId, agent, input, attempt, leaseToken, leaseExpiresAt, signal, traceparent]: TaskReply): Task {
   const task: Task = { dagId, nodeId, agent, input: input === false ? undefined : JSON.parse(input), attempt, leaseToken, leaseExpiresAt };
   if (typeof signal === "string" && signal) task.signal = JSON.parse(signal) as Task["signal"];
+  if (typeof traceparent === "string" && traceparent) task.traceparent = traceparent;
   return task;
 }
 export const tasks = (x: unknown): Task[] => list<TaskReply>(x).map(toTask);

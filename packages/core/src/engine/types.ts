@@ -24,6 +24,11 @@ export interface Task {
   leaseExpiresAt: number;
   /** The signal that resumed this node after its agent suspended (ctx.suspend): build on it. */
   signal?: SignalRecord;
+  /**
+   * W3C traceparent of the run (the span that submitted it), when the run was submitted
+   * with one and the engine traces (EngineOptions.traceContext): the agent's span joins the run's trace.
+   */
+  traceparent?: string;
 }
 
 /** What ends a wait: an output (approve, with data) or an error (reject). */
@@ -268,6 +273,8 @@ export interface OutboxEvent {
   waitGen?: number;
   /** NodeWaiting: epoch ms of the wait's timeout (the token expires then too). */
   waitDeadline?: number;
+  /** NodeReady: the run's W3C traceparent, when it has one and the engine traces (EngineOptions.traceContext). */
+  traceparent?: string;
 }
 
 /** A node of an archived run's definition (a RunSpec node plus the engine's policy field). */
@@ -373,7 +380,8 @@ export interface WorkerEngine {
 
 /** Run administration: submit and read runs, cancel, pause, resume, redrive, rewind, add nodes from outside, signal waits. */
 export interface RunAdmin {
-  submit(tenant: string, spec: unknown): Promise<SubmitResult>;
+  /** `traceparent`: the run's trace context, stored with it and handed to its tasks and NodeReady events (EngineOptions.traceContext). */
+  submit(tenant: string, spec: unknown, opts?: { traceparent?: string }): Promise<SubmitResult>;
   getRun(tenant: string, dagId: string, opts?: { include?: { input?: boolean; output?: boolean } }): Promise<RunView>;
   events(tenant: string, dagId: string, opts?: { after?: number; limit?: number }): Promise<EventPage>;
   cancel(tenant: string, dagId: string, opts?: { reason?: string; actor?: string }): Promise<{ status: RunStatus; changed: boolean }>;

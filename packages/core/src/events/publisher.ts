@@ -17,7 +17,7 @@ export const EVENT_SOURCE = "weft";
  * far below EventBridge's 256 KB limit and a subscriber reads the payload from the API.
  * `agent` is top-level so a rule can route NodeReady to one agent's function.
  */
-export type EventDetail = Pick<OutboxEvent, "tenant" | "dagId" | "nodeId" | "agent" | "attempt" | "at" | "signalToken" | "signalUrl"> & {
+export type EventDetail = Pick<OutboxEvent, "tenant" | "dagId" | "nodeId" | "agent" | "attempt" | "at" | "signalToken" | "signalUrl" | "traceparent"> & {
   /** Unique per outbox entry (`<shard>:<outbox id>`): subscribers dedupe at-least-once delivery with it. */
   eventId: string;
 };
@@ -30,6 +30,8 @@ export function toDetail(event: OutboxEvent): EventDetail {
   // NodeWaiting: how to end the wait without the tenant's key (a chat button, a webhook).
   if (event.signalToken !== undefined) detail.signalToken = event.signalToken;
   if (event.signalUrl !== undefined) detail.signalUrl = event.signalUrl;
+  // NodeReady of a traced run: a push-mode agent's span joins the run's trace.
+  if (event.traceparent !== undefined) detail.traceparent = event.traceparent;
   return detail;
 }
 

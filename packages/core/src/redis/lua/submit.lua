@@ -5,7 +5,8 @@
 --   input?, policy?, join?, tolerate?, onFailure?, wait?, waitOutput? }] } (deps/children
 --   comma-joined, input a JSON string; `waiting` is join when a join is set; a wait node has
 --   no agent, `wait` is "timeoutMs|onTimeout|key", includes/wait.lua), maxInFlight? (the
---   tenant's runs in flight this shard may hold: engine option maxRunsInFlight).
+--   tenant's runs in flight this shard may hold: engine option maxRunsInFlight), traceparent?
+--   (the run's trace context, meta.tp: its tasks and NodeReady events carry it).
 -- Returns { created, status, ready: [id] }; an existing run with the same definition hash
 -- (same id or idempotency key) is returned unchanged with created=false, another -> conflict.
 -- A new run over maxInFlight -> rate_limited, naming the limit (the count and the check are
@@ -57,6 +58,7 @@ local total = #a.nodes
 redis.call('HSET', run.meta, 'tenant', a.tenant, 'id', a.id, 'status', 'running', 'onFailure', a.onFailure,
   'policy', a.policy, 'defHash', a.defHash, 'createdAt', at, 'total', total, 'remaining', total,
   'idempotencyKey', a.idempotencyKey or '')
+if a.traceparent then redis.call('HSET', run.meta, 'tp', a.traceparent) end
 redis.call('ZADD', K.tenant_runs, at, a.id)
 append_event(run, 'run.submitted', nil, nil, a.actor, at, nil,
   cjson.encode({ nodes = total, onFailure = a.onFailure }))

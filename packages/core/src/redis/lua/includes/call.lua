@@ -22,12 +22,22 @@ local function clock(a)
 end
 
 -- ARGV[2] = '1': the caller relays this call's outbox entries itself (redis/contract.ts),
--- so the reply carries them (see reply()).
+-- so the reply carries them (see reply()). An argument `tp` (the engine traces:
+-- EngineOptions.traceContext) hands the run's traceparent to tasks and NodeReady events.
 local function begin(keys, argv)
   K = keys
+  local a = cjson.decode(argv[1])
   -- runs: run contexts (core.lua); log/log_runs/out: buffered event log and outbox writes.
-  CALL = { runs = {}, log = {}, log_runs = {}, out = {}, relay = argv[2] == '1' }
-  return cjson.decode(argv[1])
+  CALL = { runs = {}, log = {}, log_runs = {}, out = {}, relay = argv[2] == '1', tp = a.tp }
+  return a
+end
+
+-- The run's W3C traceparent (meta.tp, written by submit when it was given one), read once
+-- per run and call, and only when the call traces: nil otherwise.
+local function trace_of(run)
+  if not CALL.tp then return nil end
+  if run.tp == nil then run.tp = redis.call('HGET', run.meta, 'tp') or false end
+  return run.tp or nil
 end
 
 -- Event log: a Redis Stream per run (`<run key>events`). Each event has a seq (1, 2, 3...
@@ -49,15 +59,16 @@ local function append_event(run, t, node, attempt, by, at, from, data)
 end
 
 -- Outbox: one Stream per shard (K.outbox), relayed to EventBridge and acked after PutEvents.
--- One packed field `e` per event: "type|tenant|dagId|node|agent|attempt|at[|gen|deadline]"
--- (a NodeWaiting's wait generation and deadline); a call's events share entries of up to
--- OUT_CHUNK events.
+-- One packed field `e` per event: "type|tenant|dagId|node|agent|attempt|at[|gen|deadline[|traceparent]]"
+-- (a NodeWaiting's wait generation and deadline; a traced NodeReady's traceparent, its gen
+-- and deadline empty); a call's events share entries of up to OUT_CHUNK events.
 local OUT_CHUNK = 100
 local function outbox(run, t, node, agent, attempt, at, wait)
   local out = CALL.out
   out[#out + 1] = 'e'
+  local tp = CALL.tp and t == 'NodeReady' and trace_of(run)
   out[#out + 1] = t .. '|' .. run.tenant .. '|' .. run.id .. '|' .. (node or '') .. '|' .. (agent or '') .. '|' .. (attempt or 0) .. '|' .. at
-    .. (wait and ('|' .. wait) or '')
+    .. (wait and ('|' .. wait) or '') .. (tp and ('|||' .. tp) or '')
 end
 
 local function flush_run_log(run, l)

@@ -77,7 +77,7 @@ end
 -- Starts an attempt of a ready node. `n` = HMGET of { a, p, i, sg } already read by the caller.
 -- `leases`, when given, collects score/member pairs for one ZADD per batch (claim_queue);
 -- without it the lease index is written at once. Returns the Task as a positional array
--- { dagId, nodeId, agent, input|false, attempt, leaseToken, leaseExpiresAt, signal|false }
+-- { dagId, nodeId, agent, input|false, attempt, leaseToken, leaseExpiresAt, signal|false, traceparent? }
 -- (smaller to encode than a table with named keys; engine/engine.ts names the fields). The
 -- signal is the one that resumed a suspended agent: its next attempts build on it.
 local function start_attempt(run, node, agent, n, lease_ms, worker, rand, at, leases)
@@ -102,7 +102,7 @@ local function start_attempt(run, node, agent, n, lease_ms, worker, rand, at, le
   end
   append_event(run, 'node.started', node, attempt, worker, at, 'ready',
     '{"workerId":"' .. worker .. '","leaseExpiresAt":' .. exp .. '}')
-  return { run.id, node, agent, n[3], attempt, token, exp, n[4] }
+  return { run.id, node, agent, n[3], attempt, token, exp, n[4], trace_of(run) }
 end
 
 -- Pops ready entries of (tenant, agent) and starts up to `max` of them. Entries whose node
