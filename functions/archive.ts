@@ -10,7 +10,7 @@ import { METRICS, metrics } from "./metrics/index.js";
  * Throws on failure so EventBridge retries the invocation; the reconcile cron flushes
  * whatever is still overdue.
  */
-export const handler = invocation(async (event: BusEvent) => {
+export const handler = invocation("archive", async (event: BusEvent) => {
   const rt = getRuntime();
   if (!rt.archiver) {
     logger.warn("no WEFT_TABLE: finished runs stay in Redis, not archived");

@@ -27,6 +27,7 @@ import { createValues, type Values } from "./values.js";
 import { METRICS, metrics } from "./metrics/index.js";
 import { recordArchivedRun } from "./metrics/runs.js";
 import { coalesced } from "./http/after-response.js";
+import { scriptSpan, tracedPublisher, tracingEnabled } from "./tracing.js";
 
 type Env = Record<string, string | undefined>;
 
@@ -250,11 +251,14 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
       ...(config.signingSecret ? { signingSecret: config.signingSecret } : {}),
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
       ...(config.maxRunsInFlight ? { maxRunsInFlight: config.maxRunsInFlight } : {}),
+      // WEFT_TRACING: spans around script calls, and trace context handed to tasks and NodeReady.
+      ...(tracingEnabled() ? { traceContext: true, aroundScript: scriptSpan } : {}),
     });
   const state = createStateStore({ redis, keys: engine.keys });
   const keys = engine.keys;
   const bus = o.publisher ?? (config.eventBus ? new EventBridgePublisher({ eventBusName: config.eventBus }) : undefined);
-  const publisher = bus && metrics.enabled ? measuredPublisher(bus) : bus;
+  const measured = bus && metrics.enabled ? measuredPublisher(bus) : bus;
+  const publisher = measured && tracingEnabled() ? tracedPublisher(measured) : measured;
   if (!publisher) logger.warn("no WEFT_EVENT_BUS: outbox events are kept in Redis, not published");
   const cold = o.cold ?? coldStoreFor(config);
   const runs = cold ? createReadThrough({ engine, cold }) : hotOnlyReads(engine);

@@ -12,7 +12,7 @@ import { METRICS, metrics } from "./metrics/index.js";
  * and the next one starts over. With metrics on, it also reads the outbox backlog (one
  * XLEN per shard, the health probe's).
  */
-export const handler = invocation(async (_event: void) => {
+export const handler = invocation("reconcile", async (_event: void) => {
   const rt = getRuntime();
   try {
     const reconciled = await rt.engine.reconcile();

@@ -3,7 +3,7 @@ import { errorFields, logger } from "./log.js";
 import { invocation } from "./invocation.js";
 
 /** Relays the outbox of every shard (or of `event.shard`) to the event bus on demand. */
-export const handler = invocation(async (event: { shard?: number; maxBatches?: number } | void) => {
+export const handler = invocation("outbox-relay", async (event: { shard?: number; maxBatches?: number } | void) => {
   const rt = getRuntime();
   try {
     const result = await rt.relay({

@@ -22,7 +22,8 @@ import { agentRoutes } from "./routes/agents.js";
 import { inBackground } from "./after-response.js";
 import type { Signals } from "@weft/core/signals";
 import { metrics } from "../metrics/index.js";
-import { requestMetrics } from "./observe.js";
+import { requestMetrics, requestSpan } from "./observe.js";
+import { tracingEnabled } from "../tracing.js";
 
 export interface AppDeps {
   engine: Engine;
@@ -74,6 +75,7 @@ export function createApp(deps: AppDeps): WeftApp {
   app.onError((err, c) => errorResponse(c, err));
   // First, so it sees every request's final status (functions/metrics; off: not installed).
   if (metrics.enabled) app.use("*", requestMetrics());
+  if (tracingEnabled()) app.use("*", requestSpan());
 
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",

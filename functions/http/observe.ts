@@ -1,6 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
+import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { METRICS, metrics } from "../metrics/index.js";
+import { contextFrom, inSpan } from "../tracing.js";
 
 /**
  * The route template a request matched, in API Gateway's notation (`/v1/dags/{dagId}`),
@@ -25,5 +27,31 @@ export function requestMetrics(): MiddlewareHandler {
     const status = c.res.status;
     metrics.count(METRICS.apiRequests, { route, method, status: String(status), class: `${Math.floor(status / 100)}xx` });
     metrics.observe(METRICS.apiDuration, { route, method }, (performance.now() - started) / 1000);
+  };
+}
+
+/**
+ * A server span per request (functions/tracing.ts), child of the caller's `traceparent`
+ * header when it sends one: named by method and route template, with the run and node ids
+ * of the path and the tenant as attributes.
+ */
+export function requestSpan(): MiddlewareHandler {
+  return async (c, next) => {
+    const method = c.req.method;
+    const parent = contextFrom(c.req.header("traceparent"));
+    await inSpan(method, { kind: SpanKind.SERVER, parent, attributes: { "http.request.method": method } }, async (span) => {
+      await next();
+      const route = routeTemplate(c);
+      span.updateName(`${method} ${route}`);
+      span.setAttribute("http.route", route);
+      span.setAttribute("http.response.status_code", c.res.status);
+      const { dagId, nodeId, agent } = c.req.param() as Record<string, string | undefined>;
+      if (dagId) span.setAttribute("weft.run_id", dagId);
+      if (nodeId) span.setAttribute("weft.node_id", nodeId);
+      if (agent) span.setAttribute("weft.agent", agent);
+      const tenant = (c.var as { tenant?: unknown }).tenant;
+      if (typeof tenant === "string") span.setAttribute("weft.tenant", tenant);
+      if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    });
   };
 }

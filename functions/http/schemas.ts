@@ -60,6 +60,10 @@ export const TaskSchema = z
     leaseToken: z.string(),
     leaseExpiresAt: z.number().int().openapi({ description: "Epoch ms" }),
     signal: z.lazy(() => SignalRecordSchema).optional().openapi({ description: "The signal that resumed the node after its agent suspended" }),
+    traceparent: z
+      .string()
+      .optional()
+      .openapi({ description: "W3C traceparent of the run (the request that submitted it), when tracing is on (WEFT_TRACING): start the agent's span from it to join the run's trace" }),
   })
   .openapi("Task");
 

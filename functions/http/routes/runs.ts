@@ -4,6 +4,7 @@ import { RunSpecSchema } from "@weft/core/validation";
 import { errorResponses } from "../errors.js";
 import { serve } from "../serve.js";
 import { Counts, DagParams, json, NodeStatusSchema, QueryInt, RunStatusSchema, SignalRecordSchema, ValuesQuery } from "../schemas.js";
+import { activeTraceparent } from "../../tracing.js";
 import { subApp, type RouteDeps, type WeftApp } from "./deps.js";
 
 /**
@@ -107,7 +108,9 @@ export function runRoutes({ engine, runs, afterWrite, values }: RouteDeps): Weft
     },
     async (c, { body }) => {
       const tenant = c.var.tenant;
-      const result = await engine.submit(tenant, (await values.incomingSubmit(tenant, body)) as never);
+      // Traced: the run keeps this request's span as its trace context (functions/tracing.ts).
+      const traceparent = activeTraceparent();
+      const result = await engine.submit(tenant, (await values.incomingSubmit(tenant, body)) as never, traceparent ? { traceparent } : undefined);
       // Also on a replay: a crash after the first submit's write may have left its events unsent.
       await afterWrite({ tenant, dagId: result.dagId });
       return c.json(result, result.created ? 201 : 200);

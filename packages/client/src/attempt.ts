@@ -1,6 +1,7 @@
 import { ConflictError, NotFoundError, ValidationError, WeftError, type NodeError, type Task } from "@weft/core/sdk";
 import { additionOf, LeaseLostError, ShutdownError, Suspend, taskContext, type AgentHandler } from "./context.js";
 import type { WeftClient } from "./client.js";
+import { inTaskSpan } from "./tracing.js";
 
 /**
  * One attempt of one task, as both worker modes run it: the handler with its context,
@@ -150,7 +151,7 @@ export function startAttempt(client: WeftClient, task: Task, handler: AgentHandl
   }
 
   const ctx = taskContext(client, task, controller.signal, heartbeat);
-  const settled = (async (): Promise<{ outcome: Outcome; next: Task[] }> => {
+  const settled = inTaskSpan(task, async (): Promise<{ outcome: Outcome; next: Task[] }> => {
     try {
       let output: unknown;
       let thrown: { err: unknown } | undefined;
@@ -173,7 +174,7 @@ export function startAttempt(client: WeftClient, task: Task, handler: AgentHandl
       clearInterval(timer);
       if ((phase as Attempt["phase"]) !== "releasing") phase = "done";
     }
-  })();
+  }, (s) => s.outcome);
 
   return {
     task,

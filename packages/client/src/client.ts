@@ -6,6 +6,7 @@
 import { followStream, type StreamOptions } from "./stream.js";
 import { keepAliveSend, type Send } from "./transport.js";
 import { createHash, randomBytes } from "node:crypto";
+import { activeTraceparent } from "./tracing.js";
 import {
   DIRECT_UPLOAD_BYTES,
   errorOfApi,
@@ -145,6 +146,9 @@ export function createClient(o: ClientOptions) {
   async function call<T>(method: string, path: string, init: { body?: unknown; raw?: string; headers?: Record<string, string> } = {}) {
     const headers: Record<string, string> = { ...init.headers };
     if (o.apiKey) headers.authorization = `Bearer ${o.apiKey}`;
+    // Inside a traced attempt (./tracing.ts): the API's request span joins the agent's.
+    const traceparent = activeTraceparent();
+    if (traceparent) headers.traceparent = traceparent;
     const body = init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
     if (body !== undefined) headers["content-type"] = "application/json";
     const res = await send(new URL(path, o.baseUrl), { method, headers, ...(body === undefined ? {} : { body }) });
