@@ -1,6 +1,7 @@
 import {
   createArchiver,
   createEngine,
+  type EngineOptions,
   createReadThrough,
   createStateStore,
   ValidationError,
@@ -12,7 +13,7 @@ import {
   type StateStore,
 } from "@weft/core";
 import { DynamoColdStore } from "@weft/core/dynamodb";
-import { EventBridgePublisher, relayEvents, relayOutbox, type EventPublisher, type RelayOptions, type RelayResult } from "@weft/core/events";
+import { EventBridgePublisher, relayEvents, relayOutbox, type AckHook, type EventPublisher, type RelayOptions, type RelayResult } from "@weft/core/events";
 import { connectRedis, redisConfigFromEnv, type KeySchema, type RedisConfig, type RedisPort } from "@weft/core/redis";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { hotOnlyReads } from "./http/routes/deps.js";
@@ -27,6 +28,7 @@ import { createValues, type Values } from "./values.js";
 import { METRICS, metrics } from "./metrics/index.js";
 import { recordArchivedRun } from "./metrics/runs.js";
 import { coalesced } from "./http/after-response.js";
+import { recordPublished, recordStarted } from "./metrics/live.js";
 import { scriptSpan, tracedPublisher, tracingEnabled } from "./tracing.js";
 
 type Env = Record<string, string | undefined>;
@@ -252,7 +254,8 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
       ...(config.maxRunsInFlight ? { maxRunsInFlight: config.maxRunsInFlight } : {}),
       // WEFT_TRACING: spans around script calls, and trace context handed to tasks and NodeReady.
-      ...(tracingEnabled() ? { traceContext: true, aroundScript: scriptSpan } : {}),
+      ...(tracingEnabled() ? { traceContext: true } : {}),
+      ...(aroundScript() ?? {}),
     });
   const state = createStateStore({ redis, keys: engine.keys });
   const keys = engine.keys;
@@ -272,11 +275,21 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
         ...(metrics.enabled ? { onFlushed: recordArchivedRun } : {}),
       })
     : undefined;
-  const relay = async (opts?: RelayOptions) => (publisher ? relayOutbox(engine, publisher, opts) : { published: 0, failed: 0 });
+  // The transitions relayed events tell are counted by the ack that removed them (once, when two relays race).
+  const onAck: AckHook | undefined = metrics.enabled ? (events, removed) => recordPublished(removed === events.length ? events : events.slice(0, removed)) : undefined;
+  const relay = async (opts?: RelayOptions) => (publisher ? relayOutbox(engine, publisher, onAck ? { ...opts, onAck } : opts) : { published: 0, failed: 0 });
   // Relayed without the response waiting (the local emulator): the acks of the writes of the
   // next few ms go in one Redis call. Published but not yet acked events stay in the outbox;
   // should the cron read them meanwhile they are sent twice (at least once, eventId dedupes).
-  const ackLater = config.relayAfterResponse ? coalesced((events: Pick<OutboxEvent, "id" | "shard">[]) => engine.ackOutbox(events), { delayMs: 5, max: 500 }) : undefined;
+  const ackLater = config.relayAfterResponse
+    ? coalesced(
+        async (events: OutboxEvent[]) => {
+          const removed = await engine.ackOutbox(events.map(({ id, shard }) => ({ id, shard })));
+          onAck?.(events, removed);
+        },
+        { delayMs: 5, max: 500 },
+      )
+    : undefined;
   return {
     ...(ackLater ? { release: () => ackLater.close() } : {}),
     config,
@@ -298,7 +311,24 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
     relayRun: async ({ tenant, dagId }, written) => {
       if (!written) return relay({ shard: keys.shardOf(tenant, dagId), maxBatches: 2 });
       if (!publisher) return { published: 0, failed: 0 };
-      return ackLater ? relayEvents(engine, publisher, written, async (events) => ackLater(events)) : relayEvents(engine, publisher, written);
+      return relayEvents(engine, publisher, written, onAck, ackLater ? async (events) => ackLater(events) : undefined);
+    },
+  };
+}
+
+/**
+ * The engine's hook around script calls, when something wants it: a span each (tracing) and
+ * the tasks claim replies hand out (metrics: started). Neither on: no hook at all.
+ */
+function aroundScript(): Pick<EngineOptions, "aroundScript"> | undefined {
+  const traced = tracingEnabled();
+  const measured = metrics.enabled;
+  if (!traced && !measured) return undefined;
+  return {
+    aroundScript: async (name, args, run) => {
+      const reply = traced ? await scriptSpan(name, args, run) : await run();
+      if (measured) recordStarted(name, reply);
+      return reply;
     },
   };
 }

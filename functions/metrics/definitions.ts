@@ -5,9 +5,13 @@
  * lists them. Pure data: infra imports it.
  *
  * Where each number comes from, without any Redis work on the hot path:
- * - node transitions, ready-to-started latency, run outcome and duration: the run's event
- *   log and snapshot, in hand when the archiver flushes the finished run (exact per agent,
- *   counted once per archive; a run redriven after its archive counts its new events only);
+ * - node transitions as they happen (functions/metrics/live.ts): ready, succeeded, failed
+ *   and runs finished from the outbox events a relay published (counted by the ack that
+ *   removed them, so once), started from the tasks claim replies hand out;
+ * - what only the run's event log tells (retried, released and skipped per agent: a fail
+ *   or release reply names no agent, skips happen inside other scripts; ready-to-started
+ *   latency; run duration): when the archiver flushes the finished run, from the log it
+ *   holds then (functions/metrics/runs.ts; a redriven run counts its new events only);
  * - outbox: what a relay published (event age = relay lag) and the outbox length the
  *   reconcile cron reads with its health probe (one XLEN per shard per minute);
  * - reconcile repairs and errors, archive flush failures: the results of those calls;
@@ -47,7 +51,7 @@ export const METRICS = {
   nodeTransitions: def({
     name: "weft_node_transitions_total",
     kind: "counter",
-    help: "Node transitions by kind (ready, started, succeeded, failed, retried, released, skipped) and agent, counted when the run is archived",
+    help: "Node transitions by kind and agent: ready, started, succeeded, failed as they happen; retried, released, skipped when the run is archived",
     labels: ["transition", "agent"],
     unit: "Count",
     rollups: [["transition"]],
@@ -63,14 +67,14 @@ export const METRICS = {
   runsFinished: def({
     name: "weft_runs_finished_total",
     kind: "counter",
-    help: "Runs archived after they ended, by outcome (succeeded, failed, cancelled)",
+    help: "Runs that ended, by outcome (succeeded, failed, cancelled), as their Dag* event is relayed",
     labels: ["outcome"],
     unit: "Count",
   }),
   runDuration: def({
     name: "weft_run_duration_seconds",
     kind: "histogram",
-    help: "Run duration from submit to its end, by outcome",
+    help: "Run duration from submit to its end, by outcome, when the run is archived",
     labels: ["outcome"],
     unit: "Seconds",
     buckets: RUN_BUCKETS,

@@ -2,11 +2,10 @@ import type { RunExport } from "@weft/core";
 import { METRICS, NO_AGENT, type Transition } from "./definitions.js";
 import { metrics } from "./index.js";
 
+// The transitions no live source tells per agent (a fail or release reply names no agent;
+// skips happen inside other scripts): counted from the log. ready, started, succeeded and
+// failed are counted live (./live.ts), not here.
 const TRANSITION_OF: Partial<Record<string, Transition>> = {
-  "node.ready": "ready",
-  "node.started": "started",
-  "node.succeeded": "succeeded",
-  "node.failed": "failed",
   "node.retrying": "retried",
   "node.released": "released",
   "node.skipped": "skipped",
@@ -14,10 +13,11 @@ const TRANSITION_OF: Partial<Record<string, Transition>> = {
 const RUN_END = new Set(["run.succeeded", "run.failed", "run.cancelled"]);
 
 /**
- * The metrics of a finished run, from what the archiver flushes (its event log and
- * snapshot): node transitions per agent, ready-to-started latency per agent, the run's
- * outcome and duration. Only the events since the run's previous archive count (a run
- * redriven after it was archived is archived again with its whole log).
+ * The metrics of a finished run that need its event log and snapshot, from what the
+ * archiver flushes: retried, released and skipped transitions per agent, ready-to-started
+ * latency per agent (each node.ready to the node.started after it), the run's duration.
+ * Only the events since the run's previous archive count (a run redriven after it was
+ * archived is archived again with its whole log).
  */
 export function recordArchivedRun(run: RunExport): void {
   if (!metrics.enabled) return;
@@ -28,12 +28,12 @@ export function recordArchivedRun(run: RunExport): void {
   for (const e of run.events) {
     if (e.at <= since && since > 0) continue;
     if (RUN_END.has(e.type)) ended = true;
-    const transition = TRANSITION_OF[e.type];
-    if (!transition || !e.node) continue;
+    if (!e.node) continue;
     const agent = agentOf.get(e.node) ?? NO_AGENT;
-    metrics.count(METRICS.nodeTransitions, { transition, agent });
-    if (transition === "ready") readyAt.set(e.node, e.at);
-    else if (transition === "started") {
+    const transition = TRANSITION_OF[e.type];
+    if (transition) metrics.count(METRICS.nodeTransitions, { transition, agent });
+    if (e.type === "node.ready") readyAt.set(e.node, e.at);
+    else if (e.type === "node.started") {
       const at = readyAt.get(e.node);
       if (at !== undefined) metrics.observe(METRICS.readyToStarted, { agent }, Math.max(0, e.at - at) / 1000);
       readyAt.delete(e.node);
@@ -41,6 +41,5 @@ export function recordArchivedRun(run: RunExport): void {
   }
   const { status, createdAt, finishedAt } = run.snapshot;
   if (!ended || status === "running") return;
-  metrics.count(METRICS.runsFinished, { outcome: status });
   if (finishedAt !== undefined) metrics.observe(METRICS.runDuration, { outcome: status }, Math.max(0, finishedAt - createdAt) / 1000);
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ensureTable } from "@weft/core/dynamodb";
+import { InProcessPublisher } from "@weft/core/events";
 import { startDynalite, startRedis, type DynamoServer, type RedisProcess } from "@weft/test-support";
 import { handler as api } from "../../api.js";
 import { handler as reconcile } from "../../reconcile.js";
@@ -23,7 +24,11 @@ beforeAll(async () => {
   [redis, dynamo] = await Promise.all([startRedis(), startDynalite()]);
   await ensureTable(dynamo.client(), "weft-emf");
   useMetrics("emf");
-  await configureRuntime({ env: { REDIS_URL: redis.url, WEFT_API_KEYS: `${KEY_A}:${TENANT_A}`, WEFT_TABLE: "weft-emf", DYNAMODB_ENDPOINT: dynamo.endpoint } });
+  // The in-process bus stands in for EventBridge: the API handler relays its writes' events to it.
+  await configureRuntime({
+    env: { REDIS_URL: redis.url, WEFT_API_KEYS: `${KEY_A}:${TENANT_A}`, WEFT_TABLE: "weft-emf", DYNAMODB_ENDPOINT: dynamo.endpoint },
+    publisher: new InProcessPublisher(),
+  });
 });
 afterAll(async () => {
   await resetRuntime();
@@ -59,7 +64,7 @@ describe("EMF from the Lambda handlers", () => {
   it("the API handler writes its request's count and duration as EMF when it returns, with the route template and rollups", async () => {
     const id = uid("emf");
     const { emf } = await printed(async () => {
-      const r = reply(await api(apiEvent("POST", "/v1/dags", { key: KEY_A, body: { id, nodes: [{ id: "a", agent: `${id}-ag` }] } }), lambdaContext("HttpApi")));
+      const r = reply(await api(apiEvent("POST", "/v1/dags", { key: KEY_A, body: { id, nodes: [{ id: "a", agent: "emf-agent" }] } }), lambdaContext("HttpApi")));
       expect(r.status).toBe(201);
     });
     const requests = find(emf, METRICS.apiRequests.name, ["service", "route", "method", "status", "class"]);
@@ -76,23 +81,25 @@ describe("EMF from the Lambda handlers", () => {
     expect(JSON.stringify(emf)).not.toContain(id);
   });
 
-  it("the archive handler writes the run's transitions per agent and its duration; reconcile its repairs and the backlog", async () => {
+  it("the API handler writes transitions as they happen (relayed events, claim replies); the archive handler the run's latency and duration; reconcile its repairs and the backlog", async () => {
     const id = uid("emf-run");
     const agent = `${id}-ag`;
-    await printed(async () => {
+    const live = await printed(async () => {
       expect(reply(await api(apiEvent("POST", "/v1/dags", { key: KEY_A, body: { id, nodes: [{ id: "a", agent }] } }))).status).toBe(201);
       const claimed = reply(await api(apiEvent("POST", `/v1/agents/${agent}/claim`, { key: KEY_A, body: {} })));
       const task = claimed.json.tasks[0];
       expect(reply(await api(apiEvent("POST", `/v1/dags/${id}/nodes/a/complete`, { key: KEY_A, body: { leaseToken: task.leaseToken, output: 1 } }))).status).toBe(200);
     });
 
-    const flushed = await printed(() => archive(finishedEvent("DagSucceeded", id), lambdaContext("Archive")));
     const t = (transition: string) =>
-      flushed.emf.find((r) => r.transition === transition && r.agent === agent && r._aws.CloudWatchMetrics[0]!.Metrics[0]!.Name === METRICS.nodeTransitions.name);
+      live.emf.find((r) => r.transition === transition && r.agent === agent && r._aws.CloudWatchMetrics[0]!.Metrics[0]!.Name === METRICS.nodeTransitions.name);
     for (const transition of ["ready", "started", "succeeded"]) {
       expect(t(transition)).toMatchObject({ weft_node_transitions_total: 1 });
       expect(t(transition)!._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([["service", "transition", "agent"], ["service", "transition"]]);
     }
+    expect(live.emf.find((r) => r.outcome === "succeeded")).toMatchObject({ weft_runs_finished_total: 1 });
+    const flushed = await printed(() => archive(finishedEvent("DagSucceeded", id), lambdaContext("Archive")));
+    expect(flushed.emf.filter((r) => r.agent === agent && METRICS.nodeTransitions.name in r)).toEqual([]); // counted live already
     expect(find(flushed.emf, METRICS.readyToStarted.name, ["service", "agent"])).toMatchObject({ agent });
     expect(find(flushed.emf, METRICS.runDuration.name, ["service", "outcome"])).toMatchObject({ outcome: "succeeded" });
 

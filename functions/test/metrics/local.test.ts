@@ -84,15 +84,22 @@ describe("GET /metrics through the local gateway", () => {
       });
     const done = (t: { dagId: string; nodeId: string; leaseToken: string }, output: unknown) =>
       call("POST", `/v1/dags/${t.dagId}/nodes/${t.nodeId}/complete`, { leaseToken: t.leaseToken, output });
-    expect((await done(await claim(`${agent}-plan`), { plan: 1 })).status).toBe(200);
+    // Live: a claim reply counts started, the relayed NodeReady ready, before the run ends.
+    const plan = await claim(`${agent}-plan`);
+    const mid = await scrape();
+    const midMoved = (series: string) => get(mid, series) - get(before, series);
+    expect(midMoved(`weft_node_transitions_total{transition="ready",agent="${agent}-plan"}`)).toBe(1);
+    expect(midMoved(`weft_node_transitions_total{transition="started",agent="${agent}-plan"}`)).toBe(1);
+    expect((await done(plan, { plan: 1 })).status).toBe(200);
     const first = await claim(`${agent}-work`);
     expect((await call("POST", `/v1/dags/${dagId}/nodes/b/fail`, { leaseToken: first.leaseToken, error: { message: "try again" } })).status).toBe(200);
     expect((await done(await claim(`${agent}-work`), { done: true })).status).toBe(200);
 
-    // The run is archived (the DagSucceeded subscriber): its transitions are counted then.
-    const after = await until("the run's metrics", async () => {
+    // The run is archived (the DagSucceeded subscriber): what needs its log is counted then.
+    const after = await until("the run's archive", async () => {
       const m = await scrape();
-      return get(m, `weft_runs_finished_total{outcome="succeeded"}`) > get(before, `weft_runs_finished_total{outcome="succeeded"}`) ? m : undefined;
+      const series = `weft_run_duration_seconds_count{outcome="succeeded"}`;
+      return get(m, series) > get(before, series) ? m : undefined;
     });
     const moved = (series: string) => get(after, series) - get(before, series);
     const t = (transition: string, who: string) => moved(`weft_node_transitions_total{transition="${transition}",agent="${agent}-${who}"}`);
@@ -100,6 +107,7 @@ describe("GET /metrics through the local gateway", () => {
     expect([t("ready", "work"), t("started", "work"), t("retried", "work"), t("succeeded", "work"), t("failed", "work")]).toEqual([2, 2, 1, 1, 0]);
     expect(moved(`weft_node_ready_to_started_seconds_count{agent="${agent}-work"}`)).toBe(2);
     expect(moved(`weft_run_duration_seconds_count{outcome="succeeded"}`)).toBe(1);
+    expect(moved(`weft_runs_finished_total{outcome="succeeded"}`)).toBe(1);
     expect(moved(`weft_run_duration_seconds_sum{outcome="succeeded"}`)).toBeGreaterThan(0);
     expect(moved(`weft_outbox_events_total{result="published"}`)).toBeGreaterThanOrEqual(4);
     expect(moved("weft_outbox_relay_lag_seconds_count")).toBeGreaterThan(0);

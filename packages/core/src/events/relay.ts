@@ -8,7 +8,15 @@ export interface RelayOptions {
   maxBatches?: number;
   /** Outbox entries per read. Default 100. */
   batchSize?: number;
+  /** Acks told: ack removes what it acks once, so two relays racing on an event see it acked by one only. */
+  onAck?: AckHook;
 }
+
+/**
+ * Told after each ack with the events acked and how many the ack removed: all of them, none
+ * (another relay's ack removed them first), or, rarely, some.
+ */
+export type AckHook = (events: OutboxEvent[], removed: number) => void;
 
 export interface RelayResult {
   published: number;
@@ -28,7 +36,7 @@ export async function relayOutbox(engine: Maintenance, publisher: EventPublisher
   for (let batch = 0; batch < maxBatches; batch++) {
     const events = await engine.readOutbox(opts.shard === undefined ? { limit } : { shard: opts.shard, limit });
     if (events.length === 0) break;
-    const { published, failed } = await relayEvents(engine, publisher, events);
+    const { published, failed } = await relayEvents(engine, publisher, events, opts.onAck);
     result.published += published;
     result.failed += failed;
     // The failed entries are still the oldest in the outbox: reading on would only
@@ -42,19 +50,27 @@ export async function relayOutbox(engine: Maintenance, publisher: EventPublisher
  * Publishes outbox events already in hand (a write's own, from Engine.takeOutbox) and acks
  * what was published: one ack call per shard instead of a read and an ack. What fails, or
  * what a crash before the ack leaves, stays in the outbox for relayOutbox (the reconcile cron).
- * `ack` replaces the engine's ack (the local API coalesces the acks of several writes).
+ * `onAck` is told what the ack removed. `ack` replaces the engine's ack (the local API coalesces
+ * the acks of several writes); it then acks and tells `onAck` itself.
  */
 export async function relayEvents(
   engine: Maintenance,
   publisher: EventPublisher,
   events: OutboxEvent[],
-  ack: (events: Pick<OutboxEvent, "id" | "shard">[]) => Promise<unknown> = (e) => engine.ackOutbox(e),
+  onAck?: AckHook,
+  ack?: (events: OutboxEvent[]) => Promise<unknown>,
 ): Promise<RelayResult> {
   if (events.length === 0) return { published: 0, failed: 0 };
   const { failed } = await publisher.publish(events);
   const failedIds = new Set(failed.map(key));
   const published = events.filter((e) => !failedIds.has(key(e)));
-  if (published.length > 0) await ack(published.map(({ id, shard }) => ({ id, shard })));
+  if (published.length > 0) {
+    if (ack) await ack(published);
+    else {
+      const removed = await engine.ackOutbox(published.map(({ id, shard }) => ({ id, shard })));
+      onAck?.(published, removed);
+    }
+  }
   return { published: published.length, failed: failed.length };
 }
 
