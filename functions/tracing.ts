@@ -1,4 +1,6 @@
-import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Link, type Span } from "@opentelemetry/api";
+import { createRequire } from "node:module";
+import type * as Otel from "@opentelemetry/api";
+import type { Attributes, Context, Link, Span, SpanKind } from "@opentelemetry/api";
 import { formatTraceparent, parseTraceparent } from "@weft/core/sdk";
 import type { EventPublisher } from "@weft/core/events";
 
@@ -16,7 +18,10 @@ import type { EventPublisher } from "@weft/core/events";
  * - WEFT_TRACING=console: Weft registers a NodeTracerProvider printing finished spans (local debugging).
  */
 const TRACER = "weft";
-const tracer = () => trace.getTracer(TRACER);
+let loaded: typeof Otel | undefined;
+/** @opentelemetry/api, loaded on first use: only once tracing is on (off, a cold start does not load it). */
+export const otel = (): typeof Otel => (loaded ??= createRequire(import.meta.url)("@opentelemetry/api") as typeof Otel);
+const tracer = () => otel().trace.getTracer(TRACER);
 
 let enabled: boolean | undefined;
 let registered = false;
@@ -42,26 +47,27 @@ export function useTracing(on: boolean | undefined): void {
 /** The span's context as a traceparent, when it is a real (sampled or not) span. */
 export function traceparentOf(span: Span | undefined): string | undefined {
   const sc = span?.spanContext();
-  if (!sc || !trace.isSpanContextValid(sc)) return undefined;
+  if (!sc || !otel().trace.isSpanContextValid(sc)) return undefined;
   return formatTraceparent(sc);
 }
 
 /** The active span's traceparent while tracing is on (what a run submitted now keeps); undefined when off. */
 export function activeTraceparent(): string | undefined {
-  return tracingEnabled() ? traceparentOf(trace.getActiveSpan()) : undefined;
+  return tracingEnabled() ? traceparentOf(otel().trace.getActiveSpan()) : undefined;
 }
 
 /** A remote parent from a traceparent (a request header, a task's field), or the root context. */
-export function contextFrom(traceparent: string | undefined, base: Context = ROOT_CONTEXT): Context {
+export function contextFrom(traceparent: string | undefined, base: Context = otel().ROOT_CONTEXT): Context {
   const p = parseTraceparent(traceparent);
   if (!p) return base;
-  return trace.setSpanContext(base, { traceId: p.traceId, spanId: p.spanId, traceFlags: p.traceFlags & TraceFlags.SAMPLED, isRemote: true });
+  return otel().trace.setSpanContext(base, { traceId: p.traceId, spanId: p.spanId, traceFlags: p.traceFlags & otel().TraceFlags.SAMPLED, isRemote: true });
 }
 
 /** Runs `fn` in a span; its status is error when `fn` throws (the exception recorded: name and message only). */
 export async function inSpan<R>(name: string, opts: { kind?: SpanKind; attributes?: Attributes; links?: Link[]; parent?: Context }, fn: (span: Span) => Promise<R>): Promise<R> {
+  const { context, trace, SpanKind: Kind, SpanStatusCode } = otel();
   const parent = opts.parent ?? context.active();
-  const span = tracer().startSpan(name, { kind: opts.kind ?? SpanKind.INTERNAL, attributes: opts.attributes ?? {}, links: opts.links ?? [] }, parent);
+  const span = tracer().startSpan(name, { kind: opts.kind ?? Kind.INTERNAL, attributes: opts.attributes ?? {}, links: opts.links ?? [] }, parent);
   try {
     return await context.with(trace.setSpan(parent, span), () => fn(span));
   } catch (err) {
@@ -86,7 +92,7 @@ function idsOf(args: Readonly<Record<string, unknown>>): Attributes {
 
 /** EngineOptions.aroundScript: a client span per script call. */
 export function scriptSpan<R>(name: string, args: Readonly<Record<string, unknown>>, run: () => Promise<R>): Promise<R> {
-  return inSpan(`weft.script ${name}`, { kind: SpanKind.CLIENT, attributes: { "db.system.name": "redis", "db.operation.name": name, ...idsOf(args) } }, () => run());
+  return inSpan(`weft.script ${name}`, { kind: otel().SpanKind.CLIENT, attributes: { "db.system.name": "redis", "db.operation.name": name, ...idsOf(args) } }, () => run());
 }
 
 /** A publisher whose every publish is a producer span linked to the traces of the runs whose events it sends. */
@@ -102,7 +108,7 @@ export function tracedPublisher(inner: EventPublisher): EventPublisher {
       const runs = new Set(events.map((e) => e.dagId));
       const attributes: Attributes = { "weft.events": events.length, "messaging.system": "aws_eventbridge" };
       if (runs.size === 1) attributes["weft.run_id"] = events[0]!.dagId;
-      return inSpan("weft.relay", { kind: SpanKind.PRODUCER, attributes, links }, async (span) => {
+      return inSpan("weft.relay", { kind: otel().SpanKind.PRODUCER, attributes, links }, async (span) => {
         const result = await inner.publish(events);
         span.setAttribute("weft.failed", result.failed.length);
         return result;

@@ -1,8 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
 import { METRICS, metrics } from "../metrics/index.js";
-import { contextFrom, inSpan } from "../tracing.js";
+import { contextFrom, inSpan, otel } from "../tracing.js";
 
 /**
  * The route template a request matched, in API Gateway's notation (`/v1/dags/{dagId}`),
@@ -39,7 +38,7 @@ export function requestSpan(): MiddlewareHandler {
   return async (c, next) => {
     const method = c.req.method;
     const parent = contextFrom(c.req.header("traceparent"));
-    await inSpan(method, { kind: SpanKind.SERVER, parent, attributes: { "http.request.method": method } }, async (span) => {
+    await inSpan(method, { kind: otel().SpanKind.SERVER, parent, attributes: { "http.request.method": method } }, async (span) => {
       await next();
       const route = routeTemplate(c);
       span.updateName(`${method} ${route}`);
@@ -51,7 +50,7 @@ export function requestSpan(): MiddlewareHandler {
       if (agent) span.setAttribute("weft.agent", agent);
       const tenant = (c.var as { tenant?: unknown }).tenant;
       if (typeof tenant === "string") span.setAttribute("weft.tenant", tenant);
-      if (c.res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      if (c.res.status >= 500) span.setStatus({ code: otel().SpanStatusCode.ERROR });
     });
   };
 }

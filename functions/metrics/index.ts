@@ -1,5 +1,6 @@
 import { Metrics as EmfMetrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { createRequire } from "node:module";
+import type { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { METRICS, METRICS_NAMESPACE, METRICS_SERVICE, type LabelsOf, type MetricDef } from "./definitions.js";
 
 export * from "./definitions.js";
@@ -21,11 +22,19 @@ interface Sink {
   flush(): void;
 }
 
+/**
+ * prom-client is loaded only for this sink (the local emulator): a Lambda, which writes EMF,
+ * does not pay for it at cold start (and its bundle need not hold it).
+ */
+const promClient = () => createRequire(import.meta.url)("prom-client") as typeof import("prom-client");
+
 class PrometheusSink implements Sink {
   readonly kind = "prometheus";
-  readonly registry = new Registry();
+  readonly registry: Registry;
   private readonly byName = new Map<string, Counter | Gauge | Histogram>();
   constructor() {
+    const { Counter, Gauge, Histogram, Registry } = promClient();
+    this.registry = new Registry();
     for (const d of Object.values(METRICS) as MetricDef[]) {
       const common = { name: d.name, help: d.help, labelNames: [...d.labels], registers: [this.registry] };
       const m =
@@ -35,9 +44,9 @@ class PrometheusSink implements Sink {
   }
   add(def: MetricDef, labels: Labels, value: number): void {
     const m = this.byName.get(def.name)!;
-    if (m instanceof Counter) m.inc(labels, value);
-    else if (m instanceof Gauge) m.set(labels, value);
-    else m.observe(labels, value);
+    if (def.kind === "counter") (m as Counter).inc(labels, value);
+    else if (def.kind === "gauge") (m as Gauge).set(labels, value);
+    else (m as Histogram).observe(labels, value);
   }
   flush(): void {}
 }
