@@ -21,6 +21,9 @@ export interface FunctionSpec {
   timeout: `${number} seconds` | `${number} minutes`;
 }
 
+/** Packages an engine function requires at run time rather than imports (not bundled: installed beside the bundle). */
+export const RUNTIME_INSTALLS = ["@opentelemetry/api"] as const;
+
 /** The Lua scripts the Redis adapter loads from `./lua` next to the bundle. */
 export const LUA_COPY = { from: "packages/core/src/redis/lua", to: "lua" } as const;
 

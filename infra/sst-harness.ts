@@ -32,6 +32,8 @@ export interface BuildRequest {
   runtime: string;
   links: Record<string, unknown>;
   copyFiles: { from: string; to: string; isDir: boolean }[];
+  /** The function's nodejs build properties (install, ...). */
+  nodejs?: { install?: string[] };
 }
 
 export interface Evaluation {
@@ -94,7 +96,7 @@ async function startRpc(): Promise<NonNullable<typeof rpc>> {
  * holding the handler's module, which is all the zip step needs.
  */
 function build(input: any, workDir: string, builds: BuildRequest[]) {
-  builds.push({ functionID: input.functionID, handler: input.handler, runtime: input.runtime, links: input.links, copyFiles: input.copyFiles });
+  builds.push({ functionID: input.functionID, handler: input.handler, runtime: input.runtime, links: input.links, copyFiles: input.copyFiles, nodejs: input.properties });
   const out = join(workDir, "bundles", input.functionID);
   const file = String(input.handler).replace(/\.[^.]+$/, ".mjs");
   mkdirSync(dirname(join(out, file)), { recursive: true });

@@ -317,6 +317,8 @@ describe("SST resource graph: ElastiCache, example agents on (calling OpenAI)", 
       const build = g.ev.builds.find((b) => b.functionID === fn);
       expect(Object.keys(build?.links ?? {}).sort(), fn).toEqual(["Archive", "Events", "Redis", "Values", "WeftApiKeys", "WeftSigningSecret"]);
       expect(build?.copyFiles, fn).toEqual([{ from: join(ROOT, "packages/core/src/redis/lua"), to: "lua", isDir: true }]);
+      // Required on first use once WEFT_TRACING is on, so not bundled: installed beside the bundle.
+      expect(build?.nodejs?.install, fn).toEqual(["@opentelemetry/api"]);
     }
     expect(g.lambdas.get("Reconcile")?.inputs.timeout).toBeLessThan(60);
   });

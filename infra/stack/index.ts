@@ -1,4 +1,4 @@
-import { functionSpecs, LUA_COPY, type FunctionSpec } from "../functions.js";
+import { functionSpecs, LUA_COPY, RUNTIME_INSTALLS, type FunctionSpec } from "../functions.js";
 import { API_HANDLER, CORS, routeKey, routes, STREAM_HANDLER } from "../routes.js";
 import { schedules } from "../schedules.js";
 import { deploySettings, type DeploySettings } from "../settings.js";
@@ -143,5 +143,8 @@ function baseArgs(spec: FunctionSpec): sst.aws.FunctionArgs {
     // The engine loads its Lua scripts from ./lua; an agent talks HTTP (@weft/client imports
     // only @weft/core/sdk: errors and types), so its bundle needs nothing next to it.
     ...(spec.role === "engine" ? { copyFiles: [{ ...LUA_COPY }] } : {}),
+    // Loaded at run time, only when WEFT_TRACING is on (functions/tracing.ts requires it on
+    // first use, so esbuild cannot see it): installed next to the bundle instead.
+    ...(spec.role === "engine" ? { nodejs: { install: [...RUNTIME_INSTALLS] } } : {}),
   };
 }
