@@ -21,22 +21,28 @@ type StreamEntry = [string, string[]];
 
 /**
  * An event log entry: the events one script call appended to the run (redis/lua/includes/call.lua),
- * each a packed field `e` = "type|node|attempt|from|actor|at" and an optional JSON `d`. The
- * entry id is `0-<seq of its last event>`; the events before it have the seqs before that.
+ * each a packed field `e` = "type|node|attempt|from|actor|at[|lease]" and an optional JSON `d`.
+ * An empty `at` is the previous event's in the entry; `lease` stands for the data
+ * { workerId: actor, leaseExpiresAt: at + lease } (a node.started). The entry id is
+ * `0-<seq of its last event>`; the events before it have the seqs before that.
  */
 export function decodeEvents(entry: StreamEntry): RunEvent[] {
   const [id, flat] = entry;
   const events: RunEvent[] = [];
+  let lastAt = 0;
   for (let i = 0; i < flat.length; i += 2) {
     if (flat[i] === "d") {
       events[events.length - 1]!.data = JSON.parse(flat[i + 1]!) as Record<string, unknown>;
       continue;
     }
-    const [type, node, attempt, from, actor, at] = flat[i + 1]!.split("|");
-    const ev: RunEvent = { seq: 0, type: type as EventType, actor: actor ?? "", at: Number(at) };
+    const [type, node, attempt, from, actor, atText, lease] = flat[i + 1]!.split("|");
+    const at = atText ? Number(atText) : lastAt;
+    lastAt = at;
+    const ev: RunEvent = { seq: 0, type: type as EventType, actor: actor ?? "", at };
     if (node) ev.node = node;
     if (attempt) ev.attempt = Number(attempt);
     if (from) ev.from = from as NodeStatus;
+    if (lease) ev.data = { workerId: actor ?? "", leaseExpiresAt: at + Number(lease) };
     events.push(ev);
   }
   const last = Number(id.slice(id.indexOf("-") + 1));
@@ -52,16 +58,22 @@ export function encodeEvent(e: RunEvent): string[] {
 
 /**
  * An outbox entry: the outbox events of one script call, each a packed field `e` =
- * "type|tenant|dagId|node|agent|attempt|at[|gen|deadline[|traceparent]]" (a NodeReady's gen and
- * deadline are empty). Each event is acked by its entry's id; its
- * own id (`<entry id>/<index>`) is what subscribers dedupe on.
+ * "type|tenant|dagId|node|agent|attempt|at[|gen|deadline[|traceparent]]" (a NodeReady's gen
+ * and deadline are empty), where an empty tenant, dagId or
+ * at is the previous event's in the entry. Each event is acked by its entry's id; its own id
+ * (`<entry id>/<index>`) is what subscribers dedupe on.
  */
 export function decodeOutbox(shard: number, entry: StreamEntry): OutboxEvent[] {
   const [entryId, flat] = entry;
   const out: OutboxEvent[] = [];
+  let last = { tenant: "", dagId: "", at: 0 };
   for (let i = 1; i < flat.length; i += 2) {
-    const [type, tenant, dagId, node, agent, attempt, at, gen, deadline, traceparent] = flat[i]!.split("|");
-    const ev: OutboxEvent = { id: `${entryId}/${(i - 1) / 2}`, shard, type: type as OutboxEventType, tenant: tenant ?? "", dagId: dagId ?? "", at: Number(at) };
+    const [type, tenantText, dagText, node, agent, attempt, atText, gen, deadline, traceparent] = flat[i]!.split("|");
+    const tenant = tenantText || last.tenant;
+    const dagId = dagText || last.dagId;
+    const at = atText ? Number(atText) : last.at;
+    last = { tenant, dagId, at };
+    const ev: OutboxEvent = { id: `${entryId}/${(i - 1) / 2}`, shard, type: type as OutboxEventType, tenant, dagId, at };
     if (node) {
       ev.nodeId = node;
       ev.attempt = Number(attempt);

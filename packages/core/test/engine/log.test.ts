@@ -137,7 +137,14 @@ describe.each(backends)("event log and outbox on %s", (name) => {
     const out = (await allOutbox(ctx.engine)).filter((e) => e.dagId === dagId);
     expect(out.map((e) => e.nodeId)).toEqual(["x", "y", "z"]);
     expect(await ctx.engine.ackOutbox([out[0]!, out[2]!])).toBe(2);
-    expect((await allOutbox(ctx.engine)).filter((e) => e.dagId === dagId).map((e) => e.nodeId)).toEqual(["y"]);
+    const left = (await allOutbox(ctx.engine)).filter((e) => e.dagId === dagId);
+    expect(left.map((e) => e.nodeId)).toEqual(["y"]);
+    // Written back whole: its tenant, run and time were the acked event's before (an empty
+    // field is the previous event's in an entry), now its own.
+    const { id: _old, ...y } = out[1]!;
+    const { id: _new, ...back } = left[0]!;
+    expect(back).toEqual(y);
+    expect(y.tenant).toBe(ctx.tenant);
     expect(await ctx.engine.ackOutbox([out[0]!, out[2]!])).toBe(0);
   });
 

@@ -16,12 +16,19 @@ for _, e in ipairs(a.entries) do
   local entry = redis.call('XRANGE', key, id, id)[1]
   if entry then
     local fields, rest = entry[2], {}
+    -- An empty tenant, dagId or at is the previous event's (includes/call.lua): the events
+    -- written back get their own, since their neighbours may be gone.
+    local tenant, dag, at
     for i = 1, #fields, 2 do
+      local t, tn, d, mid, when, tail = string.match(fields[i + 1], '^([^|]*)|([^|]*)|([^|]*)|([^|]*|[^|]*|[^|]*)|([^|]*)(.*)$')
+      if tn ~= '' then tenant = tn end
+      if d ~= '' then dag = d end
+      if when ~= '' then at = when end
       if done[(i - 1) / 2] then
         acked = acked + 1
       else
         rest[#rest + 1] = fields[i]
-        rest[#rest + 1] = fields[i + 1]
+        rest[#rest + 1] = t .. '|' .. tenant .. '|' .. dag .. '|' .. mid .. '|' .. at .. tail
       end
     end
     if #rest > 0 then redis.call('XADD', key, '*', unpack(rest)) end

@@ -19,8 +19,9 @@ for _, entry in ipairs(redis.call('XRANGE', run.k .. 'events', '0-' .. from, '+'
   local count = 0
   for i = 1, #f, 2 do if f[i] == 'e' then count = count + 1 end end
   local seq = tonumber(string.sub(entry[1], 3)) - count
-  local keep, taking, kept = {}, false, 0
+  local keep, taking, kept, at = {}, false, 0, nil
   for i = 1, #f, 2 do
+    local v = f[i + 1]
     if f[i] == 'e' then
       seq = seq + 1
       if seq >= from and left == 0 then break end
@@ -29,10 +30,14 @@ for _, entry in ipairs(redis.call('XRANGE', run.k .. 'events', '0-' .. from, '+'
         left = left - 1
         kept = seq
       end
+      -- An empty `at` is the previous event's (includes/call.lua): the first event kept of
+      -- a cut entry gets its own.
+      local head, own, tail = string.match(v, '^([^|]*|[^|]*|[^|]*|[^|]*|[^|]*|)([^|]*)(.*)$')
+      if own ~= '' then at = own elseif taking and #keep == 0 and at then v = head .. at .. tail end
     end
     if taking then
       keep[#keep + 1] = f[i]
-      keep[#keep + 1] = f[i + 1]
+      keep[#keep + 1] = v
     end
   end
   out[#out + 1] = { '0-' .. kept, keep }

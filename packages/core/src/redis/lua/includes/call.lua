@@ -42,50 +42,61 @@ end
 
 -- Event log: a Redis Stream per run (`<run key>events`). Each event has a seq (1, 2, 3...
 -- per run), so a cursor is just a number. An event is one packed field `e` =
--- "type|node|attempt|from|actor|at" (ids cannot contain '|'), followed by `d` (JSON) when it
--- carries data. The events a call appends to one run go into one stream entry (in chunks of
--- LOG_CHUNK) whose id is `0-<seq of its last event>`: one XADD per run and call. meta.seq
--- counts the run's events. Buffered by append_event, written by reply().
+-- "type|node|attempt|from|actor|at[|lease]" (ids cannot contain '|'), followed by `d` (JSON)
+-- when it carries data. Inside one stream entry an empty `at` is the previous event's (a
+-- call has one clock), and `lease` (node.started only) stands for the data
+-- { workerId = actor, leaseExpiresAt = at + lease } without a `d`. The events a call appends
+-- to one run go into one stream entry (in chunks of LOG_CHUNK) whose id is
+-- `0-<seq of its last event>`: one XADD per run and call. meta.seq counts the run's events.
+-- Buffered by append_event, written by reply(); engine/codec.ts decodes them.
 local LOG_CHUNK = 500
-local function append_event(run, t, node, attempt, by, at, from, data)
+local function append_event(run, t, node, attempt, by, at, from, data, lease)
   local l = CALL.log[run.k]
   if not l then
     l = {}
     CALL.log[run.k] = l
     CALL.log_runs[#CALL.log_runs + 1] = run
   end
-  l[#l + 1] = t .. '|' .. (node or '') .. '|' .. (attempt or '') .. '|' .. (from or '') .. '|' .. by .. '|' .. at
+  l[#l + 1] = t .. '|' .. (node or '') .. '|' .. (attempt or '') .. '|' .. (from or '') .. '|' .. by .. '|'
+  l[#l + 1] = at
+  l[#l + 1] = lease or false
   l[#l + 1] = data or false
 end
 
 -- Outbox: one Stream per shard (K.outbox), relayed to EventBridge and acked after PutEvents.
 -- One packed field `e` per event: "type|tenant|dagId|node|agent|attempt|at[|gen|deadline[|traceparent]]"
 -- (a NodeWaiting's wait generation and deadline; a traced NodeReady's traceparent, its gen
--- and deadline empty); a call's events share entries of up to OUT_CHUNK events.
+-- and deadline empty); a call's events share entries of up to
+-- OUT_CHUNK events, in which an empty tenant, dagId or at is the previous event's.
 local OUT_CHUNK = 100
 local function outbox(run, t, node, agent, attempt, at, wait)
   local out = CALL.out
-  out[#out + 1] = 'e'
+  out[#out + 1] = t
+  out[#out + 1] = run
+  out[#out + 1] = '|' .. (node or '') .. '|' .. (agent or '') .. '|' .. (attempt or 0) .. '|'
+  out[#out + 1] = at
   local tp = CALL.tp and t == 'NodeReady' and trace_of(run)
-  out[#out + 1] = t .. '|' .. run.tenant .. '|' .. run.id .. '|' .. (node or '') .. '|' .. (agent or '') .. '|' .. (attempt or 0) .. '|' .. at
-    .. (wait and ('|' .. wait) or '') .. (tp and ('|||' .. tp) or '')
+  out[#out + 1] = (wait and ('|' .. wait) or '') .. (tp and ('|||' .. tp) or '')
 end
 
 local function flush_run_log(run, l)
-  local count = #l / 2
+  local count = #l / 4
   local seq = redis.call('HINCRBY', run.meta, 'seq', count) - count
-  local f = {}
-  for i = 1, #l, 2 do
+  local f, last_at = {}, nil
+  for i = 1, #l, 4 do
+    local at, lease = l[i + 1], l[i + 2]
+    local e = l[i] .. (at == last_at and '' or at)
+    last_at = at
     f[#f + 1] = 'e'
-    f[#f + 1] = l[i]
-    if l[i + 1] then
+    f[#f + 1] = lease and (e .. '|' .. lease) or e
+    if l[i + 3] then
       f[#f + 1] = 'd'
-      f[#f + 1] = l[i + 1]
+      f[#f + 1] = l[i + 3]
     end
     seq = seq + 1
-    if i + 1 == #l or (i + 1) % (2 * LOG_CHUNK) == 0 then
+    if i + 3 == #l or (i + 3) % (4 * LOG_CHUNK) == 0 then
       redis.call('XADD', run.k .. 'events', '0-' .. seq, unpack(f))
-      f = {}
+      f, last_at = {}, nil
     end
   end
 end
@@ -98,10 +109,18 @@ local function flush_log()
   for _, run in ipairs(CALL.log_runs) do flush_run_log(run, CALL.log[run.k]) end
   local out = CALL.out
   local written = CALL.relay and #out > 0 and {} or nil
-  for i = 1, #out, 2 * OUT_CHUNK do
-    local last = math.min(i + 2 * OUT_CHUNK - 1, #out)
-    local id = redis.call('XADD', K.outbox, '*', unpack(out, i, last))
-    if written then written[#written + 1] = { id, { unpack(out, i, last) } } end
+  local f, last_run, last_at = {}, nil, nil
+  for i = 1, #out, 5 do
+    local run, at = out[i + 1], out[i + 3]
+    local ids = run == last_run and '||' or ('|' .. run.tenant .. '|' .. run.id)
+    f[#f + 1] = 'e'
+    f[#f + 1] = out[i] .. ids .. out[i + 2] .. (at == last_at and '' or at) .. out[i + 4]
+    last_run, last_at = run, at
+    if i + 4 == #out or (i + 4) % (5 * OUT_CHUNK) == 0 then
+      local id = redis.call('XADD', K.outbox, '*', unpack(f))
+      if written then written[#written + 1] = { id, f } end
+      f, last_run, last_at = {}, nil, nil
+    end
   end
   CALL = { runs = {}, log = {}, log_runs = {}, out = {} }
   return written

@@ -100,8 +100,8 @@ local function start_attempt(run, node, agent, n, lease_ms, worker, rand, at, le
     redis.call('ZADD', K.leases, exp, member(run, node))
     ag_claimed(run.tenant, agent, { run.id .. '|' .. node }, { exp, run.id .. '|' .. node })
   end
-  append_event(run, 'node.started', node, attempt, worker, at, 'ready',
-    '{"workerId":"' .. worker .. '","leaseExpiresAt":' .. exp .. '}')
+  -- Its data { workerId, leaseExpiresAt } is packed as the lease's length (includes/call.lua).
+  append_event(run, 'node.started', node, attempt, worker, at, 'ready', nil, exp - at)
   return { run.id, node, agent, n[3], attempt, token, exp, n[4], trace_of(run) }
 end
 
