@@ -85,6 +85,21 @@ describe.each(backends)("complete on %s", (name) => {
     await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: forged }, "x"), ConflictError);
   });
 
+  // The lease field is "token|expiresAt|worker|deadline" (a succeeded node keeps the token
+  // alone): the token must be its first part exactly, not a longer string that starts with it.
+  it("rejects the live token with more lease fields after it, running or succeeded, and changes nothing", async () => {
+    const ctx = fresh();
+    const { dagId } = await ctx.engine.submit(ctx.tenant, diamond());
+    const a = await claimOne(ctx, dagId, "a");
+    for (const longer of [`${a.leaseToken}|${a.leaseExpiresAt}`, `${a.leaseToken}|`]) {
+      await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: longer }, "x"), ConflictError);
+      await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.heartbeat(ctx.tenant, { dagId, nodeId: "a", leaseToken: longer }), ConflictError);
+    }
+    await ctx.engine.complete(ctx.tenant, a, "A");
+    await expectRejectedUnchanged(ctx, dagId, () => ctx.engine.complete(ctx.tenant, { dagId, nodeId: "a", leaseToken: `${a.leaseToken}|` }, "A"), ConflictError);
+    expect(await ctx.engine.complete(ctx.tenant, a, "A")).toMatchObject({ duplicate: true });
+  });
+
   it("rejects completing a node that was never claimed and changes nothing", async () => {
     const ctx = fresh();
     const { dagId } = await ctx.engine.submit(ctx.tenant, diamond());

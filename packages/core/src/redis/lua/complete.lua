@@ -30,10 +30,9 @@ local function complete(it)
   local n = redis.call('HMGET', run.n .. node, 's', 'l', 'a', 'g', 'c')
   local s = n[1]
   if not s then return node_missing(run, node) end
-  local lease = parse_lease(n[2])
   local attempt = tonumber(n[3]) or 0
 
-  if s == 'succeeded' and lease and lease.token == it.token then
+  if s == 'succeeded' and lease_of(n[2], it.token) then
     local o = redis.call('HMGET', run.n .. node, 'o', 'ad')
     if o[1] ~= it.output then
       return failure('conflict', 'node ' .. node .. ' already succeeded with a different output',
@@ -45,9 +44,8 @@ local function complete(it)
     end
     return { duplicate = true, ready = {}, runStatus = redis.call('HGET', run.meta, 'status') }
   end
-  if s ~= 'running' or not lease or lease.token ~= it.token then
-    return stale_lease(node, s, attempt)
-  end
+  local lease, stale = check_lease(node, s, n[2], attempt, it.token)
+  if not lease then return stale end
 
   local st, kids
   if it.add then
@@ -71,7 +69,8 @@ local function complete(it)
 
   done_leases[#done_leases + 1] = member(run, node)
   ag_ended(done_running, run, node, n[4])
-  local remaining = set_status(run, node, 'succeeded', { 'o', it.output })
+  -- The lease keeps only its token: enough to recognise this completion sent again.
+  local remaining = set_status(run, node, 'succeeded', { 'o', it.output, 'l', it.token })
   append_event(run, 'node.succeeded', node, attempt, it.actor or lease.worker, at, 'running', nil)
   outbox(run, 'NodeSucceeded', node, n[4], attempt, at)
 

@@ -12,14 +12,12 @@ local at = clock(a)
 local node = a.nodeId
 local n = redis.call('HMGET', run.n .. node, 's', 'l', 'a', 'x.' .. a.digest)
 if not n[1] then return reply(node_missing(run, node)) end
-local lease = parse_lease(n[2])
 local attempt = tonumber(n[3]) or 0
-if lease and lease.token == a.token and n[4] == a.token then
+if n[4] == a.token and lease_of(n[2], a.token) then
   return reply({ duplicate = true, added = {}, ready = {} })
 end
-if n[1] ~= 'running' or not lease or lease.token ~= a.token then
-  return reply(stale_lease(node, n[1], attempt))
-end
+local _, stale = check_lease(node, n[1], n[2], attempt, a.token)
+if stale then return reply(stale) end
 local pushes = {}
 local e, ids, ready = grow(run, a.add, { node = node, attempt = attempt }, at, pushes)
 if e then return reply(e) end

@@ -14,14 +14,12 @@ local node = a.nodeId
 local n = redis.call('HMGET', run.n .. node, 's', 'l', 'a')
 local s = n[1]
 if not s then return reply(node_missing(run, node)) end
-local lease = parse_lease(n[2])
 local attempt = tonumber(n[3]) or 0
-if lease and lease.token == a.token and (s == 'retrying' or s == 'failed') then
+if (s == 'retrying' or s == 'failed') and lease_of(n[2], a.token) then
   return reply({ status = s, runStatus = redis.call('HGET', run.meta, 'status'), duplicate = true })
 end
-if s ~= 'running' or not lease or lease.token ~= a.token then
-  return reply(stale_lease(node, s, attempt))
-end
+local lease, stale = check_lease(node, s, n[2], attempt, a.token)
+if not lease then return reply(stale) end
 local status, due = fail_attempt(run, node, attempt, a.error, a.retryable, at, a.actor or lease.worker)
 local res = { status = status, runStatus = redis.call('HGET', run.meta, 'status'), duplicate = false }
 if status == 'retrying' then res.retryAt = due end

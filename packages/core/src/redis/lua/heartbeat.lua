@@ -8,11 +8,9 @@ local run = run_at(K.run, a.tenant, a.dagId)
 local at = clock(a)
 local n = redis.call('HMGET', run.n .. a.nodeId, 's', 'l', 'a', 'g')
 if not n[1] then return reply(node_missing(run, a.nodeId)) end
-local lease = parse_lease(n[2])
 local attempt = tonumber(n[3]) or 0
-if n[1] ~= 'running' or not lease or lease.token ~= a.token then
-  return reply(stale_lease(a.nodeId, n[1], attempt))
-end
+local lease, stale = check_lease(a.nodeId, n[1], n[2], attempt, a.token)
+if not lease then return reply(stale) end
 local exp = at + a.leaseMs
 if lease.deadline > 0 and lease.deadline < exp then exp = lease.deadline end
 redis.call('HSET', run.n .. a.nodeId, 'l', lease.token .. '|' .. exp .. '|' .. lease.worker .. '|' .. lease.deadline)

@@ -15,11 +15,9 @@ local k = run.n .. node
 local n = redis.call('HMGET', k, 's', 'l', 'a', 'g')
 local s = n[1]
 if not s then return reply(node_missing(run, node)) end
-local lease = parse_lease(n[2])
 local attempt = tonumber(n[3]) or 0
-if s ~= 'running' or not lease or lease.token ~= a.token then
-  return reply(stale_lease(node, s, attempt))
-end
+local lease, stale = check_lease(node, s, n[2], attempt, a.token)
+if not lease then return reply(stale) end
 redis.call('ZREM', K.leases, member(run, node))
 ag_left(run, node, 'running', n[4])
 set_status(run, node, 'ready')

@@ -68,10 +68,26 @@ local function stale_lease(node, s, attempt)
     { current = { status = s, attempt = attempt } })
 end
 
+-- A node's lease field `l` is "token|expiresAt|worker|deadline" while its attempt runs;
+-- once the attempt succeeded only the token stays (what a repeated report is checked by).
 local function parse_lease(l)
-  if not l then return nil end
   local token, exp, worker, deadline = string.match(l, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)$')
   return { token = token, exp = tonumber(exp), worker = worker, deadline = tonumber(deadline) }
+end
+
+-- Whether `l` (an HMGET of `l`: false when absent) is the lease of `token` (exactly its
+-- first part: a token holding '|' is none).
+local function lease_of(l, token)
+  if not l or string.find(token, '|', 1, true) then return false end
+  return l == token or string.sub(l, 1, #token + 1) == token .. '|'
+end
+
+-- The one fencing check, for every report on an attempt (complete, fail, heartbeat,
+-- extend, release, suspend): the node runs and `token` is its live lease. Returns the
+-- lease, or nil and the conflict to reply (a stale token, or a node not running).
+local function check_lease(node, s, l, attempt, token)
+  if s ~= 'running' or not lease_of(l, token) then return nil, stale_lease(node, s, attempt) end
+  return parse_lease(l)
 end
 
 -- Starts an attempt of a ready node. `n` = HMGET of { a, p, i, sg } already read by the caller.
