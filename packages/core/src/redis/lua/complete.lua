@@ -80,7 +80,7 @@ local function complete(it)
     local _, grown = grow_apply(run, it.add, { node = node, attempt = attempt }, st, kids, at, pushes)
     for _, id in ipairs(grown) do ready[#ready + 1] = id end
     redis.call('HSET', run.n .. node, 'ad', it.digest)
-    remaining = tonumber(redis.call('HGET', run.meta, 'remaining'))
+    remaining = remaining_of(run)
   end
   for _, child in ipairs(release_children(run, n[5], at, pushes)) do ready[#ready + 1] = child end
   return { duplicate = false, ready = ready, runStatus = maybe_finish(run, remaining, at, 'engine') }

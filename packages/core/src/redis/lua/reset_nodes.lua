@@ -110,7 +110,7 @@ if #removed > 0 then
     if s == 'running' then redis.call('ZREM', K.leases, member(run, node)) end
     if s == 'retrying' then redis.call('ZREM', K.retries, member(run, node)) end
     if s == 'waiting' then clear_wait(run, node) end
-    if not TERMINAL[s] then redis.call('HINCRBY', run.meta, 'remaining', -1) end
+    if not TERMINAL[s] then remaining_add(run, -1) end
     if s == 'failed' or s == 'cancelled' or s == 'skipped' then redis.call('HINCRBY', run.meta, s, -1) end
     if n[5] then redis.call('HINCRBY', run.meta, 'tolerated', -1) end
     -- Deps and children that stay forget the removed node.
@@ -144,7 +144,7 @@ for _, node in ipairs(targets) do
   if s == 'running' then redis.call('ZREM', K.leases, member(run, node)) end
   if s == 'retrying' then redis.call('ZREM', K.retries, member(run, node)) end
   if s == 'waiting' then clear_wait(run, node) end
-  if TERMINAL[s] then redis.call('HINCRBY', run.meta, 'remaining', 1) end
+  if TERMINAL[s] then remaining_add(run, 1) end
   if s == 'failed' or s == 'cancelled' or s == 'skipped' then redis.call('HINCRBY', run.meta, s, -1) end
   if redis.call('HGET', run.n .. node, 't') then redis.call('HINCRBY', run.meta, 'tolerated', -1) end
   -- The signal and any suspend go too; a wait node keeps its wait (W, wo) and waits again.

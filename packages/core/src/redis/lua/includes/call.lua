@@ -28,7 +28,8 @@ local function begin(keys, argv)
   K = keys
   local a = cjson.decode(argv[1])
   -- runs: run contexts (core.lua); log/log_runs/out: buffered event log and outbox writes.
-  CALL = { runs = {}, log = {}, log_runs = {}, out = {}, relay = argv[2] == '1', tp = a.tp }
+  -- left_runs: runs whose meta.remaining has a change not written yet (core.lua).
+  CALL = { runs = {}, log = {}, log_runs = {}, out = {}, left_runs = {}, relay = argv[2] == '1', tp = a.tp }
   return a
 end
 
@@ -106,6 +107,9 @@ end
 local function flush_log()
   -- Writes an include deferred to the end of the call (includes/agents.lua: the ready index).
   if CALL.flush then CALL.flush() end
+  for _, run in ipairs(CALL.left_runs) do
+    if run.dleft ~= 0 then redis.call('HINCRBY', run.meta, 'remaining', run.dleft) end
+  end
   for _, run in ipairs(CALL.log_runs) do flush_run_log(run, CALL.log[run.k]) end
   local out = CALL.out
   local written = CALL.relay and #out > 0 and {} or nil
@@ -122,7 +126,7 @@ local function flush_log()
       f, last_run, last_at = {}, nil, nil
     end
   end
-  CALL = { runs = {}, log = {}, log_runs = {}, out = {} }
+  CALL = { runs = {}, log = {}, log_runs = {}, out = {}, left_runs = {} }
   return written
 end
 

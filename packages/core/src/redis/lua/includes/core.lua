@@ -44,6 +44,30 @@ end
 
 local TERMINAL = { succeeded = true, failed = true, skipped = true, cancelled = true }
 
+-- meta.remaining (nodes not terminal yet), per run and call: the first change is an HINCRBY
+-- whose reply is the count; later changes are counted here and written by flush_log with
+-- one HINCRBY (includes/call.lua), so a batch of completions of one run costs two commands
+-- for it, not one per node. Every reader and writer of `remaining` in a script goes
+-- through these two.
+local function remaining_add(run, d)
+  if run.left == nil then
+    run.left = redis.call('HINCRBY', run.meta, 'remaining', d)
+    return run.left
+  end
+  if not run.dleft then
+    run.dleft = 0
+    CALL.left_runs[#CALL.left_runs + 1] = run
+  end
+  run.dleft = run.dleft + d
+  run.left = run.left + d
+  return run.left
+end
+
+local function remaining_of(run)
+  if run.left == nil then run.left = tonumber(redis.call('HGET', run.meta, 'remaining')) or 0 end
+  return run.left
+end
+
 -- The only writer of a node's status. `extra` are more field/value pairs for the same HSET.
 -- Terminal moves count down meta.remaining; the run ends when it reaches 0.
 local function set_status(run, node, to, extra)
@@ -54,7 +78,7 @@ local function set_status(run, node, to, extra)
   end
   if TERMINAL[to] then
     if to ~= 'succeeded' then redis.call('HINCRBY', run.meta, to, 1) end
-    return redis.call('HINCRBY', run.meta, 'remaining', -1)
+    return remaining_add(run, -1)
   end
   return nil
 end

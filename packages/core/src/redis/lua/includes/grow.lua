@@ -220,7 +220,7 @@ local function grow_apply(run, add, by, st, children, at, pushes)
   if #ids > 0 then
     redis.call('APPEND', run.k .. 'order', ',' .. table.concat(ids, ','))
     redis.call('HINCRBY', run.meta, 'total', #nodes)
-    redis.call('HINCRBY', run.meta, 'remaining', #nodes)
+    remaining_add(run, #nodes)
   end
   for _, n in ipairs(open) do
     if make_ready(run, n.id, 'pending', n.agent, 0, at, 'engine', pushes) then ready[#ready + 1] = n.id end

@@ -224,7 +224,7 @@ local function fail_node(run, node, attempt, e, at, by, from, agent, children, o
   end
   if unmet or policy ~= 'continue' then
     cancel_open(run, unmet and ('fail-fast: the join of node ' .. unmet .. ' can no longer be met') or ('fail-fast: node ' .. node .. ' failed'), at, by)
-    remaining = tonumber(redis.call('HGET', run.meta, 'remaining'))
+    remaining = remaining_of(run)
   end
   return maybe_finish(run, remaining, at, by)
 end
