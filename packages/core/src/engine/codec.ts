@@ -20,8 +20,21 @@ export function parseJson(raw: string | false | undefined | null): unknown {
 type StreamEntry = [string, string[]];
 
 /**
+ * One-letter shorthands the scripts write for the commonest events (redis/lua/includes/call.lua
+ * holds the same tables, LOG_SHORT and OUT_SHORT; test/engine/codec.test.ts compares them):
+ * in the event log a (type, from) pair, in the outbox a type.
+ */
+export const LOG_SHORT: Readonly<Record<string, readonly [EventType, NodeStatus]>> = {
+  R: ["node.ready", "pending"],
+  S: ["node.started", "ready"],
+  C: ["node.succeeded", "running"],
+};
+export const OUT_SHORT: Readonly<Record<string, OutboxEventType>> = { R: "NodeReady", C: "NodeSucceeded" };
+
+/**
  * An event log entry: the events one script call appended to the run (redis/lua/includes/call.lua),
- * each a packed field `e` = "type|node|attempt|from|actor|at[|lease]" and an optional JSON `d`.
+ * each a packed field `e` = "type|node|attempt|from|actor|at[|lease]" (type and from may be a
+ * LOG_SHORT letter and "") and an optional JSON `d`.
  * An empty `at` is the previous event's in the entry; `lease` stands for the data
  * { workerId: actor, leaseExpiresAt: at + lease } (a node.started). The entry id is
  * `0-<seq of its last event>`; the events before it have the seqs before that.
@@ -35,10 +48,13 @@ export function decodeEvents(entry: StreamEntry): RunEvent[] {
       events[events.length - 1]!.data = JSON.parse(flat[i + 1]!) as Record<string, unknown>;
       continue;
     }
-    const [type, node, attempt, from, actor, atText, lease] = flat[i + 1]!.split("|");
+    const [code, node, attempt, fromText, actor, atText, lease] = flat[i + 1]!.split("|");
+    const short = LOG_SHORT[code!];
+    const type = short ? short[0] : (code as EventType);
+    const from = short ? short[1] : fromText;
     const at = atText ? Number(atText) : lastAt;
     lastAt = at;
-    const ev: RunEvent = { seq: 0, type: type as EventType, actor: actor ?? "", at };
+    const ev: RunEvent = { seq: 0, type, actor: actor ?? "", at };
     if (node) ev.node = node;
     if (attempt) ev.attempt = Number(attempt);
     if (from) ev.from = from as NodeStatus;
@@ -58,8 +74,8 @@ export function encodeEvent(e: RunEvent): string[] {
 
 /**
  * An outbox entry: the outbox events of one script call, each a packed field `e` =
- * "type|tenant|dagId|node|agent|attempt|at[|gen|deadline[|traceparent]]" (a NodeReady's gen
- * and deadline are empty), where an empty tenant, dagId or
+ * "type|tenant|dagId|node|agent|attempt|at[|gen|deadline[|traceparent]]" (type may be an
+ * OUT_SHORT letter; a NodeReady's gen and deadline are empty), where an empty tenant, dagId or
  * at is the previous event's in the entry. Each event is acked by its entry's id; its own id
  * (`<entry id>/<index>`) is what subscribers dedupe on.
  */
@@ -68,12 +84,13 @@ export function decodeOutbox(shard: number, entry: StreamEntry): OutboxEvent[] {
   const out: OutboxEvent[] = [];
   let last = { tenant: "", dagId: "", at: 0 };
   for (let i = 1; i < flat.length; i += 2) {
-    const [type, tenantText, dagText, node, agent, attempt, atText, gen, deadline, traceparent] = flat[i]!.split("|");
+    const [code, tenantText, dagText, node, agent, attempt, atText, gen, deadline, traceparent] = flat[i]!.split("|");
+    const type = OUT_SHORT[code!] ?? (code as OutboxEventType);
     const tenant = tenantText || last.tenant;
     const dagId = dagText || last.dagId;
     const at = atText ? Number(atText) : last.at;
     last = { tenant, dagId, at };
-    const ev: OutboxEvent = { id: `${entryId}/${(i - 1) / 2}`, shard, type: type as OutboxEventType, tenant, dagId, at };
+    const ev: OutboxEvent = { id: `${entryId}/${(i - 1) / 2}`, shard, type, tenant, dagId, at };
     if (node) {
       ev.nodeId = node;
       ev.attempt = Number(attempt);

@@ -50,6 +50,11 @@ end
 -- to one run go into one stream entry (in chunks of LOG_CHUNK) whose id is
 -- `0-<seq of its last event>`: one XADD per run and call. meta.seq counts the run's events.
 -- Buffered by append_event, written by reply(); engine/codec.ts decodes them.
+-- The commonest (type, from) pairs are one letter in the type's place, with an empty from
+-- (LOG_SHORT); the commonest outbox types likewise (OUT_SHORT). engine/codec.ts holds the
+-- same tables (packages/core/test/engine/codec.test.ts compares them).
+local LOG_SHORT = { ['node.ready'] = { pending = 'R' }, ['node.started'] = { ready = 'S' }, ['node.succeeded'] = { running = 'C' } }
+local OUT_SHORT = { NodeReady = 'R', NodeSucceeded = 'C' }
 local LOG_CHUNK = 500
 local function append_event(run, t, node, attempt, by, at, from, data, lease)
   local l = CALL.log[run.k]
@@ -58,7 +63,13 @@ local function append_event(run, t, node, attempt, by, at, from, data, lease)
     CALL.log[run.k] = l
     CALL.log_runs[#CALL.log_runs + 1] = run
   end
-  l[#l + 1] = t .. '|' .. (node or '') .. '|' .. (attempt or '') .. '|' .. (from or '') .. '|' .. by .. '|'
+  local short = from and LOG_SHORT[t]
+  short = short and short[from]
+  if short then
+    l[#l + 1] = short .. '|' .. node .. '|' .. (attempt or '') .. '||' .. by .. '|'
+  else
+    l[#l + 1] = t .. '|' .. (node or '') .. '|' .. (attempt or '') .. '|' .. (from or '') .. '|' .. by .. '|'
+  end
   l[#l + 1] = at
   l[#l + 1] = lease or false
   l[#l + 1] = data or false
@@ -72,7 +83,7 @@ end
 local OUT_CHUNK = 100
 local function outbox(run, t, node, agent, attempt, at, wait)
   local out = CALL.out
-  out[#out + 1] = t
+  out[#out + 1] = OUT_SHORT[t] or t
   out[#out + 1] = run
   out[#out + 1] = '|' .. (node or '') .. '|' .. (agent or '') .. '|' .. (attempt or 0) .. '|'
   out[#out + 1] = at
