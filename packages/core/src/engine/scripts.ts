@@ -109,9 +109,13 @@ export const complete = script<
     ...waiting(shard),
     runs: runs.map((r) => r.key),
   }),
+  // A result is [duplicate, ready, runStatus] (a failure stays an object): named here.
   decode: (r) => {
     const x = r as { results: unknown[]; next?: unknown };
-    return x.next === undefined ? { results: x.results } : { results: x.results, next: tasks(x.next) };
+    const results = x.results.map((one) =>
+      Array.isArray(one) ? { duplicate: one[0] as boolean, ready: list<string>(one[1]), runStatus: one[2] as RunStatus } : one,
+    );
+    return x.next === undefined ? { results } : { results, next: tasks(x.next) };
   },
 });
 

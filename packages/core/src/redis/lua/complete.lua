@@ -8,8 +8,9 @@
 --   deps the completion adds, see includes/grow.lua) and `digest` (of that addition).
 -- `state`: run-scoped shared-state writes applied with the completion, both or neither:
 -- one stale version rejects the whole completion.
--- Returns { results: [{ duplicate, ready: [id], runStatus } | a failure (includes/call.lua)],
---   next?: [Task] }: each item succeeds or fails on its own.
+-- Returns { results: [[duplicate, ready: [id], runStatus] | a failure (includes/call.lua)],
+--   next?: [Task] }: each item succeeds or fails on its own (a result is positional: smaller
+--   to encode than named keys; engine/scripts.ts names the fields).
 -- Invariants: only the live lease completes (fencing); the same completion twice changes
 -- nothing and says so; a child is released exactly once, by the last dep to succeed; an
 -- addition is applied before the completed node's children are released, so a child that
@@ -42,7 +43,7 @@ local function complete(it)
       return { err = 'conflict', message = 'node ' .. node .. ' already succeeded with different additions',
         current = { status = s, attempt = attempt } }
     end
-    return { duplicate = true, ready = {}, runStatus = redis.call('HGET', run.meta, 'status') }
+    return { true, {}, redis.call('HGET', run.meta, 'status') }
   end
   local lease, stale = check_lease(node, s, n[2], attempt, it.token)
   if not lease then return stale end
@@ -83,7 +84,7 @@ local function complete(it)
     remaining = remaining_of(run)
   end
   for _, child in ipairs(release_children(run, n[5], at, pushes)) do ready[#ready + 1] = child end
-  return { duplicate = false, ready = ready, runStatus = maybe_finish(run, remaining, at, 'engine') }
+  return { false, ready, maybe_finish(run, remaining, at, 'engine') }
 end
 
 local results = {}
