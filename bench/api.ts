@@ -14,10 +14,10 @@
  */
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import type { IncomingMessage } from "node:http";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { createClient, pushHandler, worker, type NodeReadyEvent } from "@weft/client";
@@ -29,7 +29,7 @@ import { loadHandler } from "../functions/local/handlers.js";
 import { diffStats, parseCommandStats, scriptCalls, snapshot, totalCalls } from "./redis-info.js";
 import { median } from "./stats.js";
 import { groupedBarChart } from "./chart.js";
-import { spliceSection } from "./sections.js";
+import { runSection } from "./sections.js";
 
 export type ApiMode = "pull" | "push";
 
@@ -325,16 +325,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   // --write: put the section into bench/RESULTS.md (between its markers) instead of printing it.
   const { values } = parseArgs({ options: { smoke: { type: "boolean", default: false }, reps: { type: "string" }, nodes: { type: "string" }, write: { type: "boolean", default: false } } });
   const log = (m: string) => process.stderr.write(`${m}\n`);
-  benchApi({ smoke: values.smoke, log, ...(values.reps ? { reps: Number(values.reps) } : {}), ...(values.nodes ? { nodes: Number(values.nodes) } : {}) }).then(
-    (r) => {
-      const file = join(dirname(fileURLToPath(import.meta.url)), "RESULTS.md");
-      if (values.write && !r.smoke) writeFileSync(file, spliceSection(readFileSync(file, "utf8"), renderApi(r)));
-      else process.stdout.write(`${renderApi(r)}\n`);
-      process.exit(0);
-    },
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+  runSection(() => benchApi({ smoke: values.smoke, log, ...(values.reps ? { reps: Number(values.reps) } : {}), ...(values.nodes ? { nodes: Number(values.nodes) } : {}) }), renderApi, { write: values.write, log });
 }

@@ -11,9 +11,7 @@
  *   npx tsx bench/cluster.ts [--smoke] [--reps N] [--masters 1,2,3] [--write]   # prints (or writes) its section
  */
 import { cpus, loadavg } from "node:os";
-import { readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { keySchema, TcpRedis } from "@weft/core/redis";
@@ -21,7 +19,7 @@ import { startCluster, type RedisClusterProcess } from "@weft/test-support";
 import { diffStats, snapshot, totalCalls, type CommandStats } from "./redis-info.js";
 import { median } from "./stats.js";
 import { groupedBarChart } from "./chart.js";
-import { spliceSection } from "./sections.js";
+import { runSection } from "./sections.js";
 import { runWeft } from "./weft-runner.js";
 import { FULL, SMOKE, nodeCount, workloads, type Workload } from "./workloads.js";
 
@@ -216,16 +214,5 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   // --write: put the section into bench/RESULTS.md (between its markers) instead of printing it.
   const { values } = parseArgs({ options: { smoke: { type: "boolean", default: false }, reps: { type: "string" }, masters: { type: "string" }, write: { type: "boolean", default: false } } });
   const log = (m: string) => process.stderr.write(`${m}\n`);
-  benchCluster({ smoke: values.smoke, log, ...(values.reps ? { reps: Number(values.reps) } : {}), ...(values.masters ? { masters: values.masters.split(",").map(Number) } : {}) }).then(
-    (r) => {
-      const file = join(dirname(fileURLToPath(import.meta.url)), "RESULTS.md");
-      if (values.write && !r.smoke) writeFileSync(file, spliceSection(readFileSync(file, "utf8"), renderCluster(r)));
-      else process.stdout.write(`${renderCluster(r)}\n`);
-      process.exit(0);
-    },
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+  runSection(() => benchCluster({ smoke: values.smoke, log, ...(values.reps ? { reps: Number(values.reps) } : {}), ...(values.masters ? { masters: values.masters.split(",").map(Number) } : {}) }), renderCluster, { write: values.write, log });
 }

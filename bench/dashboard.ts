@@ -28,6 +28,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { createClient } from "@weft/client";
 import { startLocal } from "../functions/local/emulator.js";
 import { median } from "./stats.js";
+import { runSection } from "./sections.js";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const AGENT = "bench-dashboard";
@@ -268,14 +269,5 @@ export function renderDashboard(r: DashboardReport): string {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const { values } = parseArgs({ options: { smoke: { type: "boolean", default: false }, nodes: { type: "string" }, reps: { type: "string" } } });
   const log = (m: string) => process.stderr.write(`${m}\n`);
-  benchDashboard({ smoke: values.smoke, log, ...(values.nodes ? { nodes: Number(values.nodes) } : {}), ...(values.reps ? { reps: Number(values.reps) } : {}) }).then(
-    (r) => {
-      process.stdout.write(`${renderDashboard(r)}\n`);
-      process.exit(0);
-    },
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+  runSection(() => benchDashboard({ smoke: values.smoke, log, ...(values.nodes ? { nodes: Number(values.nodes) } : {}), ...(values.reps ? { reps: Number(values.reps) } : {}) }), renderDashboard, { write: false, log });
 }

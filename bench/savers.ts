@@ -9,12 +9,10 @@
  * PostgreSQL: WEFT_BENCH_PG (default postgresql://postgres@127.0.0.1:5432/test); when it
  * cannot be reached PostgresSaver is left out and the report says so.
  */
-import { readFileSync, writeFileSync } from "node:fs";
-import { spliceSection } from "./sections.js";
+import { runSection } from "./sections.js";
 import { loadavg } from "node:os";
 import { PerformanceObserver } from "node:perf_hooks";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import pg from "pg";
@@ -247,20 +245,5 @@ export function renderSavers(r: SaversReport): string {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const { values } = parseArgs({ options: { smoke: { type: "boolean", default: false } } });
   const log = (m: string) => process.stderr.write(`${m}\n`);
-  benchSavers({ smoke: values.smoke, log }).then(
-    (r) => {
-      const section = renderSavers(r);
-      if (r.smoke) process.stdout.write(`${section}\n`);
-      else {
-        const file = join(dirname(fileURLToPath(import.meta.url)), "RESULTS.md");
-        writeFileSync(file, spliceSection(readFileSync(file, "utf8"), section));
-        log("wrote the savers section of bench/RESULTS.md");
-      }
-      process.exit(0);
-    },
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+  runSection(() => benchSavers({ smoke: values.smoke, log }), renderSavers, { write: true, log });
 }

@@ -4,6 +4,9 @@
  * this run replaces it; every other marked section of the previous file (hand-written
  * findings, a benchmark not run this time) is carried over as it was, in its order.
  */
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** The marked sections of a text, in order: name and the whole block, markers included. */
 export function markedSections(text: string): { name: string; text: string }[] {
@@ -39,4 +42,31 @@ export function keepSections(doc: string, previous: string, fresh: (string | und
   }
   for (const [name, text] of measured) if (!before.some((s) => s.name === name)) out = spliceSection(out, text);
   return out;
+}
+
+/**
+ * A benchmark run as a script (`npx tsx bench/<name>.ts`): measures, then prints its section,
+ * or with `write` puts it into bench/RESULTS.md between its markers (a smoke never writes).
+ * Exits 0, or 1 with the error.
+ */
+export function runSection<R extends { smoke?: boolean }>(
+  measure: () => Promise<R>,
+  render: (r: R) => string,
+  o: { write: boolean; log: (m: string) => void },
+): void {
+  measure().then(
+    (r) => {
+      const section = render(r);
+      if (o.write && !r.smoke) {
+        const file = join(dirname(fileURLToPath(import.meta.url)), "RESULTS.md");
+        writeFileSync(file, spliceSection(readFileSync(file, "utf8"), section));
+        o.log("wrote its section of bench/RESULTS.md");
+      } else process.stdout.write(`${section}\n`);
+      process.exit(0);
+    },
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

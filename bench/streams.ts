@@ -23,6 +23,7 @@ import { createClient } from "@weft/client";
 import { startLocal } from "../functions/local/emulator.js";
 import { diffStats, parseCommandStats } from "./redis-info.js";
 import { percentile } from "./stats.js";
+import { runSection } from "./sections.js";
 
 export interface StreamsReport {
   date: string;
@@ -181,14 +182,5 @@ export function renderStreams(r: StreamsReport): string {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const { values } = parseArgs({ options: { smoke: { type: "boolean", default: false }, clients: { type: "string" }, nodes: { type: "string" } } });
   const log = (m: string) => process.stderr.write(`${m}\n`);
-  benchStreams({ smoke: values.smoke, log, ...(values.clients ? { clients: Number(values.clients) } : {}), ...(values.nodes ? { nodes: Number(values.nodes) } : {}) }).then(
-    (r) => {
-      process.stdout.write(`${renderStreams(r)}\n`);
-      process.exit(0);
-    },
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+  runSection(() => benchStreams({ smoke: values.smoke, log, ...(values.clients ? { clients: Number(values.clients) } : {}), ...(values.nodes ? { nodes: Number(values.nodes) } : {}) }), renderStreams, { write: false, log });
 }
