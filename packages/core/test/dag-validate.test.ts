@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { descendants, topologicalOrder } from "../src/dag/graph.js";
 import { validateRun, type ValidRun } from "../src/dag/validate.js";
-import { PayloadTooLargeError, ValidationError, type WeftError } from "../src/errors.js";
-import { fieldOf, fromZodError } from "../src/validation.js";
+import { PayloadTooLargeError, ValidationError, type WeftError } from "@weft/core";
+import { fieldOf, fromZodError } from "@weft/core/validation";
 
 type Spec = { id: string; agent: string; deps?: string[]; input?: unknown; [k: string]: unknown };
 const node = (id: string, deps?: string[], extra: Record<string, unknown> = {}): Spec => ({

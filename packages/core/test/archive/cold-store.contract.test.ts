@@ -3,8 +3,8 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DynamoColdStore, ensureTable, type RunArchive, type RunSummary } from "../../src/archive/index.js";
-import { ValidationError } from "../../src/errors.js";
+import { DynamoColdStore, ensureTable, type RunArchive, type RunSummary } from "@weft/core/dynamodb";
+import { ValidationError } from "@weft/core";
 import { startDynalite, type DynamoServer, prepareDynamoDbLocal, startDynamoDbLocal } from "@weft/test-support";
 import { makeRun, partition } from "./fixtures.js";
 

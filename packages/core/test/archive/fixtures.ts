@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import type { NodeStatus, NodeView, RunEvent, RunStatus } from "../../src/engine/types.js";
-import type { RunArchive } from "../../src/archive/port.js";
+import type { NodeStatus, NodeView, RunEvent, RunStatus } from "@weft/core";
+import type { RunArchive } from "@weft/core/dynamodb";
 
 const zeroCounts = (): Record<NodeStatus, number> => ({
   pending: 0,

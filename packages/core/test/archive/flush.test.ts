@@ -2,11 +2,11 @@ import { randomBytes } from "node:crypto";
 import { DynamoDBDocumentClient, GetCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
 import { useArchiveServers } from "./servers.js";
-import { DynamoColdStore, type ColdStore } from "../../src/archive/index.js";
-import { createArchiver } from "../../src/archive/archiver.js";
-import { ConflictError, createEngine } from "../../src/index.js";
-import type { Engine, RunStatus } from "../../src/engine/types.js";
-import { keySchema } from "../../src/redis/keys.js";
+import { DynamoColdStore, type ColdStore } from "@weft/core/dynamodb";
+import { createArchiver } from "@weft/core";
+import { ConflictError, createEngine } from "@weft/core";
+import type { Engine, RunStatus } from "@weft/core";
+import { keySchema } from "@weft/core/redis";
 import { allEvents, fakeClock, type FakeClock } from "../engine/harness.js";
 import { partition } from "./fixtures.js";
 

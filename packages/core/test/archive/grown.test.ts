@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { useArchiveServers } from "./servers.js";
-import { DynamoColdStore } from "../../src/archive/index.js";
-import { createArchiver } from "../../src/archive/archiver.js";
-import { createReadThrough } from "../../src/archive/read-through.js";
-import { NotFoundError, createEngine } from "../../src/index.js";
-import type { Engine } from "../../src/engine/types.js";
-import { keySchema } from "../../src/redis/keys.js";
+import { DynamoColdStore } from "@weft/core/dynamodb";
+import { createArchiver } from "@weft/core";
+import { createReadThrough } from "@weft/core";
+import { NotFoundError, createEngine } from "@weft/core";
+import type { Engine } from "@weft/core";
+import { keySchema } from "@weft/core/redis";
 import { fakeClock, rejection } from "../engine/harness.js";
 
 const TABLE_NAME = "weft-grown-test";

@@ -3,12 +3,12 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { useArchiveServers } from "./servers.js";
 import { prng } from "@weft/test-support";
-import { DynamoColdStore } from "../../src/archive/index.js";
-import { createArchiver } from "../../src/archive/archiver.js";
-import { createReadThrough, type RunAt } from "../../src/archive/read-through.js";
-import { ConflictError, NotFoundError, ValidationError, createEngine } from "../../src/index.js";
-import type { Engine, NodeStatus, RunEvent, RunStatus, Task } from "../../src/engine/types.js";
-import { keySchema } from "../../src/redis/keys.js";
+import { DynamoColdStore } from "@weft/core/dynamodb";
+import { createArchiver } from "@weft/core";
+import { createReadThrough, type RunAt } from "@weft/core";
+import { ConflictError, NotFoundError, ValidationError, createEngine } from "@weft/core";
+import type { Engine, NodeStatus, RunEvent, RunStatus, Task } from "@weft/core";
+import { keySchema } from "@weft/core/redis";
 import { allEvents, fakeClock, rejection, type FakeClock } from "../engine/harness.js";
 
 const TABLE_NAME = "weft-read-through-test";

@@ -1,8 +1,8 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
-import { ensureTable } from "../../src/archive/index.js";
-import { TcpRedis } from "../../src/redis/tcp.js";
+import { ensureTable } from "@weft/core/dynamodb";
+import { TcpRedis } from "@weft/core/redis";
 import { startDynalite, type DynamoServer, startRedis, type RedisProcess } from "@weft/test-support";
 
 export interface ArchiveServers {

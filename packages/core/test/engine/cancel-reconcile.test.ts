@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConflictError } from "../../src/errors.js";
+import { ConflictError } from "@weft/core";
 import { backends } from "@weft/test-support";
 import {
   allEvents,

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { ConflictError } from "../../src/errors.js";
-import type { Task } from "../../src/engine/types.js";
-import type { RedisPort } from "../../src/redis/port.js";
+import { ConflictError } from "@weft/core";
+import type { Task } from "@weft/core";
+import type { RedisPort } from "@weft/core/redis";
 import { backends } from "@weft/test-support";
 import { allEvents, peer, useEngines, type EngineCtx } from "./harness.js";
 import { countBy, logViolations } from "./invariants.js";

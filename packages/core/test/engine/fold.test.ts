@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ValidationError } from "../../src/errors.js";
-import { foldEvents } from "../../src/engine/fold.js";
-import type { RunEvent } from "../../src/engine/types.js";
+import { ValidationError } from "@weft/core";
+import { foldEvents } from "@weft/core/sdk";
+import type { RunEvent } from "@weft/core";
 
 const nodes = [{ id: "a" }, { id: "b" }, { id: "c" }];
 

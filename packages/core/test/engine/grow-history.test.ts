@@ -1,11 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ConflictError, NotFoundError, ValidationError } from "../../src/errors.js";
-import type { Addition } from "../../src/dag/spec.js";
-import { NODE_STATUS_OF, RUN_STATUS_OF } from "../../src/engine/fold.js";
-import type { RunEvent, RunStatus, Task } from "../../src/engine/types.js";
-import { createReadThrough, type RunAt } from "../../src/archive/read-through.js";
-import type { ColdStore } from "../../src/archive/port.js";
+import { ConflictError, NotFoundError, ValidationError } from "@weft/core";
+import type { Addition } from "@weft/core";
+import { NODE_STATUS_OF, RUN_STATUS_OF } from "@weft/core/sdk";
+import type { RunEvent, RunStatus, Task } from "@weft/core";
+import { createReadThrough, type RunAt } from "@weft/core";
+import type { ColdStore } from "@weft/core";
 import type { BackendName } from "@weft/test-support";
 import { allEvents, useEngines, type EngineCtx } from "./harness.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ValidationError } from "../../src/errors.js";
-import type { Addition } from "../../src/dag/spec.js";
+import { ValidationError } from "@weft/core";
+import type { Addition } from "@weft/core";
 import { backends } from "@weft/test-support";
 import { allEvents, claimOne, peer, statuses, useEngines, type EngineCtx } from "./harness.js";
 import { logViolations } from "./invariants.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConflictError, NotFoundError, ValidationError } from "../../src/errors.js";
+import { ConflictError, NotFoundError, ValidationError } from "@weft/core";
 import { backends } from "@weft/test-support";
 import { allEvents, allOutbox, claimOne, expectLogFoldsToRun, expectRejectedUnchanged, expectSoundLog, node, rejection, statuses, useEngines } from "./harness.js";
 

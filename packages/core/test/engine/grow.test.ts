@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConflictError, PayloadTooLargeError, ValidationError } from "../../src/errors.js";
-import { foldEvents } from "../../src/engine/fold.js";
+import { ConflictError, PayloadTooLargeError, ValidationError } from "@weft/core";
+import { foldEvents } from "@weft/core/sdk";
 import { backends } from "@weft/test-support";
 import { allEvents, allOutbox, claimOne, expectRejectedUnchanged, node, rejection, statuses, useEngines } from "./harness.js";
 

@@ -1,8 +1,8 @@
 import { beforeAll, expect } from "vitest";
-import { createEngine, type EngineOptions } from "../../src/index.js";
-import type { Engine, OutboxEvent, RunEvent, RunView, Task } from "../../src/engine/types.js";
-import type { RedisPort } from "../../src/redis/port.js";
-import { foldEvents } from "../../src/engine/fold.js";
+import { createEngine, type EngineOptions } from "@weft/core";
+import type { Engine, OutboxEvent, RunEvent, RunView, Task } from "@weft/core";
+import type { RedisPort } from "@weft/core/redis";
+import { foldEvents } from "@weft/core/sdk";
 import { logViolations } from "./invariants.js";
 import { useBackend, type Backend, type BackendName } from "@weft/test-support";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { RunEvent } from "../../src/engine/types.js";
+import type { RunEvent } from "@weft/core";
 import { logViolations } from "./invariants.js";
 
 const nodes = [{ id: "a" }, { id: "b", deps: ["a"] }];

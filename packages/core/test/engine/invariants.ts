@@ -1,5 +1,5 @@
-import { NODE_STATUS_OF } from "../../src/engine/fold.js";
-import type { NodeStatus, RunEvent } from "../../src/engine/types.js";
+import { NODE_STATUS_OF } from "@weft/core/sdk";
+import type { NodeStatus, RunEvent } from "@weft/core";
 
 /** The node state machine of docs/architecture.md (invariant 3): every move the log may show. */
 const ALLOWED: Record<NodeStatus, NodeStatus[]> = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConflictError, NotFoundError, ValidationError } from "../../src/errors.js";
-import type { Task } from "../../src/engine/types.js";
+import { ConflictError, NotFoundError, ValidationError } from "@weft/core";
+import type { Task } from "@weft/core";
 import { backends } from "@weft/test-support";
 import { claimOne, diamond, expectRejectedUnchanged, rejection, snapshot, useEngines, type EngineCtx } from "./harness.js";
 

@@ -3,7 +3,7 @@ import { backends } from "@weft/test-support";
 import { decodeEvents } from "../../src/engine/codec.js";
 import { readEvents } from "../../src/engine/scripts.js";
 import { call } from "../../src/redis/contract.js";
-import { keySchema } from "../../src/redis/keys.js";
+import { keySchema } from "@weft/core/redis";
 import { allEvents, allOutbox, claimOne, useEngines, type EngineCtx } from "./harness.js";
 
 const chain = {

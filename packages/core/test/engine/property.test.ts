@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ConflictError, ValidationError, WeftError } from "../../src/errors.js";
-import type { Addition } from "../../src/dag/spec.js";
-import { foldEvents } from "../../src/engine/fold.js";
-import type { RunStatus, Task } from "../../src/engine/types.js";
+import { ConflictError, ValidationError, WeftError } from "@weft/core";
+import type { Addition } from "@weft/core";
+import { foldEvents } from "@weft/core/sdk";
+import type { RunStatus, Task } from "@weft/core";
 import type { BackendName } from "@weft/test-support";
 import { allEvents, useEngines, type EngineCtx } from "./harness.js";
 import { logViolations } from "./invariants.js";

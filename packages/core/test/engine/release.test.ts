@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConflictError, NotFoundError } from "../../src/errors.js";
+import { ConflictError, NotFoundError } from "@weft/core";
 import { backends } from "@weft/test-support";
 import { allEvents, allOutbox, claimOne, diamond, expectRejectedUnchanged, expectSoundLog, node, rejection, useEngines } from "./harness.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ID_RULE, LEASE_TOKEN_RULE, LIMITS } from "../../src/checks.js";
-import { ConflictError, NotFoundError, SchemaError, ValidationError } from "../../src/errors.js";
+import { ID_RULE, LEASE_TOKEN_RULE, LIMITS } from "@weft/core/checks";
+import { ConflictError, NotFoundError, SchemaError, ValidationError } from "@weft/core";
 import { backends } from "@weft/test-support";
 import { allEvents, allOutbox, diamond, expectRejectedUnchanged, node, rejection, snapshot, statuses, useEngines } from "./harness.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { backends } from "@weft/test-support";
-import { ValidationError } from "../../src/errors.js";
-import { parseTraceparent } from "../../src/trace-context.js";
+import { ValidationError } from "@weft/core";
+import { parseTraceparent } from "@weft/core/sdk";
 import { allOutbox, claimOne, rejection, useEngines } from "./harness.js";
 
 const TP = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConflictError, NotFoundError, ValidationError } from "../../src/errors.js";
-import type { RunEvent } from "../../src/engine/types.js";
+import { ConflictError, NotFoundError, ValidationError } from "@weft/core";
+import type { RunEvent } from "@weft/core";
 import { backends } from "@weft/test-support";
 import { allEvents, allOutbox, claimOne, expectLogFoldsToRun, expectRejectedUnchanged, expectSoundLog, node, rejection, statuses, terminalEvents, useEngines, type EngineCtx } from "./harness.js";
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { RateLimitedError } from "../../src/errors.js";
-import { createRateLimiter } from "../../src/limits/rate-limit.js";
+import { RateLimitedError } from "@weft/core";
+import { createRateLimiter } from "@weft/core/limits";
 import { backends, useBackend } from "@weft/test-support";
 
 /** Takes a token; the RateLimitedError it throws, or undefined when one was granted. */

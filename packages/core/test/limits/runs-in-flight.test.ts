@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEngine } from "../../src/engine/engine.js";
-import { RateLimitedError } from "../../src/errors.js";
-import { TcpRedis } from "../../src/redis/tcp.js";
+import { createEngine } from "@weft/core";
+import { RateLimitedError } from "@weft/core";
+import { TcpRedis } from "@weft/core/redis";
 import { startRedis, type RedisProcess } from "@weft/test-support";
 
 /**

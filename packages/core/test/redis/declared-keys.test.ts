@@ -2,18 +2,18 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createEngine } from "../../src/engine/engine.js";
+import { createEngine } from "@weft/core";
 import { DAG_SCRIPTS } from "../../src/engine/scripts.js";
-import { keySchema } from "../../src/redis/keys.js";
+import { keySchema } from "@weft/core/redis";
 import { keyNames } from "../../src/redis/lua.js";
-import type { LuaScript, RedisPort } from "../../src/redis/port.js";
-import { TcpRedis } from "../../src/redis/tcp.js";
+import type { LuaScript, RedisPort } from "@weft/core/redis";
+import { TcpRedis } from "@weft/core/redis";
 import { STATE_SCRIPTS } from "../../src/state/scripts.js";
 import { LIMIT_SCRIPTS } from "../../src/limits/scripts.js";
-import { createRateLimiter } from "../../src/limits/rate-limit.js";
-import { SIGNAL_SCRIPTS } from "../../src/signals/scripts.js";
-import { createSignals } from "../../src/signals/signals.js";
-import { createStateStore } from "../../src/state/store.js";
+import { createRateLimiter } from "@weft/core/limits";
+import { SIGNAL_SCRIPTS } from "@weft/core/signals";
+import { createSignals } from "@weft/core/signals";
+import { createStateStore } from "@weft/core";
 import { startRedis, type RedisProcess } from "@weft/test-support";
 
 /**

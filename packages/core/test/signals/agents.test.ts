@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import { backends, prng, type Backend } from "@weft/test-support";
-import { createEngine } from "../../src/engine/engine.js";
-import type { Engine, RunView, Task } from "../../src/engine/types.js";
-import { SchemaError } from "../../src/errors.js";
-import { createSignals, type AgentSignal, type Signals } from "../../src/signals/index.js";
+import { createEngine } from "@weft/core";
+import type { Engine, RunView, Task } from "@weft/core";
+import { SchemaError } from "@weft/core";
+import { createSignals, type AgentSignal, type Signals } from "@weft/core/signals";
 import { allEvents, fakeClock, rejection, useEngines } from "../engine/harness.js";
 
 /**

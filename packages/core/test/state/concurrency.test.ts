@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
-import { ConflictError } from "../../src/errors.js";
-import { keySchema } from "../../src/redis/keys.js";
-import { createStateStore, update, type StateRef } from "../../src/state/index.js";
+import { ConflictError } from "@weft/core";
+import { keySchema } from "@weft/core/redis";
+import { createStateStore, update, type StateRef } from "@weft/core";
 import { backends, useBackend } from "@weft/test-support";
 
 const AGENTS = 100;

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ConflictError, NotFoundError, ValidationError } from "../../src/errors.js";
-import { keySchema } from "../../src/redis/keys.js";
-import { createStateStore, type MachineDefinition, type StateRef, type StateStore } from "../../src/state/index.js";
+import { ConflictError, NotFoundError, ValidationError } from "@weft/core";
+import { keySchema } from "@weft/core/redis";
+import { createStateStore, type MachineDefinition, type StateRef, type StateStore } from "@weft/core";
 import { backends, useBackend } from "@weft/test-support";
 
 const BOOKING: MachineDefinition = {

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_LIMITS } from "../../src/dag/spec.js";
-import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from "../../src/errors.js";
-import { createEngine } from "../../src/index.js";
-import { keySchema } from "../../src/redis/keys.js";
+import { DEFAULT_LIMITS } from "@weft/core/validation";
+import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from "@weft/core";
+import { createEngine } from "@weft/core";
+import { keySchema } from "@weft/core/redis";
 import { createStateStore, RawJson, stateKeys, type StateRef, type StateStore } from "../../src/state/index.js";
 import { admin, backends, useBackend, type Backend } from "@weft/test-support";
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PayloadTooLargeError } from "../../src/errors.js";
-import { createS3ValueStore, type ValueStore } from "../../src/values/store.js";
-import { MAX_VALUE_BYTES } from "../../src/values/ref.js";
+import { PayloadTooLargeError } from "@weft/core";
+import { createS3ValueStore, type ValueStore } from "@weft/core/values";
+import { MAX_VALUE_BYTES } from "@weft/core/values";
 import { startS3, type S3Server } from "@weft/test-support";
 
 /** The S3 value store against a real S3-compatible server (s3rver). */
