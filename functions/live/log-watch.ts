@@ -104,7 +104,7 @@ export function createLogWatch(o: LogWatchOptions): LogWatch {
       sub.onError(err);
     }
     w.subs.clear();
-    unwatch(w, true);
+    drop(w);
   };
 
   /** Reads the run from its cursor to the end of its log and hands the events out. */
@@ -173,14 +173,17 @@ export function createLogWatch(o: LogWatchOptions): LogWatch {
     return w;
   }
 
-  function unwatch(w: Watched, now = false) {
-    if (!now && lingerMs > 0) {
-      clearTimeout(w.linger);
-      w.linger = setTimeout(() => {
-        if (!w.subs.size) unwatch(w, true);
-      }, lingerMs);
-      return;
-    }
+  /** Stops following a run nobody follows any more, after `lingerMs` (a reconnecting client finds it warm). */
+  function unwatch(w: Watched) {
+    if (lingerMs <= 0) return drop(w);
+    clearTimeout(w.linger);
+    w.linger = setTimeout(() => {
+      if (!w.subs.size) drop(w);
+    }, lingerMs);
+  }
+
+  /** Stops following a run at once. */
+  function drop(w: Watched) {
     const id = `${w.tenant}|${w.dagId}`;
     if (runs.get(id) !== w) return;
     runs.delete(id);

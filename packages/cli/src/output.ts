@@ -18,8 +18,14 @@ export class UsageError extends Error {
   }
 }
 
-export function printJson(value: unknown, pretty = true): void {
-  process.stdout.write(`${pretty ? JSON.stringify(value, null, 2) : JSON.stringify(value)}\n`);
+/** One JSON document, indented (a command's answer). */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** One JSON value on one line (a followed stream's events: NDJSON). */
+export function printJsonLine(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
 }
 
 /** Exit code for a run: 1 when it ended failed or cancelled, 0 when it succeeded or is still running. */

@@ -1,7 +1,7 @@
 import { RUN_STATUSES, type RunStatus } from "@weft/core/sdk";
 import type { Context } from "../config.js";
 import { followEvents } from "../follow.js";
-import { EXIT, exitForRun, printJson, UsageError } from "../output.js";
+import { EXIT, exitForRun, printJson, printJsonLine, UsageError } from "../output.js";
 import { countsLine, formatEvent, renderTable } from "../view.js";
 import { howToSignal } from "./waits.js";
 
@@ -24,7 +24,7 @@ export async function events(ctx: Context, dagId: string, o: { after: number; fo
     onEvents(page) {
       t0 ??= page[0]!.at;
       for (const e of page) {
-        if (ctx.json && o.follow) printJson(e, false);
+        if (ctx.json && o.follow) printJsonLine(e);
         else if (ctx.json) all.push(e);
         else process.stdout.write(`${formatEvent(e, t0, { color: ctx.tty })}\n`);
       }

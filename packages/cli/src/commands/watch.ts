@@ -1,7 +1,7 @@
 import { foldEvents, type RunEvent } from "@weft/core/sdk";
 import type { Context } from "../config.js";
 import { followEvents } from "../follow.js";
-import { exitForRun, printJson } from "../output.js";
+import { exitForRun, printJsonLine } from "../output.js";
 import { formatEvent, nodesNow, renderLive, renderTable, type RunShape } from "../view.js";
 import { howToSignal } from "./waits.js";
 
@@ -67,7 +67,7 @@ export async function watch(ctx: Context, dagId: string, o: { pollMs?: number } 
         if (live) draw();
         else
           for (const e of page) {
-            if (ctx.json) printJson(e, false);
+            if (ctx.json) printJsonLine(e);
             else {
               out.write(`${formatEvent(e, run.createdAt)}\n`);
               // A person can end this wait: say how, once, where it starts.
@@ -85,7 +85,7 @@ export async function watch(ctx: Context, dagId: string, o: { pollMs?: number } 
   }
 
   const final = await ctx.client.getRun(dagId);
-  if (ctx.json) printJson(final, false);
+  if (ctx.json) printJsonLine(final);
   else {
     if (live && drawn) out.write(`\x1b[${drawn}A\r\x1b[0J`);
     out.write(`${renderTable(final, { color: ctx.tty, now: Date.now() }).join("\n")}\n`);
