@@ -1,8 +1,7 @@
 /**
  * `npm run bench` - Weft vs BullMQ flows on one fresh redis-server, plus the EVALSHA ceiling.
  * Writes bench/RESULTS.md and bench/chart.svg. `--smoke`: every workload once, small, no
- * warm-up, prints a summary and writes nothing (CI). Options: --reps N, --only a,b,grow,savers,api,streams,dashboard (prints
- * warm-up, prints a summary and writes nothing (CI). Options: --reps N, --only a,b,grow,savers,api,streams,cluster (prints
+ * warm-up, prints a summary and writes nothing (CI). Options: --reps N, --only a,b,grow,savers,api,streams,dashboard,cluster (prints
  * the report instead of writing it), --concurrency N, --batch N, --no-profile, --eval (Weft's
  * scripts by EVALSHA instead of Redis Functions).
  */
