@@ -13,7 +13,7 @@ import {
   type StateStore,
 } from "@weft/core";
 import { DynamoColdStore } from "@weft/core/dynamodb";
-import { EventBridgePublisher, relayEvents, relayOutbox, type AckHook, type EventPublisher, type RelayOptions, type RelayResult } from "@weft/core/events";
+import { EventBridgePublisher, relayEvents, relayOutbox, type Ack, type EventPublisher, type RelayOptions, type RelayResult } from "@weft/core/events";
 import { connectRedis, redisConfigFromEnv, type KeySchema, type RedisConfig, type RedisPort } from "@weft/core/redis";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { hotOnlyReads } from "./http/routes/deps.js";
@@ -276,19 +276,18 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
       })
     : undefined;
   // The transitions relayed events tell are counted by the ack that removed them (once, when two relays race).
-  const onAck: AckHook | undefined = metrics.enabled ? (events, removed) => recordPublished(removed === events.length ? events : events.slice(0, removed)) : undefined;
-  const relay = async (opts?: RelayOptions) => (publisher ? relayOutbox(engine, publisher, onAck ? { ...opts, onAck } : opts) : { published: 0, failed: 0 });
+  const counted: Ack | undefined = metrics.enabled
+    ? async (events) => {
+        const removed = await engine.ackOutbox(events);
+        recordPublished(removed === events.length ? events : events.slice(0, removed));
+      }
+    : undefined;
+  const relay = async (opts?: RelayOptions) => (publisher ? relayOutbox(engine, publisher, counted ? { ...opts, ack: counted } : opts) : { published: 0, failed: 0 });
   // Relayed without the response waiting (the local emulator): the acks of the writes of the
   // next few ms go in one Redis call. Published but not yet acked events stay in the outbox;
   // should the cron read them meanwhile they are sent twice (at least once, eventId dedupes).
   const ackLater = config.relayAfterResponse
-    ? coalesced(
-        async (events: OutboxEvent[]) => {
-          const removed = await engine.ackOutbox(events.map(({ id, shard }) => ({ id, shard })));
-          onAck?.(events, removed);
-        },
-        { delayMs: 5, max: 500 },
-      )
+    ? coalesced(counted ?? ((events: OutboxEvent[]) => engine.ackOutbox(events)), { delayMs: 5, max: 500 })
     : undefined;
   return {
     ...(ackLater ? { release: () => ackLater.close() } : {}),
@@ -311,7 +310,7 @@ function buildRuntime(o: RuntimeOverrides): Runtime {
     relayRun: async ({ tenant, dagId }, written) => {
       if (!written) return relay({ shard: keys.shardOf(tenant, dagId), maxBatches: 2 });
       if (!publisher) return { published: 0, failed: 0 };
-      return relayEvents(engine, publisher, written, onAck, ackLater ? async (events) => ackLater(events) : undefined);
+      return relayEvents(engine, publisher, written, ackLater ? async (events) => ackLater(events) : counted);
     },
   };
 }

@@ -8,15 +8,16 @@ export interface RelayOptions {
   maxBatches?: number;
   /** Outbox entries per read. Default 100. */
   batchSize?: number;
-  /** Acks told: ack removes what it acks once, so two relays racing on an event see it acked by one only. */
-  onAck?: AckHook;
+  /** How published events are acked (default: the engine's ackOutbox). */
+  ack?: Ack;
 }
 
 /**
- * Told after each ack with the events acked and how many the ack removed: all of them, none
- * (another relay's ack removed them first), or, rarely, some.
+ * Acks published events, removing them from the outbox. The engine's ackOutbox by default;
+ * a caller may wrap it (count what each ack removed, which is once per event even when two
+ * relays race) or coalesce the acks of several writes into one call.
  */
-export type AckHook = (events: OutboxEvent[], removed: number) => void;
+export type Ack = (events: OutboxEvent[]) => Promise<unknown>;
 
 export interface RelayResult {
   published: number;
@@ -36,7 +37,7 @@ export async function relayOutbox(engine: Maintenance, publisher: EventPublisher
   for (let batch = 0; batch < maxBatches; batch++) {
     const events = await engine.readOutbox(opts.shard === undefined ? { limit } : { shard: opts.shard, limit });
     if (events.length === 0) break;
-    const { published, failed } = await relayEvents(engine, publisher, events, opts.onAck);
+    const { published, failed } = await relayEvents(engine, publisher, events, opts.ack);
     result.published += published;
     result.failed += failed;
     // The failed entries are still the oldest in the outbox: reading on would only
@@ -50,27 +51,19 @@ export async function relayOutbox(engine: Maintenance, publisher: EventPublisher
  * Publishes outbox events already in hand (a write's own, from Engine.takeOutbox) and acks
  * what was published: one ack call per shard instead of a read and an ack. What fails, or
  * what a crash before the ack leaves, stays in the outbox for relayOutbox (the reconcile cron).
- * `onAck` is told what the ack removed. `ack` replaces the engine's ack (the local API coalesces
- * the acks of several writes); it then acks and tells `onAck` itself.
+ * `ack` replaces the engine's ack (see Ack).
  */
 export async function relayEvents(
   engine: Maintenance,
   publisher: EventPublisher,
   events: OutboxEvent[],
-  onAck?: AckHook,
-  ack?: (events: OutboxEvent[]) => Promise<unknown>,
+  ack: Ack = (acked) => engine.ackOutbox(acked),
 ): Promise<RelayResult> {
   if (events.length === 0) return { published: 0, failed: 0 };
   const { failed } = await publisher.publish(events);
   const failedIds = new Set(failed.map(key));
   const published = events.filter((e) => !failedIds.has(key(e)));
-  if (published.length > 0) {
-    if (ack) await ack(published);
-    else {
-      const removed = await engine.ackOutbox(published.map(({ id, shard }) => ({ id, shard })));
-      onAck?.(published, removed);
-    }
-  }
+  if (published.length > 0) await ack(published);
   return { published: published.length, failed: failed.length };
 }
 

@@ -140,15 +140,15 @@ describe("relaying a write's own outbox events (Engine.outboxScope, relayEvents)
     expect(pub.sent.map((e) => `${e.dagId}:${e.nodeId}`).sort()).toEqual(["w2:y", "w3:x", "w3:y", "w3:z"]);
   });
 
-  it("tells onAck what each ack removed: a write's relay and a racing outbox relay both publish, only the first ack removes", async () => {
+  it("acks through the given ack: a write's relay and a racing outbox relay both publish, only the first ack removes", async () => {
     const acks: [string[], number][] = [];
-    const onAck = (events: { nodeId?: string }[], removed: number) => void acks.push([events.map((e) => e.nodeId!).sort(), removed]);
+    const ack = async (events: OutboxEvent[]) => void acks.push([events.map((e) => e.nodeId!).sort(), await engine.ackOutbox(events)]);
     await engine.outboxScope(async () => {
       await engine.submit("acme", fan("w6"));
       const written = engine.takeOutbox()!;
       // The cron's relay reads the same events before the write's relay acks them.
-      expect(await relayOutbox(engine, new RecordingPublisher(), { onAck })).toEqual({ published: 3, failed: 0 });
-      expect(await relayEvents(engine, new RecordingPublisher(), written, onAck)).toEqual({ published: 3, failed: 0 });
+      expect(await relayOutbox(engine, new RecordingPublisher(), { ack })).toEqual({ published: 3, failed: 0 });
+      expect(await relayEvents(engine, new RecordingPublisher(), written, ack)).toEqual({ published: 3, failed: 0 });
     });
     expect(acks).toEqual([
       [["x", "y", "z"], 3],
