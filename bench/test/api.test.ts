@@ -18,11 +18,12 @@ describe("bench/api.ts: a chain through the local API", () => {
       expect(s.redisCommands).toBeGreaterThan(s.scriptCalls);
     }
     // Deployed, each write is its call and its ack's (pull: complete + ack; push: claim, complete
-    // + ack); the emulator's coalesced acks never make more calls than that.
+    // + ack). The emulator's total is not compared with it: its responses return before the
+    // relay, so a pull worker may poll an empty claim before DagSucceeded ends the window
+    // (a CI run saw 27 calls against the deployed 26 for 12 nodes); the acks' coalescing is
+    // functions/test/http/relay-after-response.test.ts's.
     expect(r.deployed.pull * nodes).toBeGreaterThanOrEqual(2 * nodes);
     expect(r.deployed.push * nodes).toBeGreaterThanOrEqual(3 * nodes);
-    expect(r.deployed.pull).toBeGreaterThanOrEqual(r.pull.scriptCalls);
-    expect(r.deployed.push).toBeGreaterThanOrEqual(r.push.scriptCalls);
     const b = bill(r.pull);
     expect(b.apiGateway).toBeCloseTo(r.pull.apiRequests, 6);
     expect(b.total).toBeGreaterThan(b.apiGateway + b.eventBridge);
