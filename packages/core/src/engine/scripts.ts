@@ -21,12 +21,21 @@ export interface OnShard {
 /**
  * A task as the scripts return it: [dagId, nodeId, agent, input JSON | false, attempt,
  * leaseToken, leaseExpiresAt, signal JSON | false (the signal that resumed a suspended
- * agent), traceparent?] (the run's, when the call traces: argument `tp`).
+ * agent), traceparent?] (the run's, when the call traces: argument `tp`). attempt and
+ * leaseExpiresAt come as decimal strings (includes/node.lua, start_attempt).
  */
-type TaskReply = [string, string, string, string | false, number, string, number, (string | false)?, (string | false)?];
+type TaskReply = [string, string, string, string | false, string, string, string, (string | false)?, (string | false)?];
 
 export function toTask([dagId, nodeId, agent, input, attempt, leaseToken, leaseExpiresAt, signal, traceparent]: TaskReply): Task {
-  const task: Task = { dagId, nodeId, agent, input: input === false ? undefined : JSON.parse(input), attempt, leaseToken, leaseExpiresAt };
+  const task: Task = {
+    dagId,
+    nodeId,
+    agent,
+    input: input === false ? undefined : JSON.parse(input),
+    attempt: Number(attempt),
+    leaseToken,
+    leaseExpiresAt: Number(leaseExpiresAt),
+  };
   if (typeof signal === "string" && signal) task.signal = JSON.parse(signal) as Task["signal"];
   if (typeof traceparent === "string" && traceparent) task.traceparent = traceparent;
   return task;

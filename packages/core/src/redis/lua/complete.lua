@@ -72,8 +72,9 @@ local function complete(it)
   ag_ended(done_running, run, node, n[4])
   -- The lease keeps only its token: enough to recognise this completion sent again.
   local remaining = set_status(run, node, 'succeeded', { 'o', it.output, 'l', it.token })
-  append_event(run, 'node.succeeded', node, attempt, it.actor or lease.worker, at, 'running', nil)
-  outbox(run, 'NodeSucceeded', node, n[4], attempt, at)
+  -- The attempt as HMGET read it: a string needs no number formatting (start_attempt).
+  append_event(run, 'node.succeeded', node, n[3] or '0', it.actor or lease.worker, at, 'running', nil)
+  outbox(run, 'NodeSucceeded', node, n[4], n[3] or '0', at)
 
   local ready = {}
   if it.add then

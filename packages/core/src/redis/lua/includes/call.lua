@@ -27,9 +27,10 @@ end
 local function begin(keys, argv)
   K = keys
   local a = cjson.decode(argv[1])
-  -- runs: run contexts (core.lua); log/log_runs/out: buffered event log and outbox writes.
-  -- left_runs: runs whose meta.remaining has a change not written yet (core.lua).
-  CALL = { runs = {}, log = {}, log_runs = {}, out = {}, left_runs = {}, relay = argv[2] == '1', tp = a.tp }
+  -- runs/ctx: run contexts by run key and by tenant and id (core.lua); log/log_runs/out
+  -- (outn entries): buffered event log and outbox writes. left_runs: runs whose
+  -- meta.remaining has a change not written yet (core.lua).
+  CALL = { runs = {}, ctx = {}, log = {}, log_runs = {}, out = {}, outn = 0, left_runs = {}, relay = argv[2] == '1', tp = a.tp }
   return a
 end
 
@@ -56,23 +57,27 @@ end
 local LOG_SHORT = { ['node.ready'] = { pending = 'R' }, ['node.started'] = { ready = 'S' }, ['node.succeeded'] = { running = 'C' } }
 local OUT_SHORT = { NodeReady = 'R', NodeSucceeded = 'C' }
 local LOG_CHUNK = 500
+-- A buffer counts its entries itself (l.n): `#` is a search on every append, and these
+-- are the hottest lines of a batch.
 local function append_event(run, t, node, attempt, by, at, from, data, lease)
   local l = CALL.log[run.k]
   if not l then
-    l = {}
+    l = { n = 0 }
     CALL.log[run.k] = l
     CALL.log_runs[#CALL.log_runs + 1] = run
   end
   local short = from and LOG_SHORT[t]
   short = short and short[from]
+  local i = l.n
   if short then
-    l[#l + 1] = short .. '|' .. node .. '|' .. (attempt or '') .. '||' .. by .. '|'
+    l[i + 1] = short .. '|' .. node .. '|' .. (attempt or '') .. '||' .. by .. '|'
   else
-    l[#l + 1] = t .. '|' .. (node or '') .. '|' .. (attempt or '') .. '|' .. (from or '') .. '|' .. by .. '|'
+    l[i + 1] = t .. '|' .. (node or '') .. '|' .. (attempt or '') .. '|' .. (from or '') .. '|' .. by .. '|'
   end
-  l[#l + 1] = at
-  l[#l + 1] = lease or false
-  l[#l + 1] = data or false
+  l[i + 2] = at
+  l[i + 3] = lease or false
+  l[i + 4] = data or false
+  l.n = i + 4
 end
 
 -- Outbox: one Stream per shard (K.outbox), relayed to EventBridge and acked after PutEvents.
@@ -82,33 +87,38 @@ end
 -- OUT_CHUNK events, in which an empty tenant, dagId or at is the previous event's.
 local OUT_CHUNK = 100
 local function outbox(run, t, node, agent, attempt, at, wait)
-  local out = CALL.out
-  out[#out + 1] = OUT_SHORT[t] or t
-  out[#out + 1] = run
-  out[#out + 1] = '|' .. (node or '') .. '|' .. (agent or '') .. '|' .. (attempt or 0) .. '|'
-  out[#out + 1] = at
+  local out, i = CALL.out, CALL.outn
+  out[i + 1] = OUT_SHORT[t] or t
+  out[i + 2] = run
+  out[i + 3] = '|' .. (node or '') .. '|' .. (agent or '') .. '|' .. (attempt or 0) .. '|'
+  out[i + 4] = at
   local tp = CALL.tp and t == 'NodeReady' and trace_of(run)
-  out[#out + 1] = (wait and ('|' .. wait) or '') .. (tp and ('|||' .. tp) or '')
+  out[i + 5] = (wait and ('|' .. wait) or '') .. (tp and ('|||' .. tp) or '')
+  CALL.outn = i + 5
 end
 
 local function flush_run_log(run, l)
-  local count = #l / 4
+  local len = l.n
+  local count = len / 4
   local seq = redis.call('HINCRBY', run.meta, 'seq', count) - count
-  local f, last_at = {}, nil
-  for i = 1, #l, 4 do
+  local f, nf, last_at = {}, 0, nil
+  for i = 1, len, 4 do
     local at, lease = l[i + 1], l[i + 2]
     local e = l[i] .. (at == last_at and '' or at)
     last_at = at
-    f[#f + 1] = 'e'
-    f[#f + 1] = lease and (e .. '|' .. lease) or e
+    f[nf + 1] = 'e'
+    f[nf + 2] = lease and (e .. '|' .. lease) or e
+    nf = nf + 2
     if l[i + 3] then
-      f[#f + 1] = 'd'
-      f[#f + 1] = l[i + 3]
+      f[nf + 1] = 'd'
+      f[nf + 2] = l[i + 3]
+      nf = nf + 2
     end
     seq = seq + 1
-    if i + 3 == #l or (i + 3) % (4 * LOG_CHUNK) == 0 then
-      redis.call('XADD', run.k .. 'events', '0-' .. seq, unpack(f))
-      f, last_at = {}, nil
+    if i + 3 == len or (i + 3) % (4 * LOG_CHUNK) == 0 then
+      -- '%d': a Lua number concatenated is formatted as %.14g (glibc's slow float path).
+      redis.call('XADD', run.k .. 'events', string.format('0-%d', seq), unpack(f, 1, nf))
+      f, nf, last_at = {}, 0, nil
     end
   end
 end
@@ -122,22 +132,23 @@ local function flush_log()
     if run.dleft ~= 0 then redis.call('HINCRBY', run.meta, 'remaining', run.dleft) end
   end
   for _, run in ipairs(CALL.log_runs) do flush_run_log(run, CALL.log[run.k]) end
-  local out = CALL.out
-  local written = CALL.relay and #out > 0 and {} or nil
-  local f, last_run, last_at = {}, nil, nil
-  for i = 1, #out, 5 do
+  local out, len = CALL.out, CALL.outn
+  local written = CALL.relay and len > 0 and {} or nil
+  local f, nf, last_run, last_at = {}, 0, nil, nil
+  for i = 1, len, 5 do
     local run, at = out[i + 1], out[i + 3]
     local ids = run == last_run and '||' or ('|' .. run.tenant .. '|' .. run.id)
-    f[#f + 1] = 'e'
-    f[#f + 1] = out[i] .. ids .. out[i + 2] .. (at == last_at and '' or at) .. out[i + 4]
+    f[nf + 1] = 'e'
+    f[nf + 2] = out[i] .. ids .. out[i + 2] .. (at == last_at and '' or at) .. out[i + 4]
+    nf = nf + 2
     last_run, last_at = run, at
-    if i + 4 == #out or (i + 4) % (5 * OUT_CHUNK) == 0 then
-      local id = redis.call('XADD', K.outbox, '*', unpack(f))
+    if i + 4 == len or (i + 4) % (5 * OUT_CHUNK) == 0 then
+      local id = redis.call('XADD', K.outbox, '*', unpack(f, 1, nf))
       if written then written[#written + 1] = { id, f } end
-      f, last_run, last_at = {}, nil, nil
+      f, nf, last_run, last_at = {}, 0, nil, nil
     end
   end
-  CALL = { runs = {}, log = {}, log_runs = {}, out = {}, left_runs = {} }
+  CALL = { runs = {}, ctx = {}, log = {}, log_runs = {}, out = {}, outn = 0, left_runs = {} }
   return written
 end
 

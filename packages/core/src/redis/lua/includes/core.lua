@@ -25,7 +25,21 @@ local function run_at(k, tenant, id)
   CALL.runs[k] = run
   return run
 end
-local function run_ctx(tenant, id) return run_at(K.shard_runs .. tenant .. ':' .. id .. ':', tenant, id) end
+-- Cached by tenant and id as well, so a claim of many entries of few runs builds each run
+-- key once (a concatenation interns a new string).
+local function run_ctx(tenant, id)
+  local by_id = CALL.ctx[tenant]
+  if not by_id then
+    by_id = {}
+    CALL.ctx[tenant] = by_id
+  end
+  local run = by_id[id]
+  if not run then
+    run = run_at(K.shard_runs .. tenant .. ':' .. id .. ':', tenant, id)
+    by_id[id] = run
+  end
+  return run
+end
 
 -- Lease/retry index members name the run and node.
 local function member(run, node) return run.tenant .. '|' .. run.id .. '|' .. node end

@@ -96,8 +96,11 @@ end
 -- { dagId, nodeId, agent, input|false, attempt, leaseToken, leaseExpiresAt, signal|false, traceparent? }
 -- (smaller to encode than a table with named keys; engine/engine.ts names the fields). The
 -- signal is the one that resumed a suspended agent: its next attempts build on it.
+-- The attempt and lease expiry go into the task as decimal strings (engine/scripts.ts
+-- reads them with Number): a Lua number is formatted as %.14g wherever it is concatenated,
+-- sent or encoded, glibc's slow float path, so each is formatted once with '%d'.
 local function start_attempt(run, node, agent, n, lease_ms, worker, rand, at, leases)
-  local attempt = (tonumber(n[1]) or 0) + 1
+  local attempt = string.format('%d', (tonumber(n[1]) or 0) + 1)
   local token = attempt .. '.' .. rand
   local deadline = 0
   local exp = at + lease_ms
@@ -108,28 +111,31 @@ local function start_attempt(run, node, agent, n, lease_ms, worker, rand, at, le
       if deadline < exp then exp = deadline end
     end
   end
-  set_status(run, node, 'running', { 'a', attempt, 'l', token .. '|' .. exp .. '|' .. worker .. '|' .. deadline })
+  local exps = string.format('%d', exp)
+  set_status(run, node, 'running', { 'a', attempt, 'l', token .. '|' .. exps .. '|' .. worker .. '|' .. string.format('%d', deadline) })
   if leases then
-    leases[#leases + 1] = exp
-    leases[#leases + 1] = member(run, node)
+    local i = leases.n
+    leases[i + 1] = exps
+    leases[i + 2] = member(run, node)
+    leases.n = i + 2
   else
-    redis.call('ZADD', K.leases, exp, member(run, node))
-    ag_claimed(run.tenant, agent, { run.id .. '|' .. node }, { exp, run.id .. '|' .. node })
+    redis.call('ZADD', K.leases, exps, member(run, node))
+    ag_claimed(run.tenant, agent, { run.id .. '|' .. node }, { exps, run.id .. '|' .. node })
   end
   -- Its data { workerId, leaseExpiresAt } is packed as the lease's length (includes/call.lua).
-  append_event(run, 'node.started', node, attempt, worker, at, 'ready', nil, exp - at)
-  return { run.id, node, agent, n[3], attempt, token, exp, n[4], trace_of(run) }
+  append_event(run, 'node.started', node, attempt, worker, at, 'ready', nil, string.format('%d', exp - at))
+  return { run.id, node, agent, n[3], attempt, token, exps, n[4], trace_of(run) }
 end
 
 -- Pops ready entries of (tenant, agent) and starts up to `max` of them. Entries whose node
 -- is no longer ready (cancelled, or claimed directly by push delivery) are dropped here.
 local function claim_queue(tenant, agent, max, lease_ms, worker, rands, at)
   local q = ready_queue(tenant, agent)
-  local tasks = {}
-  local leases = {}
+  local tasks, nt = {}, 0
+  local leases = { n = 0 }
   local taken, running = {}, {}
-  while #tasks < max do
-    local popped = redis.call('RPOP', q, max - #tasks)
+  while nt < max do
+    local popped = redis.call('RPOP', q, max - nt)
     if not popped then break end
     for _, entry in ipairs(popped) do
       local id, node = string.match(entry, '^([^|]+)|(.+)$')
@@ -137,16 +143,17 @@ local function claim_queue(tenant, agent, max, lease_ms, worker, rands, at)
       -- A paused run's entries are dropped: resume queues its ready nodes again.
       local n = redis.call('HMGET', run.n .. node, 's', 'a', 'p', 'i', 'sg')
       if n[1] == 'ready' and not is_paused(run) then
-        local task = start_attempt(run, node, agent, { n[2], n[3], n[4], n[5] }, lease_ms, worker, rands[#tasks + 1], at, leases)
-        tasks[#tasks + 1] = task
-        taken[#taken + 1] = entry
-        running[#running + 1] = task[7]
-        running[#running + 1] = entry
+        local task = start_attempt(run, node, agent, { n[2], n[3], n[4], n[5] }, lease_ms, worker, rands[nt + 1], at, leases)
+        nt = nt + 1
+        tasks[nt] = task
+        taken[nt] = entry
+        running[2 * nt - 1] = task[7]
+        running[2 * nt] = entry
       end
     end
   end
   -- One ZADD for the batch; unpack stays far below Lua's stack limit (max <= 1000 tasks).
-  if #leases > 0 then redis.call('ZADD', K.leases, unpack(leases)) end
+  if nt > 0 then redis.call('ZADD', K.leases, unpack(leases, 1, leases.n)) end
   ag_claimed(tenant, agent, taken, running)
   return tasks
 end
