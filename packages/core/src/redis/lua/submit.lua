@@ -66,6 +66,6 @@ local by_id = {}
 for _, n in ipairs(a.nodes) do by_id[n.id] = n end
 local ready = {}
 for _, id in ipairs(a.roots) do
-  if make_ready(run, id, 'pending', by_id[id].agent, 0, at, a.actor) then ready[#ready + 1] = id end
+  if make_ready(run, id, 'pending', by_id[id].agent, '0', at, a.actor) then ready[#ready + 1] = id end
 end
 return reply({ created = true, status = 'running', ready = ready })

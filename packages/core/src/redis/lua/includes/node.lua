@@ -242,9 +242,10 @@ local function release_children(run, children, at, pushes)
   local ready = {}
   for _, child in ipairs(split(children, ',')) do
     local ck = run.n .. child
-    if redis.call('HINCRBY', ck, 'w', -1) == 0 then
+    -- Strings, not numbers: a number sent or concatenated is formatted with %.14g.
+    if redis.call('HINCRBY', ck, 'w', '-1') == 0 then
       local c = redis.call('HMGET', ck, 's', 'g', 'a')
-      if c[1] == 'pending' and make_ready(run, child, 'pending', c[2], c[3] or 0, at, 'engine', pushes) then
+      if c[1] == 'pending' and make_ready(run, child, 'pending', c[2], c[3] or '0', at, 'engine', pushes) then
         ready[#ready + 1] = child
       end
     end
