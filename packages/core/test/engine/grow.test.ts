@@ -143,6 +143,8 @@ describe.each(backends)("growing a run on %s", (name) => {
     const p = await claimOne(ctx, dagId, "plan");
     const cases: [unknown, abstract new (...a: never[]) => Error, string][] = [
       [{ nodes: [{ id: "draft", agent: "x" }] }, ConflictError, "add.nodes[0].id"],
+      // More new nodes than the run has: taken ids are found from its order, not one by one.
+      [{ nodes: [{ id: "n", agent: "x" }, { id: "m", agent: "x" }, { id: "plan", agent: "x" }] }, ConflictError, "add.nodes[2].id"],
       [{ nodes: [{ id: "n", agent: "x", deps: ["nope"] }] }, ValidationError, "add.nodes[0].deps[0]"],
       [{ deps: { plan: ["draft"] } }, ConflictError, "add.deps.plan"],
       [{ deps: { ghost: ["plan"] } }, ValidationError, "add.deps.ghost"],

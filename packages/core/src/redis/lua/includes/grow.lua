@@ -27,13 +27,21 @@ local function grow_check(run, add, by)
     return { err = 'payload_too_large', field = 'nodes',
       message = 'run ' .. run.id .. ' has ' .. m[2] .. ' nodes; adding ' .. #nodes .. ' would pass the limit of ' .. add.maxNodes }
   end
+  -- Ids already in the run: from `order` (every node of the run, one GET) when the run has
+  -- no more nodes than the addition, else one EXISTS per new node.
+  local old
+  if tonumber(m[2]) <= #nodes then
+    old = {}
+    for _, id in ipairs(split(redis.call('GET', run.k .. 'order'), ',')) do old[id] = true end
+  end
   local new = {}
   for i, n in ipairs(nodes) do
-    if redis.call('EXISTS', run.n .. n.id) == 1 then
-      return { err = 'conflict', field = 'nodes[' .. (i - 1) .. '].id', current = { nodeId = n.id },
-        message = 'nodes[' .. (i - 1) .. '].id "' .. n.id .. '" is already a node of run ' .. run.id }
+    local id = n.id
+    if old and old[id] or not old and redis.call('EXISTS', run.n .. id) == 1 then
+      return { err = 'conflict', field = 'nodes[' .. (i - 1) .. '].id', current = { nodeId = id },
+        message = 'nodes[' .. (i - 1) .. '].id "' .. id .. '" is already a node of run ' .. run.id }
     end
-    new[n.id] = n
+    new[id] = n
   end
   -- Status of an existing node (false when there is none), read once per node.
   local st = {}
@@ -88,17 +96,18 @@ local function grow_check(run, add, by)
     local has = {}
     for _, d in ipairs(split(redis.call('HGET', run.n .. target, 'd'), ',')) do has[d] = true end
     local j = redis.call('HGET', run.n .. target, 'j')
+    -- The field of a dep is named only when it is at fault (thousands of deps, one error).
+    local function dep_field(k) return field .. '[' .. (k - 1) .. ']' end
     for k, d in ipairs(ds) do
-      local f = field .. '[' .. (k - 1) .. ']'
-      if d == target then return { err = 'validation', field = f, message = f .. ': node ' .. target .. ' cannot depend on itself' } end
-      if has[d] then return { err = 'validation', field = f, message = f .. ': "' .. d .. '" is already a dependency of ' .. target } end
+      if d == target then return { err = 'validation', field = dep_field(k), message = dep_field(k) .. ': node ' .. target .. ' cannot depend on itself' } end
+      if has[d] then return { err = 'validation', field = dep_field(k), message = dep_field(k) .. ': "' .. d .. '" is already a dependency of ' .. target } end
       has[d] = true
       if not new[d] then
         local ds_ = status(d)
-        if not ds_ then return { err = 'validation', field = f, message = f .. ': "' .. d .. '" is not a node of run ' .. run.id } end
+        if not ds_ then return { err = 'validation', field = dep_field(k), message = dep_field(k) .. ': "' .. d .. '" is not a node of run ' .. run.id } end
         if BAD[ds_] and not j then
-          return { err = 'conflict', field = f, current = { nodeId = d, status = ds_ },
-            message = f .. ': node ' .. d .. ' is ' .. ds_ .. ' and will never succeed; ' .. target .. ' would never run' }
+          return { err = 'conflict', field = dep_field(k), current = { nodeId = d, status = ds_ },
+            message = dep_field(k) .. ': node ' .. d .. ' is ' .. ds_ .. ' and will never succeed; ' .. target .. ' would never run' }
         end
       end
       edge(d, target)
@@ -157,6 +166,9 @@ local function grow_apply(run, add, by, st, children, at, pushes)
   end
   -- node.added carries what the log needs to stand alone: agent, deps, join, who added it.
   local who = by.node and ('{"node":"' .. by.node .. '","attempt":' .. by.attempt .. '}') or ('{"actor":"' .. by.actor .. '"}')
+  local added_by = ',"addedBy":' .. who .. '}'
+  -- New nodes whose deps are met: an agent's is written `ready` at once (announced below,
+  -- after every node and dep is written); a wait node's starts waiting through make_ready.
   local open = {}
   local agents = {}
   for _, n in ipairs(nodes) do
@@ -168,7 +180,8 @@ local function grow_apply(run, add, by, st, children, at, pushes)
       if s == 'succeeded' then succeeded = succeeded + 1 elseif BAD[s] then bad = bad + 1 end
     end
     local w = (n.join or #deps) - succeeded
-    local f = { 's', 'pending', 'ab', ab, 'w', w }
+    if w <= 0 then open[#open + 1] = n end
+    local f = { 's', (w <= 0 and n.agent) and 'ready' or 'pending', 'ab', ab, 'w', w }
     if n.agent then f[#f + 1] = 'g'; f[#f + 1] = n.agent end
     if n.wait then f[#f + 1] = 'W'; f[#f + 1] = n.wait end
     if n.waitOutput then f[#f + 1] = 'wo'; f[#f + 1] = n.waitOutput end
@@ -181,8 +194,7 @@ local function grow_apply(run, add, by, st, children, at, pushes)
     if n.onFailure then f[#f + 1] = 'f'; f[#f + 1] = n.onFailure end
     redis.call('HSET', run.n .. n.id, unpack(f))
     append_event(run, 'node.added', n.id, 0, actor, at, nil, (n.agent and ('{"agent":"' .. n.agent .. '"') or '{"wait":true') .. ',"deps":' ..
-      (#deps > 0 and ('["' .. table.concat(deps, '","') .. '"]') or '[]') .. (n.join and (',"join":' .. n.join) or '') .. ',"addedBy":' .. who .. '}')
-    if w <= 0 then open[#open + 1] = n end
+      (#deps > 0 and ('["' .. table.concat(deps, '","') .. '"]') or '[]') .. (n.join and (',"join":' .. n.join) or '') .. added_by)
   end
   ag_register(run.tenant, agents)
   -- Existing nodes gain children (new nodes depending on them) and, targets, deps.
@@ -223,7 +235,12 @@ local function grow_apply(run, add, by, st, children, at, pushes)
     remaining_add(run, #nodes)
   end
   for _, n in ipairs(open) do
-    if make_ready(run, n.id, 'pending', n.agent, 0, at, 'engine', pushes) then ready[#ready + 1] = n.id end
+    if n.agent then
+      announce_ready(run, n.id, 'pending', n.agent, 0, at, 'engine', pushes)
+      ready[#ready + 1] = n.id
+    elseif make_ready(run, n.id, 'pending', nil, 0, at, 'engine', pushes) then
+      ready[#ready + 1] = n.id
+    end
   end
   return ids, ready
 end

@@ -16,15 +16,10 @@ local function queue_later(pushes, tenant, agent, entry, at)
   list[#list + 1] = entry
 end
 
--- A node without an agent is a wait node: its deps met, it starts waiting instead (and
--- this returns false). A paused run's node is ready but neither queued nor announced:
--- resume does both. `data` (JSON) goes with the node.ready event.
-local function make_ready(run, node, from, agent, attempt, at, by, pushes, data)
-  if not agent then
-    begin_wait(run, node, from, attempt, at, by, nil)
-    return false
-  end
-  set_status(run, node, 'ready')
+-- A node whose status is `ready` is queued and announced; a paused run's node is neither:
+-- resume does both. `data` (JSON) goes with the node.ready event. Called by make_ready, and
+-- by an addition, which writes `ready` with the new node's other fields (one HSET, not two).
+local function announce_ready(run, node, from, agent, attempt, at, by, pushes, data)
   if is_paused(run) then
     append_event(run, 'node.ready', node, attempt, by, at, from, data)
     return true
@@ -39,6 +34,17 @@ local function make_ready(run, node, from, agent, attempt, at, by, pushes, data)
   append_event(run, 'node.ready', node, attempt, by, at, from, data)
   outbox(run, 'NodeReady', node, agent, attempt, at)
   return true
+end
+
+-- A node without an agent is a wait node: its deps met, it starts waiting instead (and
+-- this returns false).
+local function make_ready(run, node, from, agent, attempt, at, by, pushes, data)
+  if not agent then
+    begin_wait(run, node, from, attempt, at, by, nil)
+    return false
+  end
+  set_status(run, node, 'ready')
+  return announce_ready(run, node, from, agent, attempt, at, by, pushes, data)
 end
 
 -- Chunks keep unpack far below Lua's C stack limit.
