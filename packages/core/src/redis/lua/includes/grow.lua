@@ -167,13 +167,22 @@ local function grow_apply(run, add, by, st, children, at, pushes)
   -- node.added carries what the log needs to stand alone: agent, deps, join, who added it.
   local who = by.node and ('{"node":"' .. by.node .. '","attempt":' .. by.attempt .. '}') or ('{"actor":"' .. by.actor .. '"}')
   local added_by = ',"addedBy":' .. who .. '}'
+  -- Numbers go out as text made once per call: Lua formats a number anew for every
+  -- concatenation and every redis.call argument, and 10,000 new nodes share a few values.
+  local text = {}
+  local function num(x)
+    local t = text[x]
+    if not t then t = tostring(x); text[x] = t end
+    return t
+  end
+  local zero = num(0)
   -- New nodes whose deps are met: an agent's is written `ready` at once (announced below,
   -- after every node and dep is written); a wait node's starts waiting through make_ready.
   local open = {}
-  local agents = {}
+  local agents, seen = {}, {}
   for _, n in ipairs(nodes) do
-    if n.agent then agents[#agents + 1] = n.agent end
-    local deps = n.deps or {}
+    local id, agent, deps = n.id, n.agent, n.deps or {}
+    if agent and not seen[agent] then seen[agent] = true; agents[#agents + 1] = agent end
     local succeeded, bad = 0, 0
     for _, d in ipairs(deps) do
       local s = hot[d] and 'pending' or st[d]
@@ -181,19 +190,20 @@ local function grow_apply(run, add, by, st, children, at, pushes)
     end
     local w = (n.join or #deps) - succeeded
     if w <= 0 then open[#open + 1] = n end
-    local f = { 's', (w <= 0 and n.agent) and 'ready' or 'pending', 'ab', ab, 'w', w }
-    if n.agent then f[#f + 1] = 'g'; f[#f + 1] = n.agent end
-    if n.wait then f[#f + 1] = 'W'; f[#f + 1] = n.wait end
-    if n.waitOutput then f[#f + 1] = 'wo'; f[#f + 1] = n.waitOutput end
-    if #deps > 0 then f[#f + 1] = 'd'; f[#f + 1] = table.concat(deps, ',') end
-    local c = children[n.id]
-    if c then f[#f + 1] = 'c'; f[#f + 1] = table.concat(c, ',') end
-    if n.input then f[#f + 1] = 'i'; f[#f + 1] = n.input end
-    if n.policy then f[#f + 1] = 'p'; f[#f + 1] = n.policy end
-    if n.join then f[#f + 1] = 'j'; f[#f + 1] = n.join; f[#f + 1] = 'q'; f[#f + 1] = #deps - n.join - bad end
-    if n.onFailure then f[#f + 1] = 'f'; f[#f + 1] = n.onFailure end
-    redis.call('HSET', run.n .. n.id, unpack(f))
-    append_event(run, 'node.added', n.id, 0, actor, at, nil, (n.agent and ('{"agent":"' .. n.agent .. '"') or '{"wait":true') .. ',"deps":' ..
+    local f = { 's', (w <= 0 and agent) and 'ready' or 'pending', 'ab', ab, 'w', num(w) }
+    local k = 6
+    if agent then f[k + 1] = 'g'; f[k + 2] = agent; k = k + 2 end
+    if n.wait then f[k + 1] = 'W'; f[k + 2] = n.wait; k = k + 2 end
+    if n.waitOutput then f[k + 1] = 'wo'; f[k + 2] = n.waitOutput; k = k + 2 end
+    if #deps > 0 then f[k + 1] = 'd'; f[k + 2] = table.concat(deps, ','); k = k + 2 end
+    local c = children[id]
+    if c then f[k + 1] = 'c'; f[k + 2] = table.concat(c, ','); k = k + 2 end
+    if n.input then f[k + 1] = 'i'; f[k + 2] = n.input; k = k + 2 end
+    if n.policy then f[k + 1] = 'p'; f[k + 2] = n.policy; k = k + 2 end
+    if n.join then f[k + 1] = 'j'; f[k + 2] = n.join; f[k + 3] = 'q'; f[k + 4] = #deps - n.join - bad; k = k + 4 end
+    if n.onFailure then f[k + 1] = 'f'; f[k + 2] = n.onFailure; k = k + 2 end
+    redis.call('HSET', run.n .. id, unpack(f, 1, k))
+    append_event(run, 'node.added', id, zero, actor, at, nil, (agent and ('{"agent":"' .. agent .. '"') or '{"wait":true') .. ',"deps":' ..
       (#deps > 0 and ('["' .. table.concat(deps, '","') .. '"]') or '[]') .. (n.join and (',"join":' .. n.join) or '') .. added_by)
   end
   ag_register(run.tenant, agents)
@@ -236,7 +246,7 @@ local function grow_apply(run, add, by, st, children, at, pushes)
   end
   for _, n in ipairs(open) do
     if n.agent then
-      announce_ready(run, n.id, 'pending', n.agent, 0, at, 'engine', pushes)
+      announce_ready(run, n.id, 'pending', n.agent, zero, at, 'engine', pushes)
       ready[#ready + 1] = n.id
     elseif make_ready(run, n.id, 'pending', nil, 0, at, 'engine', pushes) then
       ready[#ready + 1] = n.id
