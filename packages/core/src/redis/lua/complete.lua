@@ -48,10 +48,10 @@ local function complete(it)
   local lease, stale = check_lease(node, s, n[2], attempt, it.token)
   if not lease then return stale end
 
-  local st, kids
+  local st, kids, new
   if it.add then
     local e
-    e, st, kids = grow_check(run, it.add, { node = node, attempt = attempt })
+    e, st, kids, new = grow_check(run, it.add, { node = node, attempt = attempt })
     if e then return grow_error(e, 'add.') end
   end
   local writes = it.state or {}
@@ -79,7 +79,7 @@ local function complete(it)
   local ready = {}
   if it.add then
     st[node] = 'succeeded'
-    local _, grown = grow_apply(run, it.add, { node = node, attempt = attempt }, st, kids, at, pushes)
+    local _, grown = grow_apply(run, it.add, { node = node, attempt = attempt }, st, kids, new, at, pushes)
     for _, id in ipairs(grown) do ready[#ready + 1] = id end
     redis.call('HSET', run.n .. node, 'ad', it.digest)
     remaining = remaining_of(run)

@@ -147,23 +147,19 @@ local function grow_check(run, add, by)
       end
     end
   end
-  return nil, st, kids
+  return nil, st, kids, new
 end
 
 -- Writes an addition grow_check accepted. `st` = node statuses it read, `children` = the
--- edges it found (new nodes' deps and the targets' new deps, as children lists). Returns
--- the new nodes' ids and the ids that became ready.
-local function grow_apply(run, add, by, st, children, at, pushes)
+-- edges it found (new nodes' deps and the targets' new deps, as children lists), `hot` =
+-- the new nodes by id. Returns the new nodes' ids and the ids that became ready.
+local function grow_apply(run, add, by, st, children, hot, at, pushes)
   local nodes = add.nodes
   local ab = by.node and (by.node .. '|' .. by.attempt) or ('|' .. by.actor)
   local actor = by.node or by.actor
   local ids = {}
   local ready = {}
-  local hot = {}
-  for i, n in ipairs(nodes) do
-    ids[i] = n.id
-    hot[n.id] = n
-  end
+  for i, n in ipairs(nodes) do ids[i] = n.id end
   -- node.added carries what the log needs to stand alone: agent, deps, join, who added it.
   local who = by.node and ('{"node":"' .. by.node .. '","attempt":' .. by.attempt .. '}') or ('{"actor":"' .. by.actor .. '"}')
   local added_by = ',"addedBy":' .. who .. '}'
@@ -180,6 +176,8 @@ local function grow_apply(run, add, by, st, children, at, pushes)
   -- after every node and dep is written); a wait node's starts waiting through make_ready.
   local open = {}
   local agents, seen = {}, {}
+  -- One field list for every HSET: its first k entries are the node's.
+  local f = {}
   for _, n in ipairs(nodes) do
     local id, agent, deps = n.id, n.agent, n.deps or {}
     if agent and not seen[agent] then seen[agent] = true; agents[#agents + 1] = agent end
@@ -190,7 +188,7 @@ local function grow_apply(run, add, by, st, children, at, pushes)
     end
     local w = (n.join or #deps) - succeeded
     if w <= 0 then open[#open + 1] = n end
-    local f = { 's', (w <= 0 and agent) and 'ready' or 'pending', 'ab', ab, 'w', num(w) }
+    f[1] = 's'; f[2] = (w <= 0 and agent) and 'ready' or 'pending'; f[3] = 'ab'; f[4] = ab; f[5] = 'w'; f[6] = num(w)
     local k = 6
     if agent then f[k + 1] = 'g'; f[k + 2] = agent; k = k + 2 end
     if n.wait then f[k + 1] = 'W'; f[k + 2] = n.wait; k = k + 2 end
@@ -257,9 +255,9 @@ end
 
 -- Checks and applies one addition: nil, ids, ready on success; an error reply table otherwise.
 local function grow(run, add, by, at, pushes)
-  local e, st, children = grow_check(run, add, by)
+  local e, st, children, new = grow_check(run, add, by)
   if e then return e end
-  local ids, ready = grow_apply(run, add, by, st, children, at, pushes)
+  local ids, ready = grow_apply(run, add, by, st, children, new, at, pushes)
   return nil, ids, ready
 end
 
