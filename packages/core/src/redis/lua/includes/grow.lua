@@ -14,6 +14,7 @@
 -- node whose deps are met starts waiting instead (not ready), so the script needs the
 -- shard's waits and wait_keys keys.
 local BAD = { failed = true, skipped = true, cancelled = true }
+local NONE = {} -- a node without deps (read only)
 
 local function grow_check(run, add, by)
   local m = redis.call('HMGET', run.meta, 'status', 'total')
@@ -54,16 +55,22 @@ local function grow_check(run, add, by)
     return s
   end
   -- Edges the addition creates, as children lists: what the cycle check walks besides `c`,
-  -- and the children grow_apply writes.
+  -- and the children grow_apply writes. A node's one child is kept as its id, a list from
+  -- the second on (a target's thousands of new deps have one child each: no table apiece).
   local kids = {}
   local function edge(from, to)
     local l = kids[from]
-    if not l then l = {}; kids[from] = l end
-    l[#l + 1] = to
+    if not l then
+      kids[from] = to
+    elseif type(l) == 'string' then
+      kids[from] = { l, to }
+    else
+      l[#l + 1] = to
+    end
   end
   for i, n in ipairs(nodes) do
     local bad = 0
-    for j, d in ipairs(n.deps or {}) do
+    for j, d in ipairs(n.deps or NONE) do
       if not new[d] then
         local s = status(d)
         if not s then
@@ -126,7 +133,8 @@ local function grow_check(run, add, by)
     while #stack > 0 do
       local x = table.remove(stack)
       local cs = new[x] and {} or split(redis.call('HGET', run.n .. x, 'c'), ',')
-      for _, c in ipairs(kids[x] or {}) do cs[#cs + 1] = c end
+      local k = kids[x]
+      if type(k) == 'string' then cs[#cs + 1] = k elseif k then for _, c in ipairs(k) do cs[#cs + 1] = c end end
       for _, c in ipairs(cs) do
         if from[c] == nil then
           from[c] = x
@@ -151,7 +159,8 @@ local function grow_check(run, add, by)
 end
 
 -- Writes an addition grow_check accepted. `st` = node statuses it read, `children` = the
--- edges it found (new nodes' deps and the targets' new deps, as children lists), `hot` =
+-- edges it found (new nodes' deps and the targets' new deps, as children lists: an id
+-- alone or a table of them), `hot` =
 -- the new nodes by id. Returns the new nodes' ids and the ids that became ready.
 local function grow_apply(run, add, by, st, children, hot, at, pushes)
   local nodes = add.nodes
@@ -179,7 +188,7 @@ local function grow_apply(run, add, by, st, children, hot, at, pushes)
   -- One field list for every HSET: its first k entries are the node's.
   local f = {}
   for _, n in ipairs(nodes) do
-    local id, agent, deps = n.id, n.agent, n.deps or {}
+    local id, agent, deps = n.id, n.agent, n.deps or NONE
     if agent and not seen[agent] then seen[agent] = true; agents[#agents + 1] = agent end
     local succeeded, bad = 0, 0
     for _, d in ipairs(deps) do
@@ -195,7 +204,7 @@ local function grow_apply(run, add, by, st, children, hot, at, pushes)
     if n.waitOutput then f[k + 1] = 'wo'; f[k + 2] = n.waitOutput; k = k + 2 end
     if #deps > 0 then f[k + 1] = 'd'; f[k + 2] = table.concat(deps, ','); k = k + 2 end
     local c = children[id]
-    if c then f[k + 1] = 'c'; f[k + 2] = table.concat(c, ','); k = k + 2 end
+    if c then f[k + 1] = 'c'; f[k + 2] = type(c) == 'string' and c or table.concat(c, ','); k = k + 2 end
     if n.input then f[k + 1] = 'i'; f[k + 2] = n.input; k = k + 2 end
     if n.policy then f[k + 1] = 'p'; f[k + 2] = n.policy; k = k + 2 end
     if n.join then f[k + 1] = 'j'; f[k + 2] = n.join; f[k + 3] = 'q'; f[k + 4] = #deps - n.join - bad; k = k + 4 end
@@ -209,7 +218,8 @@ local function grow_apply(run, add, by, st, children, hot, at, pushes)
   for from, l in pairs(children) do
     if not hot[from] then
       local c = redis.call('HGET', run.n .. from, 'c')
-      redis.call('HSET', run.n .. from, 'c', (c and c ~= '') and (c .. ',' .. table.concat(l, ',')) or table.concat(l, ','))
+      l = type(l) == 'string' and l or table.concat(l, ',')
+      redis.call('HSET', run.n .. from, 'c', (c and c ~= '') and (c .. ',' .. l) or l)
     end
   end
   for _, pair in ipairs(add.deps or {}) do
