@@ -164,6 +164,23 @@ describe.each(backends)("growing a run on %s", (name) => {
     expect(e.message).toContain("plan is running");
   });
 
+  it("makes a node added to a paused run ready but neither queues nor announces it until the run resumes", async () => {
+    const ctx = fresh();
+    const { engine, tenant } = ctx;
+    const { dagId } = await engine.submit(tenant, { nodes: [{ id: "a", agent: "held" }] });
+    await engine.pause(tenant, dagId);
+    expect(await engine.addNodes(tenant, dagId, { nodes: [{ id: "n1", agent: "held" }, { id: "n2", agent: "held", deps: ["n1"] }] })).toEqual({ added: ["n1", "n2"], ready: ["n1"] });
+    expect(statuses(await engine.getRun(tenant, dagId))).toMatchObject({ n1: "ready", n2: "pending" });
+    expect(await engine.claim(tenant, "held", { max: 10 })).toEqual([]);
+    const announced = async () => (await allOutbox(engine)).filter((e) => e.type === "NodeReady" && e.dagId === dagId).map((e) => e.nodeId);
+    expect(await announced()).toEqual(["a"]);
+    expect((await allEvents(engine, tenant, dagId)).filter((e) => e.node === "n1").map((e) => e.type)).toEqual(["node.added", "node.ready"]);
+    await engine.resume(tenant, dagId);
+    // Resume announces every ready node of the run, n1 among them, once.
+    expect((await announced()).filter((n) => n === "n1")).toEqual(["n1"]);
+    expect((await engine.claim(tenant, "held", { max: 10 })).map((t) => t.nodeId).sort()).toEqual(["a", "n1"]);
+  });
+
   it("adds from outside while the run runs, and refuses once it has ended", async () => {
     const ctx = fresh();
     const { engine, tenant } = ctx;
