@@ -15,6 +15,8 @@
 -- shard's waits and wait_keys keys.
 local BAD = { failed = true, skipped = true, cancelled = true }
 local NONE = {} -- a node without deps (read only)
+-- Loops over the addition's own lists are numeric: ipairs costs a call per step, and an
+-- addition may bring 10,000 nodes and deps.
 
 local function grow_check(run, add, by)
   local m = redis.call('HMGET', run.meta, 'status', 'total')
@@ -36,7 +38,8 @@ local function grow_check(run, add, by)
     for _, id in ipairs(split(redis.call('GET', run.k .. 'order'), ',')) do old[id] = true end
   end
   local new = {}
-  for i, n in ipairs(nodes) do
+  for i = 1, #nodes do
+    local n = nodes[i]
     local id = n.id
     if old and old[id] or not old and redis.call('EXISTS', run.n .. id) == 1 then
       return { err = 'conflict', field = 'nodes[' .. (i - 1) .. '].id', current = { nodeId = id },
@@ -68,9 +71,12 @@ local function grow_check(run, add, by)
       l[#l + 1] = to
     end
   end
-  for i, n in ipairs(nodes) do
+  for i = 1, #nodes do
+    local n = nodes[i]
     local bad = 0
-    for j, d in ipairs(n.deps or NONE) do
+    local deps = n.deps or NONE
+    for j = 1, #deps do
+      local d = deps[j]
       if not new[d] then
         local s = status(d)
         if not s then
@@ -105,7 +111,8 @@ local function grow_check(run, add, by)
     local j = redis.call('HGET', run.n .. target, 'j')
     -- The field of a dep is named only when it is at fault (thousands of deps, one error).
     local function dep_field(k) return field .. '[' .. (k - 1) .. ']' end
-    for k, d in ipairs(ds) do
+    for k = 1, #ds do
+      local d = ds[k]
       if d == target then return { err = 'validation', field = dep_field(k), message = dep_field(k) .. ': node ' .. target .. ' cannot depend on itself' } end
       if has[d] then return { err = 'validation', field = dep_field(k), message = dep_field(k) .. ': "' .. d .. '" is already a dependency of ' .. target } end
       has[d] = true
@@ -127,7 +134,7 @@ local function grow_check(run, add, by)
   for _, pair in ipairs(targets) do
     local target, ds = pair[1], pair[2]
     local want = {}
-    for _, d in ipairs(ds) do want[d] = true end
+    for k = 1, #ds do want[ds[k]] = true end
     local from = { [target] = false }
     local stack = { target }
     while #stack > 0 do
@@ -168,7 +175,7 @@ local function grow_apply(run, add, by, st, children, hot, at, pushes)
   local actor = by.node or by.actor
   local ids = {}
   local ready = {}
-  for i, n in ipairs(nodes) do ids[i] = n.id end
+  for i = 1, #nodes do ids[i] = nodes[i].id end
   -- node.added carries what the log needs to stand alone: agent, deps, join, who added it.
   local who = by.node and ('{"node":"' .. by.node .. '","attempt":' .. by.attempt .. '}') or ('{"actor":"' .. by.actor .. '"}')
   local added_by = ',"addedBy":' .. who .. '}'
@@ -187,11 +194,13 @@ local function grow_apply(run, add, by, st, children, hot, at, pushes)
   local agents, seen = {}, {}
   -- One field list for every HSET: its first k entries are the node's.
   local f = {}
-  for _, n in ipairs(nodes) do
+  for i = 1, #nodes do
+    local n = nodes[i]
     local id, agent, deps = n.id, n.agent, n.deps or NONE
     if agent and not seen[agent] then seen[agent] = true; agents[#agents + 1] = agent end
     local succeeded, bad = 0, 0
-    for _, d in ipairs(deps) do
+    for j = 1, #deps do
+      local d = deps[j]
       local s = hot[d] and 'pending' or st[d]
       if s == 'succeeded' then succeeded = succeeded + 1 elseif BAD[s] then bad = bad + 1 end
     end
@@ -226,7 +235,8 @@ local function grow_apply(run, add, by, st, children, hot, at, pushes)
     local target, ds = pair[1], pair[2]
     local t = redis.call('HMGET', run.n .. target, 'd', 'j', 'g', 'a')
     local more, bad, succeeded = 0, 0, 0
-    for _, d in ipairs(ds) do
+    for k = 1, #ds do
+      local d = ds[k]
       local s = hot[d] and 'pending' or st[d]
       if s == 'succeeded' then succeeded = succeeded + 1 elseif BAD[s] then bad = bad + 1 else more = more + 1 end
     end
@@ -252,7 +262,8 @@ local function grow_apply(run, add, by, st, children, hot, at, pushes)
     redis.call('HINCRBY', run.meta, 'total', #nodes)
     remaining_add(run, #nodes)
   end
-  for _, n in ipairs(open) do
+  for i = 1, #open do
+    local n = open[i]
     if n.agent then
       announce_ready(run, n.id, 'pending', n.agent, zero, at, 'engine', pushes)
       ready[#ready + 1] = n.id
