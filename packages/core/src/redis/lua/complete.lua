@@ -33,7 +33,7 @@ local function complete(it)
   if not s then return node_missing(run, node) end
   local attempt = tonumber(n[3]) or 0
 
-  if s == 'succeeded' and lease_of(n[2], it.token) then
+  if s == 'succeeded' and done_by(n[2], it.token) then
     local o = redis.call('HMGET', run.n .. node, 'o', 'ad')
     if o[1] ~= it.output then
       return failure('conflict', 'node ' .. node .. ' already succeeded with a different output',
@@ -70,8 +70,8 @@ local function complete(it)
 
   done_leases[#done_leases + 1] = member(run, node)
   ag_ended(done_running, run, node, n[4])
-  -- The lease keeps only its token: enough to recognise this completion sent again.
-  local remaining = set_status(run, node, 'succeeded', { 'o', it.output, 'l', it.token })
+  -- The lease keeps only the start of its token: enough to recognise this completion sent again.
+  local remaining = set_status(run, node, 'succeeded', { 'o', it.output, 'l', done_token(it.token) })
   -- The attempt as HMGET read it: a string needs no number formatting (start_attempt).
   append_event(run, 'node.succeeded', node, n[3] or '0', it.actor or lease.worker, at, 'running', nil)
   outbox(run, 'NodeSucceeded', node, n[4], n[3] or '0', at)

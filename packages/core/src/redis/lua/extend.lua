@@ -13,7 +13,8 @@ local node = a.nodeId
 local n = redis.call('HMGET', run.n .. node, 's', 'l', 'a', 'x.' .. a.digest)
 if not n[1] then return reply(node_missing(run, node)) end
 local attempt = tonumber(n[3]) or 0
-if n[4] == a.token and lease_of(n[2], a.token) then
+-- The same extension again: while the attempt runs, or once it succeeded (done_by).
+if n[4] == a.token and (lease_of(n[2], a.token) or (n[1] == 'succeeded' and done_by(n[2], a.token))) then
   return reply({ duplicate = true, added = {}, ready = {} })
 end
 local _, stale = check_lease(node, n[1], n[2], attempt, a.token)

@@ -88,6 +88,22 @@ local function lease_of(l, token)
   return l == token or string.sub(l, 1, #token + 1) == token .. '|'
 end
 
+-- What a succeeded attempt keeps of its token in `l`: the attempt number and 4 characters
+-- (`3.k2Jq`, not 18), enough to tell its repeated completion apart. A stale token is never
+-- taken for it: attempt numbers only grow, so another attempt's token differs before the dot.
+local function done_token(token)
+  local dot = string.find(token, '.', 1, true)
+  if not dot then return token end
+  return string.sub(token, 1, dot + 4)
+end
+
+-- Whether `token` is the one a succeeded attempt kept in `l`: whole (written before
+-- done_token) or its start. A token holding '|' is none.
+local function done_by(l, token)
+  if not l or #l < 3 or string.find(token, '|', 1, true) then return false end
+  return string.sub(token, 1, #l) == l
+end
+
 -- The one fencing check, for every report on an attempt (complete, fail, heartbeat,
 -- extend, release, suspend): the node runs and `token` is its live lease. Returns the
 -- lease, or nil and the conflict to reply (a stale token, or a node not running).
