@@ -64,7 +64,7 @@ for (const key of keys) {
     stop = true;
     await sampler;
     const end = await kinds(admin, true);
-    console.log(`(${key}) ${nodes} nodes: peak ${s.memoryPerNode.toFixed(0)} B/node; end: ${fmt(end, nodes)}`);
+    console.log(`(${key}) ${nodes} nodes: peak ${s.memoryPerNode.toFixed(0)} B/node (Redis CPU ${s.redisCpuUsPerNode.toFixed(1)} us/node); end: ${fmt(end, nodes)}`);
     if (withKinds) console.log(`    near peak: ${fmt(best.kinds, nodes)}`);
   } finally {
     admin.disconnect();

@@ -35,7 +35,8 @@ export const OUT_SHORT: Readonly<Record<string, OutboxEventType>> = { R: "NodeRe
  * An event log entry: the events one script call appended to the run (redis/lua/includes/call.lua),
  * each a packed field `e` = "type|node|attempt|from|actor|at[|lease]" (type and from may be a
  * LOG_SHORT letter and "") and an optional JSON `d`.
- * An empty `at` is the previous event's in the entry; `lease` stands for the data
+ * An empty `at` or actor is the previous event's in the entry (an actor is never empty:
+ * entries written before that rule had every actor); `lease` stands for the data
  * { workerId: actor, leaseExpiresAt: at + lease } (a node.started). The entry id is
  * `0-<seq of its last event>`; the events before it have the seqs before that.
  */
@@ -43,22 +44,25 @@ export function decodeEvents(entry: StreamEntry): RunEvent[] {
   const [id, flat] = entry;
   const events: RunEvent[] = [];
   let lastAt = 0;
+  let lastActor = "";
   for (let i = 0; i < flat.length; i += 2) {
     if (flat[i] === "d") {
       events[events.length - 1]!.data = JSON.parse(flat[i + 1]!) as Record<string, unknown>;
       continue;
     }
-    const [code, node, attempt, fromText, actor, atText, lease] = flat[i + 1]!.split("|");
+    const [code, node, attempt, fromText, actorText, atText, lease] = flat[i + 1]!.split("|");
+    const actor = actorText || lastActor;
+    lastActor = actor;
     const short = LOG_SHORT[code!];
     const type = short ? short[0] : (code as EventType);
     const from = short ? short[1] : fromText;
     const at = atText ? Number(atText) : lastAt;
     lastAt = at;
-    const ev: RunEvent = { seq: 0, type, actor: actor ?? "", at };
+    const ev: RunEvent = { seq: 0, type, actor, at };
     if (node) ev.node = node;
     if (attempt) ev.attempt = Number(attempt);
     if (from) ev.from = from as NodeStatus;
-    if (lease) ev.data = { workerId: actor ?? "", leaseExpiresAt: at + Number(lease) };
+    if (lease) ev.data = { workerId: actor, leaseExpiresAt: at + Number(lease) };
     events.push(ev);
   }
   const last = Number(id.slice(id.indexOf("-") + 1));

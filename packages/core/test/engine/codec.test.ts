@@ -17,6 +17,19 @@ describe("event and outbox shorthands", () => {
     for (const code of [...Object.keys(LOG_SHORT), ...Object.keys(OUT_SHORT)]) expect(code).toMatch(/^[A-Z]$/);
   });
 
+  it("decode entries whose events inherit the previous actor, next to entries that name every actor", () => {
+    const events = decodeEvents(["0-5", ["e", "C|a|1||w1|200", "e", "C|b|1|||", "e", "R|c|0||engine|", "e", "S|c|1||w1||500", "e", "S|d|1||||500"]]);
+    expect(events.map((e) => [e.type, e.node, e.actor, e.at, e.data])).toEqual([
+      ["node.succeeded", "a", "w1", 200, undefined],
+      ["node.succeeded", "b", "w1", 200, undefined],
+      ["node.ready", "c", "engine", 200, undefined],
+      ["node.started", "c", "w1", 200, { workerId: "w1", leaseExpiresAt: 700 }],
+      ["node.started", "d", "w1", 200, { workerId: "w1", leaseExpiresAt: 700 }],
+    ]);
+    // Each entry starts afresh: an actor is never carried over from another entry.
+    expect(decodeEvents(["0-6", ["e", "C|e|1||w2|300"]])[0]).toMatchObject({ seq: 6, actor: "w2" });
+  });
+
   it("decode entries written before them, and entries that inherit at, tenant and run", () => {
     const events = decodeEvents([
       "0-4",

@@ -19,7 +19,7 @@ for _, entry in ipairs(redis.call('XRANGE', run.k .. 'events', '0-' .. from, '+'
   local count = 0
   for i = 1, #f, 2 do if f[i] == 'e' then count = count + 1 end end
   local seq = tonumber(string.sub(entry[1], 3)) - count
-  local keep, taking, kept, at = {}, false, 0, nil
+  local keep, taking, kept, by, at = {}, false, 0, nil, nil
   for i = 1, #f, 2 do
     local v = f[i + 1]
     if f[i] == 'e' then
@@ -30,10 +30,14 @@ for _, entry in ipairs(redis.call('XRANGE', run.k .. 'events', '0-' .. from, '+'
         left = left - 1
         kept = seq
       end
-      -- An empty `at` is the previous event's (includes/call.lua): the first event kept of
-      -- a cut entry gets its own.
-      local head, own, tail = string.match(v, '^([^|]*|[^|]*|[^|]*|[^|]*|[^|]*|)([^|]*)(.*)$')
-      if own ~= '' then at = own elseif taking and #keep == 0 and at then v = head .. at .. tail end
+      -- An empty actor or `at` is the previous event's (includes/call.lua): the first event
+      -- kept of a cut entry gets its own.
+      local head, who, own, tail = string.match(v, '^([^|]*|[^|]*|[^|]*|[^|]*|)([^|]*)|([^|]*)(.*)$')
+      if taking and #keep == 0 and ((who == '' and by) or (own == '' and at)) then
+        v = head .. (who ~= '' and who or by) .. '|' .. (own ~= '' and own or at) .. tail
+      end
+      if who ~= '' then by = who end
+      if own ~= '' then at = own end
     end
     if taking then
       keep[#keep + 1] = f[i]

@@ -46,7 +46,8 @@ end
 -- per run), so a cursor is just a number. An event is one packed field `e` =
 -- "type|node|attempt|from|actor|at[|lease]" (ids cannot contain '|'), followed by `d` (JSON)
 -- when it carries data. Inside one stream entry an empty `at` is the previous event's (a
--- call has one clock), and `lease` (node.started only) stands for the data
+-- call has one clock), an empty actor too (ids are never empty: a worker's completions,
+-- then the engine's node.ready, then its claims cost one actor each), and `lease` (node.started only) stands for the data
 -- { workerId = actor, leaseExpiresAt = at + lease } without a `d`. The events a call appends
 -- to one run go into one stream entry (in chunks of LOG_CHUNK) whose id is
 -- `0-<seq of its last event>`: one XADD per run and call. meta.seq counts the run's events.
@@ -70,14 +71,15 @@ local function append_event(run, t, node, attempt, by, at, from, data, lease)
   short = short and short[from]
   local i = l.n
   if short then
-    l[i + 1] = short .. '|' .. node .. '|' .. (attempt or '') .. '||' .. by .. '|'
+    l[i + 1] = short .. '|' .. node .. '|' .. (attempt or '') .. '||'
   else
-    l[i + 1] = t .. '|' .. (node or '') .. '|' .. (attempt or '') .. '|' .. (from or '') .. '|' .. by .. '|'
+    l[i + 1] = t .. '|' .. (node or '') .. '|' .. (attempt or '') .. '|' .. (from or '') .. '|'
   end
-  l[i + 2] = at
-  l[i + 3] = lease or false
-  l[i + 4] = data or false
-  l.n = i + 4
+  l[i + 2] = by
+  l[i + 3] = at
+  l[i + 4] = lease or false
+  l[i + 5] = data or false
+  l.n = i + 5
 end
 
 -- Outbox: one Stream per shard (K.outbox), relayed to EventBridge and acked after PutEvents.
@@ -99,26 +101,34 @@ end
 
 local function flush_run_log(run, l)
   local len = l.n
-  local count = len / 4
+  local count = len / 5
   local seq = redis.call('HINCRBY', run.meta, 'seq', count) - count
-  local f, nf, last_at = {}, 0, nil
-  for i = 1, len, 4 do
-    local at, lease = l[i + 1], l[i + 2]
-    local e = l[i] .. (at == last_at and '' or at)
+  local f, nf, last_by, last_at = {}, 0, nil, nil
+  for i = 1, len, 5 do
+    local p, by, at, lease = l[i], l[i + 1], l[i + 2], l[i + 3]
+    local who = by
+    -- A short node.ready (`R|`) by the engine names no actor and is skipped by the rule.
+    if string.byte(p, 1) == 82 and string.byte(p, 2) == 124 then
+      if by == 'engine' then who = '' end
+    else
+      if by == last_by then who = '' end
+      last_by = by
+    end
+    local e = p .. who .. '|' .. (at == last_at and '' or at)
     last_at = at
     f[nf + 1] = 'e'
     f[nf + 2] = lease and (e .. '|' .. lease) or e
     nf = nf + 2
-    if l[i + 3] then
+    if l[i + 4] then
       f[nf + 1] = 'd'
-      f[nf + 2] = l[i + 3]
+      f[nf + 2] = l[i + 4]
       nf = nf + 2
     end
     seq = seq + 1
-    if i + 3 == len or (i + 3) % (4 * LOG_CHUNK) == 0 then
+    if i + 4 == len or (i + 4) % (5 * LOG_CHUNK) == 0 then
       -- '%d': a Lua number concatenated is formatted as %.14g (glibc's slow float path).
       redis.call('XADD', run.k .. 'events', string.format('0-%d', seq), unpack(f, 1, nf))
-      f, nf, last_at = {}, 0, nil
+      f, nf, last_by, last_at = {}, 0, nil, nil
     end
   end
 end
