@@ -60,11 +60,18 @@ for (const key of keys) {
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
-    const s = await measure(admin, nodes, () => runWeft(server.url, w, { concurrency: 100, batch: 100 }));
+    // Client buffers while the engine's connection is still open (a big submit leaves its query buffer).
+    let clients = 0;
+    const s = await measure(admin, nodes, async () => {
+      const r = await runWeft(server.url, w, { concurrency: 100, batch: 100 });
+      const stats = (await admin.call("MEMORY", "STATS")) as unknown[];
+      clients = Number(stats[stats.indexOf("clients.normal") + 1]);
+      return r;
+    });
     stop = true;
     await sampler;
     const end = await kinds(admin, true);
-    console.log(`(${key}) ${nodes} nodes: peak ${s.memoryPerNode.toFixed(0)} B/node (Redis CPU ${s.redisCpuUsPerNode.toFixed(1)} us/node); end: ${fmt(end, nodes)}`);
+    console.log(`(${key}) ${nodes} nodes: peak ${s.memoryPerNode.toFixed(0)} B/node (Redis CPU ${s.redisCpuUsPerNode.toFixed(1)} us/node); end: ${fmt(end, nodes)}; client buffers at the end ${(clients / nodes).toFixed(1)}`);
     if (withKinds) console.log(`    near peak: ${fmt(best.kinds, nodes)}`);
   } finally {
     admin.disconnect();

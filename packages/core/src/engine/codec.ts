@@ -35,8 +35,9 @@ export const OUT_SHORT: Readonly<Record<string, OutboxEventType>> = { R: "NodeRe
  * An event log entry: the events one script call appended to the run (redis/lua/includes/call.lua),
  * each a packed field `e` = "type|node|attempt|from|actor|at[|lease]" (type and from may be a
  * LOG_SHORT letter and "") and an optional JSON `d`.
- * An empty `at` or actor is the previous event's in the entry (an actor is never empty:
- * entries written before that rule had every actor); `lease` stands for the data
+ * An empty `at` is the previous event's in the entry; an empty actor is "engine" in a short
+ * node.ready (`R`) and otherwise the previous actor of an event that is not one (an actor is
+ * never empty: entries written before that rule had every actor); `lease` stands for the data
  * { workerId: actor, leaseExpiresAt: at + lease } (a node.started). The entry id is
  * `0-<seq of its last event>`; the events before it have the seqs before that.
  */
@@ -51,8 +52,9 @@ export function decodeEvents(entry: StreamEntry): RunEvent[] {
       continue;
     }
     const [code, node, attempt, fromText, actorText, atText, lease] = flat[i + 1]!.split("|");
-    const actor = actorText || lastActor;
-    lastActor = actor;
+    let actor: string;
+    if (code === "R") actor = actorText || "engine";
+    else lastActor = actor = actorText || lastActor;
     const short = LOG_SHORT[code!];
     const type = short ? short[0] : (code as EventType);
     const from = short ? short[1] : fromText;

@@ -18,14 +18,19 @@ describe("event and outbox shorthands", () => {
   });
 
   it("decode entries whose events inherit the previous actor, next to entries that name every actor", () => {
-    const events = decodeEvents(["0-5", ["e", "C|a|1||w1|200", "e", "C|b|1|||", "e", "R|c|0||engine|", "e", "S|c|1||w1||500", "e", "S|d|1||||500"]]);
+    // A short node.ready's empty actor is the engine, and it does not interrupt the rule.
+    const events = decodeEvents(["0-7", ["e", "C|a|1||w1|200", "e", "C|b|1|||", "e", "R|c|0|||", "e", "S|c|1||||500", "e", "S|d|1||||500", "e", "R|e|0||api|", "e", "C|c|1|||"]]);
     expect(events.map((e) => [e.type, e.node, e.actor, e.at, e.data])).toEqual([
       ["node.succeeded", "a", "w1", 200, undefined],
       ["node.succeeded", "b", "w1", 200, undefined],
       ["node.ready", "c", "engine", 200, undefined],
       ["node.started", "c", "w1", 200, { workerId: "w1", leaseExpiresAt: 700 }],
       ["node.started", "d", "w1", 200, { workerId: "w1", leaseExpiresAt: 700 }],
+      ["node.ready", "e", "api", 200, undefined],
+      ["node.succeeded", "c", "w1", 200, undefined],
     ]);
+    // Written before the rule: every actor named, an R by the engine too.
+    expect(decodeEvents(["0-2", ["e", "R|f|0||engine|100", "e", "node.ready|g|0|pending|api|"]]).map((e) => e.actor)).toEqual(["engine", "api"]);
     // Each entry starts afresh: an actor is never carried over from another entry.
     expect(decodeEvents(["0-6", ["e", "C|e|1||w2|300"]])[0]).toMatchObject({ seq: 6, actor: "w2" });
   });

@@ -131,6 +131,27 @@ describe.each(backends)("event log and outbox on %s", (name) => {
     }
   });
 
+  it("gives every cut of an entry the actors the whole log has: completions named once, the engine's node.ready between them", async () => {
+    const ctx = fresh();
+    const nodes = [{ id: "p", agent: "ag" }, ...Array.from({ length: 6 }, (_, i) => ({ id: `k${i}`, agent: "ag", deps: [i < 3 ? "p" : `k${i - 3}`] }))];
+    const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes });
+    const done = async (max: number) => {
+      const tasks = await ctx.engine.claim(ctx.tenant, "ag", { max, workerId: "w1" });
+      await ctx.engine.completeMany(ctx.tenant, tasks.map((t) => ({ dagId, nodeId: t.nodeId, leaseToken: t.leaseToken, output: null })), { workerId: "w2" });
+    };
+    await done(1);
+    // One entry: C k0, R k3, C k1, R k4, C k2, R k5 (w2 written once, the engine's R without an actor).
+    await done(3);
+    const run = keySchema(ctx.prefix, ctx.shardCount).run(ctx.tenant, dagId);
+    const page = (after: number, limit: number) => call(ctx.redis, readEvents, { shard: keySchema(ctx.prefix, ctx.shardCount).shard(run.shard), run }, { tenant: ctx.tenant, dagId, after, limit });
+    const all = await allEvents(ctx.engine, ctx.tenant, dagId);
+    expect(all.filter((e) => e.type === "node.succeeded").map((e) => e.actor)).toEqual(["w2", "w2", "w2", "w2"]);
+    expect(all.filter((e) => e.type === "node.ready").every((e) => e.actor === "engine" || e.actor === "api")).toBe(true);
+    for (let after = 0; after < all.length; after++) {
+      for (const limit of [1, 2, 3]) expect((await page(after, limit)).flatMap(decodeEvents), `after ${after}, limit ${limit}`).toEqual(all.slice(after, after + limit));
+    }
+  });
+
   it("acks outbox events one by one, keeping the unacked events of a shared entry", async () => {
     const ctx = fresh();
     const { dagId } = await ctx.engine.submit(ctx.tenant, { nodes: ["x", "y", "z"].map((id) => ({ id, agent: "ag" })) });

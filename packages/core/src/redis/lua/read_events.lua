@@ -19,7 +19,7 @@ for _, entry in ipairs(redis.call('XRANGE', run.k .. 'events', '0-' .. from, '+'
   local count = 0
   for i = 1, #f, 2 do if f[i] == 'e' then count = count + 1 end end
   local seq = tonumber(string.sub(entry[1], 3)) - count
-  local keep, taking, kept, by, at = {}, false, 0, nil, nil
+  local keep, taking, kept, by, at, named = {}, false, 0, nil, nil, false
   for i = 1, #f, 2 do
     local v = f[i + 1]
     if f[i] == 'e' then
@@ -30,13 +30,19 @@ for _, entry in ipairs(redis.call('XRANGE', run.k .. 'events', '0-' .. from, '+'
         left = left - 1
         kept = seq
       end
-      -- An empty actor or `at` is the previous event's (includes/call.lua): the first event
-      -- kept of a cut entry gets its own.
+      -- An empty `at` is the previous event's, an empty actor the previous one not of a short
+      -- node.ready, whose own empty actor is the engine's wherever it stands
+      -- (includes/call.lua): the first event kept of a cut entry gets its own `at`, the
+      -- first kept that is not a short node.ready its own actor.
       local head, who, own, tail = string.match(v, '^([^|]*|[^|]*|[^|]*|[^|]*|)([^|]*)|([^|]*)(.*)$')
-      if taking and #keep == 0 and ((who == '' and by) or (own == '' and at)) then
-        v = head .. (who ~= '' and who or by) .. '|' .. (own ~= '' and own or at) .. tail
+      local ready = string.sub(v, 1, 2) == 'R|'
+      if taking and head then
+        local fill_by = who == '' and not ready and not named and by
+        local fill_at = own == '' and #keep == 0 and at
+        if fill_by or fill_at then v = head .. (fill_by or who) .. '|' .. (fill_at or own) .. tail end
+        if not ready then named = true end
       end
-      if who ~= '' then by = who end
+      if who ~= '' and not ready then by = who end
       if own ~= '' then at = own end
     end
     if taking then

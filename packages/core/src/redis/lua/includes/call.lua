@@ -46,8 +46,9 @@ end
 -- per run), so a cursor is just a number. An event is one packed field `e` =
 -- "type|node|attempt|from|actor|at[|lease]" (ids cannot contain '|'), followed by `d` (JSON)
 -- when it carries data. Inside one stream entry an empty `at` is the previous event's (a
--- call has one clock), an empty actor too (ids are never empty: a worker's completions,
--- then the engine's node.ready, then its claims cost one actor each), and `lease` (node.started only) stands for the data
+-- call has one clock), and an empty actor is the engine's in a short node.ready (`R`) and
+-- otherwise the previous event's that is not a short node.ready (ids are never empty: a
+-- worker's completions, the engine's node.ready, then its claims name the worker once), and `lease` (node.started only) stands for the data
 -- { workerId = actor, leaseExpiresAt = at + lease } without a `d`. The events a call appends
 -- to one run go into one stream entry (in chunks of LOG_CHUNK) whose id is
 -- `0-<seq of its last event>`: one XADD per run and call. meta.seq counts the run's events.
