@@ -71,7 +71,12 @@ local function append_event(run, t, node, attempt, by, at, from, data, lease)
   local short = from and LOG_SHORT[t]
   short = short and short[from]
   local i = l.n
-  if short then
+  if short == 'R' then
+    -- A short node.ready keeps out of the actor rule: its actor (none for the engine's) is
+    -- written here, and its actor slot is false.
+    l[i + 1] = 'R|' .. node .. '|' .. (attempt or '') .. '||' .. (by == 'engine' and '' or by)
+    by = false
+  elseif short then
     l[i + 1] = short .. '|' .. node .. '|' .. (attempt or '') .. '||'
   else
     l[i + 1] = t .. '|' .. (node or '') .. '|' .. (attempt or '') .. '|' .. (from or '') .. '|'
@@ -107,15 +112,13 @@ local function flush_run_log(run, l)
   local f, nf, last_by, last_at = {}, 0, nil, nil
   for i = 1, len, 5 do
     local p, by, at, lease = l[i], l[i + 1], l[i + 2], l[i + 3]
-    local who = by
-    -- A short node.ready (`R|`) by the engine names no actor and is skipped by the rule.
-    if string.byte(p, 1) == 82 and string.byte(p, 2) == 124 then
-      if by == 'engine' then who = '' end
-    else
-      if by == last_by then who = '' end
+    local e
+    if by then
+      e = p .. (by == last_by and '' or by) .. '|' .. (at == last_at and '' or at)
       last_by = by
+    else
+      e = p .. '|' .. (at == last_at and '' or at)
     end
-    local e = p .. who .. '|' .. (at == last_at and '' or at)
     last_at = at
     f[nf + 1] = 'e'
     f[nf + 2] = lease and (e .. '|' .. lease) or e
