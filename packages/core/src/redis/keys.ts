@@ -40,9 +40,11 @@ export interface ShardKeys {
   readonly inflight: string;
   /**
    * Prefix of the scaling indexes (GET /v1/agents): `<agents><tenant>` is the set of the
-   * tenant's agents with work on this shard; `<agents><tenant>:<agent>:ready` a sorted set
-   * of its claimable ready nodes `dagId|node` by the time they became ready, and
-   * `<agents><tenant>:<agent>:running` of its running attempts `dagId|node` by lease expiry.
+   * tenant's agents with work on this shard; `<agents><tenant>:<agent>:ready.n` a hash
+   * counting its claimable ready nodes by the time they became ready, `...:ready.at` a sorted
+   * set of those times, `...:ready` the sorted set of ready nodes `dagId|node` written before
+   * the counts (read and drained only), and `<agents><tenant>:<agent>:running` a sorted set
+   * of its running attempts `dagId|node` by lease expiry (includes/agents.lua).
    */
   readonly agents: string;
 }

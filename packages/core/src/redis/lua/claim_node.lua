@@ -7,7 +7,7 @@
 local a = begin(K, ARGV)
 local run = run_at(K.run, a.tenant, a.dagId)
 local at = clock(a)
-local n = redis.call('HMGET', run.n .. a.nodeId, 's', 'g', 'a', 'p', 'i', 'sg')
+local n = redis.call('HMGET', run.n .. a.nodeId, 's', 'g', 'a', 'p', 'i', 'sg', 'r')
 if not n[1] then return reply(node_missing(run, a.nodeId)) end
 if n[1] ~= 'ready' then
   return fail('conflict', 'node ' .. a.nodeId .. ' is ' .. n[1] .. ', not ready',
@@ -18,4 +18,4 @@ if is_paused(run) then
   return fail('conflict', 'run ' .. a.dagId .. ' is paused; node ' .. a.nodeId .. ' is handed out after resume',
     { current = { status = n[1], attempt = tonumber(n[3]) or 0, runStatus = 'paused' } })
 end
-return reply({ task = start_attempt(run, a.nodeId, n[2], { n[3], n[4], n[5], n[6] }, a.leaseMs, a.workerId, a.rand, at) })
+return reply({ task = start_attempt(run, a.nodeId, n[2], { n[3], n[4], n[5], n[6], n[7] }, a.leaseMs, a.workerId, a.rand, at) })

@@ -22,8 +22,12 @@ if a.mode == 'pause' then
   run.paused = true
   -- Its ready nodes are not claimable while paused: out of the scaling index until resume.
   for _, node in ipairs(split(redis.call('GET', run.k .. 'order'), ',')) do
-    local n = redis.call('HMGET', run.n .. node, 's', 'g')
-    if n[1] == 'ready' then ag_left(run, node, 'ready', n[2]) end
+    local n = redis.call('HMGET', run.n .. node, 's', 'g', 'r')
+    if n[1] == 'ready' then
+      ag_left(run, node, 'ready', n[2], n[3])
+      -- Not counted while paused: resume counts it again (includes/agents.lua).
+      if n[3] and n[3] ~= '' then redis.call('HSET', run.n .. node, 'r', '') end
+    end
   end
   append_event(run, 'run.paused', nil, nil, a.actor, at, nil, nil)
   return reply({ status = 'paused', changed = true })
@@ -36,6 +40,8 @@ local pushes = {}
 for _, node in ipairs(split(redis.call('GET', run.k .. 'order'), ',')) do
   local n = redis.call('HMGET', run.n .. node, 's', 'g', 'a')
   if n[1] == 'ready' then
+    -- Counted again from now (includes/agents.lua).
+    redis.call('HSET', run.n .. node, 'r', at)
     queue_later(pushes, run.tenant, n[2], run.id .. '|' .. node, at)
     outbox(run, 'NodeReady', node, n[2], tonumber(n[3]) or 0, at)
   end

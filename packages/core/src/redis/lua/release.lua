@@ -20,7 +20,8 @@ local lease, stale = check_lease(node, s, n[2], attempt, a.token)
 if not lease then return reply(stale) end
 redis.call('ZREM', K.leases, member(run, node))
 ag_left(run, node, 'running', n[4])
-set_status(run, node, 'ready')
+-- `r`: its time in the scaling index (includes/agents.lua); none while paused.
+set_status(run, node, 'ready', { 'r', is_paused(run) and '' or at })
 redis.call('HINCRBY', k, 'b', 1)
 -- The given-back token is void: a late report must conflict.
 redis.call('HDEL', k, 'l')

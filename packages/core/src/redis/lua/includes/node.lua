@@ -43,7 +43,8 @@ local function make_ready(run, node, from, agent, attempt, at, by, pushes, data)
     begin_wait(run, node, from, attempt, at, by, nil)
     return false
   end
-  set_status(run, node, 'ready')
+  -- `r`: the time the scaling index counts it under (includes/agents.lua); none while paused.
+  set_status(run, node, 'ready', { 'r', is_paused(run) and '' or at })
   return announce_ready(run, node, from, agent, attempt, at, by, pushes, data)
 end
 
@@ -112,7 +113,8 @@ local function check_lease(node, s, l, attempt, token)
   return parse_lease(l)
 end
 
--- Starts an attempt of a ready node. `n` = HMGET of { a, p, i, sg } already read by the caller.
+-- Starts an attempt of a ready node. `n` = HMGET of { a, p, i, sg, r } already read by the caller
+-- (`r`: its time in the scaling index, emptied by the HSET that starts it).
 -- `leases`, when given, collects score/member pairs for one ZADD per batch (claim_queue);
 -- without it the lease index is written at once. Returns the Task as a positional array
 -- { dagId, nodeId, agent, input|false, attempt, leaseToken, leaseExpiresAt, signal|false, traceparent? }
@@ -134,7 +136,7 @@ local function start_attempt(run, node, agent, n, lease_ms, worker, rand, at, le
     end
   end
   local exps = string.format('%d', exp)
-  set_status(run, node, 'running', { 'a', attempt, 'l', token .. '|' .. exps .. '|' .. worker .. '|' .. string.format('%d', deadline) })
+  set_status(run, node, 'running', { 'a', attempt, 'l', token .. '|' .. exps .. '|' .. worker .. '|' .. string.format('%d', deadline), 'r', '' })
   if leases then
     local i = leases.n
     leases[i + 1] = exps
@@ -142,7 +144,7 @@ local function start_attempt(run, node, agent, n, lease_ms, worker, rand, at, le
     leases.n = i + 2
   else
     redis.call('ZADD', K.leases, exps, member(run, node))
-    ag_claimed(run.tenant, agent, { run.id .. '|' .. node }, { exps, run.id .. '|' .. node })
+    ag_claimed(run.tenant, agent, { run.id .. '|' .. node }, { n[5] or false }, { exps, run.id .. '|' .. node })
   end
   -- Its data { workerId, leaseExpiresAt } is packed as the lease's length (includes/call.lua).
   append_event(run, 'node.started', node, attempt, worker, at, 'ready', nil, string.format('%d', exp - at))
@@ -155,7 +157,7 @@ local function claim_queue(tenant, agent, max, lease_ms, worker, rands, at)
   local q = ready_queue(tenant, agent)
   local tasks, nt = {}, 0
   local leases = { n = 0 }
-  local taken, running = {}, {}
+  local taken, rs, running = {}, {}, {}
   while nt < max do
     local popped = redis.call('RPOP', q, max - nt)
     if not popped then break end
@@ -163,12 +165,13 @@ local function claim_queue(tenant, agent, max, lease_ms, worker, rands, at)
       local id, node = string.match(entry, '^([^|]+)|(.+)$')
       local run = run_ctx(tenant, id)
       -- A paused run's entries are dropped: resume queues its ready nodes again.
-      local n = redis.call('HMGET', run.n .. node, 's', 'a', 'p', 'i', 'sg')
+      local n = redis.call('HMGET', run.n .. node, 's', 'a', 'p', 'i', 'sg', 'r')
       if n[1] == 'ready' and not is_paused(run) then
         local task = start_attempt(run, node, agent, { n[2], n[3], n[4], n[5] }, lease_ms, worker, rands[nt + 1], at, leases)
         nt = nt + 1
         tasks[nt] = task
         taken[nt] = entry
+        rs[nt] = n[6]
         running[2 * nt - 1] = task[7]
         running[2 * nt] = entry
       end
@@ -176,7 +179,7 @@ local function claim_queue(tenant, agent, max, lease_ms, worker, rands, at)
   end
   -- One ZADD for the batch; unpack stays far below Lua's stack limit (max <= 1000 tasks).
   if nt > 0 then redis.call('ZADD', K.leases, unpack(leases, 1, leases.n)) end
-  ag_claimed(tenant, agent, taken, running)
+  ag_claimed(tenant, agent, taken, rs, running)
   return tasks
 end
 
@@ -185,10 +188,10 @@ local OPEN = { pending = true, ready = true, retrying = true, running = true, wa
 local function cancel_open(run, reason, at, by)
   local data = cjson.encode({ reason = reason })
   for _, node in ipairs(split(redis.call('GET', run.k .. 'order'), ',')) do
-    local n = redis.call('HMGET', run.n .. node, 's', 'a', 'g')
+    local n = redis.call('HMGET', run.n .. node, 's', 'a', 'g', 'r')
     local s = n[1]
     if OPEN[s] then
-      ag_left(run, node, s, n[3])
+      ag_left(run, node, s, n[3], n[4])
       if s == 'running' then redis.call('ZREM', K.leases, member(run, node)) end
       if s == 'retrying' then redis.call('ZREM', K.retries, member(run, node)) end
       if s == 'waiting' then clear_wait(run, node) end
