@@ -9,8 +9,9 @@ import { fakeClock } from "../engine/harness.js";
 /**
  * The ready index as the version before the counts wrote it (a run in flight during an
  * upgrade): a sorted set `<agents><tenant>:<agent>:ready` of `dagId|node` by ready time, and
- * no `r` in the node hashes. The engine counts those nodes, takes them out where they leave
- * (claim, pause) and drains the set, next to nodes it counts by ready time itself.
+ * no ready time in the node hashes' `l` (absent, or the lease of an attempt that failed).
+ * The engine counts those nodes, takes them out where they leave (claim, pause) and drains
+ * the set, next to nodes it counts by ready time itself.
  */
 let server: RedisProcess;
 let redis: TcpRedis;
@@ -39,7 +40,9 @@ describe("scaling signals across the upgrade to ready counts", () => {
     // Rewrite its index the way the earlier version stored it, ready 50 ms before.
     const oldAt = clock.now - 50;
     await raw.del(`${oldKey}.n`, `${oldKey}.at`);
-    for (const node of ["a", "b"]) await raw.hdel(`${engine.keys.run(t, old).key}n:${node}`, "r");
+    // No ready time in `l`: absent (never ran) or an old lease (a retried node).
+    await raw.hdel(`${engine.keys.run(t, old).key}n:a`, "l");
+    await raw.hset(`${engine.keys.run(t, old).key}n:b`, "l", `1.abcdefgh|${oldAt}|w0|0`);
     await raw.zadd(oldKey, oldAt, `${old}|a`, oldAt, `${old}|b`);
     expect(await signals.agents(t, { agent: "x" })).toMatchObject({ agents: [{ ready: 2, oldestReadyAt: oldAt, running: 0 }] });
 

@@ -7,7 +7,7 @@
 local a = begin(K, ARGV)
 local run = run_at(K.run, a.tenant, a.dagId)
 local at = clock(a)
-local n = redis.call('HMGET', run.n .. a.nodeId, 's', 'g', 'a', 'p', 'i', 'sg', 'r')
+local n = redis.call('HMGET', run.n .. a.nodeId, 's', 'g', 'a', 'p', 'i', 'sg', 'l')
 if not n[1] then return reply(node_missing(run, a.nodeId)) end
 if n[1] ~= 'ready' then
   return fail('conflict', 'node ' .. a.nodeId .. ' is ' .. n[1] .. ', not ready',

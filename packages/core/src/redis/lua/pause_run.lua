@@ -22,11 +22,11 @@ if a.mode == 'pause' then
   run.paused = true
   -- Its ready nodes are not claimable while paused: out of the scaling index until resume.
   for _, node in ipairs(split(redis.call('GET', run.k .. 'order'), ',')) do
-    local n = redis.call('HMGET', run.n .. node, 's', 'g', 'r')
+    local n = redis.call('HMGET', run.n .. node, 's', 'g', 'l')
     if n[1] == 'ready' then
       ag_left(run, node, 'ready', n[2], n[3])
       -- Not counted while paused: resume counts it again (includes/agents.lua).
-      if n[3] and n[3] ~= '' then redis.call('HSET', run.n .. node, 'r', '') end
+      if n[3] and n[3] ~= '' then redis.call('HSET', run.n .. node, 'l', '') end
     end
   end
   append_event(run, 'run.paused', nil, nil, a.actor, at, nil, nil)
@@ -41,7 +41,7 @@ for _, node in ipairs(split(redis.call('GET', run.k .. 'order'), ',')) do
   local n = redis.call('HMGET', run.n .. node, 's', 'g', 'a')
   if n[1] == 'ready' then
     -- Counted again from now (includes/agents.lua).
-    redis.call('HSET', run.n .. node, 'r', at)
+    redis.call('HSET', run.n .. node, 'l', at)
     queue_later(pushes, run.tenant, n[2], run.id .. '|' .. node, at)
     outbox(run, 'NodeReady', node, n[2], tonumber(n[3]) or 0, at)
   end

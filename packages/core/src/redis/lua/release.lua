@@ -20,11 +20,10 @@ local lease, stale = check_lease(node, s, n[2], attempt, a.token)
 if not lease then return reply(stale) end
 redis.call('ZREM', K.leases, member(run, node))
 ag_left(run, node, 'running', n[4])
--- `r`: its time in the scaling index (includes/agents.lua); none while paused.
-set_status(run, node, 'ready', { 'r', is_paused(run) and '' or at })
+-- The given-back token is void (a late report must conflict): `l` of a ready node is the
+-- time the scaling index counts it under (includes/agents.lua), none while paused.
+set_status(run, node, 'ready', { 'l', is_paused(run) and '' or at })
 redis.call('HINCRBY', k, 'b', 1)
--- The given-back token is void: a late report must conflict.
-redis.call('HDEL', k, 'l')
 -- RPUSH: claims pop from the right, so released work goes out before newer work.
 redis.call('RPUSH', ready_queue(run.tenant, n[4]), run.id .. '|' .. node)
 -- A paused run's node is not claimable (claims drop its entry): counted once resumed.

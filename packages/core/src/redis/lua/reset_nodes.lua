@@ -104,7 +104,7 @@ if #removed > 0 then
   local left = {}
   for _, node in ipairs(order) do if not gone[node] then left[#left + 1] = node end end
   for _, node in ipairs(removed) do
-    local n = redis.call('HMGET', run.n .. node, 's', 'a', 'd', 'c', 't', 'g', 'r')
+    local n = redis.call('HMGET', run.n .. node, 's', 'a', 'd', 'c', 't', 'g', 'l')
     local s = n[1]
     ag_left(run, node, s, n[6], n[7])
     if s == 'running' then redis.call('ZREM', K.leases, member(run, node)) end
@@ -137,7 +137,7 @@ if #removed > 0 then
 end
 local agents = {}
 for _, node in ipairs(targets) do
-  local n = redis.call('HMGET', run.n .. node, 's', 'a', 'g', 'r')
+  local n = redis.call('HMGET', run.n .. node, 's', 'a', 'g', 'l')
   local s = n[1]
   ag_left(run, node, s, n[3], n[4])
   if n[3] then agents[#agents + 1] = n[3] end

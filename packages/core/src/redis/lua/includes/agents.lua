@@ -13,12 +13,13 @@
 --                                       rewind: ag_register), not per transition; the reader
 --                                       drops those with neither index once the tenant has no
 --                                       run in flight on the shard.
--- A ready node's hash holds the time it is counted under in `r`, written by the HSET that makes
--- it ready (make_ready, an addition, release; resume writes it once more) and emptied by the
--- HSET that starts its attempt, so counting costs no command per node: a node that is ready
--- with a non-empty `r` is counted under that time (a paused run's ready nodes have none; pause
--- empties it), and whatever takes a ready node out reads `r` in the HMGET it already does.
--- `r` of a node that is not ready means nothing. Counts instead of a zset of nodes: a zset
+-- A ready node's lease field `l` holds the time it is counted under (it has no lease while
+-- ready), written by the HSET that makes it ready (make_ready, an addition, release; resume
+-- writes it once more) and replaced by the lease in the HSET that starts its attempt, so
+-- counting costs no command and no field per node: a ready node whose `l` is a time (not
+-- empty, no '|') is counted under it (a paused run's have '': pause empties it), and whatever
+-- takes a ready node out reads `l` in the HMGET it already does. A ready node whose `l` is
+-- absent or an old lease (`token|exp|...`) was made ready by the version before the counts. Counts instead of a zset of nodes: a zset
 -- over 128 entries costs ~145 B per node (skiplist, dict and member), the peak of a wide
 -- fan-out.
 -- Written next to every ready-queue push and every lease-index write or removal, so the
@@ -103,7 +104,7 @@ local function ag_register(tenant, agents)
 end
 
 -- Entries `dagId|node` of one tenant and agent became claimable at `at`: their HSET wrote
--- `r` = `at` (a string, the call's clock).
+-- `l` = `at` (a string, the call's clock).
 local function ag_ready(tenant, agent, at, entries)
   local b = ag_buf(ag_key(tenant, agent, ':ready'))
   local list, ats = b.list, b.at
@@ -113,9 +114,9 @@ local function ag_ready(tenant, agent, at, entries)
   end
 end
 
--- Entries leave the ready index; `rs[i]` is entry i's `r` as read (false or '' when none).
--- Those queued in this call are just forgotten, a counted one leaves its time's count, one
--- with no `r` can only be in the zset of nodes an earlier version wrote.
+-- Entries leave the ready index; `rs[i]` is entry i's `l` as read (false when absent).
+-- Those queued in this call are just forgotten, a counted one leaves its time's count, any
+-- other can only be in the zset of nodes an earlier version wrote.
 local function ag_unready(key, entries, rs)
   local b = ag_buf(key)
   local ats, by, old = b.at, b.by, nil
@@ -123,7 +124,7 @@ local function ag_unready(key, entries, rs)
     local r = rs[i]
     if ats[e] then
       ats[e] = nil
-    elseif r and r ~= '' then
+    elseif r and r ~= '' and not string.find(r, '|', 1, true) then
       by[r] = (by[r] or 0) - 1
     else
       old = old or {}
@@ -133,7 +134,7 @@ local function ag_unready(key, entries, rs)
   if old then ag_chunked('ZREM', key, old, 1) end
 end
 
--- Claimed: `entries` leave ready (`rs` their `r`), `leases` (exp, entry, ...) are running.
+-- Claimed: `entries` leave ready (`rs` their `l`), `leases` (exp, entry, ...) are running.
 local function ag_claimed(tenant, agent, entries, rs, leases)
   if #entries == 0 then return end
   ag_unready(ag_key(tenant, agent, ':ready'), entries, rs)
@@ -146,7 +147,7 @@ local function ag_lease(run, node, agent, exp)
 end
 
 -- A node left status `s` (ready or running; other statuses are in no index); `r` is its
--- `r` as read, for a ready node.
+-- `l` as read, for a ready node.
 local function ag_left(run, node, s, agent, r)
   if not agent then return end
   if s == 'ready' then

@@ -43,8 +43,8 @@ local function make_ready(run, node, from, agent, attempt, at, by, pushes, data)
     begin_wait(run, node, from, attempt, at, by, nil)
     return false
   end
-  -- `r`: the time the scaling index counts it under (includes/agents.lua); none while paused.
-  set_status(run, node, 'ready', { 'r', is_paused(run) and '' or at })
+  -- `l` of a ready node: the time the scaling index counts it under (includes/agents.lua).
+  set_status(run, node, 'ready', { 'l', is_paused(run) and '' or at })
   return announce_ready(run, node, from, agent, attempt, at, by, pushes, data)
 end
 
@@ -113,8 +113,8 @@ local function check_lease(node, s, l, attempt, token)
   return parse_lease(l)
 end
 
--- Starts an attempt of a ready node. `n` = HMGET of { a, p, i, sg, r } already read by the caller
--- (`r`: its time in the scaling index, emptied by the HSET that starts it).
+-- Starts an attempt of a ready node. `n` = HMGET of { a, p, i, sg, l } already read by the caller
+-- (`l`: its time in the scaling index until the lease replaces it).
 -- `leases`, when given, collects score/member pairs for one ZADD per batch (claim_queue);
 -- without it the lease index is written at once. Returns the Task as a positional array
 -- { dagId, nodeId, agent, input|false, attempt, leaseToken, leaseExpiresAt, signal|false, traceparent? }
@@ -136,7 +136,7 @@ local function start_attempt(run, node, agent, n, lease_ms, worker, rand, at, le
     end
   end
   local exps = string.format('%d', exp)
-  set_status(run, node, 'running', { 'a', attempt, 'l', token .. '|' .. exps .. '|' .. worker .. '|' .. string.format('%d', deadline), 'r', '' })
+  set_status(run, node, 'running', { 'a', attempt, 'l', token .. '|' .. exps .. '|' .. worker .. '|' .. string.format('%d', deadline) })
   if leases then
     local i = leases.n
     leases[i + 1] = exps
@@ -165,7 +165,7 @@ local function claim_queue(tenant, agent, max, lease_ms, worker, rands, at)
       local id, node = string.match(entry, '^([^|]+)|(.+)$')
       local run = run_ctx(tenant, id)
       -- A paused run's entries are dropped: resume queues its ready nodes again.
-      local n = redis.call('HMGET', run.n .. node, 's', 'a', 'p', 'i', 'sg', 'r')
+      local n = redis.call('HMGET', run.n .. node, 's', 'a', 'p', 'i', 'sg', 'l')
       if n[1] == 'ready' and not is_paused(run) then
         local task = start_attempt(run, node, agent, { n[2], n[3], n[4], n[5] }, lease_ms, worker, rands[nt + 1], at, leases)
         nt = nt + 1
@@ -188,7 +188,7 @@ local OPEN = { pending = true, ready = true, retrying = true, running = true, wa
 local function cancel_open(run, reason, at, by)
   local data = cjson.encode({ reason = reason })
   for _, node in ipairs(split(redis.call('GET', run.k .. 'order'), ',')) do
-    local n = redis.call('HMGET', run.n .. node, 's', 'a', 'g', 'r')
+    local n = redis.call('HMGET', run.n .. node, 's', 'a', 'g', 'l')
     local s = n[1]
     if OPEN[s] then
       ag_left(run, node, s, n[3], n[4])
@@ -325,9 +325,10 @@ local function sweep_shard(at, limit)
     local run = run_ctx(tenant, id)
     local n = redis.call('HMGET', run.n .. node, 's', 'a', 'g')
     if n[1] == 'running' then
-      fail_attempt(run, node, tonumber(n[2]) or 1, '{"message":"lease expired","code":"lease_expired"}', true, at, 'reconcile')
       -- The lost worker's token is void: a late report must conflict, not pass as a duplicate.
+      -- (Before the failure: a retry due at once makes the node ready, `l` its ready time.)
       redis.call('HDEL', run.n .. node, 'l')
+      fail_attempt(run, node, tonumber(n[2]) or 1, '{"message":"lease expired","code":"lease_expired"}', true, at, 'reconcile')
     else
       redis.call('ZREM', K.leases, m)
       ag_left(run, node, 'running', n[3])
