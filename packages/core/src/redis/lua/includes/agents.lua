@@ -19,9 +19,9 @@
 -- counting costs no command and no field per node: a ready node whose `l` is a time (not
 -- empty, no '|') is counted under it (a paused run's have '': pause empties it), and whatever
 -- takes a ready node out reads `l` in the HMGET it already does. A ready node whose `l` is
--- absent or an old lease (`token|exp|...`) was made ready by the version before the counts. Counts instead of a zset of nodes: a zset
--- over 128 entries costs ~145 B per node (skiplist, dict and member), the peak of a wide
--- fan-out.
+-- absent or an old lease (`token|exp|...`) was made ready by the version before the counts.
+-- Counts instead of a zset of nodes: a zset over 128 entries costs ~145 B per node (skiplist,
+-- dict and member), the peak of a wide fan-out.
 -- Written next to every ready-queue push and every lease-index write or removal, so the
 -- counts are exact without a scan. A node waiting for a retry, pending or waiting is in neither.
 --
