@@ -1,31 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Redis } from "ioredis";
+import { describe, expect, it } from "vitest";
 import { createEngine, type Task } from "@weft/core";
-import { TcpRedis } from "@weft/core/redis";
-import { startRedis, type RedisProcess } from "@weft/test-support";
+import { useRawRedis } from "./harness.js";
 
 /**
  * A succeeded attempt keeps only the start of its lease token in `l` (attempt number and 4
  * characters). Its repeated completion is still a duplicate, a stale attempt's token still
  * conflicts, and a node whose `l` holds the whole token (written before) reads the same.
  */
-let server: RedisProcess;
-let redis: TcpRedis;
-let raw: Redis;
-beforeAll(async () => {
-  server = await startRedis();
-  redis = new TcpRedis({ url: server.url });
-  raw = new Redis({ port: server.port });
-});
-afterAll(async () => {
-  raw?.disconnect();
-  await redis?.close();
-  await server?.stop();
-});
+const { redis, raw } = useRawRedis();
 
 describe("the token a succeeded attempt keeps", () => {
   it("is short, recognises the same completion again and refuses a stale attempt's, also in the form written before", async () => {
-    const engine = createEngine({ redis, prefix: `dt${process.pid}`, shardCount: 1 });
+    const engine = createEngine({ redis: redis(), prefix: `dt${process.pid}`, shardCount: 1 });
     const t = "acme";
     const { dagId } = await engine.submit(t, { nodes: [{ id: "a", agent: "x", retry: { maxAttempts: 3, backoffMs: 0 } }, { id: "b", agent: "x" }] });
     const nodeKey = (n: string) => `${engine.keys.run(t, dagId).key}n:${n}`;
@@ -37,7 +23,7 @@ describe("the token a succeeded attempt keeps", () => {
     const second = await claimed("a");
     expect(second.attempt).toBe(2);
     expect(await engine.complete(t, second, { v: 1 })).toMatchObject({ duplicate: false });
-    const kept = await raw.hget(nodeKey("a"), "l");
+    const kept = await raw().hget(nodeKey("a"), "l");
     expect(kept).toBe(second.leaseToken.slice(0, second.leaseToken.indexOf(".") + 5));
     expect(kept!.length).toBeLessThan(second.leaseToken.length);
 
@@ -50,7 +36,7 @@ describe("the token a succeeded attempt keeps", () => {
     // b succeeds, then its `l` is rewritten the way the earlier version kept it: the whole token.
     const b = await claimed("b");
     await engine.complete(t, b, null);
-    await raw.hset(nodeKey("b"), "l", b.leaseToken);
+    await raw().hset(nodeKey("b"), "l", b.leaseToken);
     expect(await engine.complete(t, b, null)).toMatchObject({ duplicate: true });
     await expect(engine.complete(t, { ...b, leaseToken: `${b.leaseToken.slice(0, -1)}!` }, null)).rejects.toThrow(/not the live lease/);
     expect((await engine.getRun(t, dagId)).status).toBe("succeeded");

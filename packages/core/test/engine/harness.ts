@@ -1,10 +1,11 @@
-import { beforeAll, expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
+import { Redis } from "ioredis";
 import { createEngine, type EngineOptions } from "@weft/core";
 import type { Engine, OutboxEvent, RunEvent, RunView, Task } from "@weft/core";
-import type { RedisPort } from "@weft/core/redis";
+import { TcpRedis, type RedisPort } from "@weft/core/redis";
 import { foldEvents } from "@weft/core/sdk";
 import { logViolations } from "./invariants.js";
-import { useBackend, type Backend, type BackendName } from "@weft/test-support";
+import { startRedis, useBackend, type Backend, type BackendName, type RedisProcess } from "@weft/test-support";
 
 /** A clock the test moves by hand, so lease expiry and backoff are deterministic. */
 export interface FakeClock {
@@ -164,6 +165,32 @@ export function useEngines(name: BackendName): { backend: () => Backend; fresh: 
       return freshEngine(backend(), redis, extra);
     },
   };
+}
+
+/**
+ * One redis-server for the enclosing describe block, for tests that write a stored form
+ * directly (what an earlier version left behind): the port the engine runs on, and a plain
+ * client on the same server. Getters, valid inside tests.
+ */
+export function useRawRedis(): { redis: () => TcpRedis; raw: () => Redis } {
+  let server: RedisProcess | undefined;
+  let redis: TcpRedis | undefined;
+  let raw: Redis | undefined;
+  beforeAll(async () => {
+    server = await startRedis();
+    redis = new TcpRedis({ url: server.url });
+    raw = new Redis({ port: server.port });
+  });
+  afterAll(async () => {
+    raw?.disconnect();
+    await redis?.close();
+    await server?.stop();
+  });
+  const started = <T>(x: T | undefined): T => {
+    if (!x) throw new Error("useRawRedis: call it in a describe block, use it inside tests");
+    return x;
+  };
+  return { redis: () => started(redis), raw: () => started(raw) };
 }
 
 /** The run's event log folds to the run as read now: every node's status and attempt. */

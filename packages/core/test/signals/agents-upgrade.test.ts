@@ -1,10 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Redis } from "ioredis";
+import { describe, expect, it } from "vitest";
 import { createEngine } from "@weft/core";
 import { createSignals } from "@weft/core/signals";
-import { TcpRedis } from "@weft/core/redis";
-import { startRedis, type RedisProcess } from "@weft/test-support";
-import { fakeClock } from "../engine/harness.js";
+import { fakeClock, useRawRedis } from "../engine/harness.js";
 
 /**
  * The ready index as the version before the counts wrote it (a run in flight during an
@@ -13,25 +10,13 @@ import { fakeClock } from "../engine/harness.js";
  * The engine counts those nodes, takes them out where they leave (claim, pause) and drains
  * the set, next to nodes it counts by ready time itself.
  */
-let server: RedisProcess;
-let redis: TcpRedis;
-let raw: Redis;
-beforeAll(async () => {
-  server = await startRedis();
-  redis = new TcpRedis({ url: server.url });
-  raw = new Redis({ port: server.port });
-});
-afterAll(async () => {
-  raw?.disconnect();
-  await redis?.close();
-  await server?.stop();
-});
+const { redis, raw } = useRawRedis();
 
 describe("scaling signals across the upgrade to ready counts", () => {
   it("count, take out and drain ready nodes indexed the old way, next to nodes counted the new way", async () => {
     const clock = fakeClock();
-    const engine = createEngine({ redis, prefix: `up${process.pid}`, shardCount: 1, clock: () => clock.now });
-    const signals = createSignals({ redis, keys: engine.keys, clock: () => clock.now });
+    const engine = createEngine({ redis: redis(), prefix: `up${process.pid}`, shardCount: 1, clock: () => clock.now });
+    const signals = createSignals({ redis: redis(), keys: engine.keys, clock: () => clock.now });
     const t = "initech";
     const agents = engine.keys.shard(0).agents;
     const oldKey = `${agents}${t}:x:ready`;
@@ -39,11 +24,11 @@ describe("scaling signals across the upgrade to ready counts", () => {
     const { dagId: old } = await engine.submit(t, { nodes: [{ id: "a", agent: "x" }, { id: "b", agent: "x" }] });
     // Rewrite its index the way the earlier version stored it, ready 50 ms before.
     const oldAt = clock.now - 50;
-    await raw.del(`${oldKey}.n`, `${oldKey}.at`);
+    await raw().del(`${oldKey}.n`, `${oldKey}.at`);
     // No ready time in `l`: absent (never ran) or an old lease (a retried node).
-    await raw.hdel(`${engine.keys.run(t, old).key}n:a`, "l");
-    await raw.hset(`${engine.keys.run(t, old).key}n:b`, "l", `1.abcdefgh|${oldAt}|w0|0`);
-    await raw.zadd(oldKey, oldAt, `${old}|a`, oldAt, `${old}|b`);
+    await raw().hdel(`${engine.keys.run(t, old).key}n:a`, "l");
+    await raw().hset(`${engine.keys.run(t, old).key}n:b`, "l", `1.abcdefgh|${oldAt}|w0|0`);
+    await raw().zadd(oldKey, oldAt, `${old}|a`, oldAt, `${old}|b`);
     expect(await signals.agents(t, { agent: "x" })).toMatchObject({ agents: [{ ready: 2, oldestReadyAt: oldAt, running: 0 }] });
 
     clock.advance(10);
@@ -53,12 +38,12 @@ describe("scaling signals across the upgrade to ready counts", () => {
     // A claim takes the oldest queue entry: an old-indexed node leaves the old set.
     const [first] = await engine.claim(t, "x", { max: 1, workerId: "w" });
     expect(first).toMatchObject({ dagId: old, nodeId: "a" });
-    expect(await raw.zrange(oldKey, 0, -1)).toEqual([`${old}|b`]);
+    expect(await raw().zrange(oldKey, 0, -1)).toEqual([`${old}|b`]);
     expect((await signals.agents(t, { agent: "x" })).agents).toMatchObject([{ ready: 2, oldestReadyAt: oldAt, running: 1 }]);
 
     // Pausing takes the last old-indexed node out: the old set is gone, the oldest is the new run's.
     await engine.pause(t, old);
-    expect(await raw.exists(oldKey)).toBe(0);
+    expect(await raw().exists(oldKey)).toBe(0);
     expect((await signals.agents(t, { agent: "x" })).agents).toMatchObject([{ ready: 1, oldestReadyAt: clock.now, running: 1 }]);
     clock.advance(5);
     await engine.resume(t, old);
@@ -70,6 +55,6 @@ describe("scaling signals across the upgrade to ready counts", () => {
     expect((await engine.getRun(t, old)).status).toBe("succeeded");
     expect((await engine.getRun(t, now)).status).toBe("succeeded");
     expect((await signals.agents(t)).agents).toEqual([]);
-    expect((await raw.keys(`${agents}${t}:*`)).sort()).toEqual([]);
+    expect((await raw().keys(`${agents}${t}:*`)).sort()).toEqual([]);
   });
 });
