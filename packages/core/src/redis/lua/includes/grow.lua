@@ -167,8 +167,8 @@ end
 
 -- Writes an addition grow_check accepted. `st` = node statuses it read, `children` = the
 -- edges it found (new nodes' deps and the targets' new deps, as children lists: an id
--- alone or a table of them), `hot` =
--- the new nodes by id. Returns the new nodes' ids and the ids that became ready.
+-- alone or a table of them), `hot` = the new nodes by id (grow_check's). Returns the new
+-- nodes' ids and the ids that became ready.
 local function grow_apply(run, add, by, st, children, hot, at, pushes)
   local nodes = add.nodes
   local ab = by.node and (by.node .. '|' .. by.attempt) or ('|' .. by.actor)
