@@ -20,9 +20,8 @@ local lease, stale = check_lease(node, s, n[2], attempt, a.token)
 if not lease then return reply(stale) end
 redis.call('ZREM', K.leases, member(run, node))
 ag_left(run, node, 'running', n[4])
--- The given-back token is void (a late report must conflict): `l` of a ready node is the
--- time the scaling index counts it under (includes/agents.lua), none while paused.
-set_status(run, node, 'ready', { 'l', is_paused(run) and '' or at })
+-- The given-back token is void (a late report must conflict): `l` becomes the ready mark.
+set_status(run, node, 'ready', { 'l', ready_mark(run, at) })
 redis.call('HINCRBY', k, 'b', 1)
 -- RPUSH: claims pop from the right, so released work goes out before newer work.
 redis.call('RPUSH', ready_queue(run.tenant, n[4]), run.id .. '|' .. node)

@@ -24,13 +24,17 @@ end
 -- ARGV[2] = '1': the caller relays this call's outbox entries itself (redis/contract.ts),
 -- so the reply carries them (see reply()). An argument `tp` (the engine traces:
 -- EngineOptions.traceContext) hands the run's traceparent to tasks and NodeReady events.
+-- The per-call state, empty: runs/ctx: run contexts by run key and by tenant and id
+-- (core.lua); log/log_runs/out (outn entries): buffered event log and outbox writes;
+-- left_runs: runs whose meta.remaining has a change not written yet (core.lua).
+local function fresh_call(relay, tp)
+  return { runs = {}, ctx = {}, log = {}, log_runs = {}, out = {}, outn = 0, left_runs = {}, relay = relay, tp = tp }
+end
+
 local function begin(keys, argv)
   K = keys
   local a = cjson.decode(argv[1])
-  -- runs/ctx: run contexts by run key and by tenant and id (core.lua); log/log_runs/out
-  -- (outn entries): buffered event log and outbox writes. left_runs: runs whose
-  -- meta.remaining has a change not written yet (core.lua).
-  CALL = { runs = {}, ctx = {}, log = {}, log_runs = {}, out = {}, outn = 0, left_runs = {}, relay = argv[2] == '1', tp = a.tp }
+  CALL = fresh_call(argv[2] == '1', a.tp)
   return a
 end
 
@@ -48,8 +52,9 @@ end
 -- when it carries data. Inside one stream entry an empty `at` is the previous event's (a
 -- call has one clock), and an empty actor is the engine's in a short node.ready (`R`) and
 -- otherwise the previous event's that is not a short node.ready (ids are never empty: a
--- worker's completions, the engine's node.ready, then its claims name the worker once), and `lease` (node.started only) stands for the data
--- { workerId = actor, leaseExpiresAt = at + lease } without a `d`. The events a call appends
+-- worker's completions, the engine's node.ready, then its claims name the worker once).
+-- `lease` (node.started only) stands for the data { workerId = actor, leaseExpiresAt =
+-- at + lease } without a `d`. The events a call appends
 -- to one run go into one stream entry (in chunks of LOG_CHUNK) whose id is
 -- `0-<seq of its last event>`: one XADD per run and call. meta.seq counts the run's events.
 -- Buffered by append_event, written by reply(); engine/codec.ts decodes them.
@@ -162,7 +167,7 @@ local function flush_log()
       f, nf, last_run, last_at = {}, 0, nil, nil
     end
   end
-  CALL = { runs = {}, ctx = {}, log = {}, log_runs = {}, out = {}, outn = 0, left_runs = {} }
+  CALL = fresh_call(false, nil)
   return written
 end
 

@@ -209,8 +209,7 @@ local function grow_apply(run, add, by, st, children, hot, at, pushes)
     f[1] = 's'; f[2] = (w <= 0 and agent) and 'ready' or 'pending'; f[3] = 'ab'; f[4] = ab; f[5] = 'w'; f[6] = num(w)
     local k = 6
     if agent then f[k + 1] = 'g'; f[k + 2] = agent; k = k + 2 end
-    -- A ready node's time in the scaling index (includes/agents.lua); none while paused.
-    if w <= 0 and agent then f[k + 1] = 'l'; f[k + 2] = is_paused(run) and '' or at; k = k + 2 end
+    if w <= 0 and agent then f[k + 1] = 'l'; f[k + 2] = ready_mark(run, at); k = k + 2 end
     if n.wait then f[k + 1] = 'W'; f[k + 2] = n.wait; k = k + 2 end
     if n.waitOutput then f[k + 1] = 'wo'; f[k + 2] = n.waitOutput; k = k + 2 end
     if #deps > 0 then f[k + 1] = 'd'; f[k + 2] = table.concat(deps, ','); k = k + 2 end

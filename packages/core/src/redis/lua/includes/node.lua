@@ -36,6 +36,11 @@ local function announce_ready(run, node, from, agent, attempt, at, by, pushes, d
   return true
 end
 
+-- What `l` of a node made ready holds (it has no lease while ready): the time its agent's
+-- scaling index counts it under (includes/agents.lua), '' while its run is paused (resume
+-- writes the time). Written by the HSET that makes the node ready.
+local function ready_mark(run, at) return is_paused(run) and '' or at end
+
 -- A node without an agent is a wait node: its deps met, it starts waiting instead (and
 -- this returns false).
 local function make_ready(run, node, from, agent, attempt, at, by, pushes, data)
@@ -43,8 +48,7 @@ local function make_ready(run, node, from, agent, attempt, at, by, pushes, data)
     begin_wait(run, node, from, attempt, at, by, nil)
     return false
   end
-  -- `l` of a ready node: the time the scaling index counts it under (includes/agents.lua).
-  set_status(run, node, 'ready', { 'l', is_paused(run) and '' or at })
+  set_status(run, node, 'ready', { 'l', ready_mark(run, at) })
   return announce_ready(run, node, from, agent, attempt, at, by, pushes, data)
 end
 
@@ -114,7 +118,8 @@ local function check_lease(node, s, l, attempt, token)
 end
 
 -- Starts an attempt of a ready node. `n` = HMGET of { a, p, i, sg, l } already read by the caller
--- (`l`: its time in the scaling index until the lease replaces it).
+-- (`l`: its time in the scaling index until the lease replaces it; read only without
+-- `leases`: a batch hands ag_claimed the times itself).
 -- `leases`, when given, collects score/member pairs for one ZADD per batch (claim_queue);
 -- without it the lease index is written at once. Returns the Task as a positional array
 -- { dagId, nodeId, agent, input|false, attempt, leaseToken, leaseExpiresAt, signal|false, traceparent? }
