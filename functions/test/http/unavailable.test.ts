@@ -62,6 +62,7 @@ describe("Redis that cannot take writes", () => {
 
     // Redis past its maxmemory: a limit of 1 byte refuses every write. (Filling the 4 MB was
     // flaky: the replica's output buffer draining under load freed enough for the next write.)
+    const [, limit] = (await admin.config("GET", "maxmemory")) as string[];
     await admin.config("SET", "maxmemory", "1");
     const restore = captureLogs();
     try {
@@ -84,7 +85,7 @@ describe("Redis that cannot take writes", () => {
     expect(complete.request_id).toEqual(expect.any(String));
 
     // Memory back: the same lease completes, so the refused calls wrote nothing.
-    await admin.config("SET", "maxmemory", "4mb");
+    await admin.config("SET", "maxmemory", limit!);
     const again = await invoke(api, "POST", `/v1/dags/${id}/nodes/a/complete`, { body: { leaseToken, output: 1 } });
     expect(again.json).toMatchObject({ duplicate: false, runStatus: "succeeded" });
   });
